@@ -1,0 +1,132 @@
+"""One frozen Settings object, read from HEALTHMON_* environment variables and an optional TOML file.
+
+Precedence: environment variable > config file > default. The config file is `healthmon.toml` in the
+working directory, or the path in HEALTHMON_CONFIG; its keys are the variable names without the
+`HEALTHMON_` prefix, in lower case (`model = "demo"`, `interval = 1`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "HEALTHMON_"
+DEFAULT_CONFIG_FILE = "healthmon.toml"
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the monitor is configured with. Field names are the env var names without the prefix."""
+
+    model: str = "demo"
+    data_dir: Path = Path("healthmon-data")
+    interval: float = 5.0  # seconds between collections
+    probe_interval: float = 60.0  # seconds between canary probes; 0 disables them
+    api_token: str = field(default="", repr=False)  # never printed: repr hides it
+    cors_origins: tuple[str, ...] = ()
+    retention_days: float = 7.0
+    queue_max: int = 8  # generate requests waiting for the model beyond the one running
+    ring_size: int = 3600  # live samples kept in memory per layer
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    max_new_tokens_cap: int = 1024
+    max_prompt_chars: int = 32_000
+    flush_interval: float = 1.0  # seconds between batched history writes
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "history.sqlite3"
+
+    @property
+    def demo_model_dir(self) -> Path:
+        return self.data_dir / "demo-model"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings safe to show in the UI and API: the token is reported as set or not, never echoed."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "api_token":
+                out["api_token_set"] = bool(value)
+                continue
+            out[f.name] = str(value) if isinstance(value, Path) else (list(value) if isinstance(value, tuple) else value)
+        return out
+
+
+def _parse(name: str, raw: Any, default: Any) -> Any:
+    """Convert one raw value (str from the environment, or a TOML value) to the type of its default."""
+    try:
+        if isinstance(default, bool):
+            return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, Path):
+            return Path(os.path.expanduser(str(raw)))
+        if isinstance(default, tuple):
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            return value
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r}: expected {type(default).__name__} ({exc})") from exc
+
+
+def _validate(settings: Settings) -> Settings:
+    if settings.interval < 0.1:
+        raise ConfigError(f"HEALTHMON_INTERVAL={settings.interval}: must be at least 0.1 seconds")
+    if settings.probe_interval < 0:
+        raise ConfigError(f"HEALTHMON_PROBE_INTERVAL={settings.probe_interval}: must be 0 (off) or positive")
+    if settings.queue_max < 0:
+        raise ConfigError(f"HEALTHMON_QUEUE_MAX={settings.queue_max}: must be 0 or more")
+    if settings.retention_days <= 0:
+        raise ConfigError(f"HEALTHMON_RETENTION_DAYS={settings.retention_days}: must be positive")
+    if settings.dtype not in {"auto", "float32", "bfloat16", "float16"}:
+        raise ConfigError(f"HEALTHMON_DTYPE={settings.dtype!r}: one of auto, float32, bfloat16, float16")
+    if not (settings.device in {"auto", "cpu", "cuda", "mps"} or settings.device.startswith("cuda:")):
+        raise ConfigError(f"HEALTHMON_DEVICE={settings.device!r}: one of auto, cpu, cuda, cuda:N, mps")
+    if not 0 < settings.flush_interval <= 2:
+        raise ConfigError(f"HEALTHMON_FLUSH_INTERVAL={settings.flush_interval}: between 0 and 2 seconds")
+    return settings
+
+
+def load_settings(env: Mapping[str, str] | None = None, config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from a config file, then the environment, then keyword overrides (for tests and the CLI)."""
+    env = os.environ if env is None else env
+    path = config_file or Path(env.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
+    file_values: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            file_values = {k.lower(): v for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+    defaults = Settings()
+    known = {f.name for f in fields(Settings)}
+    unknown = set(file_values) - known
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for name in known:
+        default = getattr(defaults, name)
+        if name in overrides:
+            values[name] = overrides[name]
+        elif f"{ENV_PREFIX}{name.upper()}" in env:
+            values[name] = _parse(name, env[f"{ENV_PREFIX}{name.upper()}"], default)
+        elif name in file_values:
+            values[name] = _parse(name, file_values[name], default)
+    return _validate(Settings(**values))
