@@ -1,0 +1,100 @@
+"""Health score: a weighted mean of the component scores that have data, each 0-100.
+
+The seed started at 100 and added weighted parts, so it sat at 100. Here a component with no data is
+left out and the remaining weights renormalized; with no component at all the score is None (no_data).
+
+Each input is scored by a piecewise-linear curve between a `good` value (100) and a `bad` value (0):
+defaults follow the original design's alert thresholds so the score and the alerts agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Curve:
+    """100 at `good`, 0 at `bad`, linear between; works in either direction (bad above or below good)."""
+
+    good: float
+    bad: float
+
+    def __call__(self, value: float) -> float:
+        span = self.bad - self.good
+        fraction = (value - self.good) / span
+        return round(100.0 * min(1.0, max(0.0, 1.0 - fraction)), 2)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    weight: float
+    curves: Mapping[str, Curve]  # input metric -> curve; the component is the mean of its scored inputs
+
+
+# Why these defaults: resources matter only near saturation (CPU at 85% is the seed's warning, memory at
+# 90% and disk at 95% its criticals); latency and throughput carry the users' experience, so the model and
+# service components weigh more than the machine. Quality joins when its layer reports.
+DEFAULT_COMPONENTS: tuple[Component, ...] = (
+    Component("system", 0.25, {
+        "cpu_usage": Curve(good=70.0, bad=100.0),
+        "memory_usage": Curve(good=75.0, bad=95.0),
+        "disk_usage": Curve(good=85.0, bad=98.0),
+        "gpu_memory_usage": Curve(good=85.0, bad=99.0),
+    }),
+    Component("model", 0.30, {
+        "model_loaded": Curve(good=1.0, bad=0.0),
+        "inference_time": Curve(good=1.0, bad=6.0),  # seconds; the seed warns at 3 s
+        "tokens_per_second": Curve(good=20.0, bad=2.0),  # the seed warns under 10
+    }),
+    Component("service", 0.30, {
+        "failure_rate": Curve(good=0.0, bad=20.0),  # percent; the seed warns over 10 %
+        "latency_p95_seconds": Curve(good=2.0, bad=10.0),
+        "ttft_p95_seconds": Curve(good=0.5, bad=5.0),
+    }),
+    Component("quality", 0.15, {
+        "quality_score": Curve(good=80.0, bad=30.0),
+    }),
+)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    score: float | None
+    components: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "components": self.components}
+
+
+def health_score(metrics: Mapping[str, float | None],
+                 components: tuple[Component, ...] = DEFAULT_COMPONENTS) -> ScoreResult:
+    """Score what is measured; report each component with its weight, normalized weight and inputs."""
+    scored: list[dict[str, Any]] = []
+    for component in components:
+        inputs = {name: metrics.get(name) for name in component.curves if metrics.get(name) is not None}
+        if not inputs:
+            continue
+        parts = [component.curves[name](float(value)) for name, value in inputs.items()]
+        scored.append({"component": component.name, "score": round(sum(parts) / len(parts), 2),
+                       "weight": component.weight, "inputs": inputs})
+    total_weight = sum(item["weight"] for item in scored)
+    if total_weight <= 0:
+        return ScoreResult(None, [])
+    for item in scored:
+        item["normalized_weight"] = round(item["weight"] / total_weight, 4)
+    score = round(sum(item["score"] * item["weight"] for item in scored) / total_weight, 2)
+    return ScoreResult(score, scored)
+
+
+def status_from(score: float | None, firing_levels: list[str]) -> str:
+    """A firing critical alert makes the status critical whatever the score; a warning caps it at warning."""
+    if "critical" in firing_levels:
+        return "critical"
+    if score is None:
+        return "no_data"
+    status = "healthy" if score >= 80 else "warning" if score >= 60 else "critical"
+    if status == "healthy" and "warning" in firing_levels:
+        return "warning"
+    return status

@@ -1,0 +1,267 @@
+"""Monitor: the one object that owns collectors, model runtime, store, alerts and the collection loop.
+
+Pages, API routes and the CLI agent all talk to the same Monitor through `get_monitor()`, a process-wide
+registry: Streamlit re-executes scripts and may re-import modules, and neither may ever start a second
+collector thread or load a second model.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Iterable
+
+from healthmon.analysis.alerts import AlertEngine
+from healthmon.analysis.rules import TRAFFIC_METRIC, default_rules
+from healthmon.analysis.score import health_score, status_from
+from healthmon.analysis.stats import RequestStats
+from healthmon.collectors.base import Collector, safe_collect
+from healthmon.collectors.gpu import GpuCollector
+from healthmon.collectors.process import ProcessCollector
+from healthmon.collectors.system import SystemCollector
+from healthmon.config import Settings, load_settings
+from healthmon.runtime.engine import ModelRuntime
+from healthmon.runtime.probe import CanaryProbe
+from healthmon.runtime.sources import parse_model_spec
+from healthmon.store.ring import Ring
+from healthmon.store.sqlite import HistoryStore
+
+log = logging.getLogger("healthmon")
+
+LAYERS = ("system", "process", "gpu", "model", "service", "score")
+COLLECTOR_THREAD_NAME = "healthmon-collector"
+_REGISTRY_ATTR = "_healthmon_monitor_registry"  # on `sys`, which no module reload replaces
+
+
+class Monitor:
+    """Owns the loop; start, stop and restart are idempotent and thread-safe."""
+
+    def __init__(self, settings: Settings, *, collectors: Iterable[Collector] | None = None,
+                 runtime: ModelRuntime | None = None, store: HistoryStore | None = None,
+                 alert_engine: Any | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.started_at = clock()
+        self.store = store or HistoryStore(settings.db_path, clock=clock, flush_interval_seconds=settings.flush_interval,
+                                           retention_seconds=settings.retention_days * 86400)
+        self.store.open()
+        self.collectors = list(collectors) if collectors is not None else [
+            SystemCollector(), ProcessCollector(), GpuCollector()]
+        self.rings = {layer: Ring(settings.ring_size) for layer in LAYERS}
+        self.request_stats = RequestStats()
+        self._completed_since_sample: deque[dict[str, Any]] = deque(maxlen=10_000)
+        self.runtime = runtime or ModelRuntime(
+            parse_model_spec(settings.model), demo_dir=settings.demo_model_dir, models_dir=settings.models_dir,
+            on_record=self.record_request, device=settings.device, dtype=settings.dtype,
+            queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
+        self.probe = CanaryProbe(self.runtime, settings.probe_interval)
+        self.alert_engine = alert_engine if alert_engine is not None else AlertEngine(default_rules())
+        self._restore_alerts()
+        self.collector_errors: dict[str, dict[str, Any]] = {}
+        self.cycles_total = 0
+        self.last_cycle_seconds: float | None = None
+        self._lifecycle_lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._thread and self._thread.is_alive())
+
+    def start(self) -> bool:
+        """Start collecting (and probing); False when already running."""
+        with self._lifecycle_lock:
+            if self._closed:
+                raise RuntimeError("monitor is closed")
+            if self.running:
+                return False
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name=COLLECTOR_THREAD_NAME, daemon=True)
+            self._thread.start()
+            self.probe.start()
+            log.info("monitoring started (interval %.3g s, probe interval %.3g s)", self.settings.interval,
+                     self.settings.probe_interval)
+            return True
+
+    def stop(self) -> bool:
+        """Stop collecting and probing; the model stays loaded and the API keeps answering."""
+        with self._lifecycle_lock:
+            if not self.running:
+                return False
+            self._stop.set()
+            self._thread.join(timeout=max(10.0, 3 * self.settings.interval))
+            self._thread = None
+            self.probe.stop()
+            self.store.flush()
+            log.info("monitoring stopped")
+            return True
+
+    def restart(self) -> None:
+        with self._lifecycle_lock:
+            self.stop()
+            self.start()
+
+    def close(self) -> None:
+        """Stop everything and flush history; used at process exit and when Streamlit releases the resource."""
+        with self._lifecycle_lock:
+            if self._closed:
+                return
+            self.stop()
+            self._closed = True
+            self.store.close()
+            for collector in self.collectors:
+                getattr(collector, "shutdown", lambda: None)()
+
+    # ---- requests --------------------------------------------------------------------------
+    def record_request(self, record: dict[str, Any]) -> None:
+        """The runtime's sink: every request lands in history; user requests also feed the statistics."""
+        self.store.append_request(record)
+        if not record.get("synthetic"):
+            self.request_stats.observe(record)
+        if record.get("status") == "ok":
+            self._completed_since_sample.append(record)
+
+    # ---- the loop --------------------------------------------------------------------------
+    def _loop(self) -> None:
+        interval = self.settings.interval
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            self.collect_once()
+            next_due += interval
+            now = time.monotonic()
+            if next_due < now:  # fell behind (a slow disk, a suspended laptop): skip, don't burst
+                next_due = now + interval
+            self._stop.wait(next_due - now)
+
+    def collect_once(self) -> dict[str, dict[str, Any]]:
+        """One collection cycle: every layer, the score and the alert rules. Never raises."""
+        started = time.perf_counter()
+        ts = self.clock()
+        samples: dict[str, dict[str, Any]] = {}
+        for collector in self.collectors:
+            values, error = safe_collect(collector, log)
+            if error is not None:
+                entry = self.collector_errors.setdefault(collector.layer, {"count": 0})
+                entry.update(count=entry["count"] + 1, last_error=error, last_error_at=ts)
+                continue
+            samples[collector.layer] = values
+        for layer, build in (("model", self._model_sample), ("service", self._service_sample)):
+            try:
+                samples[layer] = build(ts)
+            except Exception as exc:  # noqa: BLE001 - same isolation as the collectors
+                log.exception("building the %s sample failed", layer)
+                self.collector_errors.setdefault(layer, {"count": 0})["last_error"] = repr(exc)
+        flat = {key: value for sample in samples.values() for key, value in sample.items()}
+        score = health_score(flat)
+        samples["score"] = {"performance_score": score.score,
+                            **{f"score_{c['component']}": c["score"] for c in score.components}}
+        self._evaluate_alerts(ts, flat)
+        for layer, values in samples.items():
+            self.rings[layer].append(ts, values)
+            try:
+                self.store.append_sample(layer, ts, values)
+            except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop
+                log.exception("could not queue the %s sample", layer)
+        self._last_score = score
+        self.cycles_total += 1
+        self.last_cycle_seconds = time.perf_counter() - started
+        return samples
+
+    def _model_sample(self, ts: float) -> dict[str, Any]:
+        """Model facts, and the mean of the requests (probes included) completed since the last sample."""
+        info = self.runtime.info()
+        completed = []
+        while self._completed_since_sample:
+            completed.append(self._completed_since_sample.popleft())
+
+        def mean(key: str) -> float | None:
+            values = [r[key] for r in completed if r.get(key) is not None]
+            return round(sum(values) / len(values), 6) if values else None
+
+        return {
+            "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
+            "in_flight": info["in_flight"], "queued": info["queued"],
+            "memory_footprint_gb": info.get("memory_footprint_gb"), "parameters_billions": info.get("parameters_billions"),
+            "load_seconds": info.get("load_seconds"), "completed_requests": len(completed),
+            "inference_time": mean("latency_seconds"), "ttft_seconds": mean("ttft_seconds"),
+            "tokens_per_second": mean("tokens_per_second"),
+            "inter_token_latency_seconds": mean("inter_token_latency_seconds"),
+        }
+
+    def _service_sample(self, ts: float) -> dict[str, Any]:
+        snapshot = self.request_stats.snapshot(ts)
+        return {key: value for key, value in snapshot.items() if key != "window_seconds"}
+
+    def _restore_alerts(self) -> None:
+        """Alerts firing when the process stopped keep firing after a restart, without a second notification."""
+        try:
+            skipped = self.alert_engine.restore(self.store.load_alerts(states=["firing"]))
+            if skipped:
+                log.info("not restoring %d alerts whose rules no longer exist", len(skipped))
+        except Exception:  # noqa: BLE001 - an unreadable history must not stop the monitor
+            log.exception("could not restore alerts from history")
+
+    def _evaluate_alerts(self, ts: float, metrics: dict[str, Any]) -> None:
+        """Run the rules; firing and resolved transitions are persisted (pending ones are live state only)."""
+        inputs = dict(metrics)
+        inputs[TRAFFIC_METRIC] = metrics.get("window_requests")
+        try:
+            for transition in self.alert_engine.evaluate(ts, inputs):
+                if transition.state == "pending":
+                    continue
+                log.log(logging.WARNING if transition.state == "firing" else logging.INFO, "alert %s %s: %s",
+                        transition.alert_id, transition.state, transition.message)
+                alert = self.alert_engine.get(transition.alert_id)
+                if alert is not None:
+                    self.store.upsert_alert(alert.to_dict() | {"transition": transition.state,
+                                                               "transition_at": transition.ts})
+        except Exception:  # noqa: BLE001
+            log.exception("alert evaluation failed")
+
+    # ---- views ------------------------------------------------------------------------------
+    def latest(self, layer: str) -> dict[str, Any]:
+        item = self.rings[layer].latest()
+        return dict(item[1]) | {"ts": item[0]} if item else {}
+
+    def active_alerts(self) -> list[Any]:
+        """Firing, not silenced, worst first."""
+        return list(self.alert_engine.active(self.clock()))
+
+    def health(self) -> dict[str, Any]:
+        """Score, status and breakdown from the latest cycle."""
+        score = getattr(self, "_last_score", None)
+        levels = [a.level for a in self.active_alerts()]
+        if score is None:
+            return {"status": "no_data", "performance_score": None, "components": []}
+        return {"status": status_from(score.score, levels), "performance_score": score.score,
+                "components": score.components}
+
+
+def get_monitor(settings: Settings | None = None, *, start: bool = True) -> Monitor:
+    """The process's one Monitor, created (and its model loaded in the background) on first use."""
+    registry = sys.__dict__.setdefault(_REGISTRY_ATTR, {"lock": threading.Lock(), "monitor": None})
+    with registry["lock"]:
+        monitor = registry["monitor"]
+        if monitor is None or monitor._closed:
+            monitor = Monitor(settings or load_settings())
+            registry["monitor"] = monitor
+            monitor.runtime.load_async()
+            if start:
+                monitor.start()
+        return monitor
+
+
+def release_monitor() -> None:
+    """Close and forget the process's Monitor (tests, and Streamlit's on_release)."""
+    registry = sys.__dict__.get(_REGISTRY_ATTR)
+    if not registry:
+        return
+    with registry["lock"]:
+        monitor, registry["monitor"] = registry["monitor"], None
+    if monitor is not None:
+        monitor.close()

@@ -1,0 +1,313 @@
+"""ModelRuntime: the model's lifecycle, admission into a bounded queue, and one record per request.
+
+Every generate request that reaches the runtime ends in exactly one record handed to `on_record`
+(status ok, error or rejected), so the request statistics can account for every request received.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from healthmon.runtime.generate import GenerationOutcome, run_generation
+from healthmon.runtime.loader import LoadedModel, load_checkpoint
+from healthmon.runtime.params import GenerationParams, InvalidRequest
+from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
+from healthmon.runtime.demo import is_demo_checkpoint
+from healthmon.tracing import Trace
+
+RecordSink = Callable[[dict[str, Any]], None]
+_END = object()
+
+
+class ModelStatus(str, Enum):
+    NOT_LOADED = "not_loaded"
+    LOADING = "loading"
+    LOADED = "loaded"
+    ERROR = "error"
+
+
+class ModelNotReady(RuntimeError):
+    """The model is not loaded (still loading, failed, or unloaded): answer 503, try again later."""
+
+
+class RuntimeBusy(RuntimeError):
+    """The bounded queue is full: answer 503 with Retry-After instead of piling requests up."""
+
+
+def _friendly_error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        return f"out of memory: {text}"
+    return text
+
+
+class ModelRuntime:
+    """Owns one model; serializes access to it; measures and records every request."""
+
+    def __init__(self, spec: ModelSpec, *, demo_dir: Path, models_dir: Path, on_record: RecordSink,
+                 device: str = "auto", dtype: str = "auto", queue_max: int = 8, max_new_tokens_cap: int = 1024,
+                 resolver: Callable[..., Path] = resolve_model_path,
+                 loader: Callable[..., LoadedModel] = load_checkpoint,
+                 clock: Callable[[], float] = time.perf_counter, wall_clock: Callable[[], float] = time.time,
+                 logger: logging.Logger | None = None) -> None:
+        self.spec = spec
+        self._demo_dir, self._models_dir = demo_dir, models_dir
+        self._on_record = on_record
+        self._device, self._dtype = device, dtype
+        self.queue_max = queue_max
+        self.max_new_tokens_cap = max_new_tokens_cap
+        self._resolver, self._loader = resolver, loader
+        self._clock, self._wall_clock = clock, wall_clock
+        self._log = logger or logging.getLogger("healthmon.runtime")
+        self._state_lock = threading.Lock()
+        self._model_lock = threading.Lock()  # one generation at a time: the model is not re-entrant
+        self._loaded: LoadedModel | None = None
+        self._facts: dict[str, Any] = {}
+        self.status = ModelStatus.NOT_LOADED
+        self.error: str | None = None
+        self.progress: dict[str, Any] | None = None
+        self.load_seconds: float | None = None
+        self.loaded_at: float | None = None
+        self.in_flight = 0
+        self.queued = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def load(self, spec: ModelSpec | None = None) -> bool:
+        """Load (or reload) the model; any failure becomes status `error` with its reason. Never raises."""
+        with self._state_lock:
+            if self.status is ModelStatus.LOADING:
+                return False
+            self.spec = spec or self.spec
+            self.status, self.error, self.progress = ModelStatus.LOADING, None, None
+        started = self._clock()
+        self._log.info("loading model %s", describe(self.spec))
+        try:
+            path = self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
+                                  progress=self._on_progress)
+            loaded = self._loader(path, device=self._device, dtype=self._dtype)
+            facts = loaded.describe() | {"is_demo": is_demo_checkpoint(path)}
+        except BaseException as exc:  # noqa: BLE001 - a failed load must leave the monitor running
+            with self._state_lock:
+                self.status, self.error = ModelStatus.ERROR, _friendly_error(exc)
+            self._log.error("model %s failed to load: %s", describe(self.spec), self.error)
+            if not isinstance(exc, Exception):
+                raise
+            return False
+        with self._model_lock, self._state_lock:  # never swap weights under a running generation
+            self._loaded, self._facts = loaded, facts
+            self.load_seconds = self._clock() - started
+            self.loaded_at = self._wall_clock()
+            self.status, self.progress = ModelStatus.LOADED, None
+        self._log.info("model loaded in %.2f s: %s", self.load_seconds, facts["architecture"])
+        return True
+
+    def load_async(self, spec: ModelSpec | None = None) -> threading.Thread:
+        thread = threading.Thread(target=self.load, args=(spec,), name="healthmon-model-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def unload(self) -> None:
+        with self._model_lock, self._state_lock:
+            self._loaded, self._facts = None, {}
+            self.status = ModelStatus.NOT_LOADED
+
+    def _on_progress(self, progress: DownloadProgress) -> None:
+        with self._state_lock:
+            self.progress = {"stage": progress.stage, "fraction": progress.fraction,
+                             "bytes_done": progress.bytes_done, "bytes_total": progress.bytes_total,
+                             "message": progress.message}
+
+    # ---- state ---------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return describe(self.spec)
+
+    def info(self) -> dict[str, Any]:
+        with self._state_lock:
+            return {
+                "name": self.model_name, "source": self.spec.kind, "ref": self.spec.ref,
+                "status": self.status.value, "error": self.error, "progress": self.progress,
+                "is_demo": self._facts.get("is_demo", self.spec.kind == "demo"),
+                "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 3),
+                "loaded_at": None if self.loaded_at is None
+                else datetime.fromtimestamp(self.loaded_at, timezone.utc).isoformat(),
+                "in_flight": self.in_flight, "queued": self.queued, "queue_max": self.queue_max,
+                **self._facts,
+            }
+
+    def is_idle(self) -> bool:
+        with self._state_lock:
+            return self.in_flight == 0 and self.queued == 0
+
+    # ---- generation ----------------------------------------------------------------------
+    def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> "GenerationStream":
+        """Admit a request and start it; raises ModelNotReady or RuntimeBusy (both recorded as rejected)."""
+        trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
+        with self._state_lock:
+            rejection = None
+            if self.status is not ModelStatus.LOADED:
+                rejection = ModelNotReady(f"model is {self.status.value}" + (f": {self.error}" if self.error else ""))
+            elif only_if_idle and (self.in_flight or self.queued):
+                rejection = RuntimeBusy("model is serving a request")
+            elif self.in_flight + self.queued >= 1 + self.queue_max:
+                rejection = RuntimeBusy(f"queue is full ({self.queue_max} waiting)")
+            else:
+                self.queued += 1
+        if rejection is not None:
+            if not only_if_idle:
+                self._emit(trace, params, source, synthetic, "rejected", error=str(rejection))
+            raise rejection
+        return GenerationStream(self, params, trace, source, synthetic, want_text)
+
+    def generate(self, params: GenerationParams, **kwargs: Any) -> dict[str, Any]:
+        """Blocking generation: the record of the request, or the request's exception."""
+        return self.stream(params, want_text=False, **kwargs).result()
+
+    def _run(self, stream: "GenerationStream") -> None:
+        """Worker body: wait for the model, generate, record. Exactly one record per admitted request."""
+        trace, queued_at = stream.trace, stream.trace.now()
+        outcome: GenerationOutcome | None = None
+        try:
+            with self._model_lock:
+                with self._state_lock:
+                    self.queued -= 1
+                    self.in_flight += 1
+                    loaded = self._loaded
+                try:
+                    trace.add("queue", queued_at, trace.now())
+                    if loaded is None:
+                        raise ModelNotReady("model was unloaded while the request waited")
+                    outcome = run_generation(loaded.model, loaded.tokenizer, stream.params, trace,
+                                             max_new_tokens_cap=self.max_new_tokens_cap,
+                                             token_sink=stream.sink, cancel=stream.cancelled)
+                finally:
+                    with self._state_lock:
+                        self.in_flight -= 1
+            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "ok", outcome=outcome)
+        except InvalidRequest as exc:
+            stream.error = exc
+            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "rejected", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a failed generation is a failed request, not a dead worker
+            stream.error = exc
+            message = _friendly_error(exc)
+            self._log.warning("generation %s failed: %s", trace.trace_id, message)
+            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "error", error=message)
+            _release_cuda_cache()
+        finally:
+            stream.done.set()
+            stream.finished.set_result(None)
+            stream.tokens.put(_END)
+
+    def _emit(self, trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str, *,
+              outcome: GenerationOutcome | None = None, error: str | None = None) -> dict[str, Any]:
+        record = build_record(trace, params, source, synthetic, status, self.model_name, outcome, error)
+        try:
+            self._on_record(record)
+        except Exception:  # noqa: BLE001 - bookkeeping must never fail the request
+            self._log.exception("recording request %s failed", trace.trace_id)
+        return record
+
+
+def _release_cuda_cache() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def build_record(trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str,
+                 model_name: str, outcome: GenerationOutcome | None, error: str | None) -> dict[str, Any]:
+    """The stored form of one request: timings in seconds from the trace's start, token counts from the tokenizer."""
+    end = trace.now()
+    record: dict[str, Any] = {
+        "trace_id": trace.trace_id, "ts": trace.start_unix_seconds, "source": source, "synthetic": synthetic,
+        "status": status, "error": error, "model": model_name, "latency_seconds": end - trace.start_seconds,
+        "prompt": params.prompt, "prompt_chars": len(params.prompt), "params": params.to_dict(),
+        "finish_reason": "error" if status != "ok" else None,
+    }
+    spans = {span.name: span for span in trace.spans}
+    if "queue" in spans:
+        record["queue_seconds"] = spans["queue"].duration_seconds
+    if "tokenize" in spans:
+        record["tokenize_seconds"] = spans["tokenize"].duration_seconds
+    if outcome is not None:
+        n = outcome.output_tokens
+        first, last = outcome.first_token_seconds, outcome.last_token_seconds
+        model_seconds = (last - outcome.generate_start_seconds) if last is not None else None
+        record |= {
+            "finish_reason": outcome.finish_reason, "response": outcome.text, "response_chars": len(outcome.text),
+            "prompt_tokens": outcome.prompt_tokens, "output_tokens": n,
+            "ttft_seconds": None if first is None else first - trace.start_seconds,
+            "decode_seconds": None if first is None else last - first,
+            "inter_token_latency_seconds": (last - first) / (n - 1) if n > 1 else None,
+            "tokens_per_second": n / model_seconds if model_seconds else None,
+        }
+        record["params"] = record["params"] | {"max_new_tokens": outcome.max_new_tokens}
+    record["spans"] = trace.to_list()
+    return record
+
+
+class GenerationStream:
+    """A running generation: iterate it for text as it is produced, or call result() for the record."""
+
+    def __init__(self, runtime: ModelRuntime, params: GenerationParams, trace: Trace, source: str,
+                 synthetic: bool, want_text: bool) -> None:
+        self.params, self.trace, self.source, self.synthetic = params, trace, source, synthetic
+        self.tokens: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.sink = self.tokens.put if want_text else None
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.finished: concurrent.futures.Future[None] = concurrent.futures.Future()  # for asyncio callers
+        self.record: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self._tokenizer = runtime._loaded.tokenizer if runtime._loaded else None
+        self._thread = threading.Thread(target=runtime._run, args=(self,), name="healthmon-generate", daemon=True)
+        self._thread.start()
+
+    @property
+    def trace_id(self) -> str:
+        return self.trace.trace_id
+
+    def __iter__(self) -> Iterator[str]:
+        """Yield text deltas; decoding the whole output each time keeps multi-byte characters intact."""
+        ids: list[int] = []
+        emitted = ""
+        try:
+            while (item := self.tokens.get()) is not _END:
+                ids.extend(item)
+                text = self._tokenizer.decode(ids, skip_special_tokens=True)
+                if text.endswith("\ufffd") or not text.startswith(emitted):
+                    continue  # an incomplete UTF-8 sequence: wait for the next token
+                delta, emitted = text[len(emitted):], text
+                if delta:
+                    yield delta
+        finally:
+            if not self.done.is_set():
+                self.cancelled.set()  # the consumer went away: stop spending the model on it
+        self.result()
+        final = (self.record or {}).get("response") or ""
+        if final.startswith(emitted) and final != emitted:
+            yield final[len(emitted):]
+
+    def result(self, timeout: float | None = None) -> dict[str, Any]:
+        if not self.done.wait(timeout):
+            raise TimeoutError(f"generation {self.trace_id} still running")
+        if self.error is not None:
+            raise self.error
+        assert self.record is not None
+        return self.record
+
+    def cancel(self) -> None:
+        self.cancelled.set()

@@ -1,0 +1,153 @@
+"""One instrumented generation: tokenize, prefill, decode and detokenize, each timed as a span.
+
+Token timing comes from a streamer that only stamps the clock as each token leaves the model; text
+decoding for streaming happens on the consumer's thread, so instrumentation costs the model nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from healthmon.runtime.params import GenerationParams, resolve_max_new_tokens
+from healthmon.tracing import Trace
+
+TokenSink = Callable[[list[int]], None]
+
+
+class TokenTimingStreamer(BaseStreamer):
+    """Stamps the clock for every new token and hands the ids to an optional sink.
+
+    >>> times = iter([1.0, 2.0])
+    >>> s = TokenTimingStreamer(clock=lambda: next(times))
+    >>> s.put(torch.tensor([[5, 6, 7]]))  # the prompt comes first and is skipped
+    >>> s.put(torch.tensor([8])); s.put(torch.tensor([9]))
+    >>> s.token_ids, s.token_times_seconds
+    ([8, 9], [1.0, 2.0])
+    """
+
+    def __init__(self, clock: Callable[[], float], sink: TokenSink | None = None) -> None:
+        self._clock = clock
+        self._sink = sink
+        self._prompt_seen = False
+        self.token_ids: list[int] = []
+        self.token_times_seconds: list[float] = []
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        now = self._clock()
+        ids = value.reshape(-1).tolist()
+        self.token_ids.extend(ids)
+        self.token_times_seconds.extend([now] * len(ids))
+        if self._sink is not None:
+            self._sink(ids)
+
+    def end(self) -> None:
+        """Nothing to do: the engine closes the consumer's stream itself, as generate() may fail before end()."""
+
+
+class _CancelOnEvent(StoppingCriteria):
+    """Stops generation when the consumer goes away (a closed browser tab, a dropped connection)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self._event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+@dataclass
+class GenerationOutcome:
+    """What the model produced and when; the engine turns it into a request record."""
+
+    text: str
+    prompt_tokens: int
+    output_tokens: int
+    max_new_tokens: int
+    finish_reason: str  # stop | length | cancelled
+    generate_start_seconds: float
+    token_times_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def first_token_seconds(self) -> float | None:
+        return self.token_times_seconds[0] if self.token_times_seconds else None
+
+    @property
+    def last_token_seconds(self) -> float | None:
+        return self.token_times_seconds[-1] if self.token_times_seconds else None
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
+    """Every id that ends a generation: the generation config may list several (chat models do)."""
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids = set(configured if isinstance(configured, (list, tuple)) else [configured])
+    ids.add(tokenizer.eos_token_id)
+    return {i for i in ids if i is not None}
+
+
+def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
+    """Use the tokenizer's chat template when it has one, as a chat model expects its own turn markers."""
+    if getattr(tokenizer, "chat_template", None):
+        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return tokenizer(prompt)["input_ids"]
+
+
+def context_window_tokens(model: Any) -> int | None:
+    return getattr(getattr(model, "config", None), "max_position_embeddings", None)
+
+
+def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: Trace, *,
+                   max_new_tokens_cap: int, token_sink: TokenSink | None = None,
+                   cancel: threading.Event | None = None) -> GenerationOutcome:
+    """Generate for one request, adding tokenize/prefill/decode/detokenize spans to `trace`.
+
+    Raises InvalidRequest when the prompt does not fit the model's context.
+    """
+    started = trace.now()
+    input_ids = encode_prompt(tokenizer, params.prompt)
+    max_new_tokens = resolve_max_new_tokens(params, len(input_ids), context_window_tokens(model), max_new_tokens_cap)
+    device = next(model.parameters()).device
+    inputs = torch.tensor([input_ids], dtype=torch.long, device=device)
+    trace.add("tokenize", started, trace.now(), prompt_tokens=len(input_ids))
+
+    streamer = TokenTimingStreamer(trace.now, token_sink)
+    sampling: dict[str, Any] = {"do_sample": False}
+    if not params.greedy:
+        sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+    stopping = StoppingCriteriaList([_CancelOnEvent(cancel)]) if cancel is not None else None
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    generate_start = trace.now()
+    with torch.inference_mode():
+        model.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=max_new_tokens,
+                       pad_token_id=pad_id, streamer=streamer, stopping_criteria=stopping, **sampling)
+    first, last = (streamer.token_times_seconds[0], streamer.token_times_seconds[-1]) if streamer.token_ids else (None, None)
+    if first is not None:
+        trace.add("prefill", generate_start, first)
+        trace.add("decode", first, last, output_tokens=len(streamer.token_ids))
+
+    detokenize_start = trace.now()
+    text = tokenizer.decode(streamer.token_ids, skip_special_tokens=True)
+    trace.add("detokenize", detokenize_start, trace.now())
+
+    eos = eos_token_ids(model, tokenizer)
+    if streamer.token_ids and streamer.token_ids[-1] in eos:
+        finish_reason = "stop"
+    elif len(streamer.token_ids) >= max_new_tokens:
+        finish_reason = "length"
+    elif cancel is not None and cancel.is_set():
+        finish_reason = "cancelled"
+    else:
+        finish_reason = "stop"  # a stopping criterion of the model's own (e.g. a stop string)
+    return GenerationOutcome(text, len(input_ids), len(streamer.token_ids), max_new_tokens, finish_reason,
+                             generate_start, streamer.token_times_seconds)

@@ -1,0 +1,521 @@
+"""SQLite history: one wide table per layer, plus requests and alerts, written in batches by one thread.
+
+Callers only enqueue (the request path must never wait on disk); a daemon writer commits everything
+pending every flush interval in one transaction. Reads see writes only after a flush.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from healthmon.store.frames import TS_COLUMN, bucket_seconds, check_name, finite_number, numeric_values
+
+WRITER_THREAD_NAME = "healthmon-store-writer"
+PRUNE_EVERY_SECONDS = 60.0
+SAMPLES_PREFIX = "samples_"
+REQUEST_COLUMNS = {
+    "trace_id": "TEXT PRIMARY KEY", "ts": "REAL", "source": "TEXT", "synthetic": "INTEGER", "status": "TEXT",
+    "finish_reason": "TEXT", "error": "TEXT", "model": "TEXT", "prompt_tokens": "INTEGER",
+    "output_tokens": "INTEGER", "queue_seconds": "REAL", "tokenize_seconds": "REAL", "ttft_seconds": "REAL",
+    "decode_seconds": "REAL", "latency_seconds": "REAL", "inter_token_latency_seconds": "REAL",
+    "tokens_per_second": "REAL", "prompt_chars": "INTEGER", "response_chars": "INTEGER", "prompt": "TEXT",
+    "response": "TEXT", "params": "TEXT", "spans": "TEXT", "quality": "TEXT",
+}
+REQUEST_JSON_COLUMNS = frozenset({"params", "spans", "quality"})
+REQUEST_FRAME_COLUMNS = tuple(name for name in REQUEST_COLUMNS if name not in REQUEST_JSON_COLUMNS)
+ALERT_COLUMNS = {
+    "id": "TEXT PRIMARY KEY", "rule": "TEXT", "metric": "TEXT", "level": "TEXT", "kind": "TEXT", "state": "TEXT",
+    "message": "TEXT", "value": "REAL", "started_at": "REAL", "resolved_at": "REAL", "acknowledged": "INTEGER",
+    "labels": "TEXT",
+}
+ALERT_JSON_COLUMNS = frozenset({"labels"})
+TRANSITION_COLUMNS = {"alert_id": "TEXT", "ts": "REAL", "state": "TEXT", "value": "REAL", "message": "TEXT"}
+
+
+def _table_sql(name: str, columns: Mapping[str, str]) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(f'{c} {t}' for c, t in columns.items())});"
+
+
+def _insert_sql(verb: str, table: str, columns: Iterable[str]) -> str:
+    names = list(columns)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    return f'{verb} INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
+
+
+SCHEMA = "\n".join([
+    _table_sql("requests", REQUEST_COLUMNS),
+    "CREATE INDEX IF NOT EXISTS idx_requests_ts ON requests(ts);",
+    _table_sql("alerts", ALERT_COLUMNS),
+    "CREATE INDEX IF NOT EXISTS idx_alerts_started_at ON alerts(started_at);",
+    _table_sql("alert_transitions", {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", **TRANSITION_COLUMNS}),
+    "CREATE INDEX IF NOT EXISTS idx_alert_transitions_alert ON alert_transitions(alert_id, ts);",
+])
+INSERT_REQUEST = _insert_sql("INSERT OR REPLACE", "requests", REQUEST_COLUMNS)
+INSERT_ALERT = _insert_sql("INSERT OR REPLACE", "alerts", ALERT_COLUMNS)
+INSERT_TRANSITION = _insert_sql("INSERT", "alert_transitions", TRANSITION_COLUMNS)
+
+
+class StoreError(RuntimeError):
+    """A history read failed; the message names the database and the cause."""
+
+
+class _CorruptDatabase(sqlite3.DatabaseError):
+    """The file is not a usable SQLite database (as opposed to locked, read-only or missing)."""
+
+
+def _sql_value(value: Any, sql_type: str, is_json: bool) -> Any:
+    """Coerce one record value on the caller's thread, so nothing the writer binds can fail to bind."""
+    if value is None:
+        return None
+    if is_json:
+        return value if isinstance(value, str) else json.dumps(value, default=str)
+    if sql_type.startswith("TEXT"):
+        return str(value)
+    number = finite_number(value)
+    return int(number) if number is not None and sql_type.startswith("INTEGER") else number
+
+
+def _encode(record: Mapping[str, Any], columns: Mapping[str, str], json_columns: frozenset[str]) -> tuple:
+    return tuple(_sql_value(record.get(name), sql_type, name in json_columns) for name, sql_type in columns.items())
+
+
+def _decode(names: list[str], row: tuple, json_columns: frozenset[str]) -> dict[str, Any]:
+    record = dict(zip(names, row))
+    for name in json_columns & record.keys():
+        if isinstance(record[name], str):
+            with suppress(ValueError):  # keep text that is not JSON as it is
+                record[name] = json.loads(record[name])
+    return record
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One explicit transaction (the connection is in autocommit mode), rolled back on any failure."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+class HistoryStore:
+    """Durable history of samples, requests and alerts in one SQLite file (WAL), fed through a bounded queue."""
+
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float] = time.time,
+        flush_interval_seconds: float = 1.0,
+        retention_seconds: float = 7 * 86_400,
+        max_pending: int = 100_000,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._path = Path(path)
+        self._clock = clock
+        self._flush_interval_seconds = flush_interval_seconds
+        self._retention_seconds = retention_seconds
+        self._max_pending = max_pending
+        self._log = logger or logging.getLogger(__name__)
+        self._pending: deque[tuple] = deque()
+        self._pending_lock = threading.Lock()  # the queue, dropped_total and _closed
+        self._write_lock = threading.Lock()  # the writer connection, the column cache and write stats
+        self._read_lock = threading.Lock()  # the reader connection
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._sample_columns: dict[str, set[str]] = {}
+        self._valid_names: frozenset[str] = frozenset()  # metric names already checked
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._finished = False
+        self._failing = False
+        self._logged_error: str | None = None
+        self._last_prune_at = float("-inf")
+        self._dropped_total = 0
+        self._written_rows_total = 0
+        self._write_errors_total = 0
+        self._last_error: str | None = None
+        self._last_error_at: float | None = None
+        self._last_flush_at: float | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def open(self) -> HistoryStore:
+        """Open or create the database (a corrupt one is moved aside) and start the writer; I/O errors are retried."""
+        if self._closed:
+            raise StoreError(f"history store {self._path} is closed")
+        if self._thread is not None:
+            return self
+        with self._write_lock:
+            try:
+                self._ensure_writer()
+            except (sqlite3.Error, OSError) as exc:  # e.g. read-only disk: keep monitoring, retry every flush
+                self._record_failure(exc, [], retry=True)
+        self._thread = threading.Thread(target=self._run, name=WRITER_THREAD_NAME, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the writer, write what is pending, close both connections; safe to call twice."""
+        with self._pending_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30.0)
+        self.flush()
+        with self._write_lock:
+            self._finished = True
+            self._close_connections()
+
+    def __enter__(self) -> HistoryStore:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_interval_seconds):
+            self.flush()
+            now = self._clock()
+            if now - self._last_prune_at >= PRUNE_EVERY_SECONDS:
+                self.prune(now)
+
+    # --- enqueue (caller's thread: validate, never touch SQLite, never block on I/O) -------------
+    def append_sample(self, layer: str, ts: float, values: Mapping[str, Any]) -> None:
+        """Queue one sample; ValueError for a bad layer/metric name or ts, non-numeric values are skipped."""
+        check_name(layer, "layer")
+        unchecked = values.keys() - self._valid_names
+        if unchecked:
+            for name in unchecked:
+                check_name(name, "metric")
+            self._valid_names = self._valid_names | unchecked  # rebind, never mutate: other threads iterate it
+        if finite_number(ts) is None:
+            raise ValueError(f"sample ts must be a finite number, got {ts!r}")
+        self._enqueue(("sample", layer, float(ts), numeric_values(values)))
+
+    def append_request(self, record: Mapping[str, Any]) -> None:
+        """Queue one request record (INSERT OR REPLACE by trace_id, so a later update wins)."""
+        if not isinstance(record.get("trace_id"), str) or not record["trace_id"]:
+            raise ValueError(f"request record needs a non-empty str trace_id, got {record.get('trace_id')!r}")
+        self._enqueue(("request", _encode(record, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS)))
+
+    def upsert_alert(self, alert: Mapping[str, Any]) -> None:
+        """Queue the alert's current state, plus a transition row (at alert["transition_at"], default clock())
+        when alert["transition"] names the state it just entered."""
+        if not isinstance(alert.get("id"), str) or not alert["id"]:
+            raise ValueError(f"alert needs a non-empty str id, got {alert.get('id')!r}")
+        transition = None
+        if isinstance(alert.get("transition"), str):
+            row = {"alert_id": alert["id"], "ts": alert.get("transition_at", self._clock()),
+                   "state": alert["transition"], "value": alert.get("value"), "message": alert.get("message")}
+            transition = _encode(row, TRANSITION_COLUMNS, frozenset())
+        self._enqueue(("alert", _encode(alert, ALERT_COLUMNS, ALERT_JSON_COLUMNS), transition))
+
+    def _enqueue(self, op: tuple) -> None:
+        with self._pending_lock:
+            if self._closed:
+                self._dropped_total += 1
+                return
+            if len(self._pending) >= self._max_pending:
+                self._pending.popleft()
+                self._dropped_total += 1
+            self._pending.append(op)
+
+    # --- writer side -----------------------------------------------------------------------------
+    def flush(self) -> bool:
+        """Write everything pending in one transaction now; False when it failed (health() says why)."""
+        with self._write_lock:
+            if self._finished:
+                return False
+            with self._pending_lock:
+                batch = list(self._pending)
+                self._pending.clear()
+            if not batch:
+                return True
+            try:
+                rows = self._write_batch(self._ensure_writer(), batch)
+            except (sqlite3.OperationalError, OSError) as exc:  # full, read-only, locked, I/O: retry later
+                self._record_failure(exc, batch, retry=True)
+                return False
+            except Exception as exc:  # noqa: BLE001 - a batch that cannot bind would fail the same way again
+                self._record_failure(exc, batch, retry=False)
+                return False
+            self._written_rows_total += rows
+            self._last_flush_at = self._clock()
+            if self._failing:
+                self._log.info("history store %s: writes recovered", self._path)
+            self._failing, self._logged_error = False, None
+            return True
+
+    def prune(self, now: float) -> int:
+        """Delete rows older than now - retention from every table; the writer calls it once a minute."""
+        cutoff = now - self._retention_seconds
+        with self._write_lock:
+            self._last_prune_at = now
+            if self._finished:
+                return 0
+            try:
+                conn = self._ensure_writer()
+                tables = [row[0] for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'samples\\_%' ESCAPE '\\'")]
+                with _transaction(conn):
+                    deleted = sum(conn.execute(f'DELETE FROM "{t}" WHERE ts < ?', (cutoff,)).rowcount for t in tables)
+                    deleted += conn.execute("DELETE FROM requests WHERE ts < ?", (cutoff,)).rowcount
+                    deleted += conn.execute("DELETE FROM alerts WHERE resolved_at < ?", (cutoff,)).rowcount
+                    deleted += conn.execute("DELETE FROM alert_transitions WHERE ts < ?", (cutoff,)).rowcount
+            except (sqlite3.Error, OSError) as exc:
+                self._record_failure(exc, [], retry=True)
+                return 0
+        return deleted
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[tuple]) -> int:
+        samples: dict[str, list[tuple[float, dict[str, float]]]] = {}
+        requests, alerts, transitions = [], [], []
+        for op in batch:
+            if op[0] == "sample":
+                samples.setdefault(op[1], []).append((op[2], op[3]))
+            elif op[0] == "request":
+                requests.append(op[1])
+            else:
+                alerts.append(op[1])
+                if op[2] is not None:
+                    transitions.append(op[2])
+        try:
+            with _transaction(conn):
+                for layer, rows in samples.items():
+                    names = list(dict.fromkeys(itertools.chain.from_iterable(values for _, values in rows)))
+                    self._ensure_sample_columns(conn, layer, names)
+                    conn.executemany(_insert_sql("INSERT", SAMPLES_PREFIX + layer, [TS_COLUMN, *names]),
+                                     [(ts, *map(values.get, names)) for ts, values in rows])
+                conn.executemany(INSERT_REQUEST, requests)
+                conn.executemany(INSERT_ALERT, alerts)
+                conn.executemany(INSERT_TRANSITION, transitions)
+        except BaseException:
+            self._sample_columns.clear()  # ALTER TABLEs were rolled back too: reload columns from the file
+            raise
+        return sum(len(rows) for rows in samples.values()) + len(requests) + len(alerts) + len(transitions)
+
+    def _ensure_sample_columns(self, conn: sqlite3.Connection, layer: str, names: list[str]) -> None:
+        """Create the layer's table on first use and add a REAL column for each new metric."""
+        table = SAMPLES_PREFIX + layer
+        known = self._sample_columns.get(layer)
+        if known is None:
+            conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (ts REAL NOT NULL)')
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "idx_{table}_ts" ON "{table}"(ts)')
+            known = self._sample_columns[layer] = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        for name in names:
+            if name not in known:
+                conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" REAL')
+                known.add(name)
+
+    def _ensure_writer(self) -> sqlite3.Connection:
+        """The writer connection, (re)opened when missing or when the file was deleted under us."""
+        if self._writer is not None and self._path.exists():
+            return self._writer
+        if self._writer is not None:
+            self._log.warning("history database %s disappeared; creating a new one", self._path)
+            self._close_connections()
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = self._open_checked()
+        except _CorruptDatabase as exc:
+            self._move_aside(str(exc))
+            self._writer = self._open_checked()
+        return self._writer
+
+    def _open_checked(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                raise _CorruptDatabase(f"quick_check: {result}")
+            conn.executescript(SCHEMA)
+        except sqlite3.OperationalError:  # locked, read-only, I/O: not corruption, never move the file for it
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", or quick_check above
+            conn.close()
+            raise _CorruptDatabase(str(exc)) from exc
+        return conn
+
+    def _move_aside(self, reason: str) -> None:
+        aside = self._path.with_name(f"{self._path.name}.corrupt-{int(self._clock())}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self._path}{suffix}")
+            if source.exists():
+                os.replace(source, f"{aside}{suffix}")
+        self._log.warning("history database %s is corrupt (%s): moved it to %s and started a fresh one",
+                          self._path, reason, aside)
+
+    def _close_connections(self) -> None:
+        self._sample_columns.clear()
+        with self._read_lock:
+            for conn in (self._writer, self._reader):
+                if conn is not None:
+                    with suppress(sqlite3.Error):
+                        conn.close()
+            self._writer = self._reader = None
+
+    def _record_failure(self, exc: BaseException, batch: list[tuple], retry: bool) -> None:
+        """Count and log (once per distinct error) a failed write; requeue the batch within max_pending."""
+        error = f"{type(exc).__name__}: {exc}"
+        self._write_errors_total += 1
+        self._failing, self._last_error, self._last_error_at = True, error, self._clock()
+        with self._pending_lock:
+            if retry:
+                self._pending.extendleft(reversed(batch))
+                while len(self._pending) > self._max_pending:
+                    self._pending.popleft()
+                    self._dropped_total += 1
+            else:
+                self._dropped_total += len(batch)
+        if error != self._logged_error:
+            self._logged_error = error
+            action = "will retry" if retry else f"dropped {len(batch)} queued rows"
+            self._log.error("history store %s: write failed (%s), %s", self._path, error, action)
+
+    # --- reads (any thread; they see what the writer has committed, i.e. up to the last flush) ---
+    def health(self) -> dict[str, Any]:
+        """Store status for the health page and /api: counts, the last error and the file size."""
+        with self._pending_lock:
+            pending, dropped_total = len(self._pending), self._dropped_total
+        sizes = [Path(f"{self._path}{suffix}") for suffix in ("", "-wal")]
+        running = self._thread is not None and self._thread.is_alive()
+        return {
+            "ok": running and not self._failing, "path": str(self._path), "pending": pending,
+            "written_rows_total": self._written_rows_total, "write_errors_total": self._write_errors_total,
+            "dropped_total": dropped_total, "last_error": self._last_error, "last_error_at": self._last_error_at,
+            "last_flush_at": self._last_flush_at,
+            "db_size_bytes": sum(path.stat().st_size for path in sizes if path.exists()),
+        }
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
+        """Run one read on the shared read-only connection; any SQLite failure becomes a StoreError."""
+        with self._read_lock:
+            if self._finished:
+                raise StoreError(f"history store {self._path} is closed")
+            try:
+                if self._reader is None:
+                    uri = f"{self._path.resolve().as_uri()}?mode=ro"
+                    self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=5.0)
+                cursor = self._reader.execute(sql, tuple(params))
+                return [column[0] for column in cursor.description], cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading history from {self._path} failed: {type(exc).__name__}: {exc}") from exc
+
+    def layers(self) -> list[str]:
+        """Layers that have a samples table, sorted."""
+        _, rows = self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'samples\\_%' "
+                              "ESCAPE '\\' ORDER BY name")
+        return [name[len(SAMPLES_PREFIX):] for (name,) in rows]
+
+    def columns(self, layer: str) -> list[str]:
+        """The layer's metric columns in the order they first appeared; [] for an unknown layer."""
+        return [name for name in self._table_columns(layer) if name != TS_COLUMN]
+
+    def _table_columns(self, layer: str) -> list[str]:
+        """All columns of the layer's table, ts included; [] when the table does not exist."""
+        _, rows = self._query(f'PRAGMA table_info("{SAMPLES_PREFIX}{check_name(layer, "layer")}")')
+        return [row[1] for row in rows]
+
+    def frame(self, layer: str, since: float, until: float | None = None, max_points: int = 2000,
+              columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """`ts` (unix s) + metric columns for since <= ts <= until, sorted; averaged into time buckets in SQL
+        when the window holds more than max_points rows (see frames.downsample_frame for the buckets).
+
+        Buckets span the samples actually present rather than [since, until], so a 7-day window holding an
+        hour of data still gets full resolution. Requested columns the layer lacks come back all-NaN.
+        """
+        if max_points < 1:
+            raise ValueError(f"max_points must be at least 1, got {max_points}")
+        table_columns = self._table_columns(layer)
+        known = [name for name in table_columns if name != TS_COLUMN]
+        wanted = known if columns is None else [check_name(name, "metric") for name in columns]
+        selected = [name for name in wanted if name in known]
+        table = f'"{SAMPLES_PREFIX}{layer}"'
+        where, params = "ts >= ?", [since]
+        if until is not None:
+            where, params = where + " AND ts <= ?", [since, until]
+        count = 0
+        if table_columns:
+            _, ((count, first_ts, last_ts),) = self._query(
+                f"SELECT COUNT(*), MIN(ts), MAX(ts) FROM {table} WHERE {where}", params)
+        if count == 0:
+            return pd.DataFrame({name: pd.Series(dtype="float64") for name in [TS_COLUMN, *wanted]})
+        quoted = [f'"{name}"' for name in selected]
+        if count <= max_points:
+            sql = f"SELECT {', '.join(['ts', *quoted])} FROM {table} WHERE {where} ORDER BY ts"
+        else:
+            averages = ", ".join(f"AVG({name})" for name in ["ts", *quoted])
+            sql = (f"SELECT {averages} FROM {table} WHERE {where} "
+                   f"GROUP BY MIN(CAST((ts - ?) / ? AS INTEGER), ?) ORDER BY 1")
+            params = [*params, first_ts, bucket_seconds(first_ts, last_ts, max_points), max_points - 1]
+        _, rows = self._query(sql, params)
+        values = np.array(rows, dtype="float64").reshape(len(rows), 1 + len(selected))  # NULL -> NaN
+        return pd.DataFrame(values, columns=[TS_COLUMN, *selected]).reindex(columns=[TS_COLUMN, *wanted])
+
+    def requests_frame(self, since: float, until: float | None = None, include_synthetic: bool = False,
+                       columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Requests started in [since, until], oldest first; numbers as float64 (NaN for NULL), JSON as text."""
+        names = list(REQUEST_FRAME_COLUMNS if columns is None else columns)
+        unknown = [name for name in names if name not in REQUEST_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
+        where, params = "ts >= ?", [since]
+        if until is not None:
+            where, params = where + " AND ts <= ?", [since, until]
+        if not include_synthetic:
+            where += " AND COALESCE(synthetic, 0) = 0"
+        _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts", params)
+        df = pd.DataFrame(rows, columns=names)
+        numeric = [name for name in names if not REQUEST_COLUMNS[name].startswith("TEXT")]
+        return df.astype({name: "float64" for name in numeric})
+
+    def recent_requests(self, limit: int = 50, include_synthetic: bool = True) -> list[dict[str, Any]]:
+        """The newest `limit` requests, newest first, with params/spans/quality decoded from JSON."""
+        where = "" if include_synthetic else "WHERE COALESCE(synthetic, 0) = 0 "
+        names, rows = self._query(f"SELECT * FROM requests {where}ORDER BY ts DESC LIMIT ?", [limit])
+        return [_decode(names, row, REQUEST_JSON_COLUMNS) for row in rows]
+
+    def get_request(self, trace_id: str) -> dict[str, Any] | None:
+        """One request by trace id with its JSON fields decoded, or None."""
+        names, rows = self._query("SELECT * FROM requests WHERE trace_id = ?", [trace_id])
+        return _decode(names, rows[0], REQUEST_JSON_COLUMNS) if rows else None
+
+    def load_alerts(self, since: float | None = None, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Alerts newest first; `since` keeps those still open or started/resolved at or after it."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("(started_at >= ? OR resolved_at IS NULL OR resolved_at >= ?)")
+            params += [since, since]
+        if states is not None:
+            states = list(states)
+            clauses.append(f"state IN ({', '.join('?' * len(states))})")
+            params += states
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        names, rows = self._query(f"SELECT * FROM alerts {where}ORDER BY started_at DESC, id", params)
+        return [_decode(names, row, ALERT_JSON_COLUMNS) for row in rows]
+
+    def alert_transitions(self, alert_id: str) -> list[dict[str, Any]]:
+        """One alert's state changes, oldest first."""
+        names, rows = self._query("SELECT * FROM alert_transitions WHERE alert_id = ? ORDER BY ts, id", [alert_id])
+        return [dict(zip(names, row)) for row in rows]

@@ -1,0 +1,1 @@
+"""The thin Streamlit layer: the only part of healthmon that imports streamlit."""

@@ -1,0 +1,199 @@
+"""JSON-ready views of the monitor, shared by the REST API and the pages (the seed's field names kept)."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from healthmon.monitor import COLLECTOR_THREAD_NAME, Monitor
+
+SEED_TARGET_TOKENS_PER_SECOND = 50  # the seed's throughput target, shown as a reference line
+
+
+def iso(ts: float | None) -> str | None:
+    """ISO 8601 with an explicit UTC offset: the seed's naive timestamps were ambiguous across time zones."""
+    return None if ts is None else datetime.fromtimestamp(float(ts), timezone.utc).isoformat()
+
+
+def clean(value: Any) -> Any:
+    """JSON cannot carry NaN or infinities; pandas gaps become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return clean(value.item())
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = frame.to_dict("records")
+    return [clean({"timestamp": iso(row.pop("ts"))} | row) for row in rows]
+
+
+def latest_system(monitor: Monitor) -> dict[str, Any]:
+    system, process, gpu = monitor.latest("system"), monitor.latest("process"), monitor.latest("gpu")
+    if not system:
+        return {}
+    out = {"timestamp": iso(system.pop("ts"))} | system
+    process.pop("ts", None)
+    gpu.pop("ts", None)
+    out |= process
+    out["process_memory_mb"] = process.get("process_rss_mb")  # the seed's name for the same figure
+    out["gpu_info"] = gpu or {"gpu_available": False, "reason": "no GPU sample yet"}
+    return clean(out)
+
+
+def latest_model(monitor: Monitor) -> dict[str, Any]:
+    model = monitor.latest("model")
+    if not model:
+        return {}
+    out = {"timestamp": iso(model.pop("ts"))} | model
+    out |= {  # the seed's names for the same figures
+        "inference_speed": model.get("inference_time"),
+        "throughput_tokens_per_sec": model.get("tokens_per_second"),
+        "model_parameters_billions": model.get("parameters_billions"),
+    }
+    return clean(out)
+
+
+def status_payload(monitor: Monitor) -> dict[str, Any]:
+    """GET /api/health/status: the seed's fields, measured."""
+    health = monitor.health()
+    info = monitor.runtime.info()
+    stats = monitor.request_stats.snapshot(monitor.clock())
+    alerts = monitor.active_alerts()
+    return clean({
+        "status": health["status"],
+        "performance_score": health["performance_score"],
+        "score_components": health["components"],
+        "service_uptime_hours": round((monitor.clock() - monitor.started_at) / 3600, 4),
+        "monitoring": monitor.running,
+        "model_loaded": info["status"] == "loaded",
+        "model_info": model_info_payload(info),
+        "latest_system": latest_system(monitor),
+        "latest_model": latest_model(monitor),
+        "request_stats": stats,
+        "active_alerts": len(alerts),
+        "active_alert_levels": [a.level for a in alerts],
+        "collector_errors": monitor.collector_errors,
+        "collector_threads": sum(t.name == COLLECTOR_THREAD_NAME for t in threading.enumerate()),
+        "store": monitor.store.health(),
+        "timestamp": iso(monitor.clock()),
+    })
+
+
+def model_info_payload(info: dict[str, Any]) -> dict[str, Any]:
+    """Model facts; says in words when the model is the built-in demo, so nobody mistakes its figures."""
+    out = dict(info)
+    if out.get("is_demo"):
+        out["note"] = "Built-in demo model (a tiny offline model for trying healthmon); not a real LLM."
+    return clean(out)
+
+
+def metrics_payload(monitor: Monitor, since: float, until: float, max_points: int) -> dict[str, Any]:
+    """GET /api/health/metrics: the seed's five lists, from history."""
+    store = monitor.store
+    system = store.frame("system", since, until, max_points)
+    process = store.frame("process", since, until, max_points)
+    if not system.empty and not process.empty:
+        system = pd.merge_asof(system.sort_values("ts"), process.sort_values("ts"), on="ts", direction="nearest")
+        system["process_memory_mb"] = system.get("process_rss_mb")
+    model = store.frame("model", since, until, max_points)
+    score = store.frame("score", since, until, max_points)
+    service = store.frame("service", since, until, max_points)
+    if not score.empty and not service.empty:
+        score = pd.merge_asof(score.sort_values("ts"), service.sort_values("ts"), on="ts", direction="nearest")
+    requests = store.requests_frame(since, until)
+    return {
+        "since": iso(since), "until": iso(until), "max_points": max_points,
+        "system_metrics": _records(system),
+        "gpu_metrics": _records(store.frame("gpu", since, until, max_points)),
+        "model_metrics": _records(model),
+        "performance_metrics": _records(score),
+        "alerts": clean([a | {"started_at": iso(a.get("started_at")), "resolved_at": iso(a.get("resolved_at"))}
+                         for a in store.load_alerts(since=since)]),
+        "generation_stats": generation_records(requests),
+    }
+
+
+def generation_records(requests: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per user request; lengths in tokens (the seed used characters and whitespace words)."""
+    if requests.empty:
+        return []
+    rows = []
+    for row in requests.to_dict("records"):
+        rows.append(clean({
+            "timestamp": iso(row["ts"]), "trace_id": row["trace_id"], "status": row["status"],
+            "finish_reason": row.get("finish_reason"), "source": row.get("source"),
+            "prompt_length": row.get("prompt_tokens"), "response_length": row.get("output_tokens"),
+            "prompt_chars": row.get("prompt_chars"), "response_chars": row.get("response_chars"),
+            "inference_time": row.get("latency_seconds"), "ttft_seconds": row.get("ttft_seconds"),
+            "tokens_per_second": row.get("tokens_per_second"),
+        }))
+    return rows
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    return clean(frame[name].tolist()) if name in frame else []
+
+
+def inference_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
+    model = monitor.store.frame("model", since, until, 500)
+    model = model.dropna(subset=["inference_time"]) if "inference_time" in model else model.iloc[0:0]
+    return {"timestamps": [iso(t) for t in model["ts"]] if not model.empty else [],
+            "inference_times": _column(model, "inference_time"),
+            "ttft_seconds": _column(model, "ttft_seconds"),
+            "throughputs": _column(model, "tokens_per_second")}
+
+
+def throughput_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
+    model = monitor.store.frame("model", since, until, 500)
+    model = model.dropna(subset=["tokens_per_second"]) if "tokens_per_second" in model else model.iloc[0:0]
+    values = _column(model, "tokens_per_second")
+    stats = {"average": round(sum(values) / len(values), 3) if values else None,
+             "maximum": max(values) if values else None, "minimum": min(values) if values else None,
+             "target": SEED_TARGET_TOKENS_PER_SECOND}
+    return {"timestamps": [iso(t) for t in model["ts"]] if not model.empty else [], "throughputs": values,
+            "statistics": stats}
+
+
+def request_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
+    requests = monitor.store.requests_frame(since, until)
+    ok = requests[requests["status"] == "ok"] if not requests.empty else requests
+    return {"timestamps": [iso(t) for t in ok["ts"]] if not ok.empty else [],
+            "response_times": _column(ok, "latency_seconds"), "ttft_seconds": _column(ok, "ttft_seconds"),
+            "tokens_per_second": _column(ok, "tokens_per_second"), "request_lengths": _column(ok, "output_tokens"),
+            "prompt_lengths": _column(ok, "prompt_tokens")}
+
+
+def generation_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
+    requests = monitor.store.requests_frame(since, until)
+    records = generation_records(requests)
+    ok = [r for r in records if r["status"] == "ok"]
+
+    def mean(key: str) -> float | None:
+        values = [r[key] for r in ok if r.get(key) is not None]
+        return round(sum(values) / len(values), 4) if values else None
+
+    finish: dict[str, int] = {}
+    for r in records:
+        finish[r.get("finish_reason") or "none"] = finish.get(r.get("finish_reason") or "none", 0) + 1
+    return {
+        "timestamps": [r["timestamp"] for r in ok],
+        "performance_data": [[r["timestamp"], r["inference_time"], r["tokens_per_second"]] for r in ok],
+        "statistics": {
+            "total_requests": len(records), "succeeded_requests": len(ok),
+            "failed_requests": sum(1 for r in records if r["status"] == "error"),
+            "rejected_requests": sum(1 for r in records if r["status"] == "rejected"),
+            "avg_response_time": mean("inference_time"), "avg_tokens_per_sec": mean("tokens_per_second"),
+            "success_rate": round(100 * len(ok) / len(records), 3) if records else None,
+            "finish_reasons": finish,
+        },
+    }

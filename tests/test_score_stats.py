@@ -1,0 +1,72 @@
+"""Health score (renormalized weighted mean) and request statistics."""
+
+import pytest
+
+from healthmon.analysis.score import Curve, health_score, status_from
+from healthmon.analysis.stats import RequestStats
+
+
+def test_curve_both_directions():
+    assert Curve(good=70, bad=100)(50) == 100
+    assert Curve(good=70, bad=100)(85) == 50
+    assert Curve(good=70, bad=100)(120) == 0
+    assert Curve(good=20, bad=2)(11) == 50
+
+
+def test_no_data_is_no_score_not_100():
+    assert health_score({}).score is None
+    assert status_from(None, []) == "no_data"
+
+
+def test_missing_components_are_left_out_and_weights_renormalized():
+    result = health_score({"cpu_usage": 85.0, "memory_usage": 50.0})
+    assert [c["component"] for c in result.components] == ["system"]
+    assert result.components[0]["normalized_weight"] == 1.0
+    assert result.score == pytest.approx((50 + 100) / 2)
+
+
+def test_score_is_weighted_mean_of_components():
+    result = health_score({"cpu_usage": 100.0, "failure_rate": 0.0})
+    system = next(c for c in result.components if c["component"] == "system")
+    service = next(c for c in result.components if c["component"] == "service")
+    expected = (system["score"] * 0.25 + service["score"] * 0.30) / 0.55
+    assert result.score == pytest.approx(expected, abs=0.01)
+    assert result.score < 60  # a saturated CPU is visible, unlike the seed's score stuck at 100
+
+
+def test_status_from_score_and_alerts():
+    assert status_from(95, []) == "healthy"
+    assert status_from(95, ["warning"]) == "warning"
+    assert status_from(95, ["critical"]) == "critical"
+    assert status_from(70, []) == "warning"
+    assert status_from(30, []) == "critical"
+
+
+def record(ts, status="ok", latency=1.0, ttft=0.1, tps=20.0):
+    return {"ts": ts, "status": status, "latency_seconds": latency, "ttft_seconds": ttft,
+            "tokens_per_second": tps, "prompt_tokens": 5, "output_tokens": 10}
+
+
+def test_stats_account_for_every_request():
+    stats = RequestStats(window_seconds=300)
+    for i in range(8):
+        stats.observe(record(1000 + i, latency=float(i + 1)))
+    stats.observe(record(1010, status="error"))
+    stats.observe(record(1011, status="rejected"))
+    snap = stats.snapshot(now=1020)
+    assert snap["total_requests"] == 10
+    assert snap["succeeded_requests"] + snap["failed_requests"] + snap["rejected_requests"] == 10
+    assert snap["avg_response_time"] == pytest.approx(4.5)
+    assert snap["latency_p50_seconds"] == pytest.approx(4.5)
+    assert snap["requests_per_minute"] == 10
+    assert snap["failure_rate"] == pytest.approx(10.0)
+    assert snap["output_tokens_total"] == 80
+
+
+def test_stats_empty_window_reports_none_not_zero():
+    stats = RequestStats(window_seconds=60)
+    stats.observe(record(0))
+    snap = stats.snapshot(now=10_000)
+    assert snap["total_requests"] == 1
+    assert snap["latency_p95_seconds"] is None and snap["tokens_per_second"] is None
+    assert snap["requests_per_minute"] == 0

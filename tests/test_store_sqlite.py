@@ -1,0 +1,434 @@
+"""HistoryStore: wide sample tables, requests, alerts, retention, corruption and write failures."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from healthmon.store.frames import downsample_frame
+from healthmon.store.sqlite import WRITER_THREAD_NAME, HistoryStore, StoreError
+
+START = 1_700_000_000.0
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "history.sqlite3"
+
+
+@pytest.fixture
+def store(db_path: Path, clock: FakeClock) -> Iterator[HistoryStore]:
+    # a long flush interval: the tests flush by hand, so nothing depends on timing
+    history = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600).open()
+    yield history
+    history.close()
+
+
+def count_rows(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+
+
+def test_open_creates_wal_database_and_named_writer_thread(store: HistoryStore, db_path: Path) -> None:
+    assert db_path.exists()
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert WRITER_THREAD_NAME in {thread.name for thread in threading.enumerate()}
+    health = store.health()
+    assert health["ok"] is True and health["path"] == str(db_path)
+    assert set(health) >= {"ok", "path", "pending", "written_rows_total", "write_errors_total", "dropped_total",
+                           "last_error", "last_flush_at", "db_size_bytes"}
+
+
+def test_samples_round_trip_with_columns_appearing_over_time(store: HistoryStore) -> None:
+    store.append_sample("gpu", START, {"gpu0_utilization": 10})
+    store.append_sample("gpu", START + 1, {"gpu0_utilization": 20, "gpu0_memory_used_bytes": 1e9})
+    assert store.frame("gpu", START).empty  # nothing is visible before a flush
+    assert store.flush()
+    store.append_sample("gpu", START + 2, {"gpu1_utilization": 5})
+    store.flush()
+    assert store.layers() == ["gpu"]
+    assert store.columns("gpu") == ["gpu0_utilization", "gpu0_memory_used_bytes", "gpu1_utilization"]
+    frame = store.frame("gpu", START)
+    assert frame["ts"].tolist() == [START, START + 1, START + 2]
+    assert frame["gpu0_utilization"].tolist()[:2] == [10.0, 20.0]
+    assert frame["gpu0_memory_used_bytes"].isna().tolist() == [True, False, True]
+    assert frame["gpu1_utilization"].isna().tolist() == [True, True, False]  # old rows are NULL for a new column
+    assert store.health()["written_rows_total"] == 3
+
+
+def test_non_numeric_values_are_skipped(store: HistoryStore) -> None:
+    values = {"cpu": 1.5, "ok": True, "none": None, "name": "host", "list": [1, 2], "nan": math.nan, "inf": math.inf}
+    store.append_sample("system", START, values)
+    store.flush()
+    assert store.columns("system") == ["cpu", "ok"]
+    frame = store.frame("system", START)
+    assert frame[["cpu", "ok"]].iloc[0].tolist() == [1.5, 1.0]
+
+
+@pytest.mark.parametrize(("layer", "values"), [
+    ("System", {"cpu": 1}), ("1system", {"cpu": 1}), ("sys-tem", {"cpu": 1}), ("a" * 64, {"cpu": 1}),
+    ("system", {"CPU": 1}), ("system", {"cpu util": 1}), ("system", {"ts": 1}), ("system", {'x"; DROP': 1}),
+])
+def test_bad_names_are_rejected_on_the_callers_thread(store: HistoryStore, layer: str, values: dict) -> None:
+    with pytest.raises(ValueError):
+        store.append_sample(layer, START, values)
+    assert store.health()["pending"] == 0
+
+
+def test_bad_ts_is_rejected(store: HistoryStore) -> None:
+    with pytest.raises(ValueError):
+        store.append_sample("system", math.nan, {"cpu": 1})
+
+
+def test_downsampling_in_sql_matches_known_bucket_means(store: HistoryStore) -> None:
+    for second in range(10):
+        store.append_sample("system", START + second, {"value": second})
+    store.flush()
+    frame = store.frame("system", START, max_points=5)
+    assert frame["value"].tolist() == [0.5, 2.5, 4.5, 6.5, 8.5]
+    assert frame["ts"].tolist() == [START + 0.5, START + 2.5, START + 4.5, START + 6.5, START + 8.5]
+
+
+def test_downsampling_agrees_with_the_in_memory_helper(store: HistoryStore) -> None:
+    rng = np.random.default_rng(7)
+    for i, ts in enumerate(np.cumsum(rng.uniform(0.5, 1.5, 5000)) + START):
+        store.append_sample("model", float(ts), {"a": float(rng.normal()), **({"b": float(i)} if i % 3 else {})})
+    store.flush()
+    raw = store.frame("model", START, max_points=10_000)
+    assert len(raw) == 5000
+    sql = store.frame("model", START, max_points=300)
+    assert len(sql) <= 300
+    expected = downsample_frame(raw, max_points=300)
+    assert len(sql) == len(expected)
+    for column in ["ts", "a", "b"]:
+        assert np.allclose(sql[column], expected[column], equal_nan=True)
+
+
+def test_raw_rows_below_max_points_with_window_and_columns(store: HistoryStore) -> None:
+    for second in range(20):
+        store.append_sample("system", START + second, {"cpu": second, "mem": -second})
+    store.flush()
+    frame = store.frame("system", START + 5, until=START + 9, max_points=100, columns=["mem", "missing"])
+    assert list(frame.columns) == ["ts", "mem", "missing"]
+    assert frame["ts"].tolist() == [START + s for s in range(5, 10)]  # since and until are inclusive
+    assert frame["mem"].tolist() == [-5.0, -6.0, -7.0, -8.0, -9.0]
+    assert frame["missing"].isna().all()
+
+
+def test_unknown_layer_gives_an_empty_frame(store: HistoryStore) -> None:
+    frame = store.frame("nothing_here", START)
+    assert list(frame.columns) == ["ts"] and frame.empty
+    assert store.columns("nothing_here") == []
+
+
+def request(trace_id: str, ts: float, **fields: object) -> dict:
+    return {"trace_id": trace_id, "ts": ts, "source": "api", "status": "ok", "prompt_tokens": 12,
+            "output_tokens": 30, "ttft_seconds": 0.05, "latency_seconds": 1.2, "prompt": "hi", "response": "hello",
+            "params": {"temperature": 0.7, "max_new_tokens": 64}, "spans": [{"name": "decode", "seconds": 1.1}],
+            **fields}
+
+
+def test_requests_round_trip_with_json_and_replace(store: HistoryStore) -> None:
+    store.append_request(request("t1", START))
+    store.flush()
+    stored = store.get_request("t1")
+    assert stored["params"] == {"temperature": 0.7, "max_new_tokens": 64}
+    assert stored["spans"] == [{"name": "decode", "seconds": 1.1}]
+    assert stored["quality"] is None and stored["finish_reason"] is None
+    assert stored["prompt_tokens"] == 12 and stored["latency_seconds"] == 1.2
+    store.append_request(request("t1", START, quality={"repetition": 0.1}))  # quality arrives later
+    store.flush()
+    assert store.get_request("t1")["quality"] == {"repetition": 0.1}
+    assert len(store.recent_requests()) == 1
+    assert store.get_request("nope") is None
+
+
+def test_request_needs_a_trace_id(store: HistoryStore) -> None:
+    with pytest.raises(ValueError):
+        store.append_request({"ts": START})
+
+
+def test_recent_requests_order_and_synthetic_filter(store: HistoryStore) -> None:
+    store.append_request(request("old", START))
+    store.append_request(request("probe", START + 1, source="probe", synthetic=1))
+    store.append_request(request("new", START + 2))
+    store.flush()
+    assert [r["trace_id"] for r in store.recent_requests()] == ["new", "probe", "old"]
+    assert [r["trace_id"] for r in store.recent_requests(include_synthetic=False)] == ["new", "old"]
+    assert [r["trace_id"] for r in store.recent_requests(limit=1)] == ["new"]
+
+
+def test_requests_frame(store: HistoryStore) -> None:
+    store.append_request(request("a", START))
+    store.append_request(request("b", START + 1, synthetic=True))
+    store.append_request(request("c", START + 2, status="error", error="boom", latency_seconds=None))
+    store.flush()
+    frame = store.requests_frame(START)
+    assert frame["trace_id"].tolist() == ["a", "c"]
+    assert not {"params", "spans", "quality"} & set(frame.columns)
+    assert frame["latency_seconds"].isna().tolist() == [False, True]
+    assert frame["prompt_tokens"].dtype == "float64"
+    with_probes = store.requests_frame(START, until=START + 1, include_synthetic=True, columns=["trace_id", "params"])
+    assert list(with_probes.columns) == ["trace_id", "params"]
+    assert with_probes["trace_id"].tolist() == ["a", "b"]
+    assert isinstance(with_probes["params"].iloc[0], str)  # JSON stays text in frames
+    with pytest.raises(ValueError):
+        store.requests_frame(START, columns=["nope"])
+
+
+def test_alerts_and_transitions_round_trip(store: HistoryStore, clock: FakeClock) -> None:
+    alert = {"id": "gpu_temp:gpu0", "rule": "gpu_temp", "metric": "gpu0_temperature_celsius", "level": "critical",
+             "kind": "threshold", "state": "pending", "message": "GPU 0 at 91 °C", "value": 91.0,
+             "started_at": START, "resolved_at": None, "acknowledged": False, "labels": {"gpu": "0"}}
+    store.upsert_alert({**alert, "transition": "pending"})
+    clock.now = START + 30
+    store.upsert_alert({**alert, "state": "firing", "transition": "firing"})
+    store.upsert_alert({**alert, "state": "firing", "acknowledged": True})  # no transition row
+    clock.now = START + 90
+    store.upsert_alert({**alert, "state": "resolved", "resolved_at": START + 90, "value": 70.0, "transition": "resolved"})
+    store.upsert_alert({"id": "other", "state": "firing", "started_at": START + 60, "transition": "firing"})
+    store.flush()
+    alerts = store.load_alerts()
+    assert [a["id"] for a in alerts] == ["other", "gpu_temp:gpu0"]  # newest first
+    resolved = alerts[1]
+    assert resolved["labels"] == {"gpu": "0"} and resolved["state"] == "resolved" and resolved["value"] == 70.0
+    assert [a["id"] for a in store.load_alerts(states=["firing"])] == ["other"]
+    assert [a["id"] for a in store.load_alerts(since=START + 100)] == ["other"]  # still open
+    transitions = store.alert_transitions("gpu_temp:gpu0")
+    assert [(t["state"], t["ts"]) for t in transitions] == [("pending", START), ("firing", START + 30),
+                                                             ("resolved", START + 90)]
+    assert transitions[-1]["value"] == 70.0
+
+
+def test_retention_prunes_old_rows_from_every_table(store: HistoryStore, db_path: Path, clock: FakeClock) -> None:
+    day = 86_400
+    store.append_sample("system", START, {"cpu": 1})
+    store.append_sample("system", START + 8 * day, {"cpu": 2})
+    store.append_sample("gpu", START, {"util": 1})
+    store.append_request(request("old", START))
+    store.append_request(request("new", START + 8 * day))
+    store.upsert_alert({"id": "old", "state": "resolved", "started_at": START, "resolved_at": START + 60,
+                        "transition": "resolved", "transition_at": START + 60})
+    store.upsert_alert({"id": "open", "state": "firing", "started_at": START, "transition": "firing",
+                        "transition_at": START})
+    store.flush()
+    clock.now = START + 8 * day
+    deleted = store.prune(clock.now)  # the writer calls this once a minute with clock()
+    assert deleted == 6
+    assert store.frame("system", 0)["cpu"].tolist() == [2.0]
+    assert store.frame("gpu", 0).empty
+    assert [r["trace_id"] for r in store.recent_requests()] == ["new"]
+    assert [a["id"] for a in store.load_alerts()] == ["open"]  # an alert still firing is kept
+    assert count_rows(db_path, "alert_transitions") == 0
+
+
+def test_history_survives_close_and_reopen(db_path: Path, clock: FakeClock) -> None:
+    first = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600).open()
+    first.append_sample("system", START, {"cpu": 1})
+    first.append_request(request("t", START))
+    first.close()  # close flushes what is pending
+    first.close()
+    assert first.health()["ok"] is False
+    with HistoryStore(db_path, clock=clock, flush_interval_seconds=3600) as second:
+        assert second.frame("system", 0)["cpu"].tolist() == [1.0]
+        assert second.get_request("t")["response"] == "hello"
+        second.append_sample("system", START + 1, {"cpu": 2, "mem": 3})
+        second.flush()
+        assert second.frame("system", 0)["mem"].isna().tolist() == [True, False]
+
+
+def test_closed_store_drops_appends_and_refuses_reads(db_path: Path, clock: FakeClock) -> None:
+    store = HistoryStore(db_path, clock=clock).open()
+    store.close()
+    store.append_sample("system", START, {"cpu": 1})
+    assert store.health()["dropped_total"] == 1
+    with pytest.raises(StoreError, match="closed"):
+        store.frame("system", 0)
+
+
+def test_read_of_a_missing_database_raises_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="missing.sqlite3"):
+        HistoryStore(tmp_path / "missing.sqlite3").layers()
+
+
+def test_corrupt_file_is_moved_aside(db_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    db_path.parent.mkdir(parents=True)
+    garbage = os.urandom(8192)
+    db_path.write_bytes(garbage)
+    with caplog.at_level(logging.WARNING):
+        store = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600).open()
+    aside = db_path.with_name(f"{db_path.name}.corrupt-{int(START)}")
+    assert aside.read_bytes() == garbage
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(db_path) in warnings[0].getMessage() and str(aside) in warnings[0].getMessage()
+    store.append_sample("system", START, {"cpu": 1})
+    assert store.flush()
+    assert store.frame("system", 0)["cpu"].tolist() == [1.0]
+    store.close()
+
+
+class FailingConnection:
+    """Stands in for the writer's connection on a disk that fails every write."""
+
+    def execute(self, *args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    executemany = execute
+
+    def close(self) -> None:
+        pass
+
+
+def test_write_failure_is_counted_logged_once_and_retried(
+    store: HistoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_writer = store._writer
+    store._writer = FailingConnection()  # type: ignore[assignment]
+    store.append_sample("system", START, {"cpu": 1})
+    with caplog.at_level(logging.ERROR):
+        assert store.flush() is False
+        store.append_sample("system", START + 1, {"cpu": 2})
+        assert store.flush() is False
+    health = store.health()
+    assert health["ok"] is False
+    assert health["write_errors_total"] == 2
+    assert "disk I/O error" in health["last_error"]
+    assert health["pending"] == 2  # the failed batch is kept for retry
+    assert len([r for r in caplog.records if "disk I/O error" in r.getMessage()]) == 1
+    store._writer = real_writer
+    assert store.flush() is True
+    assert store.frame("system", 0)["cpu"].tolist() == [1.0, 2.0]
+    assert store.health()["ok"] is True and store.health()["pending"] == 0
+
+
+def test_retry_queue_is_bounded(db_path: Path, clock: FakeClock) -> None:
+    store = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600, max_pending=3).open()
+    store._writer = FailingConnection()  # type: ignore[assignment]
+    for second in range(5):
+        store.append_sample("system", START + second, {"cpu": second})
+    store.flush()
+    store.append_sample("system", START + 5, {"cpu": 5})
+    store.flush()
+    health = store.health()
+    assert health["pending"] == 3 and health["dropped_total"] == 3
+    store._writer = None  # reconnects on the next flush
+    store.close()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_directory_does_not_raise(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        store = HistoryStore(directory / "history.sqlite3", clock=clock, flush_interval_seconds=3600).open()
+        store.append_sample("system", START, {"cpu": 1})
+        assert store.flush() is False
+        health = store.health()
+        assert health["ok"] is False and health["write_errors_total"] >= 1 and health["last_error"]
+        store.close()
+    finally:
+        directory.chmod(0o755)
+
+
+def test_unusable_location_does_not_raise(tmp_path: Path, clock: FakeClock) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory should be")
+    store = HistoryStore(blocker / "history.sqlite3", clock=clock, flush_interval_seconds=3600).open()
+    store.append_sample("system", START, {"cpu": 1})
+    assert store.flush() is False
+    health = store.health()
+    assert health["ok"] is False and health["pending"] == 1 and health["db_size_bytes"] == 0
+    assert health["write_errors_total"] == 2 and "Error" in health["last_error"]  # open, then the flush
+    with pytest.raises(StoreError):
+        store.frame("system", 0)
+    store.close()
+
+
+def test_deleted_database_is_recreated(store: HistoryStore, db_path: Path) -> None:
+    store.append_sample("system", START, {"cpu": 1})
+    store.flush()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    store.append_sample("system", START + 1, {"cpu": 2})
+    assert store.flush()
+    assert store.frame("system", 0)["cpu"].tolist() == [2.0]
+
+
+def test_pending_queue_drops_oldest_beyond_max_pending(db_path: Path, clock: FakeClock) -> None:
+    store = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600, max_pending=3).open()
+    for second in range(5):
+        store.append_sample("system", START + second, {"cpu": second})
+    assert store.health()["dropped_total"] == 2
+    store.flush()
+    assert store.frame("system", 0)["cpu"].tolist() == [2.0, 3.0, 4.0]
+    store.close()
+
+
+def test_concurrent_appends_lose_nothing(db_path: Path, clock: FakeClock) -> None:
+    store = HistoryStore(db_path, clock=clock, flush_interval_seconds=0.01).open()  # flushes while threads append
+    per_thread = 1500
+
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            append_all(n)
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assert below
+            errors.append(exc)
+
+    def append_all(n: int) -> None:
+        for i in range(per_thread):
+            store.append_sample("system", START + n * per_thread + i, {"cpu": i, f"worker{n}": 1})
+            if i % 100 == 0:
+                store.append_request(request(f"{n}-{i}", START + i))
+                store.upsert_alert({"id": f"{n}-{i}", "state": "firing", "transition": "firing"})
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.close()
+    assert errors == []
+    assert count_rows(db_path, "samples_system") == 8 * per_thread
+    assert count_rows(db_path, "requests") == 8 * 15
+    assert count_rows(db_path, "alert_transitions") == 8 * 15
+    health = store.health()
+    assert health["dropped_total"] == 0 and health["write_errors_total"] == 0
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not store._thread.is_alive()
+
+
+def test_frame_dtypes_are_float(store: HistoryStore) -> None:
+    store.append_sample("system", START, {"cpu": 1})
+    store.flush()
+    frame = store.frame("system", START)
+    assert isinstance(frame, pd.DataFrame)
+    assert all(dtype == "float64" for dtype in frame.dtypes)
