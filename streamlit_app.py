@@ -22,9 +22,24 @@ async def lifespan(_app):
 
 app = st.App("streamlit_app.py", routes=build_routes(get_monitor, load_settings().cors_origins), lifespan=lifespan)
 
+PAGES = (  # file, English title, icon
+    ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/system.py", "System", ":material/memory:"),
+    ("pages/model.py", "Model", ":material/neurology:"),
+    ("pages/analysis.py", "Analysis", ":material/query_stats:"),
+    ("pages/alerts.py", "Alerts", ":material/notifications:"),
+    ("pages/traces.py", "Traces", ":material/timeline:"),
+    ("pages/generate.py", "Generate", ":material/chat:"),
+    ("pages/settings.py", "Settings", ":material/settings:"),
+)
+
 if __name__ == "__main__":
+    from healthmon.ui.i18n import translator
+    from healthmon.ui.state import sidebar_controls
+
     st.set_page_config(page_title="healthmon", page_icon=":material/monitor_heart:", layout="wide")
-    navigation = st.navigation([
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    ])
+    t = translator()
+    navigation = st.navigation([st.Page(path, title=t(title), icon=icon, default=index == 0)
+                                for index, (path, title, icon) in enumerate(PAGES)])
+    sidebar_controls()
     navigation.run()

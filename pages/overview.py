@@ -5,10 +5,10 @@ import streamlit as st
 
 from healthmon import views
 from healthmon.ui.format import NO_DATA, fmt, fmt_duration_hours, fmt_seconds
-from healthmon.ui.state import LEVEL_COLORS, monitor, refresh_seconds, sidebar_controls
+from healthmon.charts import LEVEL_COLORS
+from healthmon.ui.state import monitor, refresh_seconds
 
 m = monitor()
-sidebar_controls()
 st.title("Overview")
 
 

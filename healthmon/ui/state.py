@@ -1,13 +1,17 @@
-"""The pages' handle on the Monitor, and settings shared across pages (window, refresh, pause)."""
+"""The pages' handle on the Monitor, and what every page shares: window, refresh, downloads, empty states."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from healthmon.monitor import Monitor, get_monitor
+from healthmon.store.frames import window_seconds
+from healthmon.ui.i18n import LANGUAGES, translator
 
 WINDOWS = ("15m", "1h", "6h", "24h", "7d")
-LEVEL_COLORS = {"healthy": "#2e7d32", "warning": "#ef6c00", "critical": "#c62828", "no_data": "#757575"}
+MAX_POINTS = 2000  # per trace: the browser stays fast and Plotly stays under its WebGL budget
+t = translator()
 
 
 @st.cache_resource(show_spinner="Starting the monitor…")
@@ -28,7 +32,45 @@ def refresh_seconds(m: Monitor) -> float | None:
 
 
 def sidebar_controls() -> None:
-    """The shared window and pause toggle; widget keys keep them across pages and refreshes."""
+    """Rendered by the entry file on every page, so the widgets (and their keys) persist across pages."""
+    st.session_state.setdefault("lang", "en")
     with st.sidebar:
-        st.selectbox("Time window", WINDOWS, index=1, key="window")
-        st.toggle("Pause live refresh", key="paused")
+        st.selectbox(t("Time window"), WINDOWS, index=1, key="window")
+        st.toggle(t("Pause live refresh"), key="paused")
+
+
+def language_selector() -> None:
+    """The language switch; a plain session key (not the widget's) keeps the choice on every page."""
+    def apply() -> None:
+        st.session_state["lang"] = st.session_state["lang_choice"]
+
+    current = st.session_state.get("lang", "en")
+    st.radio(t("Language"), list(LANGUAGES), index=list(LANGUAGES).index(current), format_func=LANGUAGES.get,
+             key="lang_choice", horizontal=True, on_change=apply)
+
+
+def window_bounds(m: Monitor) -> tuple[float, float]:
+    until = m.clock()
+    return until - window_seconds(st.session_state.get("window", "1h")), until
+
+
+def layer_frame(m: Monitor, layer: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """One layer's history in the shared window, downsampled on the server to MAX_POINTS rows."""
+    since, until = window_bounds(m)
+    return m.store.frame(layer, since, until, MAX_POINTS, columns)
+
+
+def download_csv(frame: pd.DataFrame, name: str) -> None:
+    """What the chart shows, as CSV with ISO 8601 UTC times."""
+    out = frame.copy()
+    if "ts" in out:
+        out.insert(0, "timestamp", pd.to_datetime(out.pop("ts"), unit="s", utc=True).map(lambda v: v.isoformat()))
+    st.download_button(t("Download CSV"), out.to_csv(index=False).encode("utf-8"), file_name=f"healthmon-{name}.csv",
+                       mime="text/csv", key=f"download-{name}", disabled=out.empty)
+
+
+def empty_state(message: str, *, link_page: str | None = None, link_label: str | None = None) -> None:
+    """Say what is missing and what to do, instead of a blank chart."""
+    st.info(message, icon=":material/info:")
+    if link_page:
+        st.page_link(link_page, label=link_label or link_page)

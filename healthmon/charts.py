@@ -1,0 +1,116 @@
+"""Frame -> Plotly figure builders: pure functions, one look across pages, no Streamlit.
+
+Time axes carry epoch milliseconds (numbers, with a date axis type): half the payload of datetimes.
+Colors: one per level everywhere (LEVEL_COLORS); series take SERIES_COLORS in order. Backgrounds and
+fonts are left to the caller's theme (Streamlit's light or dark), so figures read well in both.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+LEVEL_COLORS = {"healthy": "#2e7d32", "ok": "#2e7d32", "warning": "#ef6c00", "critical": "#c62828",
+                "no_data": "#9e9e9e", "info": "#1565c0"}
+SERIES_COLORS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
+WEBGL_ABOVE_POINTS = 1000
+
+
+def _layout(fig: go.Figure, title: str | None, y_title: str | None, height: int) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      hovermode="x unified", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+                      yaxis_title=y_title)
+    return fig
+
+
+def epoch_ms(ts_seconds: Iterable[float]) -> list[float]:
+    return [float(t) * 1000.0 for t in ts_seconds]
+
+
+def time_series(frame: pd.DataFrame, columns: Mapping[str, str], *, title: str | None = None,
+                y_title: str | None = None, thresholds: Sequence[tuple[float, str, str]] = (),
+                band: tuple[pd.Series, pd.Series, str] | None = None, y_range: tuple[float, float] | None = None,
+                height: int = 300) -> go.Figure:
+    """Lines over time. `columns` maps frame column -> legend label; thresholds are (value, level, label)."""
+    fig = go.Figure()
+    if frame.empty:
+        return _layout(fig, title, y_title, height)
+    x = epoch_ms(frame["ts"])
+    scatter = go.Scattergl if len(frame) > WEBGL_ABOVE_POINTS else go.Scatter
+    if band is not None:
+        low, high, label = band
+        fig.add_trace(scatter(x=x, y=list(high), mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
+        fig.add_trace(scatter(x=x, y=list(low), mode="lines", line=dict(width=0), fill="tonexty",
+                              fillcolor="rgba(31,119,180,0.15)", name=label, hoverinfo="skip"))
+    for index, (column, label) in enumerate(columns.items()):
+        if column not in frame:
+            continue
+        fig.add_trace(scatter(x=x, y=frame[column].tolist(), mode="lines", name=label, connectgaps=False,
+                              line=dict(color=SERIES_COLORS[index % len(SERIES_COLORS)], width=1.6)))
+    for value, level, label in thresholds:
+        fig.add_hline(y=value, line=dict(color=LEVEL_COLORS.get(level, "#9e9e9e"), dash="dash", width=1),
+                      annotation_text=label, annotation_position="top left")
+    fig.update_xaxes(type="date")
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    return _layout(fig, title, y_title, height)
+
+
+def sparkline(frame: pd.DataFrame, column: str, color: str = SERIES_COLORS[0], height: int = 60) -> go.Figure:
+    """A bare trend line for a tile: no axes, no legend."""
+    fig = go.Figure()
+    if not frame.empty and column in frame:
+        fig.add_trace(go.Scatter(x=epoch_ms(frame["ts"]), y=frame[column].tolist(), mode="lines",
+                                 line=dict(color=color, width=1.5), hoverinfo="skip", connectgaps=False))
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False)
+    fig.update_xaxes(visible=False, type="date")
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def gauge(value: float | None, title: str, *, maximum: float = 100.0, unit: str = "%",
+          steps: Sequence[tuple[float, float, str]] = ((0, 70, "healthy"), (70, 85, "warning"), (85, 100, "critical")),
+          higher_is_better: bool = False, height: int = 220) -> go.Figure:
+    """The original design's gauge view; `steps` color the dial as (from, to, level)."""
+    fig = go.Figure(go.Indicator(
+        mode="gauge+number", value=value if value is not None else 0,
+        number=dict(suffix=f" {unit}" if unit else "", valueformat=".1f"),
+        title=dict(text=title if value is not None else f"{title} (no data)"),
+        gauge=dict(axis=dict(range=[0, maximum]), bar=dict(color="#424242" if value is not None else "rgba(0,0,0,0)"),
+                   steps=[dict(range=[low, high], color=_translucent(LEVEL_COLORS[level])) for low, high, level in steps])))
+    fig.update_layout(height=height, margin=dict(l=20, r=20, t=50, b=10))
+    return fig
+
+
+def _translucent(hex_color: str, alpha: float = 0.35) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def histogram(values: Sequence[float], *, title: str | None = None, x_title: str | None = None,
+              bins: int = 30, height: int = 280) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=list(values), nbinsx=bins, marker_color=SERIES_COLORS[0]))
+    fig.update_layout(bargap=0.05, xaxis_title=x_title)
+    return _layout(fig, title, "requests", height)
+
+
+def bars(labels: Sequence[str], values: Sequence[float], *, title: str | None = None, y_title: str | None = None,
+         colors: Sequence[str] | None = None, height: int = 280) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(labels), y=list(values), marker_color=list(colors) if colors else SERIES_COLORS[0]))
+    return _layout(fig, title, y_title, height)
+
+
+def waterfall(spans: Sequence[Mapping[str, object]], *, title: str | None = None, height: int = 260) -> go.Figure:
+    """A request's spans as horizontal bars on one time axis, in milliseconds from the request's arrival."""
+    names = [str(span["name"]) for span in spans]
+    starts = [1000 * float(span["start_offset_seconds"]) for span in spans]
+    durations = [1000 * float(span["duration_seconds"]) for span in spans]
+    fig = go.Figure(go.Bar(y=names, x=durations, base=starts, orientation="h",
+                           marker_color=[SERIES_COLORS[i % len(SERIES_COLORS)] for i in range(len(spans))],
+                           text=[f"{d:.1f} ms" for d in durations], textposition="auto",
+                           hovertemplate="%{y}: starts %{base:.2f} ms, lasts %{x:.2f} ms<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(xaxis_title="ms since the request arrived")
+    return _layout(fig, title, None, height)
