@@ -40,6 +40,8 @@ class Settings:
     max_new_tokens_cap: int = 1024
     max_prompt_chars: int = 32_000
     flush_interval: float = 1.0  # seconds between batched history writes
+    rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults
+    webhook_url: str = field(default="", repr=False)  # may carry a secret in its path or query
 
     @property
     def db_path(self) -> Path:
@@ -58,8 +60,8 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "api_token":
-                out["api_token_set"] = bool(value)
+            if f.name in ("api_token", "webhook_url"):
+                out[f"{f.name}_set"] = bool(value)
                 continue
             out[f.name] = str(value) if isinstance(value, Path) else (list(value) if isinstance(value, tuple) else value)
         return out
@@ -102,6 +104,10 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"HEALTHMON_DEVICE={settings.device!r}: one of auto, cpu, cuda, cuda:N, mps")
     if not 0 < settings.flush_interval <= 2:
         raise ConfigError(f"HEALTHMON_FLUSH_INTERVAL={settings.flush_interval}: between 0 and 2 seconds")
+    if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
+        raise ConfigError("HEALTHMON_WEBHOOK_URL: must be an http:// or https:// URL")
+    if settings.rules_file and not Path(settings.rules_file).is_file():
+        raise ConfigError(f"HEALTHMON_RULES_FILE={settings.rules_file!r}: no such file")
     return settings
 
 

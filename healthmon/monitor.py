@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any, Callable, Iterable
 
 from healthmon.analysis.alerts import AlertEngine
-from healthmon.analysis.rules import TRAFFIC_METRIC, default_rules
+from healthmon.analysis.rules import TRAFFIC_METRIC, default_rules, load_rules
 from healthmon.analysis.score import health_score, status_from
 from healthmon.analysis.stats import RequestStats
 from healthmon.collectors.base import Collector, safe_collect
@@ -23,6 +23,7 @@ from healthmon.collectors.gpu import GpuCollector
 from healthmon.collectors.process import ProcessCollector
 from healthmon.collectors.system import SystemCollector
 from healthmon.config import Settings, load_settings
+from healthmon.notify import WebhookNotifier
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.probe import CanaryProbe
 from healthmon.runtime.sources import parse_model_spec
@@ -58,7 +59,9 @@ class Monitor:
             on_record=self.record_request, device=settings.device, dtype=settings.dtype,
             queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
         self.probe = CanaryProbe(self.runtime, settings.probe_interval)
-        self.alert_engine = alert_engine if alert_engine is not None else AlertEngine(default_rules())
+        rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
+        self.alert_engine = alert_engine if alert_engine is not None else AlertEngine(rules)
+        self.notifier = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
         self._restore_alerts()
         self.collector_errors: dict[str, dict[str, Any]] = {}
         self.cycles_total = 0
@@ -114,6 +117,8 @@ class Monitor:
             self.stop()
             self._closed = True
             self.store.close()
+            if self.notifier is not None:
+                self.notifier.close()
             for collector in self.collectors:
                 getattr(collector, "shutdown", lambda: None)()
 
@@ -220,6 +225,11 @@ class Monitor:
                 if alert is not None:
                     self.store.upsert_alert(alert.to_dict() | {"transition": transition.state,
                                                                "transition_at": transition.ts})
+                if self.notifier is not None and transition.notify:
+                    self.notifier.notify({"id": transition.alert_id, "state": transition.state, "ts": transition.ts,
+                                          "metric": transition.metric, "level": transition.level,
+                                          "kind": transition.kind, "message": transition.message,
+                                          "value": transition.value, "source": "healthmon"})
         except Exception:  # noqa: BLE001
             log.exception("alert evaluation failed")
 
@@ -231,6 +241,26 @@ class Monitor:
     def active_alerts(self) -> list[Any]:
         """Firing, not silenced, worst first."""
         return list(self.alert_engine.active(self.clock()))
+
+    def acknowledge_alert(self, alert_id: str) -> bool:
+        """Mark an open alert as seen by a person; persisted so it survives a restart."""
+        if not self.alert_engine.acknowledge(alert_id):
+            return False
+        alert = self.alert_engine.get(alert_id)
+        self.store.upsert_alert(alert.to_dict() | {"transition": "acknowledged", "transition_at": self.clock()})
+        return True
+
+    def silence_alerts(self, matcher: str, duration_seconds: float) -> float:
+        """Silence a rule name or a metric for a while; returns when the silence ends (unix seconds)."""
+        until = self.clock() + duration_seconds
+        self.alert_engine.silence(matcher, until)
+        return until
+
+    def alerts_view(self, since: float) -> list[dict[str, Any]]:
+        """Open alerts (live state, pending included) and the closed ones in history since `since`."""
+        live = {a.id: a.to_dict() for a in self.alert_engine.all_alerts() if a.state in ("pending", "firing")}
+        stored = [a for a in self.store.load_alerts(since=since) if a["id"] not in live]
+        return sorted(list(live.values()) + stored, key=lambda a: a.get("started_at") or 0, reverse=True)
 
     def health(self) -> dict[str, Any]:
         """Score, status and breakdown from the latest cycle."""
