@@ -1,80 +1,138 @@
-"""Overview: health status, score and its breakdown, model state, the machine and the service, live."""
+"""Overview: health status, score gauges and breakdown, model state, active alerts, and trend tiles, live."""
 
 import pandas as pd
 import streamlit as st
 
-from healthmon import views
-from healthmon.ui.format import NO_DATA, fmt, fmt_duration_hours, fmt_seconds
-from healthmon.charts import LEVEL_COLORS
-from healthmon.ui.state import monitor, refresh_seconds
+from healthmon import charts, views
+from healthmon.ui.format import fmt, fmt_duration_hours
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_seconds
+from healthmon.ui.tiles import Tile, tile_figures
+
+t = translator({
+    "Health status": "健康状态", "Performance score": "性能评分", "Service uptime": "服务运行时间",
+    "Active alerts": "活跃告警", "Monitoring": "监控", "running": "运行中", "stopped": "已停止",
+    "CPU": "CPU", "Memory": "内存", "GPU memory": "GPU 显存", "Score breakdown": "评分构成",
+    "component": "组件", "score": "得分", "weight": "权重", "inputs": "输入", "Trends": "趋势",
+    "Latency p95": "延迟 p95", "TTFT p95": "首字延迟 p95", "Tokens / s": "每秒 token 数",
+    "Error rate": "错误率", "Loading": "正在加载", "no GPU": "无 GPU",
+    "Built-in demo model: a tiny offline model for trying healthmon, not a real LLM.":
+        "内置演示模型：用于体验 healthmon 的离线小模型，并非真正的大模型。",
+    "The model failed to load": "模型加载失败",
+    "System monitoring goes on. Retry from Settings.": "系统监控继续运行。可在设置页重试。",
+    "No active alerts.": "没有活跃告警。", "The first collection cycle has not run yet.": "第一次采集尚未完成。",
+    "No requests yet: the service tiles fill in after the first generation.": "尚无请求：首次生成后服务指标将显示。",
+    "Open Generate": "打开生成页", "change over the window": "窗口内变化",
+    "system": "系统", "model": "模型", "service": "服务", "quality": "质量",
+})
+
+TILES = (
+    Tile("CPU", "system", "cpu_usage", " %"),
+    Tile("Memory", "system", "memory_usage", " %"),
+    Tile("GPU memory", "gpu", "gpu_memory_usage", " %"),
+    Tile("Latency p95", "service", "latency_p95_seconds", " ms", 0, scale=1000),
+    Tile("TTFT p95", "service", "ttft_p95_seconds", " ms", 0, scale=1000),
+    Tile("Tokens / s", "service", "tokens_per_second", "", 1, higher_is_worse=False),
+    Tile("Error rate", "service", "failure_rate", " %"),
+)
+SCORE_STEPS = ((0, 60, "critical"), (60, 80, "warning"), (80, 100, "healthy"))
 
 m = monitor()
-st.title("Overview")
+st.title(t("Overview"))
+
+
+def status_header(status: dict) -> None:
+    level = status["status"]
+    color = charts.LEVEL_COLORS.get(level, charts.LEVEL_COLORS["no_data"])
+    label = t(level.replace("_", " "))
+    st.markdown(f"<span style='background:{color};color:white;padding:0.3rem 0.9rem;border-radius:1rem;"
+                f"font-weight:600;font-size:1.1rem'>{t('Health status')}: {label.upper()}</span>",
+                unsafe_allow_html=True)  # fixed words and colors only; no user or model text here
+    info = status["model_info"]
+    cols = st.columns(4)
+    cols[0].metric(t("Service uptime"), fmt_duration_hours(status["service_uptime_hours"]))
+    cols[1].metric(t("Model"), t(info["status"].replace("_", " ")), help=info["name"])
+    cols[2].metric(t("Active alerts"), status["active_alerts"])
+    cols[3].metric(t("Monitoring"), t("running") if status["monitoring"] else t("stopped"))
+    if info.get("is_demo"):
+        st.caption(t("Built-in demo model: a tiny offline model for trying healthmon, not a real LLM."))
+    if info["status"] == "loading":
+        progress = info.get("progress") or {}
+        st.progress(min(1.0, progress.get("fraction") or 0.0),
+                    text=f"{t('Loading')} {info['name']}: {progress.get('message') or '…'}")
+    elif info["status"] == "error":
+        st.error(f"{t('The model failed to load')}: {info['error']}. {t('System monitoring goes on. Retry from Settings.')}")
+
+
+def gauges(status: dict) -> None:
+    system = status["latest_system"]
+    gpu = system.get("gpu_info", {}) if system else {}
+    cols = st.columns(4)
+    cols[0].plotly_chart(charts.gauge(status["performance_score"], t("Performance score"), unit="",
+                                      steps=SCORE_STEPS), key="gauge-score", theme="streamlit")
+    cols[1].plotly_chart(charts.gauge(system.get("cpu_usage"), t("CPU")), key="gauge-cpu", theme="streamlit")
+    cols[2].plotly_chart(charts.gauge(system.get("memory_usage"), t("Memory"),
+                                      steps=((0, 80, "healthy"), (80, 90, "warning"), (90, 100, "critical"))),
+                         key="gauge-memory", theme="streamlit")
+    if gpu.get("gpu_available"):
+        cols[3].plotly_chart(charts.gauge(gpu.get("gpu_memory_usage"), t("GPU memory"),
+                                          steps=((0, 85, "healthy"), (85, 95, "warning"), (95, 100, "critical"))),
+                             key="gauge-gpu", theme="streamlit")
+    else:
+        cols[3].metric(t("GPU memory"), t("no GPU"), help=gpu.get("reason"))
+
+
+def breakdown(status: dict) -> None:
+    components = status["score_components"]
+    if not components:
+        st.caption(t("The first collection cycle has not run yet."))
+        return
+    st.dataframe(pd.DataFrame([{
+        t("component"): t(c["component"]), t("score"): c["score"], t("weight"): c["normalized_weight"],
+        t("inputs"): ", ".join(f"{k} = {v:.3g}" for k, v in c["inputs"].items())} for c in components]),
+        hide_index=True, width="stretch")
+
+
+def alerts_list() -> None:
+    active = m.active_alerts()
+    if not active:
+        st.caption(t("No active alerts."))
+        return
+    for alert in active:  # worst first, as the engine orders them
+        icon = ":material/error:" if alert.level == "critical" else ":material/warning:"
+        (st.error if alert.level == "critical" else st.warning)(alert.message, icon=icon)
+
+
+def trend_tiles(status: dict) -> None:
+    frames = {layer: layer_frame(m, layer) for layer in {tile.layer for tile in TILES}}
+    cols = st.columns(len(TILES))
+    for col, tile in zip(cols, TILES):
+        latest, change = tile_figures(frames[tile.layer], tile)
+        with col:
+            st.metric(t(tile.label), fmt(latest, tile.unit, tile.digits),
+                      delta=None if change is None else fmt(change, tile.unit, tile.digits),
+                      delta_color="inverse" if tile.higher_is_worse else "normal", help=t("change over the window"))
+            st.plotly_chart(charts.sparkline(frames[tile.layer], tile.column), key=f"spark-{tile.column}",
+                            theme="streamlit", config={"displayModeBar": False})
+    if status["request_stats"]["total_requests"] == 0:
+        empty_state(t("No requests yet: the service tiles fill in after the first generation."),
+                    link_page="pages/generate.py", link_label=t("Open Generate"))
 
 
 @st.fragment(run_every=refresh_seconds(m))
 def live_overview() -> None:
     status = views.status_payload(m)
-    info = status["model_info"]
-    level = status["status"]
-    color = LEVEL_COLORS.get(level, LEVEL_COLORS["no_data"])
-    st.markdown(f"<span style='background:{color};color:white;padding:0.25rem 0.75rem;border-radius:1rem;"
-                f"font-weight:600'>{level.replace('_', ' ').upper()}</span>", unsafe_allow_html=True)
-
-    cols = st.columns(5)
-    cols[0].metric("Performance score", fmt(status["performance_score"], digits=0) + (" / 100" if status["performance_score"] is not None else ""))
-    cols[1].metric("Service uptime", fmt_duration_hours(status["service_uptime_hours"]))
-    cols[2].metric("Model", info["status"].replace("_", " "), help=info["name"])
-    cols[3].metric("Active alerts", status["active_alerts"])
-    cols[4].metric("Monitoring", "running" if status["monitoring"] else "stopped")
-
-    if info.get("is_demo"):
-        st.info(info["note"] if info.get("note") else "Built-in demo model.", icon=":material/science:")
-    if info["status"] == "loading":
-        progress = info.get("progress") or {}
-        st.progress(progress.get("fraction") or 0.0, text=f"Loading {info['name']}: {progress.get('message', 'starting')}")
-    elif info["status"] == "error":
-        st.error(f"The model failed to load: {info['error']}. System monitoring goes on. Retry from Settings "
-                 f"or `POST /api/model/load`.", icon=":material/error:")
-
-    system = status["latest_system"]
-    st.subheader("Machine")
-    if not system:
-        st.caption("Waiting for the first sample…")
-    else:
-        gpu = system.get("gpu_info", {})
-        cols = st.columns(5)
-        cols[0].metric("CPU", fmt(system.get("cpu_usage"), " %"))
-        cols[1].metric("Memory", fmt(system.get("memory_usage"), " %"),
-                       help=f"{fmt(system.get('memory_used_gb'), ' GB', 2)} of {fmt(system.get('memory_total_gb'), ' GB', 2)}")
-        cols[2].metric("Disk", fmt(system.get("disk_usage"), " %"))
-        cols[3].metric("GPU memory", fmt(gpu.get("gpu_memory_usage"), " %") if gpu.get("gpu_available") else "no GPU",
-                       help=gpu.get("reason"))
-        cols[4].metric("Process RSS", fmt(system.get("process_rss_mb"), " MB", 0))
-
-    stats = status["request_stats"]
-    st.subheader("Service")
-    cols = st.columns(6)
-    cols[0].metric("Requests", stats["total_requests"],
-                   help=f"{stats['succeeded_requests']} ok, {stats['failed_requests']} failed, "
-                        f"{stats['rejected_requests']} rejected")
-    cols[1].metric("Requests / min", stats["requests_per_minute"])
-    cols[2].metric("Latency p95", fmt_seconds(stats["latency_p95_seconds"]))
-    cols[3].metric("TTFT p95", fmt_seconds(stats["ttft_p95_seconds"]))
-    cols[4].metric("Tokens / s", fmt(stats["tokens_per_second"]))
-    cols[5].metric("Failure rate", fmt(stats["failure_rate"], " %"))
-    if stats["total_requests"] == 0:
-        st.caption("No requests yet: send one to `POST /api/model/generate`.")
-
-    st.subheader("Score breakdown")
-    components = status["score_components"]
-    if components:
-        st.dataframe(pd.DataFrame([{"component": c["component"], "score": c["score"],
-                                    "weight": c["normalized_weight"],
-                                    "inputs": ", ".join(f"{k}={v:.3g}" for k, v in c["inputs"].items())}
-                                   for c in components]), hide_index=True, width="stretch")
-    else:
-        st.caption(f"No score yet {NO_DATA} the first collection cycle has not run.")
+    status_header(status)
+    gauges(status)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("Score breakdown"))
+        breakdown(status)
+    with right:
+        st.subheader(t("Active alerts"))
+        alerts_list()
+    st.subheader(t("Trends"))
+    trend_tiles(status)
 
 
 live_overview()

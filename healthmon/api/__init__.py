@@ -1,0 +1,76 @@
+"""The REST API: the seed's endpoints (and traces, alerts) as Starlette routes, for st.App or the agent.
+
+Everything under /api answers JSON itself, including unknown paths (404) and wrong methods (405):
+under `streamlit run`, anything a route does not match falls through to Streamlit's HTML page with 200.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, Router
+
+from healthmon import views
+from healthmon.api import alerts, handlers
+from healthmon.api.http import ApiError, Handler, error
+from healthmon.monitor import Monitor
+
+log = logging.getLogger("healthmon.api")
+
+ENDPOINTS: list[tuple[str, tuple[str, ...], Handler]] = [
+    ("/health/status", ("GET",), handlers.health_status),
+    ("/health/metrics", ("GET",), handlers.health_metrics),
+    ("/health/start", ("GET", "POST"), handlers.health_start),
+    ("/health/stop", ("GET", "POST"), handlers.health_stop),
+    ("/model/info", ("GET",), handlers.model_info),
+    ("/model/load", ("POST",), handlers.model_load),
+    ("/model/generate", ("POST",), handlers.model_generate),
+    ("/system/restart", ("POST",), handlers.system_restart),
+    ("/analysis/inference", ("GET",), handlers.analysis(views.inference_analysis)),
+    ("/analysis/throughput", ("GET",), handlers.analysis(views.throughput_analysis)),
+    ("/analysis/requests", ("GET",), handlers.analysis(views.request_analysis)),
+    ("/analysis/generation", ("GET",), handlers.analysis(views.generation_analysis)),
+    ("/alerts", ("GET",), alerts.alerts_list),
+    ("/alerts/silences", ("POST",), alerts.alert_silence),
+    ("/alerts/{alert_id}/acknowledge", ("POST",), alerts.alert_acknowledge),
+    ("/traces", ("GET",), handlers.traces_list),
+    ("/traces/{trace_id}", ("GET",), handlers.trace_detail),
+]
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _endpoint(methods: tuple[str, ...], handler: Handler, get_monitor: Callable[[], Monitor]):
+    allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
+
+    async def endpoint(request: Request) -> Response:
+        if request.method not in allowed:
+            return error(405, f"{request.method} is not allowed here; use {', '.join(methods)}",
+                         {"Allow": ", ".join(sorted(allowed))})
+        try:
+            return await handler(request, get_monitor())
+        except ApiError as exc:
+            return error(exc.status_code, exc.message, exc.headers)
+        except Exception:  # noqa: BLE001 - a bug of ours: log it, answer 500, keep serving
+            log.exception("%s %s failed", request.method, request.url.path)
+            return error(500, "internal error; see the server log")
+    return endpoint
+
+
+async def _not_found(request: Request) -> Response:
+    return error(404, f"no API endpoint {request.url.path}; see the README for the list")
+
+
+def build_routes(get_monitor: Callable[[], Monitor], cors_origins: tuple[str, ...] = ()) -> list[BaseRoute]:
+    """Routes for st.App or the agent; `get_monitor` is called per request, so the monitor can start later."""
+    routes: list[BaseRoute] = [Route(path, _endpoint(methods, handler, get_monitor), methods=ALL_METHODS)
+                               for path, methods, handler in ENDPOINTS]
+    routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
+    api: Any = Router(routes=routes)
+    if cors_origins:
+        api = CORSMiddleware(api, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                             allow_headers=["Authorization", "Content-Type"])
+    return [Mount("/api", app=api)]

@@ -1,0 +1,52 @@
+"""Alert endpoints: the list, acknowledge and silences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from healthmon import views
+from healthmon.api.http import ApiError, check_token, json_body, window
+from healthmon.monitor import Monitor
+
+
+def _alert_row(alert: dict[str, Any]) -> dict[str, Any]:
+    times = ("started_at", "fired_at", "resolved_at", "silenced_until")
+    return alert | {key: views.iso(alert.get(key)) for key in times} | {"acknowledged": bool(alert.get("acknowledged"))}
+
+
+async def alerts_list(request: Request, monitor: Monitor) -> Response:
+    """Active alerts (pending and firing) and those in the window (default the last 24 h), newest first."""
+    if "window" not in request.query_params and "since" not in request.query_params:
+        since = monitor.clock() - 86400
+    else:
+        since, _ = window(request, monitor)
+    alerts = await run_in_threadpool(monitor.alerts_view, since)
+    return JSONResponse(views.clean({"active": len(monitor.active_alerts()), "alerts": [_alert_row(a) for a in alerts]}))
+
+
+async def alert_acknowledge(request: Request, monitor: Monitor) -> Response:
+    check_token(request, monitor)
+    alert_id = request.path_params["alert_id"]
+    if not monitor.acknowledge_alert(alert_id):
+        raise ApiError(404, f"no open alert {alert_id!r}")
+    return JSONResponse({"message": "acknowledged", "id": alert_id})
+
+
+async def alert_silence(request: Request, monitor: Monitor) -> Response:
+    """{"matcher": "<rule name or metric>", "duration_seconds": 3600}"""
+    check_token(request, monitor)
+    body = await json_body(request)
+    matcher = body.get("matcher") if isinstance(body, dict) else None
+    duration = body.get("duration_seconds") if isinstance(body, dict) else None
+    if not isinstance(matcher, str) or not matcher or isinstance(duration, bool) \
+            or not isinstance(duration, (int, float)) or not 0 < duration <= 30 * 86400:
+        raise ApiError(422, "send {\"matcher\": \"<rule name or metric>\", \"duration_seconds\": 1..2592000}")
+    try:
+        until = monitor.silence_alerts(matcher, float(duration))
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
+    return JSONResponse({"message": "silenced", "matcher": matcher, "until": views.iso(until)})
