@@ -40,6 +40,8 @@ class Settings:
     max_new_tokens_cap: int = 1024
     max_prompt_chars: int = 32_000
     flush_interval: float = 1.0  # seconds between batched history writes
+    rate_limit_per_minute: float = 120.0  # generate requests per client; 0 turns the limit off
+    rate_limit_burst: int = 30
     rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults
     webhook_url: str = field(default="", repr=False)  # may carry a secret in its path or query
 
@@ -102,6 +104,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"HEALTHMON_DTYPE={settings.dtype!r}: one of auto, float32, bfloat16, float16")
     if not (settings.device in {"auto", "cpu", "cuda", "mps"} or settings.device.startswith("cuda:")):
         raise ConfigError(f"HEALTHMON_DEVICE={settings.device!r}: one of auto, cpu, cuda, cuda:N, mps")
+    if settings.rate_limit_per_minute < 0 or settings.rate_limit_burst < 1:
+        raise ConfigError("HEALTHMON_RATE_LIMIT_PER_MINUTE must be >= 0 and HEALTHMON_RATE_LIMIT_BURST >= 1")
     if not 0 < settings.flush_interval <= 2:
         raise ConfigError(f"HEALTHMON_FLUSH_INTERVAL={settings.flush_interval}: between 0 and 2 seconds")
     if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):

@@ -24,6 +24,7 @@ from healthmon.collectors.process import ProcessCollector
 from healthmon.collectors.system import SystemCollector
 from healthmon.config import Settings, load_settings
 from healthmon.notify import WebhookNotifier
+from healthmon.ratelimit import RateLimiter
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.probe import CanaryProbe
 from healthmon.runtime.sources import parse_model_spec
@@ -61,6 +62,7 @@ class Monitor:
         self.probe = CanaryProbe(self.runtime, settings.probe_interval)
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
         self.alert_engine = alert_engine if alert_engine is not None else AlertEngine(rules)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.notifier = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
         self._restore_alerts()
         self.collector_errors: dict[str, dict[str, Any]] = {}

@@ -74,7 +74,7 @@ def test_every_generate_request_is_counted(app):
     assert app.post("/api/model/generate", json={"prompt": ""}).status_code == 422
     assert app.post("/api/model/generate", json={"prompt": "x " * 5000, "max_new_tokens": 8}).status_code == 422
     after = app.get("/api/health/status").json()["request_stats"]
-    assert after["total_requests"] - before["total_requests"] == 3 - 1  # an empty prompt never reaches the model
+    assert after["total_requests"] - before["total_requests"] == 3  # refused requests count as rejected
     assert after["total_requests"] == (after["succeeded_requests"] + after["failed_requests"]
                                        + after["rejected_requests"])
 
@@ -93,6 +93,8 @@ def test_every_generate_request_is_counted(app):
     ("GET", "/api/health/metrics?window=3y", None, 400),
     ("GET", "/api/traces/not-a-trace!", None, 400),
     ("GET", "/api/traces/0123456789abcdef", None, 404),
+    ("POST", "/api/alerts/silences", b'{"matcher": 5}', 422),
+    ("POST", "/api/alerts/nope/acknowledge", None, 404),
 ])
 def test_bad_requests_get_a_json_4xx(app, method, path, body, status):
     response = requests.request(method, app.url + path, data=body, timeout=30,
@@ -151,6 +153,15 @@ def test_token_guards_state_changes_and_generation(app_factory, data_dir):
     assert ok.status_code == 200
     assert "s3cret-token" not in server.get("/api/health/status").text
     assert "s3cret-token" not in server.log()
+
+
+def test_rate_limit_answers_429_with_retry_after(app_factory, data_dir):
+    server = app_factory(data_dir, HEALTHMON_RATE_LIMIT_PER_MINUTE="6", HEALTHMON_RATE_LIMIT_BURST="2")
+    codes = [server.post("/api/model/generate", json={"prompt": "hi", "max_new_tokens": 1}) for _ in range(3)]
+    assert [c.status_code for c in codes] == [200, 200, 429]
+    assert int(codes[2].headers["Retry-After"]) >= 1 and "rate limit" in codes[2].json()["error"]
+    stats = server.get("/api/health/status").json()["request_stats"]
+    assert stats["total_requests"] == 3 and stats["rejected_requests"] == 1
 
 
 def test_history_survives_a_restart(app_factory, data_dir):

@@ -13,7 +13,8 @@ from healthmon import views
 from healthmon.api.http import ApiError, Handler, check_token, json_body, max_points, window
 from healthmon.monitor import Monitor
 from healthmon.runtime.engine import ModelNotReady, RuntimeBusy
-from healthmon.runtime.params import InvalidRequest, parse_generate_body
+from healthmon.ratelimit import retry_after_header
+from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.runtime.sources import ModelSourceError, parse_model_spec
 from healthmon.tracing import Trace
 
@@ -71,14 +72,13 @@ async def model_load(request: Request, monitor: Monitor) -> Response:
 
 
 async def model_generate(request: Request, monitor: Monitor) -> Response:
+    """Every request that reaches this handler is counted: refused ones are recorded as rejected."""
     trace = Trace()
-    check_token(request, monitor)
-    settings = monitor.settings
     try:
-        params = parse_generate_body(await json_body(request), max_new_tokens_cap=settings.max_new_tokens_cap,
-                                     max_prompt_chars=settings.max_prompt_chars)
-    except InvalidRequest as exc:
-        raise ApiError(exc.status_code, str(exc)) from exc
+        params = await _admissible_params(request, monitor)
+    except ApiError as exc:
+        monitor.record_request(rejection_record(trace, monitor.runtime.model_name, exc.message))
+        raise
     trace.add("validate", trace.start_seconds, trace.now())
     try:
         stream = monitor.runtime.stream(params, trace=trace, source="api", want_text=False)
@@ -94,6 +94,28 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
     except Exception as exc:  # noqa: BLE001 - the model failed, not the client: 500 with the reason
         return JSONResponse({"error": f"generation failed: {exc}", "trace_id": trace.trace_id}, status_code=500)
     return JSONResponse(views.clean(generate_answer(record)))
+
+
+async def _admissible_params(request: Request, monitor: Monitor) -> GenerationParams:
+    check_token(request, monitor)
+    client = request.client.host if request.client else "unknown"
+    wait_seconds = monitor.rate_limiter.acquire(client)
+    if wait_seconds > 0:
+        raise ApiError(429, f"rate limit: {monitor.settings.rate_limit_per_minute:g} generate requests per minute "
+                            f"per client; retry in {wait_seconds:.1f} s", {"Retry-After": retry_after_header(wait_seconds)})
+    settings = monitor.settings
+    try:
+        return parse_generate_body(await json_body(request), max_new_tokens_cap=settings.max_new_tokens_cap,
+                                   max_prompt_chars=settings.max_prompt_chars)
+    except InvalidRequest as exc:
+        raise ApiError(exc.status_code, str(exc)) from exc
+
+
+def rejection_record(trace: Trace, model_name: str, error: str) -> dict[str, Any]:
+    """A request refused before it reached the runtime (token, rate limit, invalid body): no prompt is kept."""
+    return {"trace_id": trace.trace_id, "ts": trace.start_unix_seconds, "source": "api", "synthetic": False,
+            "status": "rejected", "finish_reason": "error", "error": error, "model": model_name,
+            "latency_seconds": trace.elapsed_seconds(), "spans": trace.to_list()}
 
 
 def generate_answer(record: dict[str, Any]) -> dict[str, Any]:
