@@ -4,6 +4,7 @@ Streamlit executes this file twice: imported as a module for the ASGI app, and a
 script run. The Monitor therefore lives in healthmon.monitor's process-wide registry, never here.
 """
 
+import logging
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -11,11 +12,15 @@ import streamlit as st
 from healthmon.api import build_routes
 from healthmon.config import load_settings
 from healthmon.monitor import get_monitor, release_monitor
+from healthmon.ui.gate import exposure_warning, require_access
 
 
 @asynccontextmanager
 async def lifespan(_app):
-    get_monitor()  # collect from the moment the server starts, not from the first page view
+    monitor = get_monitor()  # collect from the moment the server starts, not from the first page view
+    warning = exposure_warning(st.get_option("server.address") or "", bool(monitor.settings.api_token))
+    if warning:
+        logging.getLogger("healthmon").warning(warning)
     yield
     release_monitor()
 
@@ -35,9 +40,14 @@ PAGES = (  # file, English title, icon
 
 if __name__ == "__main__":
     from healthmon.ui.i18n import translator
-    from healthmon.ui.state import sidebar_controls
+    from healthmon.ui.state import monitor, sidebar_controls
 
     st.set_page_config(page_title="healthmon", page_icon=":material/monitor_heart:", layout="wide")
+    if not require_access():
+        st.stop()
+    warning = exposure_warning(st.get_option("server.address") or "", bool(monitor().settings.api_token))
+    if warning:
+        st.warning(warning, icon=":material/lock_open:")
     t = translator()
     navigation = st.navigation([st.Page(path, title=t(title), icon=icon, default=index == 0)
                                 for index, (path, title, icon) in enumerate(PAGES)])

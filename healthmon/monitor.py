@@ -274,8 +274,19 @@ class Monitor:
                 "components": score.components}
 
 
+def configure_logging(level: int = logging.INFO) -> None:
+    """healthmon's own log lines on stderr, once, whatever the host (Streamlit, uvicorn) did to the root logger."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(level)
+        log.propagate = False
+
+
 def get_monitor(settings: Settings | None = None, *, start: bool = True) -> Monitor:
     """The process's one Monitor, created (and its model loaded in the background) on first use."""
+    configure_logging()
     registry = sys.__dict__.setdefault(_REGISTRY_ATTR, {"lock": threading.Lock(), "monitor": None})
     with registry["lock"]:
         monitor = registry["monitor"]
