@@ -124,6 +124,11 @@ class AlertEngine:
         self._silences: dict[str, float] = {}  # matcher (rule name or metric) -> until_ts
         self._last_ts: float | None = None
 
+    @property
+    def rules(self) -> list[Rule]:
+        """The rules this engine evaluates, thresholds first."""
+        return [slot.rule for slot in self._slots]
+
     def _threshold_owners(self, rule: ForecastRule) -> list[_Slot]:
         """Threshold rules that report the crossing this forecast predicts (same metric, at or past it)."""
         sign = 1.0 if rule.op == ">" else -1.0

@@ -1,0 +1,229 @@
+"""What the Alerts, Traces, Generate and Settings pages share: pure table builders and the request view.
+
+Prompts, model output and error texts go through st.code or st.text only, never Markdown or HTML: a model
+can be talked into printing `<script>` or a Markdown image link, and the page must show those characters,
+not act on them.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, tzinfo
+from typing import Any, Callable, Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import streamlit as st
+
+from healthmon.analysis.rules import (BaselineRule, ForecastRule, Rule, ThresholdRule, format_value)
+from healthmon.charts import LEVEL_COLORS, waterfall
+from healthmon.monitor import Monitor
+from healthmon.runtime.sources import ModelSpec
+from healthmon.ui.format import NO_DATA, fmt, fmt_seconds
+from healthmon.ui.i18n import translator
+
+Translate = Callable[[str], str]
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+LAYERS = ("system", "model", "service")
+METRIC_LAYERS = {  # every metric a rule may watch (rules.METRICS), by the layer that produces it
+    "cpu_usage": "system", "memory_usage": "system", "disk_usage": "system", "gpu_memory_usage": "system",
+    "inference_time": "model", "ttft_seconds": "model", "tokens_per_second": "model",
+    "failure_rate": "service",
+}
+OPEN_STATES = ("pending", "firing")
+REQUEST_TABLE_COLUMNS = ("time", "source", "status", "latency_ms", "ttft_ms", "prompt_tokens", "output_tokens",
+                         "tokens_per_second", "finish_reason", "trace_id")
+
+t = translator({
+    "Status": "状态", "Latency": "延迟", "TTFT": "首 token 延迟", "Prompt tokens": "输入 token",
+    "Output tokens": "输出 token", "Tokens / s": "token/秒", "Finish reason": "结束原因", "Trace id": "追踪 ID",
+    "Source": "来源", "Prompt": "提示词", "Response": "回复", "Parameters": "参数", "Spans": "阶段耗时",
+    "ms since the request arrived": "自请求到达起的毫秒数", "ok": "成功", "error": "失败", "rejected": "已拒绝",
+    "The request failed:": "请求失败：", "The request was rejected:": "请求被拒绝：",
+    "No spans: the request never reached the model.": "没有阶段记录：请求未到达模型。",
+    "(empty)": "（空）", "resolve": "恢复", "for": "持续", "learned baseline": "学习基线",
+    "predicted": "预测", "within": "内", "worse when higher": "越高越差", "worse when lower": "越低越差",
+    "samples": "个样本",
+})
+
+
+# ---- time -------------------------------------------------------------------------------------------------
+def viewer_timezone() -> tzinfo:
+    """The browser's zone when it reported one, else the server's: times should read as the viewer's clock."""
+    name = st.context.timezone
+    if name:
+        try:
+            return ZoneInfo(name)
+        except ZoneInfoNotFoundError:
+            pass  # a zone this server's tzdata does not know: the server's own zone is the next best
+    return datetime.now().astimezone().tzinfo
+
+
+def local_time(ts: float | None, zone: tzinfo) -> str | None:
+    """Unix seconds as a readable local time; None (shown as a dash) where there is no time."""
+    if ts is None or pd.isna(ts):
+        return None
+    return datetime.fromtimestamp(float(ts), zone).strftime(TIME_FORMAT)
+
+
+# ---- alerts -----------------------------------------------------------------------------------------------
+def alert_layer(metric: str) -> str:
+    return METRIC_LAYERS.get(metric, "other")
+
+
+def layer_options(alerts: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The three layers, plus any other an old stored alert names, so no alert can be filtered out for good."""
+    extra = sorted({alert_layer(a["metric"]) for a in alerts} - set(LAYERS))
+    return [*LAYERS, *extra]
+
+
+def filter_alerts(alerts: Iterable[Mapping[str, Any]], levels: Iterable[str], layers: Iterable[str]
+                  ) -> list[Mapping[str, Any]]:
+    levels, layers = set(levels), set(layers)
+    return [a for a in alerts if a["level"] in levels and alert_layer(a["metric"]) in layers]
+
+
+def alerts_frame(alerts: Sequence[Mapping[str, Any]], zone: tzinfo) -> pd.DataFrame:
+    """One row per alert in the given order; stored alerts lack the live-only keys, hence the .get()s."""
+    rows = [{
+        "level": a["level"], "layer": alert_layer(a["metric"]), "kind": a["kind"], "state": a["state"],
+        "rule": a["rule"], "message": a["message"], "started": local_time(a.get("started_at"), zone),
+        "ended": local_time(a.get("resolved_at"), zone), "acknowledged": bool(a.get("acknowledged")),
+        "silenced_until": local_time(a.get("silenced_until"), zone), "id": a["id"],
+    } for a in alerts]
+    return pd.DataFrame(rows, columns=["level", "layer", "kind", "state", "rule", "message", "started", "ended",
+                                       "acknowledged", "silenced_until", "id"])
+
+
+def level_badge(level: str) -> None:
+    """A pill in the level's one color (LEVEL_COLORS); the text is escaped, so only the color is HTML."""
+    color = LEVEL_COLORS.get(level, LEVEL_COLORS["no_data"])
+    st.markdown(f"<span style='background:{color};color:white;padding:0.15rem 0.6rem;border-radius:1rem;"
+                f"font-weight:600;font-size:0.85rem;white-space:nowrap'>{html.escape(t(level))}</span>",
+                unsafe_allow_html=True)
+
+
+def level_css(levels: Iterable[str]) -> list[str]:
+    """Per-cell CSS for a level column, for a pandas Styler."""
+    return [f"color: {LEVEL_COLORS.get(level, LEVEL_COLORS['no_data'])}; font-weight: 600" for level in levels]
+
+
+def watched_rules(m: Monitor) -> list[Rule]:
+    """The rules the monitor's engine evaluates."""
+    return m.alert_engine.rules
+
+
+def rule_condition(rule: Rule, words: Translate) -> str:
+    """A rule's firing condition in one line, with units: what a person needs to judge an alert."""
+    held = f"{words('for')} ≥ {rule.for_samples} {words('samples')}, {rule.for_seconds:g} s"
+    if isinstance(rule, ThresholdRule):
+        back = "<" if rule.op == ">" else ">"
+        return (f"{rule.op} {format_value(rule.metric, rule.fire)} · {words('resolve')} {back} "
+                f"{format_value(rule.metric, rule.resolve)} · {held}")
+    if isinstance(rule, BaselineRule):
+        direction = words("worse when higher") if rule.bad_direction == "up" else words("worse when lower")
+        return f"{words('learned baseline')}, {direction}, z > {rule.threshold:g} · {held}"
+    assert isinstance(rule, ForecastRule)
+    return (f"{words('predicted')} {rule.op} {format_value(rule.metric, rule.threshold)} {words('within')} "
+            f"{rule.horizon_seconds / 60:g} min · {held}")
+
+
+def rules_frame(rules: Iterable[Rule]) -> pd.DataFrame:
+    """The rules watched, one row each, conditions in the viewer's language (kinds and levels left as codes)."""
+    rows = [{"rule": r.name, "kind": r.kind, "metric": r.metric, "layer": alert_layer(r.metric), "level": r.level,
+             "condition": rule_condition(r, t), "reason": r.reason} for r in rules]
+    return pd.DataFrame(rows, columns=["rule", "kind", "metric", "layer", "level", "condition", "reason"])
+
+
+def silence_matchers(rules: Iterable[Rule]) -> list[str]:
+    """What a silence may name: every rule, then every metric with rules (the engine accepts nothing else)."""
+    rules = list(rules)
+    return [*(r.name for r in rules), *dict.fromkeys(r.metric for r in rules)]
+
+
+# ---- requests ---------------------------------------------------------------------------------------------
+def requests_table(frame: pd.DataFrame, zone: tzinfo) -> pd.DataFrame:
+    """The store's request rows (in the given order) as the Traces table shows them: local time, milliseconds."""
+    return pd.DataFrame({
+        "time": [local_time(ts, zone) for ts in frame["ts"]], "source": frame["source"], "status": frame["status"],
+        "latency_ms": frame["latency_seconds"] * 1000, "ttft_ms": frame["ttft_seconds"] * 1000,
+        "prompt_tokens": frame["prompt_tokens"], "output_tokens": frame["output_tokens"],
+        "tokens_per_second": frame["tokens_per_second"], "finish_reason": frame["finish_reason"],
+        "trace_id": frame["trace_id"],
+    }, columns=list(REQUEST_TABLE_COLUMNS))
+
+
+def selected_id(previous_ids: Sequence[str], rows: Sequence[int]) -> str | None:
+    """The request a row selection meant: positions refer to the table the viewer saw when clicking."""
+    return previous_ids[rows[0]] if rows and 0 <= rows[0] < len(previous_ids) else None
+
+
+def reselect_rows(row_ids: Sequence[str], wanted_id: str | None) -> list[int]:
+    """Where the selected request sits in the refreshed table (nowhere once it has left the window)."""
+    return [list(row_ids).index(wanted_id)] if wanted_id in row_ids else []
+
+
+def keep_selection(table_key: str, row_ids: list[str]) -> str | None:
+    """Call before rendering a live single-row table: a row selection is a position, and every refresh that
+    adds a request shifts the rows, so follow the selected request by its id and move the selection with it."""
+    ids_key = f"{table_key}-row-ids"
+    state = st.session_state.get(table_key)
+    rows = list(state["selection"]["rows"]) if state else []
+    wanted = reselect_rows(row_ids, selected_id(st.session_state.get(ids_key, []), rows))
+    if wanted != rows:
+        st.session_state[table_key] = {"selection": {"rows": wanted, "columns": [], "cells": []}}
+    st.session_state[ids_key] = row_ids
+    return row_ids[wanted[0]] if wanted else None
+
+
+def show_text(text: str | None) -> None:
+    """Model text or a prompt, verbatim and inert (see the module docstring)."""
+    st.code(text if text else t("(empty)"), language=None, wrap_lines=True)
+
+
+def show_request(record: Mapping[str, Any], key: str) -> None:
+    """One request's record: its figures, spans waterfall, parameters, and its prompt and response as text."""
+    cols = st.columns(7)
+    cols[0].metric(t("Status"), t(record["status"]))
+    cols[1].metric(t("Latency"), fmt_seconds(record.get("latency_seconds")))
+    cols[2].metric(t("TTFT"), fmt_seconds(record.get("ttft_seconds")))
+    cols[3].metric(t("Prompt tokens"), fmt(record.get("prompt_tokens"), digits=0))
+    cols[4].metric(t("Output tokens"), fmt(record.get("output_tokens"), digits=0))
+    cols[5].metric(t("Tokens / s"), fmt(record.get("tokens_per_second")))
+    cols[6].metric(t("Finish reason"), record.get("finish_reason") or NO_DATA)
+    st.text(f"{t('Trace id')}: {record['trace_id']}    {t('Source')}: {record.get('source')}    "
+            f"{t('Model')}: {record.get('model')}")
+    if record.get("error"):
+        notice = st.warning if record["status"] == "rejected" else st.error
+        notice(t("The request was rejected:") if record["status"] == "rejected" else t("The request failed:"))
+        show_text(record["error"])
+    spans = record.get("spans") or []
+    st.markdown(f"**{t('Spans')}**")
+    if spans:
+        figure = waterfall(spans)
+        figure.update_layout(xaxis_title=t("ms since the request arrived"))
+        st.plotly_chart(figure, key=f"{key}-waterfall")
+    else:
+        st.caption(t("No spans: the request never reached the model."))
+    prompt_col, response_col = st.columns(2)
+    with prompt_col:
+        st.markdown(f"**{t('Prompt')}**")
+        show_text(record.get("prompt"))
+    with response_col:
+        st.markdown(f"**{t('Response')}**")
+        show_text(record.get("response"))
+    st.markdown(f"**{t('Parameters')}**")
+    st.json(record.get("params") or {}, expanded=True)
+
+
+# ---- settings ---------------------------------------------------------------------------------------------
+def spec_text(spec: ModelSpec) -> str:
+    """A ModelSpec written back the way HEALTHMON_MODEL takes it, to prefill the model source field."""
+    return {"demo": "demo", "local": spec.ref}.get(spec.kind, f"{spec.kind}:{spec.ref}")
+
+
+def config_frame(public: Mapping[str, Any]) -> pd.DataFrame:
+    """Settings.public_dict() as rows with the variable that sets each; secrets appear only as `*_set` flags."""
+    rows = [{"setting": name, "value": ", ".join(map(str, value)) if isinstance(value, list) else str(value),
+             "variable": "HEALTHMON_" + name.removesuffix("_set").upper()} for name, value in public.items()]
+    return pd.DataFrame(rows, columns=["setting", "value", "variable"])

@@ -1,0 +1,129 @@
+"""Alerts: open and past alerts in the shared window, filters, acknowledge and silence, and the rules watched."""
+
+from datetime import tzinfo
+from typing import Any, Iterable, Mapping
+
+import streamlit as st
+
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
+from healthmon.ui.widgets import (OPEN_STATES, alert_layer, alerts_frame, filter_alerts, layer_options, level_badge,
+                                  level_css, local_time, rules_frame, silence_matchers, viewer_timezone,
+                                  watched_rules)
+
+t = translator({
+    "Level": "级别", "Layer": "层级", "level": "级别", "layer": "层级", "system": "系统", "model": "模型",
+    "service": "服务", "other": "其他",
+    "threshold": "阈值", "baseline": "基线", "forecast": "预测", "pending": "待定", "firing": "告警中",
+    "resolved": "已恢复", "Open alerts": "当前告警", "All alerts in this window": "此时间窗口内的全部告警",
+    "No open alerts match the filters.": "没有符合筛选条件的当前告警。",
+    "No alerts match the filters.": "没有符合筛选条件的告警。",
+    "No alerts in this window. The rules below are being watched.": "此时间窗口内没有告警。下列规则正在监视中。",
+    "Acknowledge": "确认", "Acknowledged": "已确认", "Acknowledged:": "已确认：",
+    "This alert is no longer open.": "此告警已不再处于活动状态。", "started": "开始于",
+    "silenced until": "静默至", "Silence": "静默", "Silence alerts": "静默告警",
+    "Rule or metric": "规则或指标", "For": "时长", "rule": "规则", "metric": "指标",
+    "Silenced": "已静默", "until": "直到",
+    "Silenced alerts stay listed here but are not counted as active and send no notifications.":
+        "被静默的告警仍会列在此处，但不计入活动告警，也不会发送通知。",
+    "Rules being watched": "正在监视的规则", "kind": "类型", "state": "状态", "message": "消息", "ended": "结束于",
+    "acknowledged": "已确认", "id": "ID", "condition": "条件", "reason": "原因",
+})
+m = monitor()
+LEVELS = ("critical", "warning")
+SILENCE_SECONDS = {"15 min": 900, "1 h": 3600, "4 h": 4 * 3600, "24 h": 86400}
+
+
+def headers(columns: Iterable[str]) -> dict[str, str]:
+    """Table headers in the viewer's language: the column names are the English words."""
+    return {column: t(column.replace("_", " ")) for column in columns}
+
+
+def acknowledge(alert_id: str) -> None:
+    """A callback: it runs before the fragment redraws, so the list already shows the acknowledgement."""
+    if m.acknowledge_alert(alert_id):
+        st.toast(f"{t('Acknowledged:')} {alert_id}", icon=":material/check:")
+    else:
+        st.toast(t("This alert is no longer open."), icon=":material/info:")
+
+
+def silence() -> None:
+    matcher = st.session_state["alerts-silence-matcher"]
+    until = m.silence_alerts(matcher, SILENCE_SECONDS[st.session_state["alerts-silence-duration"]])
+    st.toast(f"{t('Silenced')} {matcher} {t('until')} {local_time(until, viewer_timezone())}",
+             icon=":material/notifications_off:")
+
+
+def alert_card(alert: Mapping[str, Any], zone: tzinfo) -> None:
+    with st.container(border=True):
+        badge, body, action = st.columns([1.2, 6.3, 2.5], vertical_alignment="center")
+        with badge:
+            level_badge(alert["level"])
+        with body:
+            st.text(alert["message"] or alert["rule"])
+            details = [t(alert["state"]), t(alert_layer(alert["metric"])), t(alert["kind"]), alert["rule"],
+                       f"{t('started')} {local_time(alert['started_at'], zone)}"]
+            if alert.get("silenced_until"):
+                details.append(f"{t('silenced until')} {local_time(alert['silenced_until'], zone)}")
+            st.caption(" · ".join(details))
+        acknowledged = bool(alert.get("acknowledged"))
+        action.button(t("Acknowledged") if acknowledged else t("Acknowledge"), key=f"alerts-ack-{alert['id']}",
+                      on_click=acknowledge, args=(alert["id"],), disabled=acknowledged,
+                      icon=":material/done_all:" if acknowledged else ":material/check:")
+
+
+st.title(t("Alerts"))
+
+
+@st.fragment(run_every=refresh_seconds(m))
+def live_alerts() -> None:
+    alerts = m.alerts_view(window_bounds(m)[0])
+    if not alerts:
+        empty_state(t("No alerts in this window. The rules below are being watched."))
+        return
+    zone = viewer_timezone()
+    left, right = st.columns(2)
+    levels = left.pills(t("Level"), LEVELS, selection_mode="multi", default=LEVELS, format_func=t,
+                        key="alerts-levels", persist_state="session")
+    choices = layer_options(alerts)
+    layers = right.pills(t("Layer"), choices, selection_mode="multi", default=choices, format_func=t,
+                         key="alerts-layers", persist_state="session")
+    shown = filter_alerts(alerts, levels, layers)
+
+    st.subheader(t("Open alerts"))
+    open_alerts = [a for a in shown if a["state"] in OPEN_STATES]
+    for alert in open_alerts:
+        alert_card(alert, zone)
+    if not open_alerts:
+        st.caption(t("No open alerts match the filters."))
+
+    st.subheader(t("All alerts in this window"))
+    if not shown:
+        st.caption(t("No alerts match the filters."))
+        return
+    frame = alerts_frame(shown, zone)
+    words = frame.assign(**{column: frame[column].map(t) for column in ("level", "layer", "kind", "state")})
+    st.dataframe(words.style.apply(lambda _: level_css(frame["level"]), subset=["level"]), hide_index=True,
+                 key="alerts-table", placeholder="—", column_config=headers(frame.columns))
+    download_csv(frame, "alerts")
+
+
+live_alerts()
+
+st.subheader(t("Silence alerts"))
+rules = watched_rules(m)
+metrics = {rule.metric for rule in rules}
+with st.container(border=True):
+    matcher_col, duration_col, button_col = st.columns([4, 2, 2], vertical_alignment="bottom")
+    matcher_col.selectbox(t("Rule or metric"), silence_matchers(rules), key="alerts-silence-matcher",
+                          format_func=lambda name: f"{t('metric') if name in metrics else t('rule')}: {name}")
+    duration_col.selectbox(t("For"), list(SILENCE_SECONDS), index=1, key="alerts-silence-duration")
+    button_col.button(t("Silence"), key="alerts-silence", on_click=silence, icon=":material/notifications_off:")
+    st.caption(t("Silenced alerts stay listed here but are not counted as active and send no notifications."))
+
+st.subheader(t("Rules being watched"))
+rule_rows = rules_frame(rules)
+rule_words = rule_rows.assign(**{column: rule_rows[column].map(t) for column in ("kind", "layer", "level")})
+st.dataframe(rule_words.style.apply(lambda _: level_css(rule_rows["level"]), subset=["level"]), hide_index=True,
+             height="content", key="alerts-rules", column_config=headers(rule_rows.columns)
+             | {"reason": st.column_config.TextColumn(t("reason"), width="large")})

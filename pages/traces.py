@@ -1,0 +1,65 @@
+"""Traces: the requests in the shared window, and for the one selected its spans, prompt, response and parameters."""
+
+import streamlit as st
+
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
+from healthmon.ui.widgets import keep_selection, requests_table, show_request, viewer_timezone
+
+t = translator({
+    "Include canary probes": "包含金丝雀探测请求",
+    "The monitor's own test requests, which check the model while nobody uses it.":
+        "监控自身发出的测试请求，用于在无人使用时检查模型。",
+    "No requests in this window yet. Send one from the Generate page or to POST /api/model/generate.":
+        "此时间窗口内尚无请求。请在“生成”页面发送一个，或调用 POST /api/model/generate。",
+    "Open Generate": "打开“生成”页面", "time": "时间", "source": "来源", "status": "状态",
+    "latency": "延迟", "TTFT": "首 token 延迟", "tokens in": "输入 token", "tokens out": "输出 token",
+    "tokens/s": "token/秒", "finish reason": "结束原因", "trace id": "追踪 ID",
+    "Select a request in the table to see its spans, prompt and response.":
+        "在表格中选择一个请求，查看其阶段耗时、提示词和回复。",
+    "requests in this window; the newest": "个请求在此时间窗口内；显示最新的",
+    "are shown.": "个。", "Request": "请求",
+})
+m = monitor()
+ROW_LIMIT = 500  # a table, not an archive: the CSV and the API reach further back
+COLUMNS = ["trace_id", "ts", "source", "status", "latency_seconds", "ttft_seconds", "prompt_tokens",
+           "output_tokens", "tokens_per_second", "finish_reason"]
+
+st.title(t("Traces"))
+
+
+@st.fragment(run_every=refresh_seconds(m))
+def live_traces() -> None:
+    include_probes = st.toggle(t("Include canary probes"), key="traces-include-probes", persist_state="session",
+                               help=t("The monitor's own test requests, which check the model while nobody uses it."))
+    since, until = window_bounds(m)
+    frame = m.store.requests_frame(since, until, include_synthetic=include_probes, columns=COLUMNS)
+    if frame.empty:
+        empty_state(t("No requests in this window yet. Send one from the Generate page or to "
+                      "POST /api/model/generate."), link_page="pages/generate.py", link_label=t("Open Generate"))
+        return
+    newest = frame.iloc[::-1].head(ROW_LIMIT).reset_index(drop=True)
+    table = requests_table(newest, viewer_timezone())
+    selected = keep_selection("traces-table", table["trace_id"].tolist())
+    st.dataframe(table, key="traces-table", on_select="rerun", selection_mode="single-row", hide_index=True,
+                 placeholder="—", column_config={
+                     "time": t("time"), "source": t("source"), "status": t("status"),
+                     "latency_ms": st.column_config.NumberColumn(t("latency"), format="%.0f ms"),
+                     "ttft_ms": st.column_config.NumberColumn(t("TTFT"), format="%.0f ms"),
+                     "prompt_tokens": st.column_config.NumberColumn(t("tokens in"), format="%d"),
+                     "output_tokens": st.column_config.NumberColumn(t("tokens out"), format="%d"),
+                     "tokens_per_second": st.column_config.NumberColumn(t("tokens/s"), format="%.1f"),
+                     "finish_reason": t("finish reason"), "trace_id": t("trace id")})
+    if len(frame) > ROW_LIMIT:
+        st.caption(f"{len(frame)} {t('requests in this window; the newest')} {ROW_LIMIT} {t('are shown.')}")
+    download_csv(newest, "traces")
+    if selected is None:
+        st.caption(t("Select a request in the table to see its spans, prompt and response."))
+        return
+    record = m.store.get_request(selected)
+    if record is not None:  # pruned by retention between the table query and this one
+        st.subheader(t("Request"))
+        show_request(record, key="traces-request")
+
+
+live_traces()

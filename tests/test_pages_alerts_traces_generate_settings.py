@@ -1,0 +1,280 @@
+"""The Alerts, Traces, Generate and Settings pages, run headless by AppTest against a real Monitor and demo model.
+
+The pages run inside an st.navigation of their own (a small entry script in tmp_path, beside a link to the
+real pages/), as they do in the app: st.page_link only resolves pages registered with navigation. Keeping it
+to these four pages keeps the test independent of the other views.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, ThresholdRule
+from healthmon.monitor import Monitor, get_monitor, release_monitor
+from healthmon.runtime.params import GenerationParams
+from healthmon.runtime.sources import parse_model_spec
+from healthmon.ui import widgets
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTRY = """
+import streamlit as st
+from healthmon.ui.state import sidebar_controls
+
+PAGES = ["pages/alerts.py", "pages/traces.py", "pages/generate.py", "pages/settings.py"]
+navigation = st.navigation([st.Page(path) for path in PAGES])
+sidebar_controls()
+navigation.run()
+"""
+
+
+def _reset() -> None:
+    release_monitor()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def monitor(data_dir, monkeypatch) -> Monitor:
+    """The process's Monitor on a fresh data dir with its demo model loaded, and no collection loop: the loop
+    would judge this machine's real CPU, and a busy CI runner must not fire alerts into these tests."""
+    monkeypatch.setenv("HEALTHMON_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HEALTHMON_INTERVAL", "1")
+    monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
+    _reset()
+    m = get_monitor(start=False)
+    deadline = time.monotonic() + 60
+    while m.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert m.runtime.info()["status"] == "loaded", m.runtime.info()
+    yield m
+    _reset()
+
+
+@pytest.fixture
+def open_page(monitor, tmp_path):
+    """open_page("pages/x.py") -> an AppTest that has run that page once, without an exception."""
+    (tmp_path / "pages").symlink_to(ROOT / "pages")
+    (tmp_path / "app.py").write_text(ENTRY)
+
+    def open_(page: str) -> AppTest:
+        at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=60)
+        at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+
+    return open_
+
+
+def codes(at: AppTest) -> list[str]:
+    return [element.value for element in at.code]
+
+
+def table(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table with this column (AppTest keeps the key of selectable tables only)."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def generate(at: AppTest, prompt: str, max_new_tokens: int = 16) -> AppTest:
+    at.text_area(key="generate-prompt").input(prompt)
+    at.number_input(key="generate-max-new-tokens").set_value(max_new_tokens)
+    at.button(key="generate-submit").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+# ---- every page ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("page, title", [("pages/alerts.py", "Alerts"), ("pages/traces.py", "Traces"),
+                                         ("pages/generate.py", "Generate"), ("pages/settings.py", "Settings")])
+def test_page_renders_its_title_and_no_exception(open_page, page, title):
+    at = open_page(page)
+    assert at.title[0].value == title
+
+
+# ---- Generate -----------------------------------------------------------------------------------------------
+def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, monitor):
+    before = monitor.request_stats.snapshot(monitor.clock())["total_requests"]
+    at = generate(open_page("pages/generate.py"), "What is latency?")
+
+    record = at.session_state["generate-result"]["record"]
+    assert record["status"] == "ok" and record["source"] == "ui" and record["output_tokens"] >= 1
+    assert record["response"] and record["response"] in codes(at)  # the output, shown as text
+    assert "What is latency?" in codes(at)  # the prompt, in the request's record
+    assert monitor.request_stats.snapshot(monitor.clock())["total_requests"] == before + 1
+    monitor.store.flush()
+    stored = monitor.store.get_request(record["trace_id"])
+    assert stored["source"] == "ui" and [s["name"] for s in stored["spans"]][:2] == ["validate", "queue"]
+    assert any(chart.proto.spec for chart in at.get("plotly_chart"))  # the spans waterfall
+
+    traces = open_page("pages/traces.py")
+    assert table(traces, "trace_id")["trace_id"].tolist()[0] == record["trace_id"]
+    traces.session_state["traces-table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    traces.run()
+    assert not traces.exception
+    assert "What is latency?" in codes(traces) and record["response"] in codes(traces)
+
+    newer = monitor.runtime.generate(GenerationParams("Another one", max_new_tokens=4), source="api")
+    monitor.store.flush()
+    traces.run()  # what a live refresh does: the new request comes first, the selection moves with its request
+    assert table(traces, "trace_id")["trace_id"].tolist()[:2] == [newer["trace_id"], record["trace_id"]]
+    assert list(traces.session_state["traces-table"]["selection"]["rows"]) == [1]
+    assert "What is latency?" in codes(traces) and "Another one" not in codes(traces)
+
+
+def test_generate_inputs_and_answer_survive_a_visit_to_traces(open_page):
+    at = open_page("pages/generate.py")
+    at.slider(key="generate-temperature").set_value(0.0)
+    answer = generate(at, "Keep me", max_new_tokens=4).session_state["generate-result"]["output"]
+    at.switch_page("pages/traces.py").run()
+    at.switch_page("pages/generate.py").run()
+    assert at.text_area(key="generate-prompt").value == "Keep me"
+    assert at.slider(key="generate-temperature").value == 0.0
+    assert answer in codes(at)
+
+
+def test_generate_refuses_an_empty_prompt_with_the_api_words_and_runs_nothing(open_page, monitor):
+    at = generate(open_page("pages/generate.py"), "   ")
+    assert any("'prompt' is empty" in error.value for error in at.error)
+    assert monitor.request_stats.snapshot(monitor.clock())["total_requests"] == 0
+    assert "generate-result" not in at.session_state
+
+
+def test_generate_shows_markup_in_the_prompt_as_text(open_page):
+    prompt = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)>"
+    at = generate(open_page("pages/generate.py"), prompt, max_new_tokens=4)
+    assert prompt in codes(at)
+    assert not any("<script" in md.value or "onerror" in md.value for md in at.markdown if md.allow_html)
+    assert not any("alert(1)" in md.value for md in at.markdown)  # nor as Markdown: only in code blocks
+
+
+def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
+    monitor.runtime.unload()
+    at = generate(open_page("pages/generate.py"), "Hello")
+    assert any("not loaded" in warning.value for warning in at.warning)
+    assert "generate-result" not in at.session_state
+    assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1
+
+
+# ---- Traces -------------------------------------------------------------------------------------------------
+def test_traces_empty_state_links_to_generate(open_page):
+    at = open_page("pages/traces.py")
+    assert "No requests in this window yet" in at.info[0].value
+    assert at.get("page_link")[0].proto.page_script_hash
+
+
+def test_a_selection_follows_its_request_when_new_rows_arrive():
+    shown = ["b", "a"]
+    assert widgets.selected_id(shown, [0]) == "b"
+    assert widgets.reselect_rows(["c", "b", "a"], "b") == [1]
+    assert widgets.reselect_rows(["c", "a"], "b") == []  # it left the window: no selection
+    assert widgets.selected_id(shown, []) is None and widgets.selected_id(shown, [5]) is None
+
+
+def test_requests_table_has_local_times_and_milliseconds():
+    frame = pd.DataFrame({"trace_id": ["t1"], "ts": [0.0], "source": ["ui"], "status": ["ok"],
+                          "latency_seconds": [0.25], "ttft_seconds": [float("nan")], "prompt_tokens": [3.0],
+                          "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"]})
+    shown = widgets.requests_table(frame, timezone.utc)
+    assert shown.loc[0, "time"] == "1970-01-01 00:00:00" and shown.loc[0, "latency_ms"] == 250
+    assert pd.isna(shown.loc[0, "ttft_ms"]) and list(shown.columns) == list(widgets.REQUEST_TABLE_COLUMNS)
+
+
+# ---- Alerts -------------------------------------------------------------------------------------------------
+def fire_cpu_alert(m: Monitor) -> str:
+    """Four CPU samples at 99 %, 31 s apart, ending now: past cpu_warning's 3 samples and 60 s."""
+    now = m.clock()
+    for index in range(4):
+        m.alert_engine.evaluate(now - 93 + 31 * index, {"cpu_usage": 99.0})
+    [alert] = m.active_alerts()
+    return alert.id
+
+
+def test_alerts_lists_a_firing_alert_acknowledges_and_silences_it(open_page, monitor):
+    alert_id = fire_cpu_alert(monitor)
+    at = open_page("pages/alerts.py")
+    assert any("cpu_usage 99%" in text.value for text in at.text)
+    listed = table(at, "acknowledged")
+    assert listed.loc[0, "id"] == alert_id and listed.loc[0, "layer"] == "system"
+    assert listed.loc[0, "state"] == "firing" and listed.loc[0, "level"] == "warning"
+
+    at.button(key=f"alerts-ack-{alert_id}").click().run()
+    assert monitor.alert_engine.get(alert_id).acknowledged
+    assert any(alert_id in toast.value for toast in at.toast)
+    assert at.button(key=f"alerts-ack-{alert_id}").disabled
+
+    at.selectbox(key="alerts-silence-matcher").select("cpu_warning")
+    at.button(key="alerts-silence").click().run()
+    assert monitor.active_alerts() == []  # still listed, no longer active
+    assert any("cpu_warning" in toast.value for toast in at.toast)
+    assert table(at, "acknowledged").loc[0, "silenced_until"]
+
+
+def test_alerts_filters_by_level(open_page, monitor):
+    alert_id = fire_cpu_alert(monitor)
+    at = open_page("pages/alerts.py")
+    at.pills(key="alerts-levels").set_value(["critical"]).run()
+    assert not at.exception
+    assert f"alerts-ack-{alert_id}" not in [button.key for button in at.button]
+    assert any("No open alerts match the filters." in caption.value for caption in at.caption)
+
+
+def test_alerts_empty_state_lists_the_rules_watched(open_page):
+    at = open_page("pages/alerts.py")
+    assert "No alerts in this window" in at.info[0].value
+    rules = table(at, "condition")
+    assert {"cpu_warning", "memory_critical", "inference_time_baseline", "memory_forecast"} <= set(rules["rule"])
+
+
+def test_every_alert_metric_has_a_layer_and_every_rule_kind_a_condition():
+    assert set(widgets.METRIC_LAYERS) == set(METRICS)
+    words = str
+    assert widgets.rule_condition(ThresholdRule(name="c", metric="cpu_usage", op=">", fire=85, resolve=80),
+                                  words).startswith("> 85% · resolve < 80%")
+    assert "z > 4" in widgets.rule_condition(BaselineRule(name="b", metric="ttft_seconds", bad_direction="up"), words)
+    assert "> 90% within 30 min" in widgets.rule_condition(
+        ForecastRule(name="f", metric="memory_usage", threshold=90), words)
+
+
+# ---- Settings -----------------------------------------------------------------------------------------------
+def test_settings_start_and_stop_monitoring(open_page, monitor):
+    at = open_page("pages/settings.py")
+    assert not monitor.running and at.button(key="settings-stop").disabled
+    at.button(key="settings-start").click().run()
+    assert monitor.running and at.button(key="settings-start").disabled
+    at.button(key="settings-stop").click().run()
+    assert not monitor.running and not at.exception
+
+
+def test_settings_switches_the_ui_to_chinese(open_page):
+    at = open_page("pages/settings.py")
+    at.radio(key="lang_choice").set_value("zh").run()
+    assert not at.exception
+    assert at.title[0].value == "设置"
+    assert "监控" in [header.value for header in at.subheader]
+
+
+def test_settings_refuses_a_malformed_model_source_and_keeps_the_model(open_page, monitor):
+    at = open_page("pages/settings.py")
+    assert at.text_input(key="settings-model-spec").value == "demo"
+    at.text_input(key="settings-model-spec").input("ftp:somewhere")
+    at.button(key="settings-load").click().run()
+    assert any("unknown model source" in error.value for error in at.error)
+    assert monitor.runtime.info()["status"] == "loaded"
+
+
+def test_settings_shows_the_configuration_without_secrets(open_page):
+    at = open_page("pages/settings.py")
+    config = table(at, "variable")
+    assert "api_token" not in set(config["setting"]) and "api_token_set" in set(config["setting"])
+    assert "HEALTHMON_INTERVAL" in set(config["variable"])
+
+
+@pytest.mark.parametrize("text", ["demo", "modelscope:Qwen/Qwen2.5-0.5B-Instruct", "hf:Qwen/Qwen2.5-0.5B-Instruct",
+                                  "/models/qwen"])
+def test_spec_text_round_trips_through_the_parser(text):
+    assert widgets.spec_text(parse_model_spec(text)) == text
