@@ -25,5 +25,8 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+agent: install
+	$(BIN)/python -m healthmon agent
+
 bench: install-dev
 	$(BIN)/python -m benchmarks

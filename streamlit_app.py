@@ -11,6 +11,7 @@ import streamlit as st
 
 from healthmon.api import build_routes
 from healthmon.config import load_settings
+from healthmon.export.prometheus import metrics_route
 from healthmon.monitor import get_monitor, release_monitor
 from healthmon.ui.gate import exposure_warning, require_access
 
@@ -25,7 +26,8 @@ async def lifespan(_app):
     release_monitor()
 
 
-app = st.App("streamlit_app.py", routes=build_routes(get_monitor, load_settings().cors_origins), lifespan=lifespan)
+app = st.App("streamlit_app.py", lifespan=lifespan,
+             routes=[metrics_route(get_monitor), *build_routes(get_monitor, load_settings().cors_origins)])
 
 PAGES = (  # file, English title, icon
     ("pages/overview.py", "Overview", ":material/dashboard:"),
@@ -35,6 +37,7 @@ PAGES = (  # file, English title, icon
     ("pages/alerts.py", "Alerts", ":material/notifications:"),
     ("pages/traces.py", "Traces", ":material/timeline:"),
     ("pages/generate.py", "Generate", ":material/chat:"),
+    ("pages/fleet.py", "Fleet", ":material/lan:"),
     ("pages/settings.py", "Settings", ":material/settings:"),
 )
 

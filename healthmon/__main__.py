@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from healthmon import agent
 from healthmon.analysis import replay
+from healthmon.quality import cli as quality_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m healthmon", description="healthmon: an LLM health monitor")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     replay.add_parser(commands)
+    agent.add_parser(commands)
+    quality_cli.add_parser(commands)
     return parser
 
 

@@ -42,6 +42,7 @@ class Settings:
     flush_interval: float = 1.0  # seconds between batched history writes
     rate_limit_per_minute: float = 120.0  # generate requests per client; 0 turns the limit off
     rate_limit_burst: int = 30
+    prometheus_url: str = ""  # a Prometheus that scrapes several agents, for the Fleet page
     rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults
     webhook_url: str = field(default="", repr=False)  # may carry a secret in its path or query
 

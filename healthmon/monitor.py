@@ -23,6 +23,8 @@ from healthmon.collectors.gpu import GpuCollector
 from healthmon.collectors.process import ProcessCollector
 from healthmon.collectors.system import SystemCollector
 from healthmon.config import Settings, load_settings
+from healthmon.export.otlp import trace_exporter_from_env
+from healthmon.export.request_metrics import RequestMetrics
 from healthmon.notify import WebhookNotifier
 from healthmon.ratelimit import RateLimiter
 from healthmon.runtime.engine import ModelRuntime
@@ -54,11 +56,13 @@ class Monitor:
             SystemCollector(), ProcessCollector(), GpuCollector()]
         self.rings = {layer: Ring(settings.ring_size) for layer in LAYERS}
         self.request_stats = RequestStats()
+        self.request_metrics = RequestMetrics()
         self._completed_since_sample: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.runtime = runtime or ModelRuntime(
             parse_model_spec(settings.model), demo_dir=settings.demo_model_dir, models_dir=settings.models_dir,
             on_record=self.record_request, device=settings.device, dtype=settings.dtype,
             queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
+        self.trace_exporter = trace_exporter_from_env(self.runtime.info)
         self.probe = CanaryProbe(self.runtime, settings.probe_interval)
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
         self.alert_engine = alert_engine if alert_engine is not None else AlertEngine(rules)
@@ -119,6 +123,8 @@ class Monitor:
             self.stop()
             self._closed = True
             self.store.close()
+            if self.trace_exporter is not None:
+                self.trace_exporter.shutdown()
             if self.notifier is not None:
                 self.notifier.close()
             for collector in self.collectors:
@@ -128,6 +134,9 @@ class Monitor:
     def record_request(self, record: dict[str, Any]) -> None:
         """The runtime's sink: every request lands in history; user requests also feed the statistics."""
         self.store.append_request(record)
+        self.request_metrics.observe(record)
+        if self.trace_exporter is not None:
+            self.trace_exporter.export(record)
         if not record.get("synthetic"):
             self.request_stats.observe(record)
         if record.get("status") == "ok":

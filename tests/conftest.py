@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import streamlit as st
+
+from healthmon.monitor import get_monitor, release_monitor
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -112,3 +115,23 @@ def app_factory(tmp_path):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def page_monitor(data_dir, monkeypatch):
+    """Makes the page's Monitor once a test has set HEALTHMON_PROMETHEUS_URL (Settings are read at creation)."""
+    monkeypatch.setenv("HEALTHMON_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
+
+    def make(prometheus_url: str | None):
+        if prometheus_url is None:
+            monkeypatch.delenv("HEALTHMON_PROMETHEUS_URL", raising=False)
+        else:
+            monkeypatch.setenv("HEALTHMON_PROMETHEUS_URL", prometheus_url)
+        release_monitor()
+        st.cache_resource.clear()
+        return get_monitor(start=False)
+
+    yield make
+    release_monitor()
+    st.cache_resource.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import streamlit as st
@@ -18,8 +19,10 @@ def live_monitor(data_dir, monkeypatch):
     monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
     release_monitor()
     st.cache_resource.clear()
-    monitor = get_monitor(start=False)
-    monitor.runtime.load()
+    monitor = get_monitor(start=False)  # starts loading the model in the background
+    deadline = time.monotonic() + 60
+    while monitor.runtime.info()["status"] != "loaded" and time.monotonic() < deadline:
+        time.sleep(0.05)
     yield monitor
     release_monitor()
     st.cache_resource.clear()

@@ -1,0 +1,107 @@
+"""Fleet: every agent that a Prometheus scrapes, side by side, from HEALTHMON_PROMETHEUS_URL."""
+
+import pandas as pd
+import streamlit as st
+
+from healthmon import charts, fleet
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import monitor, refresh_seconds, window_bounds
+
+t = translator({
+    "Fleet": "集群",
+    "Agents as the Prometheus at {url} sees them.": "Prometheus（{url}）所见的各个代理。",
+    "Cannot read the fleet from Prometheus: {error}": "无法从 Prometheus 读取集群数据：{error}",
+    "Check that Prometheus runs at that address and scrapes the agents (its Status → Targets page).":
+        "请确认 Prometheus 在该地址运行并正在抓取各代理（见其 Status → Targets 页面）。",
+    "Prometheus answers but scrapes no healthmon agent yet (job \"healthmon\").":
+        "Prometheus 有响应，但尚未抓取任何 healthmon 代理（job \"healthmon\"）。",
+    "Instance": "实例", "Up": "在线", "Status": "状态", "Health score": "健康评分", "CPU %": "CPU %",
+    "Memory %": "内存 %", "Latency p95 (s)": "延迟 p95（秒）", "Tokens / s": "每秒 Token 数",
+    "Active alerts": "活动告警", "Model": "模型", "down": "离线",
+    "CPU": "CPU", "Memory": "内存", "Latency p95": "延迟 p95", "seconds": "秒", "tokens/s": "token/秒",
+    "score": "评分", "%": "%",
+    "No fleet source configured": "尚未配置集群数据源",
+    "The Fleet view reads several healthmon agents from a Prometheus server. To set it up:":
+        "集群视图从 Prometheus 服务器读取多个 healthmon 代理的数据。设置步骤：",
+    "1. On each model server, run an agent (it serves /metrics):":
+        "1. 在每台模型服务器上运行一个代理（它提供 /metrics）：",
+    "2. Point Prometheus at the agents: start from deploy/prometheus.yml and list each agent under `targets`:":
+        "2. 让 Prometheus 抓取这些代理：以 deploy/prometheus.yml 为起点，在 `targets` 下列出每个代理：",
+    "3. Tell this dashboard where Prometheus is, then restart it:":
+        "3. 告诉本仪表盘 Prometheus 的地址，然后重启：",
+    "deploy/healthmon-rules.yml holds the alert rules and deploy/grafana-dashboard.json a Grafana dashboard "
+    "over the same metrics.":
+        "deploy/healthmon-rules.yml 包含告警规则，deploy/grafana-dashboard.json 是基于同一组指标的 Grafana 仪表盘。",
+})
+LABELS = {  # fleet.TABLE_COLUMNS -> header
+    "instance": "Instance", "up": "Up", "status": "Status", "health_score": "Health score", "cpu_percent": "CPU %",
+    "memory_percent": "Memory %", "latency_p95_seconds": "Latency p95 (s)", "tokens_per_second": "Tokens / s",
+    "active_alerts": "Active alerts", "model": "Model",
+}
+CHARTS = {  # fleet.COMPARISONS -> (title, y axis)
+    "health_score": ("Health score", "score"), "cpu_percent": ("CPU", "%"), "memory_percent": ("Memory", "%"),
+    "latency_p95_seconds": ("Latency p95", "seconds"), "tokens_per_second": ("Tokens / s", "tokens/s"),
+}
+SCRAPE_CONFIG = """scrape_configs:
+  - job_name: healthmon
+    scrape_interval: 15s
+    static_configs:
+      - targets: ["gpu-node-1:8502", "gpu-node-2:8502"]"""
+
+m = monitor()
+st.title(t("Fleet"))
+prometheus_url = m.settings.prometheus_url.strip()
+
+
+def setup_help() -> None:
+    st.subheader(t("No fleet source configured"))
+    st.write(t("The Fleet view reads several healthmon agents from a Prometheus server. To set it up:"))
+    st.write(t("1. On each model server, run an agent (it serves /metrics):"))
+    st.code("HEALTHMON_API_TOKEN=<secret> python -m healthmon agent --host 0.0.0.0 --port 8502", language="bash")
+    st.write(t("2. Point Prometheus at the agents: start from deploy/prometheus.yml and list each agent under "
+               "`targets`:"))
+    st.code(SCRAPE_CONFIG, language="yaml")
+    st.write(t("3. Tell this dashboard where Prometheus is, then restart it:"))
+    st.code("HEALTHMON_PROMETHEUS_URL=http://localhost:9090 streamlit run streamlit_app.py", language="bash")
+    st.caption(t("deploy/healthmon-rules.yml holds the alert rules and deploy/grafana-dashboard.json a Grafana "
+                 "dashboard over the same metrics."))
+
+
+def table_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Readable cells: translated headers and statuses, 'down' for agents Prometheus cannot scrape."""
+    shown = table.copy()
+    shown["status"] = [t("down") if up == 0 else t(str(status).replace("_", " ")) if status else None
+                       for up, status in zip(shown["up"], shown["status"], strict=True)]
+    shown["up"] = shown["up"].map(lambda up: None if pd.isna(up) else bool(up))
+    return shown.rename(columns={column: t(label) for column, label in LABELS.items()})
+
+
+@st.fragment(run_every=refresh_seconds(m))
+def live_fleet(client: fleet.PrometheusClient) -> None:
+    since, until = window_bounds(m)
+    try:
+        table = fleet.fleet_table(client, at_seconds=until)
+        frames = {name: fleet.compare(client, name, since, until) for name in fleet.COMPARISONS}
+    except fleet.PrometheusError as exc:
+        st.error(t("Cannot read the fleet from Prometheus: {error}").format(error=exc), icon=":material/error:")
+        st.caption(t("Check that Prometheus runs at that address and scrapes the agents (its Status → Targets page)."))
+        return
+    if table.empty:
+        st.info(t("Prometheus answers but scrapes no healthmon agent yet (job \"healthmon\")."), icon=":material/info:")
+        return
+    st.dataframe(table_view(table), hide_index=True, width="stretch", key="fleet-table")
+    for row_start in range(0, len(fleet.COMPARISONS), 2):
+        columns = st.columns(2)
+        for column, name in zip(columns, fleet.COMPARISONS[row_start:row_start + 2]):
+            frame = frames[name]
+            title, y_title = CHARTS[name]
+            figure = charts.time_series(frame, {c: c for c in frame.columns if c != "ts"}, title=t(title),
+                                        y_title=t(y_title))
+            column.plotly_chart(figure, key=f"fleet-{name}", width="stretch")
+
+
+if prometheus_url:
+    st.caption(t("Agents as the Prometheus at {url} sees them.").format(url=prometheus_url))
+    live_fleet(fleet.PrometheusClient(prometheus_url, fleet.urllib_get()))
+else:
+    setup_help()

@@ -1,0 +1,162 @@
+"""OTLP traces: GenAI attributes, healthmon's trace id, real span times; in memory and over real OTLP/HTTP."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from healthmon.config import load_settings
+from healthmon.export.otlp import TraceExporter, trace_exporter_from_env
+from healthmon.monitor import Monitor
+from healthmon.runtime.params import GenerationParams
+
+
+def record(**overrides) -> dict:
+    base = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "ts": 1_800_000_000.25, "source": "api",
+            "synthetic": False, "status": "ok", "error": None, "model": "demo (built-in, offline)",
+            "latency_seconds": 0.5, "prompt_tokens": 9, "output_tokens": 16, "finish_reason": "length",
+            "params": {"max_new_tokens": 16, "max_length": None, "temperature": 0.7, "top_p": 0.9, "seed": None},
+            "spans": [{"name": "validate", "start_offset_seconds": 0.0, "duration_seconds": 0.001},
+                      {"name": "queue", "start_offset_seconds": 0.001, "duration_seconds": 0.004},
+                      {"name": "tokenize", "start_offset_seconds": 0.005, "duration_seconds": 0.002,
+                       "attributes": {"prompt_tokens": 9}},
+                      {"name": "prefill", "start_offset_seconds": 0.007, "duration_seconds": 0.093},
+                      {"name": "decode", "start_offset_seconds": 0.1, "duration_seconds": 0.39,
+                       "attributes": {"output_tokens": 16}},
+                      {"name": "detokenize", "start_offset_seconds": 0.49, "duration_seconds": 0.01}]}
+    return base | overrides
+
+
+@pytest.fixture
+def memory():
+    exporter = InMemorySpanExporter()
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {"has_chat_template": True})
+    yield tracer, exporter
+    tracer.shutdown()
+
+
+def exported(tracer: TraceExporter, exporter: InMemorySpanExporter) -> tuple:
+    assert tracer.force_flush()
+    spans = exporter.get_finished_spans()
+    roots = [s for s in spans if s.parent is None]
+    assert len(roots) == 1
+    return roots[0], [s for s in spans if s.parent is not None]
+
+
+def test_a_generation_becomes_one_trace_with_genai_attributes(memory):
+    tracer, exporter = memory
+    tracer.export(record())
+    root, children = exported(tracer, exporter)
+    assert root.name == "chat demo (built-in, offline)" and root.kind is SpanKind.SERVER
+    assert root.context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
+    attributes = dict(root.attributes)
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.request.model"] == "demo (built-in, offline)"
+    assert attributes["gen_ai.usage.input_tokens"] == 9 and attributes["gen_ai.usage.output_tokens"] == 16
+    assert tuple(attributes["gen_ai.response.finish_reasons"]) == ("length",)
+    assert attributes["gen_ai.request.max_tokens"] == 16
+    assert attributes["gen_ai.request.temperature"] == 0.7 and attributes["gen_ai.request.top_p"] == 0.9
+    assert "gen_ai.request.seed" not in attributes and "error.type" not in attributes
+    assert attributes["healthmon.synthetic"] is False
+    assert root.start_time == 1_800_000_000_250_000_000 and root.end_time == 1_800_000_000_750_000_000
+    assert root.status.status_code is StatusCode.UNSET
+
+
+def test_stages_are_child_spans_at_their_measured_times(memory):
+    tracer, exporter = memory
+    tracer.export(record())
+    root, children = exported(tracer, exporter)
+    by_name = {span.name: span for span in children}
+    assert list(by_name) == ["validate", "queue", "tokenize", "prefill", "decode", "detokenize"]
+    for span in children:
+        assert span.parent.span_id == root.context.span_id and span.context.trace_id == root.context.trace_id
+    decode = by_name["decode"]
+    assert abs(decode.start_time - 1_800_000_000_350_000_000) < 1000  # the offsets' float sums, to the microsecond
+    assert abs(decode.end_time - 1_800_000_000_740_000_000) < 1000
+    assert dict(decode.attributes) == {"healthmon.output_tokens": 16}
+
+
+def test_failures_and_probes_are_marked(memory):
+    tracer, exporter = memory
+    tracer.export(record(status="error", error="RuntimeError: CUDA out of memory", output_tokens=None,
+                         finish_reason="error", spans=[]))
+    root, _ = exported(tracer, exporter)
+    assert root.status.status_code is StatusCode.ERROR and "out of memory" in root.status.description
+    assert root.attributes["error.type"] == "error" and "gen_ai.response.model" not in root.attributes
+    exporter.clear()
+    tracer.export(record(synthetic=True, source="probe", trace_id="ff" * 16))
+    root, _ = exported(tracer, exporter)
+    assert root.kind is SpanKind.INTERNAL and root.attributes["healthmon.synthetic"] is True
+
+
+def test_text_completion_without_a_chat_template_and_a_bad_record_never_raises():
+    exporter = InMemorySpanExporter()
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {"has_chat_template": False})
+    try:
+        tracer.export({"trace_id": "not hex"})  # logged, not raised: tracing must never fail a request
+        tracer.export(record())
+        root, _ = exported(tracer, exporter)
+        assert root.attributes["gen_ai.operation.name"] == "text_completion"
+    finally:
+        tracer.shutdown()
+
+
+def test_no_exporter_without_an_endpoint(monkeypatch):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    assert trace_exporter_from_env(lambda: {}) is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert trace_exporter_from_env(lambda: {}) is None
+
+
+class Collector(BaseHTTPRequestHandler):
+    """A stand-in OTLP/HTTP collector on loopback: keeps every protobuf export request it receives."""
+
+    received: list[tuple[str, str, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Collector.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_monitor_exports_real_generations_over_otlp_http(data_dir, monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Collector.received = []
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "gpu-node-7")
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+    monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0))
+    try:
+        assert monitor.trace_exporter is not None and monitor.runtime.load()
+        result = monitor.runtime.generate(GenerationParams("Trace me", max_new_tokens=5, temperature=0.0))
+    finally:
+        monitor.close()  # flushes the batch processor
+        server.shutdown()
+    assert Collector.received, "nothing reached the OTLP endpoint"
+    path, content_type, body = Collector.received[0]
+    assert path == "/v1/traces" and content_type == "application/x-protobuf"
+    request = ExportTraceServiceRequest.FromString(body)
+    resource = request.resource_spans[0].resource
+    assert {"key": "service.name", "value": "gpu-node-7"} in [
+        {"key": a.key, "value": a.value.string_value} for a in resource.attributes]
+    spans = [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+    assert {span.trace_id.hex() for span in spans} == {result["trace_id"]}
+    root = next(span for span in spans if not span.parent_span_id)
+    attributes = {a.key: a.value for a in root.attributes}
+    assert attributes["gen_ai.operation.name"].string_value == "chat"  # the demo tokenizer has a chat template
+    assert attributes["gen_ai.usage.output_tokens"].int_value == result["output_tokens"]
+    assert {span.name for span in spans} >= {"queue", "tokenize", "prefill", "decode", "detokenize"}
