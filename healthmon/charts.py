@@ -114,3 +114,78 @@ def waterfall(spans: Sequence[Mapping[str, object]], *, title: str | None = None
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(xaxis_title="ms since the request arrived")
     return _layout(fig, title, None, height)
+
+
+# ---- System, Model and Analysis pages --------------------------------------------------------------------
+
+BYTES_PER_KB = 1024
+
+
+def bytes_rate_unit(peak_bytes_per_second: float | None) -> tuple[float, str]:
+    """(divisor, unit): KB/s until a series peaks at 1 MB/s, then MB/s, so a rate axis never reads in raw bytes."""
+    if peak_bytes_per_second is not None and peak_bytes_per_second >= BYTES_PER_KB**2:
+        return float(BYTES_PER_KB**2), "MB/s"
+    return float(BYTES_PER_KB), "KB/s"
+
+
+def rule_limits(rules: Iterable[object], metric: str, *, unit: str = "",
+                level_names: Mapping[str, str] | None = None) -> list[tuple[float, str, str]]:
+    """The fixed alert limits on one metric as time_series thresholds, so a chart shows what the alerts judge.
+
+    `rules` are alert rules, duck-typed: threshold rules have kind, metric, op, fire and level. Labels read
+    "warning > 85 %"; `level_names` words the level in the page's language.
+    """
+    names = level_names or {}
+    return [(float(rule.fire), rule.level, f"{names.get(rule.level, rule.level)} {rule.op} {rule.fire:g}{unit}")
+            for rule in rules if getattr(rule, "kind", None) == "threshold" and rule.metric == metric]
+
+
+def limits_in_reach(thresholds: Sequence[tuple[float, str, str]], values: Iterable[float | None],
+                    factor: float = 2.0) -> list[tuple[float, str, str]]:
+    """The limits the data comes within `factor` of. Plotly's autorange takes in every line, so a 3 s limit
+    over 0.1 s latencies would press the series flat against the floor; a far-off limit is not news anyway."""
+    finite = [float(v) for v in values if v is not None and abs(float(v)) < float("inf")]  # NaN fails `<` too
+    if not finite:
+        return []
+    low, high = min(finite), max(finite)
+    return [line for line in thresholds if low / factor <= line[0] <= high * factor]
+
+
+def level_bar_colors(values: Sequence[float], limits: Sequence[tuple[float, str, str]]) -> list[str]:
+    """A bar takes the color of the worst upper limit it passes (critical over warning), else the series color."""
+    ranked = sorted(limits, key=lambda line: line[1] == "critical", reverse=True)
+    colors = []
+    for value in values:
+        passed = next((level for limit, level, _ in ranked if value >= limit), None)
+        colors.append(LEVEL_COLORS[passed] if passed else SERIES_COLORS[0])
+    return colors
+
+
+def add_limit_lines(fig: go.Figure, thresholds: Sequence[tuple[float, str, str]]) -> go.Figure:
+    """time_series' threshold lines (value, level, label) set as layout shapes in one update: the same look at
+    a tenth of the cost (add_hline re-walks the axes for every line, about 4 ms each), which adds up on a
+    page that redraws a dozen charts every refresh."""
+    if not thresholds:
+        return fig
+    fig.update_layout(
+        shapes=[*fig.layout.shapes, *(dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=value, y1=value,
+                                           line=dict(color=LEVEL_COLORS.get(level, "#9e9e9e"), dash="dash", width=1))
+                                      for value, level, _ in thresholds)],
+        annotations=[*fig.layout.annotations, *(dict(xref="x domain", x=0, yref="y", y=value, text=label,
+                                                     showarrow=False, xanchor="left", yanchor="bottom")
+                                                for value, _, label in thresholds)])
+    return fig
+
+
+def binned_bars(bins: pd.DataFrame, *, title: str | None = None, x_title: str | None = None,
+                y_title: str | None = None, height: int = 280) -> go.Figure:
+    """A histogram already binned on the server (bin_start, bin_end, count): a week of requests sends 30 bars
+    to the browser rather than every value, and whole-number data can keep whole-number bins."""
+    fig = go.Figure(go.Bar(x=((bins["bin_start"] + bins["bin_end"]) / 2).tolist(), y=bins["count"].tolist(),
+                           width=(bins["bin_end"] - bins["bin_start"]).tolist(), marker_color=SERIES_COLORS[0],
+                           customdata=bins[["bin_start", "bin_end"]].values.tolist(),
+                           hovertemplate="%{customdata[0]:,.4~g} – %{customdata[1]:,.4~g}: %{y}<extra></extra>"))
+    fig.update_layout(bargap=0.05, xaxis_title=x_title)
+    if not bins.empty and bins["count"].max() <= 8:  # small counts: whole-number ticks, not 0.5 requests
+        fig.update_yaxes(dtick=1)
+    return _layout(fig, title, y_title, height)

@@ -1,0 +1,228 @@
+"""What the System, Model and Analysis pages share: one history read per layer, charts with their CSV,
+and a note that says what is missing wherever a chart would be blank.
+
+The data shaping here is pure (frames in, frames or numbers out), so tests need no Streamlit runtime.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from healthmon import charts
+from healthmon.analysis.rules import default_rules
+from healthmon.monitor import Monitor
+from healthmon.store.frames import percentiles
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import MAX_POINTS, download_csv, empty_state, refresh_seconds, window_bounds
+
+t = translator({
+    "time (UTC)": "时间 (UTC)", "requests": "请求数",
+    "Charts redraw each time the window gains a point (every {seconds} s); pause live refresh in the sidebar "
+    "to zoom or pan without a redraw resetting the view.":
+        "每当时间窗口新增一个数据点（每 {seconds} 秒）图表即重绘；"
+        "如需缩放或平移而不被重绘打断，请在侧边栏暂停实时刷新。",
+    "Live refresh is paused: charts keep their zoom until you resume it in the sidebar.":
+        "实时刷新已暂停：在侧边栏恢复之前，图表保持当前缩放。",
+})
+ALERT_RULES = default_rules()  # the rules the Monitor runs; charts draw their fixed limits
+SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
+LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row beneath it
+
+
+def chart_refresh_seconds(m: Monitor, max_points: int = MAX_POINTS) -> float | None:
+    """How often history charts refresh: no faster than the window gains a point (1.8 s for 1 h in 2,000
+    points, 43 s for 24 h), nor than live panels; None while paused. Live tiles keep refresh_seconds."""
+    live = refresh_seconds(m)
+    if live is None:
+        return None
+    since, until = window_bounds(m)
+    return max(live, (until - since) / max_points)
+
+
+def refresh_note(m: Monitor, max_points: int = MAX_POINTS) -> None:
+    """Say how often charts redraw, and how to keep a zoom: Streamlit remounts a chart whose figure changed."""
+    seconds = chart_refresh_seconds(m, max_points)
+    if seconds is None:
+        st.caption(t("Live refresh is paused: charts keep their zoom until you resume it in the sidebar."))
+    else:
+        st.caption(t("Charts redraw each time the window gains a point (every {seconds} s); pause live refresh "
+                     "in the sidebar to zoom or pan without a redraw resetting the view.").format(
+                         seconds=f"{seconds:.1f}" if seconds < 10 else f"{seconds:,.0f}"))
+
+
+def history(m: Monitor, layer: str, columns: Sequence[str], max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """One layer's history in the shared window, read at most once per point width, whatever a page draws.
+
+    A chart of the window in max_points points cannot gain a point faster than one every window/max_points
+    seconds (1.8 s for 1 h in 2,000 points, 43 s for 24 h), so refreshes within that slot reuse one frame,
+    shared by every session. Besides sparing the store (a 24 h read is ~80 ms a layer), an unchanged frame
+    makes an unchanged figure, and Streamlit 1.67 remounts a plotly_chart whose figure changed (its element
+    id hashes the spec): fewer remounts mean less flicker, and a zoom that lasts until the next point.
+    """
+    since, until = window_bounds(m)
+    point_seconds = (until - since) / max_points
+    return _frame_for_slot(m, str(m.settings.db_path), layer, tuple(columns), until - since, max_points,
+                           int(until // point_seconds))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _frame_for_slot(_m: Monitor, db_path: str, layer: str, columns: tuple[str, ...], window_seconds: float,
+                    max_points: int, slot: int) -> pd.DataFrame:
+    """The store's frame, cached per (database, layer, columns, window, point-width slot); `_m` is not hashed."""
+    until = _m.clock()
+    return _m.store.frame(layer, until - window_seconds, until, max_points, list(columns))
+
+
+def present(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The columns that hold at least one number in this frame (a chart of only gaps is a blank chart)."""
+    return [column for column in columns if column in frame and frame[column].notna().any()]
+
+
+def limits(metric: str, unit: str = "") -> list[tuple[float, str, str]]:
+    """The alert rules' fixed limits on a metric, labelled in the page's language."""
+    return charts.rule_limits(ALERT_RULES, metric, unit=unit,
+                              level_names={level: t(level) for level in ("warning", "critical")})
+
+
+def plot(fig: go.Figure, key: str) -> None:
+    """Every chart the same way: the app's theme, full width, and a stable key so it keeps its place."""
+    st.plotly_chart(fig, key=key, theme="streamlit", width="stretch")
+
+
+def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: str, y_title: str, missing: str,
+          thresholds: Sequence[tuple[float, str, str]] = (), y_range: tuple[float, float] | None = None,
+          scale: float = 1.0, height: int = 280, connect: bool = False) -> None:
+    """A time series of the columns that have data, with its CSV; `missing` says why there is none instead.
+
+    `scale` divides the values for display (bytes/s shown as KB/s); the CSV keeps the stored units, which
+    its column names carry. Rows where every shown column is empty are dropped. Sampled series break where
+    sampling stopped (monitor stopped, app restarted) rather than drawing a line through the outage;
+    `connect` joins the points instead, for metrics measured only when a request completes.
+    """
+    columns = present(frame, list(series))
+    if not columns:
+        empty_state(missing)
+        return
+    shown = frame[["ts", *columns]].dropna(subset=columns, how="all")
+    drawn = shown if scale == 1.0 else shown.assign(**{column: shown[column] / scale for column in columns})
+    fig = charts.time_series(drawn if connect else break_gaps(drawn), {column: series[column] for column in columns},
+                             title=title, y_title=y_title, y_range=y_range, height=height)
+    charts.add_limit_lines(fig, thresholds)
+    fig.update_traces(connectgaps=connect)
+    if len(shown) < SPARSE_POINTS:
+        fig.update_traces(mode="lines+markers", marker=dict(size=5))
+    if len(columns) > 1:  # the legend gets its own row under the title, so neither hides the other
+        fig.update_layout(margin_t=LEGEND_ROOM_PX, title=dict(yref="container", y=1.0, yanchor="top", pad_t=8),
+                          legend=dict(y=1.02, yanchor="bottom"))
+    fig.update_xaxes(title_text=t("time (UTC)"))
+    plot(fig, f"chart-{name}")
+    download_csv(shown, name)
+
+
+def break_gaps(frame: pd.DataFrame, factor: float = 5.0) -> pd.DataFrame:
+    """Insert an all-NaN row wherever consecutive samples lie more than `factor` usual steps apart, so a line
+    drawn without connectgaps stops at an outage instead of bridging it. The usual step is the median one:
+    the collection interval for raw samples, the bucket width for downsampled ones."""
+    if len(frame) < 3:
+        return frame
+    steps = frame["ts"].diff()
+    usual = steps.median()
+    last_before = frame["ts"].shift()[steps > factor * usual]
+    if last_before.empty:
+        return frame
+    breaks = pd.DataFrame({"ts": (last_before + usual).to_numpy()})  # one usual step into the outage
+    return pd.concat([frame, breaks.reindex(columns=frame.columns)]).sort_values("ts", ignore_index=True)
+
+
+def distribution(values: pd.Series, name: str, *, title: str, x_title: str, missing: str,
+                 integer: bool = False) -> None:
+    """A histogram of one request column, binned on the server, with its bins as CSV; `missing` when empty."""
+    bins = histogram_bins(values, integer=integer)
+    if bins.empty:
+        empty_state(missing)
+        return
+    plot(charts.binned_bars(bins, title=title, x_title=x_title, y_title=t("requests")), f"chart-{name}")
+    download_csv(bins, name)
+
+
+def histogram_bins(values: pd.Series, bins: int = 30, integer: bool = False) -> pd.DataFrame:
+    """(bin_start, bin_end, count) over the finite values. Integer data (token counts) gets whole-number bins
+    centred on the integers, so 15 tokens is one bar at 15, not a bar from 14.5 to 15.5 labelled 14.6."""
+    finite = pd.to_numeric(values, errors="coerce").dropna()
+    finite = finite[np.isfinite(finite)]
+    if finite.empty:
+        return pd.DataFrame({"bin_start": pd.Series(dtype="float64"), "bin_end": pd.Series(dtype="float64"),
+                             "count": pd.Series(dtype="int64")})
+    low, high = float(finite.min()), float(finite.max())
+    if integer:
+        width = max(1, math.ceil((high - low + 1) / bins))
+        edges = np.arange(math.floor(low) - 0.5, math.floor(high) + 0.5 + width, width)
+    else:
+        edges = np.histogram_bin_edges(finite, bins=bins)
+    counts, edges = np.histogram(finite, bins=edges)
+    return pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "count": counts})
+
+
+def facts(pairs: Mapping[str, object], columns: int = 3) -> None:
+    """Label/value facts in a grid, values as code spans: names like Qwen2ForCausalLM fit where a metric's
+    large type would cut them off, and text from a model's config is never read as markdown."""
+    cols = st.columns(columns)
+    for index, (label, value) in enumerate(pairs.items()):
+        text = "—" if value is None else " ".join(str(value).replace("`", "'").split())
+        cols[index % columns].markdown(f"{label}  \n`{text}`")
+
+
+def has_gpu(sample: Mapping[str, Any]) -> bool:
+    return bool(sample.get("gpu_available")) and bool(sample.get("devices"))
+
+
+def gpu_series(devices: Sequence[Mapping[str, Any]], metric: str) -> dict[str, str]:
+    """{column: legend} for one per-device metric (`gpu0_utilization`...), named by index and model."""
+    return {f"gpu{d['index']}_{metric}": f"GPU {d['index']}" + (f" · {d['name']}" if d.get("name") else "")
+            for d in devices}
+
+
+def bytes_to_text(value_bytes: float | None) -> str:
+    """Binary units (MiB-sized MB, as the collectors report) with the unit that keeps 1-4 digits."""
+    if value_bytes is None:
+        return "—"
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if abs(value_bytes) >= size:
+            return f"{value_bytes / size:,.2f} {unit}"
+    return f"{value_bytes:,.0f} B"
+
+
+def count_to_text(count: float | None) -> str:
+    """Parameter counts as people say them: 778.4 K, 1.54 B."""
+    if count is None:
+        return "—"
+    for suffix, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(count) >= size:
+            return f"{count / size:,.2f} {suffix}"
+    return f"{count:,.0f}"
+
+
+def request_summary(requests: pd.DataFrame) -> dict[str, Any]:
+    """Counts by status and latency percentiles of the successful requests in a requests frame."""
+    status = requests["status"] if "status" in requests else pd.Series(dtype="object")
+    ok = requests[status == "ok"] if not requests.empty else requests
+    latency = percentiles(ok["latency_seconds"].tolist() if "latency_seconds" in ok else [])
+    return {"requests": len(requests), "failed": int((status == "error").sum()),
+            "rejected": int((status == "rejected").sum()), "succeeded": len(ok),
+            "latency_p50_seconds": latency["p50"], "latency_p95_seconds": latency["p95"],
+            "latency_p99_seconds": latency["p99"]}
+
+
+def finish_reason_counts(requests: pd.DataFrame) -> pd.DataFrame:
+    """Requests per finish reason (stop, length, cancelled, error), most frequent first."""
+    if requests.empty:
+        return pd.DataFrame({"finish_reason": pd.Series(dtype="object"), "requests": pd.Series(dtype="int64")})
+    reasons = requests["finish_reason"].fillna("none")
+    counts = reasons.value_counts().rename_axis("finish_reason").reset_index(name="requests")
+    return counts.sort_values(["requests", "finish_reason"], ascending=[False, True], ignore_index=True)

@@ -1,0 +1,185 @@
+"""Model: what is loaded and in what state, its latency, TTFT and throughput trends, its queue, and canary probes."""
+
+import pandas as pd
+import streamlit as st
+
+from healthmon import charts
+from healthmon.ui import panels
+from healthmon.ui.format import fmt_seconds
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
+
+t = translator({
+    "The loaded model and how it performs over the time window chosen in the sidebar.":
+        "当前加载的模型及其在侧边栏所选时间窗口内的表现。",
+    "Source": "来源", "Architecture": "架构", "Parameters": "参数量", "Data type": "数据类型", "Device": "设备",
+    "Memory footprint": "内存占用", "Load time": "加载耗时", "Context window": "上下文窗口", "tokens": "tokens",
+    "State": "状态", "loaded": "已加载", "loading": "加载中", "error": "错误", "not loaded": "未加载",
+    "Demo model": "演示模型",
+    "a tiny model built offline for trying healthmon, not a real LLM: its speed and output say nothing about "
+    "a production model.": "为体验 healthmon 离线构建的小模型，并非真正的大模型：其速度和输出不代表生产模型。",
+    "Loading": "正在加载", "starting": "启动中",
+    "The model failed to load": "模型加载失败",
+    "System monitoring goes on. Retry from Settings or with POST /api/model/load.":
+        "系统监控仍在运行。可在设置页或通过 POST /api/model/load 重试。",
+    "No model is loaded. Load one from Settings.": "未加载模型。请在设置页加载。", "Open Settings": "打开设置页",
+    "Inference": "推理",
+    "Means of the requests that completed in each collection interval, canary probes included.":
+        "每个采集周期内完成请求的平均值（含金丝雀探测）。",
+    "Latency": "延迟", "end-to-end latency": "端到端延迟", "time to first token": "首 token 延迟",
+    "seconds": "秒", "Throughput": "吞吐量", "tokens/s": "tokens/s",
+    "Requests in flight and queued": "进行中与排队的请求",
+    "In flight / queued": "进行中 / 排队", "in flight": "进行中", "queued": "排队中", "requests": "请求数",
+    "queue capacity": "队列容量",
+    "No completed requests in this window yet. Send one from the Generate page.":
+        "此时间窗口内尚无完成的请求。请在生成页发送请求。", "Open Generate": "打开生成页",
+    "No model samples in this window yet.": "此时间窗口内尚无模型数据。",
+    "Canary probes": "金丝雀探测",
+    "A short fixed prompt, decoded greedily, sent only while the model is idle: a change in its latency or "
+    "output shows drift that user traffic can hide.":
+        "空闲时发送的固定短提示（贪心解码）：其延迟或输出的变化可揭示被用户流量掩盖的漂移。",
+    "Canary probes are off (probe interval 0). Enable them on the Settings page, or start healthmon with "
+    "HEALTHMON_PROBE_INTERVAL=60 (seconds between probes).":
+        "金丝雀探测已关闭（探测间隔为 0）。可在设置页开启，"
+        "或以 HEALTHMON_PROBE_INTERVAL=60（探测间隔秒数）启动 healthmon。",
+    "No probe has run in this window yet: one runs every {interval} s while the model is loaded and idle.":
+        "此时间窗口内尚未运行探测：模型已加载且空闲时每 {interval} 秒运行一次。",
+    "Probes": "探测次数", "Failed": "失败", "Median latency": "延迟中位数", "Distinct outputs": "不同输出数",
+    "Greedy decoding of a fixed prompt gives the same output every time; more than one means the model, its "
+    "weights or its settings changed.": "对固定提示做贪心解码每次输出相同；多于一种说明模型、权重或设置发生了变化。",
+    "No probe succeeded in this window.": "此时间窗口内没有成功的探测。", "Probe latency": "探测延迟",
+    "Probe throughput": "探测吞吐量", "Recent probes": "最近的探测",
+    "time (UTC)": "时间 (UTC)", "status": "状态", "latency ms": "延迟 ms", "TTFT ms": "首 token 延迟 ms",
+    "output tokens": "输出 tokens", "output": "输出",
+})
+MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
+PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
+                 "output_tokens"]
+RECENT_PROBES = 20
+
+m = monitor()
+st.title(t("Model"))
+st.caption(t("The loaded model and how it performs over the time window chosen in the sidebar."))
+panels.refresh_note(m)
+
+
+def model_card(info: dict) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {info['name']}")
+        if info.get("is_demo"):
+            st.info(f"**{t('Demo model')}**: " + t("a tiny model built offline for trying healthmon, not a real LLM: "
+                                                   "its speed and output say nothing about a production model."),
+                    icon=":material/science:")
+        cols = st.columns(4)
+        cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
+        cols[1].metric(t("Parameters"), panels.count_to_text(info.get("parameters")))
+        cols[2].metric(t("Memory footprint"), panels.bytes_to_text(info.get("memory_footprint_bytes")))
+        cols[3].metric(t("Load time"), fmt_seconds(info.get("load_seconds")), help=info.get("loaded_at"))
+        context = info.get("context_tokens")
+        panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Architecture"): info.get("architecture"),
+                      t("Data type"): info.get("dtype"), t("Device"): info.get("device"),
+                      t("Context window"): f"{context:,} {t('tokens')}" if context else None,
+                      t("In flight / queued"): f"{info['in_flight']} / {info['queued']} "
+                                               f"({t('queue capacity')} {info['queue_max']})"})
+        if info["status"] == "loading":
+            progress = info.get("progress") or {}
+            st.progress(progress.get("fraction") or 0.0,
+                        text=f"{t('Loading')} {info['name']}: {progress.get('message') or t('starting')}")
+        elif info["status"] == "error":
+            st.error(f"**{t('The model failed to load')}**: {info['error']}  \n"
+                     f"{t('System monitoring goes on. Retry from Settings or with POST /api/model/load.')}",
+                     icon=":material/error:")
+        elif info["status"] == "not_loaded":
+            empty_state(t("No model is loaded. Load one from Settings."), link_page="pages/settings.py",
+                        link_label=t("Open Settings"))
+
+
+def inference_trends(model: pd.DataFrame, queue_max: int) -> None:
+    st.subheader(t("Inference"))
+    st.caption(t("Means of the requests that completed in each collection interval, canary probes included."))
+    if model.empty:
+        empty_state(t("No model samples in this window yet."))
+        return
+    no_requests = t("No completed requests in this window yet. Send one from the Generate page.")
+    if not panels.present(model, ["inference_time", "tokens_per_second"]):
+        empty_state(no_requests, link_page="pages/generate.py", link_label=t("Open Generate"))
+    else:
+        left, right = st.columns(2)
+        with left:
+            latency = model[["inference_time", "ttft_seconds"]].stack()
+            panels.trend(model, {"inference_time": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
+                         "latency", title=t("Latency"), y_title=t("seconds"), missing=no_requests, connect=True,
+                         thresholds=charts.limits_in_reach(panels.limits("inference_time", " s"), latency))
+        with right:
+            panels.trend(model, {"tokens_per_second": t("tokens/s")}, "throughput", title=t("Throughput"),
+                         y_title=t("tokens/s"), missing=no_requests, connect=True,
+                         thresholds=charts.limits_in_reach(panels.limits("tokens_per_second"),
+                                                           model["tokens_per_second"]))
+    panels.trend(model, {"in_flight": t("in flight"), "queued": t("queued")}, "queue",
+                 title=t("Requests in flight and queued"), y_title=t("requests"),
+                 missing=t("No model samples in this window yet."),
+                 thresholds=[(float(queue_max), "warning", f"{t('queue capacity')} {queue_max}")], height=240)
+
+
+def probe_section(probes: pd.DataFrame) -> None:
+    st.subheader(t("Canary probes"))
+    st.caption(t("A short fixed prompt, decoded greedily, sent only while the model is idle: a change in its latency "
+                 "or output shows drift that user traffic can hide."))
+    interval = m.settings.probe_interval
+    if interval <= 0:
+        empty_state(t("Canary probes are off (probe interval 0). Enable them on the Settings page, or start "
+                      "healthmon with HEALTHMON_PROBE_INTERVAL=60 (seconds between probes)."),
+                    link_page="pages/settings.py", link_label=t("Open Settings"))
+    if probes.empty:
+        if interval > 0:
+            empty_state(t("No probe has run in this window yet: one runs every {interval} s while the model is "
+                          "loaded and idle.").format(interval=f"{interval:g}"))
+        return
+    recent = probes.tail(RECENT_PROBES).iloc[::-1]
+    outputs = {trace_id: (m.store.get_request(trace_id) or {}).get("response") for trace_id in recent["trace_id"]}
+    ok = probes[probes["status"] == "ok"]
+    cols = st.columns(4)
+    cols[0].metric(t("Probes"), len(probes))
+    cols[1].metric(t("Failed"), int((probes["status"] != "ok").sum()))
+    cols[2].metric(t("Median latency"), fmt_seconds(ok["latency_seconds"].median() if not ok.empty else None))
+    cols[3].metric(t("Distinct outputs"), len({text for text in outputs.values() if text is not None}),
+                   help=t("Greedy decoding of a fixed prompt gives the same output every time; more than one "
+                          "means the model, its weights or its settings changed.") + f" ({len(outputs)})")
+    no_success = t("No probe succeeded in this window.")
+    left, right = st.columns(2)
+    with left:
+        panels.trend(probes, {"latency_seconds": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
+                     "probe-latency", title=t("Probe latency"), y_title=t("seconds"), missing=no_success, height=240,
+                     connect=True)
+    with right:
+        panels.trend(probes, {"tokens_per_second": t("tokens/s")}, "probe-throughput", title=t("Probe throughput"),
+                     y_title=t("tokens/s"), missing=no_success, height=240, connect=True)
+    st.markdown(f"**{t('Recent probes')}**")
+    table = pd.DataFrame({
+        t("time (UTC)"): pd.to_datetime(recent["ts"], unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        t("status"): recent["status"], t("latency ms"): (recent["latency_seconds"] * 1000).round(1),
+        t("TTFT ms"): (recent["ttft_seconds"] * 1000).round(1), t("tokens/s"): recent["tokens_per_second"].round(1),
+        t("output tokens"): recent["output_tokens"], t("output"): recent["trace_id"].map(outputs),
+    })
+    st.dataframe(table, hide_index=True, width="stretch")  # model output as plain text cells, never markdown
+    download_csv(recent.assign(response=recent["trace_id"].map(outputs)), "probes")
+
+
+@st.fragment(run_every=refresh_seconds(m))
+def live_card() -> None:
+    """What is loaded and its state (loading progress, errors, requests running), every collection interval."""
+    model_card(m.runtime.info())
+
+
+@st.fragment(run_every=panels.chart_refresh_seconds(m))
+def history_charts() -> None:
+    """The window's trends and probes, each time the window can have gained a point."""
+    model = panels.history(m, "model", MODEL_COLUMNS)
+    since, until = window_bounds(m)
+    requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
+    inference_trends(model, m.runtime.queue_max)
+    probe_section(requests[requests["synthetic"] == 1])
+
+
+live_card()
+history_charts()

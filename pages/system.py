@@ -1,0 +1,217 @@
+"""System: this machine and the healthmon process over the shared window, live: CPU, memory, disk, network, GPU."""
+
+import pandas as pd
+import streamlit as st
+
+from healthmon import charts
+from healthmon.ui import panels
+from healthmon.ui.format import fmt
+from healthmon.ui.i18n import translator
+from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds
+
+t = translator({
+    "This machine and the healthmon process over the time window chosen in the sidebar.":
+        "本机与 healthmon 进程在侧边栏所选时间窗口内的资源使用情况。",
+    "CPU": "CPU", "Load (1 min)": "负载（1 分钟）", "Memory": "内存", "Swap": "交换分区", "Disk": "磁盘",
+    "Process RSS": "进程常驻内存", "Waiting for the first sample…": "等待第一次采样…",
+    "CPU total": "CPU 总使用率", "CPU per core, now": "各核心 CPU 使用率（当前）", "core": "核心",
+    "Load average": "平均负载", "1 min": "1 分钟", "5 min": "5 分钟", "15 min": "15 分钟",
+    "runnable processes": "可运行进程数", "cores": "核",
+    "Memory and disk": "内存与磁盘", "Memory and swap": "内存与交换分区", "Disk usage": "磁盘使用率",
+    "Disk and network I/O": "磁盘与网络 I/O", "Disk I/O": "磁盘 I/O", "read": "读取", "write": "写入",
+    "Network": "网络", "sent": "发送", "received": "接收", "Process": "进程", "Resident memory": "常驻内存",
+    "Process CPU": "进程 CPU", "Threads": "线程数", "Open files": "打开文件数", "threads": "线程",
+    "open files": "打开的文件", "% of one core": "单核百分比",
+    "GPU": "GPU", "GPU utilization": "GPU 利用率", "GPU memory": "GPU 显存", "GPU temperature": "GPU 温度",
+    "GPU power": "GPU 功耗", "device": "设备", "name": "名称", "utilization %": "利用率 %",
+    "memory used MB": "已用显存 MB", "memory total MB": "总显存 MB", "temperature °C": "温度 °C",
+    "power W": "功耗 W",
+    "Per-core figures appear after the first collection cycle.": "第一次采集完成后显示各核心数据。",
+    "This OS does not report a load average.": "此操作系统不提供平均负载。",
+    "Disk I/O counters are not available on this machine (or only one sample so far: rates need two).":
+        "本机无法读取磁盘 I/O 计数器（或目前只有一次采样：速率需要两次采样）。",
+    "Network counters are not available on this machine (or only one sample so far: rates need two).":
+        "本机无法读取网络计数器（或目前只有一次采样：速率需要两次采样）。",
+    "This machine does not report CPU use.": "本机不提供 CPU 使用率。",
+    "This machine does not report memory use.": "本机不提供内存使用率。",
+    "This machine does not report disk use.": "本机不提供磁盘使用率。",
+    "This OS does not let the process count this.": "此操作系统不允许进程统计该项。",
+    "No samples in this window yet: the first arrives one collection interval ({interval:g} s) after "
+    "monitoring starts.": "此时间窗口内尚无采样：监控启动后一个采集周期（{interval:g} 秒）即有首个采样。",
+    "No GPU": "无 GPU", "GPU metrics appear when an NVIDIA GPU and its driver (NVML) are present.":
+        "存在 NVIDIA GPU 及其驱动（NVML）时显示 GPU 指标。",
+    "No GPU sample yet.": "尚无 GPU 采样。", "No samples for this GPU metric in this window yet.":
+        "此时间窗口内尚无该 GPU 指标的数据。",
+})
+SYSTEM_COLUMNS = ("cpu_usage", "cpu_count", "load_avg_1m", "load_avg_5m", "load_avg_15m", "memory_usage",
+                  "swap_usage", "disk_usage", "disk_read_bytes_per_second", "disk_write_bytes_per_second",
+                  "network_sent_bytes_per_second", "network_recv_bytes_per_second")
+PROCESS_CHARTS = (("process_rss_mb", "Resident memory", "MB"), ("process_cpu_percent", "Process CPU", "% of one core"),
+                  ("process_threads", "Threads", "threads"), ("process_open_files", "Open files", "open files"))
+PROCESS_COLUMNS = tuple(column for column, *_ in PROCESS_CHARTS)
+# (per-device metric, chart title, y-axis title, alert metric whose limits apply)
+GPU_CHARTS = (("utilization", "GPU utilization", "%", None), ("memory_usage", "GPU memory", "%", "gpu_memory_usage"),
+              ("temperature_c", "GPU temperature", "°C", None), ("power_w", "GPU power", "W", None))
+# Thirteen charts: at most 1,000 points each keeps them all SVG (Plotly goes WebGL above that; browsers
+# cap WebGL contexts, and the design allows 8 a page). 1,000 points is still one per pixel or more.
+POINTS = charts.WEBGL_ABOVE_POINTS
+
+m = monitor()
+st.title(t("System"))
+st.caption(t("This machine and the healthmon process over the time window chosen in the sidebar."))
+panels.refresh_note(m, POINTS)
+
+
+def now_tiles(system_now: dict, process_now: dict) -> None:
+    if not system_now:
+        st.caption(t("Waiting for the first sample…"))
+        return
+    top, bottom = st.columns(3), st.columns(3)
+    top[0].metric(t("CPU"), fmt(system_now.get("cpu_usage"), " %"))
+    top[1].metric(t("Load (1 min)"), fmt(system_now.get("load_avg_1m"), digits=2),
+                  help=f"{system_now.get('cpu_count')} {t('cores')}")
+    top[2].metric(t("Process RSS"), fmt(process_now.get("process_rss_mb"), " MB", 0))
+    bottom[0].metric(t("Memory"), fmt(system_now.get("memory_usage"), " %"),
+                     help=f"{fmt(system_now.get('memory_used_gb'), ' GB', 2)} / "
+                          f"{fmt(system_now.get('memory_total_gb'), ' GB', 2)}")
+    bottom[1].metric(t("Swap"), fmt(system_now.get("swap_usage"), " %"),
+                     help=fmt(system_now.get("swap_used_gb"), " GB", 2))
+    bottom[2].metric(t("Disk"), fmt(system_now.get("disk_usage"), " %"),
+                     help=f"{fmt(system_now.get('disk_used_gb'), ' GB', 1)} / "
+                          f"{fmt(system_now.get('disk_total_gb'), ' GB', 1)}")
+
+
+def per_core(system_now: dict) -> None:
+    """Per-core use is only in the live sample (history keeps scalars), so this bar chart is 'now'."""
+    cores = system_now.get("cpu_per_core") or []
+    if not cores:
+        empty_state(t("Per-core figures appear after the first collection cycle."))
+        return
+    labels = [str(index) for index in range(len(cores))]
+    fig = charts.bars(labels, cores, title=t("CPU per core, now"), y_title="%",
+                      colors=charts.level_bar_colors(cores, panels.limits("cpu_usage")), height=240)
+    fig.update_yaxes(range=[0, 100])
+    fig.update_xaxes(title_text=t("core"), type="category")
+    panels.plot(fig, "chart-cpu-per-core")
+    download_csv(pd.DataFrame({"core": range(len(cores)), "cpu_usage_percent": cores}), "cpu-per-core")
+
+
+def io_rates(frame: pd.DataFrame, series: dict[str, str], name: str, title: str, missing: str) -> None:
+    """Byte rates in KB/s or MB/s, whichever the window's peak calls for."""
+    columns = panels.present(frame, list(series))
+    divisor, unit = charts.bytes_rate_unit(frame[columns].max().max() if columns else None)
+    panels.trend(frame, series, name, title=title, y_title=unit, missing=missing, scale=divisor)
+
+
+def gpu_section(gpu_now: dict, gpu: pd.DataFrame | None) -> None:
+    st.subheader(t("GPU"))
+    if not gpu_now:
+        empty_state(t("No GPU sample yet."))
+        return
+    if gpu is None:
+        st.info(f"**{t('No GPU')}**: {gpu_now.get('reason') or ''}. "
+                f"{t('GPU metrics appear when an NVIDIA GPU and its driver (NVML) are present.')}",
+                icon=":material/developer_board_off:")
+        return
+    devices = gpu_now["devices"]
+    st.dataframe(pd.DataFrame([{t("device"): d["index"], t("name"): d.get("name"),
+                                t("utilization %"): d.get("utilization_percent"),
+                                t("memory used MB"): d.get("memory_used_mb"),
+                                t("memory total MB"): d.get("memory_total_mb"),
+                                t("temperature °C"): d.get("temperature_c"), t("power W"): d.get("power_w")}
+                               for d in devices]), hide_index=True, width="stretch")
+    cols = st.columns(2)
+    for index, (metric, title, unit, alert_metric) in enumerate(GPU_CHARTS):
+        with cols[index % 2]:
+            panels.trend(gpu, panels.gpu_series(devices, metric), f"gpu-{metric}", title=t(title), y_title=unit,
+                         missing=t("No samples for this GPU metric in this window yet."),
+                         thresholds=panels.limits(alert_metric, " %") if alert_metric else (),
+                         y_range=(0, 100) if unit == "%" else None)
+
+
+def cpu_section(system: pd.DataFrame, cores: int | None) -> None:
+    st.subheader(t("CPU"))
+    left, right = st.columns(2)
+    with left:
+        panels.trend(system, {"cpu_usage": t("CPU total")}, "cpu", title=t("CPU total"), y_title="%",
+                     missing=t("This machine does not report CPU use."), thresholds=panels.limits("cpu_usage", " %"),
+                     y_range=(0, 100))
+    with right:
+        panels.trend(system, {"load_avg_1m": t("1 min"), "load_avg_5m": t("5 min"), "load_avg_15m": t("15 min")},
+                     "load", title=t("Load average"), y_title=t("runnable processes"),
+                     missing=t("This OS does not report a load average."),
+                     thresholds=[(float(cores), "info", f"{cores} {t('cores')}")] if cores else ())
+
+
+def memory_and_disk_section(system: pd.DataFrame) -> None:
+    st.subheader(t("Memory and disk"))
+    left, right = st.columns(2)
+    with left:
+        panels.trend(system, {"memory_usage": t("Memory"), "swap_usage": t("Swap")}, "memory",
+                     title=t("Memory and swap"), y_title="%", missing=t("This machine does not report memory use."),
+                     thresholds=panels.limits("memory_usage", " %"), y_range=(0, 100))
+    with right:
+        panels.trend(system, {"disk_usage": t("Disk")}, "disk", title=t("Disk usage"), y_title="%",
+                     missing=t("This machine does not report disk use."), thresholds=panels.limits("disk_usage", " %"),
+                     y_range=(0, 100))
+    st.subheader(t("Disk and network I/O"))
+    left, right = st.columns(2)
+    with left:
+        io_rates(system, {"disk_read_bytes_per_second": t("read"), "disk_write_bytes_per_second": t("write")},
+                 "disk-io", t("Disk I/O"), t("Disk I/O counters are not available on this machine (or only one "
+                                             "sample so far: rates need two)."))
+    with right:
+        io_rates(system, {"network_sent_bytes_per_second": t("sent"), "network_recv_bytes_per_second": t("received")},
+                 "network", t("Network"), t("Network counters are not available on this machine (or only one "
+                                            "sample so far: rates need two)."))
+
+
+def process_section(process: pd.DataFrame) -> None:
+    st.subheader(t("Process"))
+    if process.empty:
+        empty_state(no_samples())
+        return
+    cols = st.columns(2)
+    for index, (column, title, unit) in enumerate(PROCESS_CHARTS):
+        with cols[index % 2]:
+            panels.trend(process, {column: t(title)}, column.replace("_", "-"), title=t(title), y_title=t(unit),
+                         missing=t("This OS does not let the process count this."), height=240)
+
+
+def no_samples() -> str:
+    return t("No samples in this window yet: the first arrives one collection interval ({interval:g} s) after "
+             "monitoring starts.").format(interval=m.settings.interval)
+
+
+@st.fragment(run_every=refresh_seconds(m))
+def live_now() -> None:
+    """The latest sample, every collection interval."""
+    system_now = m.latest("system")
+    left, right = st.columns([3, 2])
+    with left:
+        now_tiles(system_now, m.latest("process"))
+    with right:
+        per_core(system_now)
+
+
+@st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
+def history_charts() -> None:
+    """The window's history, each time it can have gained a point; each layer read once."""
+    gpu_now = m.latest("gpu")
+    system = panels.history(m, "system", SYSTEM_COLUMNS, POINTS)
+    process = panels.history(m, "process", PROCESS_COLUMNS, POINTS)
+    gpu = None
+    if panels.has_gpu(gpu_now):
+        columns = [c for metric, *_ in GPU_CHARTS for c in panels.gpu_series(gpu_now["devices"], metric)]
+        gpu = panels.history(m, "gpu", columns, POINTS)
+    if system.empty:
+        empty_state(no_samples())
+    else:
+        cpu_section(system, m.latest("system").get("cpu_count"))
+        memory_and_disk_section(system)
+    process_section(process)
+    gpu_section(gpu_now, gpu)
+
+
+live_now()
+history_charts()

@@ -1,0 +1,376 @@
+"""The System, Model and Analysis pages headless (AppTest) against a real Monitor, plus their pure helpers.
+
+Pages run through the entry file, as a browser gets them: navigation and the sidebar exist and page links
+resolve. The monitor is created with start=False, so the test drives every collection cycle itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from healthmon import charts
+from healthmon.collectors.gpu import GpuCollector
+from healthmon.monitor import get_monitor, release_monitor
+from healthmon.runtime.params import GenerationParams
+from healthmon.ui import panels
+
+MB = 1024**2
+
+
+class _NvmlError(Exception):
+    """Stands in for pynvml.NVMLError."""
+
+
+class NoGpuNvml:
+    """An NVML whose driver is missing, so every machine running the suite reads as GPU-less."""
+
+    NVMLError = _NvmlError
+
+    def nvmlInit(self) -> None:  # noqa: N802 - pynvml's name
+        raise _NvmlError("Driver Not Loaded")
+
+
+class TwoGpuNvml(NoGpuNvml):
+    """Two GPUs with fixed readings."""
+
+    NVML_TEMPERATURE_GPU = 0
+    READINGS = (
+        {"name": "NVIDIA H100", "util": 55, "used": 40_000 * MB, "total": 80_000 * MB, "temp": 61, "mw": 250_000},
+        {"name": "Tesla T4", "util": 20, "used": 1_000 * MB, "total": 16_000 * MB, "temp": 48, "mw": 30_000},
+    )
+
+    def nvmlInit(self) -> None:  # noqa: N802
+        pass
+
+    def nvmlShutdown(self) -> None:  # noqa: N802
+        pass
+
+    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+        return len(self.READINGS)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:  # noqa: N802
+        return index
+
+    def nvmlDeviceGetName(self, handle: int) -> str:  # noqa: N802
+        return self.READINGS[handle]["name"]
+
+    def nvmlDeviceGetUtilizationRates(self, handle: int):  # noqa: N802
+        return type("Rates", (), {"gpu": self.READINGS[handle]["util"]})
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int):  # noqa: N802
+        reading = self.READINGS[handle]
+        return type("Memory", (), {"used": reading["used"], "total": reading["total"]})
+
+    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:  # noqa: N802
+        return self.READINGS[handle]["temp"]
+
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:  # noqa: N802
+        return self.READINGS[handle]["mw"]
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: int) -> list:  # noqa: N802
+        return []
+
+
+def _monitor(monkeypatch, data_dir, nvml, **env: str):
+    monkeypatch.setenv("HEALTHMON_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
+    monkeypatch.setenv("HEALTHMON_INTERVAL", "1")  # live panels every second, as `streamlit run` is usually set up
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("healthmon.monitor.GpuCollector", lambda: GpuCollector(nvml=nvml))
+    release_monitor()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    monitor = get_monitor(start=False)  # its model loads in the background: wait, never load a second time
+    deadline = time.monotonic() + 60
+    while monitor.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return monitor
+
+
+@pytest.fixture
+def live_monitor(data_dir, monkeypatch):
+    yield _monitor(monkeypatch, data_dir, NoGpuNvml())
+    release_monitor()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def collect(monitor, cycles: int = 3) -> None:
+    for _ in range(cycles):
+        monitor.collect_once()
+    monitor.store.flush()
+
+
+def serve_requests(monitor, count: int = 3) -> None:
+    """User requests and one canary probe, each followed by a cycle (model metrics are per-cycle means)."""
+    for index in range(count):
+        monitor.runtime.generate(GenerationParams(f"Tell me about request {index}", max_new_tokens=8 + 4 * index,
+                                                  temperature=0.0))
+        monitor.collect_once()
+    assert monitor.probe.probe_once() is not None
+    collect(monitor)
+
+
+def run_page(page: str, lang: str = "en", window: str | None = None) -> AppTest:
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=30)
+    at.session_state["lang"] = lang
+    if window:
+        at.session_state["window"] = window
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def charts_by_key(at: AppTest) -> dict[str, dict]:
+    """{user key: figure spec}; the element id ends with the key given to st.plotly_chart."""
+    out = {}
+    for element in at.get("plotly_chart"):
+        key = element.proto.id[element.proto.id.index("chart-"):]
+        out[key] = json.loads(element.proto.spec)
+    return out
+
+
+def points(spec: dict) -> int:
+    return sum(len(trace.get("y") or trace.get("x") or []) for trace in spec["data"])
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+# ---- pages -----------------------------------------------------------------------------------------------
+
+def test_system_page_charts_the_machine_and_says_there_is_no_gpu(live_monitor):
+    collect(live_monitor)
+    at = run_page("pages/system.py")
+    assert texts(at.title) == ["System"]
+    assert texts(at.subheader) == ["CPU", "Memory and disk", "Disk and network I/O", "Process", "GPU"]
+    assert {"CPU", "Memory", "Swap", "Disk", "Process RSS"} <= {metric.label for metric in at.metric}
+    figures = charts_by_key(at)
+    for key in ("chart-cpu", "chart-cpu-per-core", "chart-memory", "chart-disk", "chart-process-rss-mb",
+                "chart-process-threads"):
+        assert points(figures[key]) > 0, key
+    assert len(figures["chart-cpu-per-core"]["data"][0]["y"]) == live_monitor.latest("system")["cpu_count"]
+    assert figures["chart-cpu"]["layout"]["xaxis"]["title"]["text"] == "time (UTC)"
+    limits = [a["text"] for a in figures["chart-memory"]["layout"]["annotations"]]
+    assert limits == ["warning > 80 %", "critical > 90 %"]  # the alert rules' own limits
+    assert any("No GPU" in text and "Driver Not Loaded" in text for text in texts(at.info))
+    assert len(at.get("download_button")) == len(figures)  # every chart downloads what it shows
+
+
+def test_system_page_charts_each_gpu(data_dir, monkeypatch):
+    monitor = _monitor(monkeypatch, data_dir, TwoGpuNvml())
+    try:
+        collect(monitor)
+        at = run_page("pages/system.py")
+        figures = charts_by_key(at)
+        for metric in ("utilization", "memory_usage", "temperature_c", "power_w"):
+            names = [trace["name"] for trace in figures[f"chart-gpu-{metric}"]["data"]]
+            assert names == ["GPU 0 · NVIDIA H100", "GPU 1 · Tesla T4"], metric
+        assert figures["chart-gpu-utilization"]["data"][0]["y"][-1] == 55
+        assert len(at.dataframe[0].value) == 2  # one row per device
+        assert not any("No GPU" in text for text in texts(at.info))
+    finally:
+        release_monitor()
+        st.cache_resource.clear()
+
+
+def test_model_page_before_requests_shows_card_and_what_to_do(live_monitor):
+    collect(live_monitor)
+    at = run_page("pages/model.py")
+    assert texts(at.title) == ["Model"]
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["State"] == "loaded" and metrics["Parameters"].endswith("K") and metrics["Memory footprint"]
+    card = " ".join(texts(at.markdown))
+    for fact in ("Source  \n`demo: demo`", "Architecture  \n`Qwen2ForCausalLM`", "Data type  \n`float32`",
+                 "Device  \n`cpu`", "Context window  \n`1,024 tokens`"):
+        assert fact in card, fact
+    info = texts(at.info)
+    assert any(text.startswith("**Demo model**") for text in info)
+    assert any(text.startswith("No completed requests in this window yet") for text in info)
+    assert any(text.startswith("Canary probes are off") for text in info)
+    assert [link.proto.page for link in at.get("page_link")] == ["generate", "settings"]
+    assert points(charts_by_key(at)["chart-queue"]) > 0  # in flight and queued are sampled every cycle
+
+
+def test_model_page_with_requests_charts_latency_throughput_and_probes(live_monitor):
+    serve_requests(live_monitor)
+    at = run_page("pages/model.py")
+    figures = charts_by_key(at)
+    for key in ("chart-latency", "chart-throughput", "chart-queue", "chart-probe-latency", "chart-probe-throughput"):
+        assert points(figures[key]) > 0, key
+    assert [trace["name"] for trace in figures["chart-latency"]["data"]] == ["end-to-end latency",
+                                                                            "time to first token"]
+    assert {"Probes": "1", "Failed": "0", "Distinct outputs": "1"}.items() <= {
+        metric.label: metric.value for metric in at.metric}.items()
+    probes = at.dataframe[0].value
+    assert len(probes) == 1 and probes["status"].tolist() == ["ok"] and probes["output"].iloc[0]
+
+
+def test_model_page_shows_a_failed_load_with_its_reason(data_dir, monkeypatch, tmp_path):
+    monitor = _monitor(monkeypatch, data_dir, NoGpuNvml(), HEALTHMON_MODEL=str(tmp_path / "missing"))
+    try:
+        at = run_page("pages/model.py")
+        assert monitor.runtime.info()["status"] == "error"
+        assert at.error and at.error[0].value.startswith("**The model failed to load**")
+        assert "missing" in at.error[0].value
+    finally:
+        release_monitor()
+        st.cache_resource.clear()
+
+
+def test_analysis_page_without_requests_links_to_generate(live_monitor):
+    collect(live_monitor)
+    at = run_page("pages/analysis.py")
+    assert texts(at.title) == ["Analysis"]
+    assert texts(at.subheader) == ["Performance score", "Requests", "Generation"]
+    assert {metric.label: metric.value for metric in at.metric}["Requests"] == "0"
+    assert any(text.startswith("No user requests in this window yet. Send one") for text in texts(at.info))
+    assert [link.proto.page for link in at.get("page_link")] == ["generate"]
+    figures = charts_by_key(at)
+    assert points(figures["chart-score"]) > 0
+    assert "chart-tokens-per-second" not in figures  # an empty state, not a blank chart
+
+
+def test_analysis_page_with_requests_counts_user_requests_only(live_monitor):
+    serve_requests(live_monitor, count=3)
+    at = run_page("pages/analysis.py")
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Requests"] == "3" and metrics["Failed"] == "0"  # the probe is not a user request
+    assert metrics["Latency p95"] != "—"
+    figures = charts_by_key(at)
+    for key in ("chart-score", "chart-latency-percentiles", "chart-request-rate"):
+        assert points(figures[key]) > 0, key
+    for key in ("chart-tokens-per-second", "chart-prompt-tokens", "chart-output-tokens"):
+        assert sum(figures[key]["data"][0]["y"]) == 3, key  # bars binned on the server, one count per request
+    reasons = figures["chart-finish-reasons"]["data"][0]
+    assert sum(reasons["y"]) == 3 and set(reasons["x"]) <= {"stop", "length"}
+    lines = {a["text"] for a in figures["chart-score"]["layout"]["annotations"]}
+    assert lines == {"healthy ≥ 80", "warning ≥ 60"}
+
+
+def test_a_long_window_reads_cached_history(live_monitor):
+    serve_requests(live_monitor, count=1)
+    for page in ("pages/system.py", "pages/model.py", "pages/analysis.py"):
+        at = run_page(page, window="24h")
+        assert all(points(spec) > 0 for spec in charts_by_key(at).values()), page
+
+
+def test_charts_redraw_once_per_point_and_not_while_paused(live_monitor):
+    collect(live_monitor)
+    captions = " ".join(texts(run_page("pages/system.py").caption))
+    assert "every 3.6 s" in captions  # 1 h in 1,000 points, slower than the 1 s collection interval
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=30)
+    at.session_state["paused"] = True
+    at.switch_page("pages/model.py").run()
+    assert not at.exception
+    assert any(text.startswith("Live refresh is paused") for text in texts(at.caption))
+
+
+def test_pages_in_chinese(live_monitor):
+    collect(live_monitor)
+    expected = {"pages/system.py": ("系统", "内存与磁盘"), "pages/model.py": ("模型", "推理"),
+                "pages/analysis.py": ("分析", "性能评分")}
+    for page, (title, subheader) in expected.items():
+        at = run_page(page, lang="zh")
+        assert texts(at.title) == [title]
+        assert subheader in texts(at.subheader)
+    assert "时间 (UTC)" in json.dumps(charts_by_key(at), ensure_ascii=False)
+
+
+def test_a_refresh_within_a_point_keeps_history_charts_unchanged(live_monitor):
+    """Streamlit remounts a chart whose figure changed (zoom lost, flicker): until the window gains a point,
+    a refresh must send the same history figures (per-core use is live and may change)."""
+    collect(live_monitor)
+    frozen = live_monitor.clock()
+    live_monitor.clock = lambda: frozen  # both runs fall in one point-width slot
+    at = run_page("pages/system.py")
+    before = {key: spec for key, spec in charts_by_key(at).items() if key != "chart-cpu-per-core"}
+    live_monitor.collect_once()
+    live_monitor.store.flush()
+    at.run()
+    after = {key: spec for key, spec in charts_by_key(at).items() if key != "chart-cpu-per-core"}
+    assert after == before and len(after) >= 8
+
+
+# ---- pure helpers ----------------------------------------------------------------------------------------
+
+def test_bytes_rate_unit_switches_to_mb_at_one_mb_per_second():
+    assert charts.bytes_rate_unit(None) == (1024.0, "KB/s")
+    assert charts.bytes_rate_unit(1024**2 - 1) == (1024.0, "KB/s")
+    assert charts.bytes_rate_unit(1024**2) == (1024.0**2, "MB/s")
+
+
+def test_limit_helpers_follow_the_rules_and_the_data():
+    limits = panels.limits("memory_usage", " %")
+    assert limits == [(80.0, "warning", "warning > 80 %"), (90.0, "critical", "critical > 90 %")]
+    latency = panels.limits("inference_time", " s")
+    assert charts.limits_in_reach(latency, [0.05, 0.1, float("nan")]) == []
+    assert charts.limits_in_reach(latency, [0.5, 2.0]) == latency
+    assert charts.limits_in_reach(latency, [None]) == []
+    assert charts.level_bar_colors([10, 85, 95], limits) == [
+        charts.SERIES_COLORS[0], charts.LEVEL_COLORS["warning"], charts.LEVEL_COLORS["critical"]]
+
+
+def test_add_limit_lines_matches_add_hline():
+    frame = pd.DataFrame({"ts": [1.0, 2.0], "v": [1.0, 2.0]})
+    lines = [(1.5, "warning", "warning > 1.5")]
+    fast = charts.add_limit_lines(charts.time_series(frame, {"v": "v"}), lines).to_dict()["layout"]
+    slow = charts.time_series(frame, {"v": "v"}, thresholds=lines).to_dict()["layout"]
+    assert fast["shapes"] == slow["shapes"]
+    assert [a["text"] for a in fast["annotations"]] == [a["text"] for a in slow["annotations"]]
+    assert charts.add_limit_lines(go.Figure(), []).layout.shapes == ()
+
+
+def test_request_summary_and_finish_reasons():
+    requests = pd.DataFrame({"status": ["ok", "ok", "error", "rejected"],
+                             "finish_reason": ["stop", "length", "error", "error"],
+                             "latency_seconds": [1.0, 3.0, 9.0, 0.0]})
+    summary = panels.request_summary(requests)
+    assert (summary["requests"], summary["failed"], summary["rejected"], summary["succeeded"]) == (4, 1, 1, 2)
+    assert summary["latency_p50_seconds"] == 2.0  # failed and rejected requests are left out
+    counts = panels.finish_reason_counts(requests)
+    assert counts.to_dict("records") == [{"finish_reason": "error", "requests": 2},
+                                         {"finish_reason": "length", "requests": 1},
+                                         {"finish_reason": "stop", "requests": 1}]
+    empty = panels.request_summary(requests.iloc[0:0])
+    assert empty["requests"] == 0 and empty["latency_p95_seconds"] is None
+    assert panels.finish_reason_counts(requests.iloc[0:0]).empty
+
+
+def test_break_gaps_stops_lines_at_outages():
+    frame = pd.DataFrame({"ts": [0.0, 1.0, 2.0, 3.0, 60.0, 61.0], "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    broken = panels.break_gaps(frame)
+    assert broken["ts"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 60.0, 61.0]
+    assert broken["v"].isna().tolist() == [False] * 4 + [True, False, False]
+    steady = frame.iloc[:4]
+    assert panels.break_gaps(steady).equals(steady)
+
+
+def test_histogram_bins_are_whole_numbers_for_token_counts():
+    bins = panels.histogram_bins(pd.Series([15, 15, 15, None]), integer=True)
+    assert bins.to_dict("records") == [{"bin_start": 14.5, "bin_end": 15.5, "count": 3}]
+    wide = panels.histogram_bins(pd.Series(range(1, 301)), bins=30, integer=True)
+    assert (wide["bin_end"] - wide["bin_start"]).eq(10).all() and wide["count"].sum() == 300
+    rates = panels.histogram_bins(pd.Series([1.0, 2.5, float("inf"), 4.0]), bins=3)
+    assert len(rates) == 3 and rates["count"].sum() == 3
+    assert panels.histogram_bins(pd.Series([], dtype="float64")).empty
+
+
+def test_text_helpers():
+    assert panels.count_to_text(778_368) == "778.37 K"
+    assert panels.count_to_text(1_540_000_000) == "1.54 B"
+    assert panels.count_to_text(None) == "—"
+    assert panels.bytes_to_text(3 * MB + MB // 2) == "3.50 MB"
+    assert panels.bytes_to_text(512) == "512 B"
+    assert panels.gpu_series([{"index": 0, "name": "A"}, {"index": 1, "name": None}], "power_w") == {
+        "gpu0_power_w": "GPU 0 · A", "gpu1_power_w": "GPU 1"}
