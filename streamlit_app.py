@@ -30,15 +30,15 @@ app = st.App("streamlit_app.py", lifespan=lifespan,
              routes=[metrics_route(get_monitor), *build_routes(get_monitor, load_settings().cors_origins)])
 
 PAGES = (  # file, English title, icon
-    ("pages/overview.py", "Overview", ":material/dashboard:"),
-    ("pages/system.py", "System", ":material/memory:"),
-    ("pages/model.py", "Model", ":material/neurology:"),
-    ("pages/analysis.py", "Analysis", ":material/query_stats:"),
-    ("pages/alerts.py", "Alerts", ":material/notifications:"),
-    ("pages/traces.py", "Traces", ":material/timeline:"),
-    ("pages/generate.py", "Generate", ":material/chat:"),
-    ("pages/fleet.py", "Fleet", ":material/lan:"),
-    ("pages/settings.py", "Settings", ":material/settings:"),
+    ("views/overview.py", "Overview", ":material/dashboard:"),
+    ("views/system.py", "System", ":material/memory:"),
+    ("views/model.py", "Model", ":material/neurology:"),
+    ("views/analysis.py", "Analysis", ":material/query_stats:"),
+    ("views/alerts.py", "Alerts", ":material/notifications:"),
+    ("views/traces.py", "Traces", ":material/timeline:"),
+    ("views/generate.py", "Generate", ":material/chat:"),
+    ("views/fleet.py", "Fleet", ":material/lan:"),
+    ("views/settings.py", "Settings", ":material/settings:"),
 )
 
 if __name__ == "__main__":

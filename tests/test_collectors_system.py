@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,7 +75,20 @@ class FakePsutil:
 
 
 def make_collector(fake: FakePsutil, clock: FakeClock) -> SystemCollector:
-    return SystemCollector(psutil_module=fake, clock=clock, disk_path="/data", wall_clock=lambda: 1_000_000.0 + 7200)
+    """A collector whose CPU measurement window has run for one second, as in the loop."""
+    collector = SystemCollector(psutil_module=fake, clock=clock, disk_path="/data",
+                                wall_clock=lambda: 1_000_000.0 + 7200)
+    clock.now_seconds += 1.0
+    return collector
+
+
+def test_cpu_over_a_window_too_short_to_measure_is_no_data() -> None:
+    clock = FakeClock()
+    collector = SystemCollector(psutil_module=FakePsutil(), clock=clock, disk_path="/data")
+    sample = collector.collect()  # at once: psutil would report 0.0, which is not an idle CPU
+    assert sample["cpu_usage"] is None and sample["cpu_per_core"] is None
+    clock.now_seconds += 1.0
+    assert collector.collect()["cpu_usage"] == 20.0
 
 
 def test_is_a_collector_with_the_system_layer() -> None:
@@ -180,7 +194,9 @@ def test_clock_that_did_not_advance_gives_none_not_division_by_zero() -> None:
 
 def test_real_psutil_smoke() -> None:
     collector = SystemCollector()
+    time.sleep(0.1)
     sample = collector.collect()
+    time.sleep(0.1)
     sample = collector.collect()  # second call has rates
     assert set(sample) == EXPECTED_KEYS
     assert 0 <= sample["cpu_usage"] <= 100

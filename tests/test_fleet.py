@@ -141,7 +141,7 @@ def test_the_stdlib_getter_talks_http_and_explains_failures(fake_prometheus):
 
 
 def run_fleet_page(lang: str = "en") -> AppTest:
-    at = AppTest.from_file("../pages/fleet.py", default_timeout=30)
+    at = AppTest.from_file("../views/fleet.py", default_timeout=30)
     at.session_state["lang"] = lang
     return at.run()
 

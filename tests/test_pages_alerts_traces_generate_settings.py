@@ -1,7 +1,7 @@
 """The Alerts, Traces, Generate and Settings pages, run headless by AppTest against a real Monitor and demo model.
 
 The pages run inside an st.navigation of their own (a small entry script in tmp_path, beside a link to the
-real pages/), as they do in the app: st.page_link only resolves pages registered with navigation. Keeping it
+real views/), as they do in the app: st.page_link only resolves pages registered with navigation. Keeping it
 to these four pages keeps the test independent of the other views.
 """
 
@@ -27,7 +27,7 @@ ENTRY = """
 import streamlit as st
 from healthmon.ui.state import sidebar_controls
 
-PAGES = ["pages/alerts.py", "pages/traces.py", "pages/generate.py", "pages/settings.py"]
+PAGES = ["views/alerts.py", "views/traces.py", "views/generate.py", "views/settings.py"]
 navigation = st.navigation([st.Page(path) for path in PAGES])
 sidebar_controls()
 navigation.run()
@@ -58,8 +58,8 @@ def monitor(data_dir, monkeypatch) -> Monitor:
 
 @pytest.fixture
 def open_page(monitor, tmp_path):
-    """open_page("pages/x.py") -> an AppTest that has run that page once, without an exception."""
-    (tmp_path / "pages").symlink_to(ROOT / "pages")
+    """open_page("views/x.py") -> an AppTest that has run that page once, without an exception."""
+    (tmp_path / "views").symlink_to(ROOT / "views")
     (tmp_path / "app.py").write_text(ENTRY)
 
     def open_(page: str) -> AppTest:
@@ -89,8 +89,8 @@ def generate(at: AppTest, prompt: str, max_new_tokens: int = 16) -> AppTest:
 
 
 # ---- every page ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("page, title", [("pages/alerts.py", "Alerts"), ("pages/traces.py", "Traces"),
-                                         ("pages/generate.py", "Generate"), ("pages/settings.py", "Settings")])
+@pytest.mark.parametrize("page, title", [("views/alerts.py", "Alerts"), ("views/traces.py", "Traces"),
+                                         ("views/generate.py", "Generate"), ("views/settings.py", "Settings")])
 def test_page_renders_its_title_and_no_exception(open_page, page, title):
     at = open_page(page)
     assert at.title[0].value == title
@@ -99,7 +99,7 @@ def test_page_renders_its_title_and_no_exception(open_page, page, title):
 # ---- Generate -----------------------------------------------------------------------------------------------
 def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, monitor):
     before = monitor.request_stats.snapshot(monitor.clock())["total_requests"]
-    at = generate(open_page("pages/generate.py"), "What is latency?")
+    at = generate(open_page("views/generate.py"), "What is latency?")
 
     record = at.session_state["generate-result"]["record"]
     assert record["status"] == "ok" and record["source"] == "ui" and record["output_tokens"] >= 1
@@ -111,7 +111,7 @@ def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, 
     assert stored["source"] == "ui" and [s["name"] for s in stored["spans"]][:2] == ["validate", "queue"]
     assert any(chart.proto.spec for chart in at.get("plotly_chart"))  # the spans waterfall
 
-    traces = open_page("pages/traces.py")
+    traces = open_page("views/traces.py")
     assert table(traces, "trace_id")["trace_id"].tolist()[0] == record["trace_id"]
     traces.session_state["traces-table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     traces.run()
@@ -127,18 +127,18 @@ def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, 
 
 
 def test_generate_inputs_and_answer_survive_a_visit_to_traces(open_page):
-    at = open_page("pages/generate.py")
+    at = open_page("views/generate.py")
     at.slider(key="generate-temperature").set_value(0.0)
     answer = generate(at, "Keep me", max_new_tokens=4).session_state["generate-result"]["output"]
-    at.switch_page("pages/traces.py").run()
-    at.switch_page("pages/generate.py").run()
+    at.switch_page("views/traces.py").run()
+    at.switch_page("views/generate.py").run()
     assert at.text_area(key="generate-prompt").value == "Keep me"
     assert at.slider(key="generate-temperature").value == 0.0
     assert answer in codes(at)
 
 
 def test_generate_refuses_an_empty_prompt_with_the_api_words_and_runs_nothing(open_page, monitor):
-    at = generate(open_page("pages/generate.py"), "   ")
+    at = generate(open_page("views/generate.py"), "   ")
     assert any("'prompt' is empty" in error.value for error in at.error)
     assert monitor.request_stats.snapshot(monitor.clock())["total_requests"] == 0
     assert "generate-result" not in at.session_state
@@ -146,7 +146,7 @@ def test_generate_refuses_an_empty_prompt_with_the_api_words_and_runs_nothing(op
 
 def test_generate_shows_markup_in_the_prompt_as_text(open_page):
     prompt = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)>"
-    at = generate(open_page("pages/generate.py"), prompt, max_new_tokens=4)
+    at = generate(open_page("views/generate.py"), prompt, max_new_tokens=4)
     assert prompt in codes(at)
     assert not any("<script" in md.value or "onerror" in md.value for md in at.markdown if md.allow_html)
     assert not any("alert(1)" in md.value for md in at.markdown)  # nor as Markdown: only in code blocks
@@ -154,7 +154,7 @@ def test_generate_shows_markup_in_the_prompt_as_text(open_page):
 
 def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
     monitor.runtime.unload()
-    at = generate(open_page("pages/generate.py"), "Hello")
+    at = generate(open_page("views/generate.py"), "Hello")
     assert any("not loaded" in warning.value for warning in at.warning)
     assert "generate-result" not in at.session_state
     assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1
@@ -162,7 +162,7 @@ def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
 
 # ---- Traces -------------------------------------------------------------------------------------------------
 def test_traces_empty_state_links_to_generate(open_page):
-    at = open_page("pages/traces.py")
+    at = open_page("views/traces.py")
     assert "No requests in this window yet" in at.info[0].value
     assert at.get("page_link")[0].proto.page_script_hash
 
@@ -196,7 +196,7 @@ def fire_cpu_alert(m: Monitor) -> str:
 
 def test_alerts_lists_a_firing_alert_acknowledges_and_silences_it(open_page, monitor):
     alert_id = fire_cpu_alert(monitor)
-    at = open_page("pages/alerts.py")
+    at = open_page("views/alerts.py")
     assert any("cpu_usage 99%" in text.value for text in at.text)
     listed = table(at, "acknowledged")
     assert listed.loc[0, "id"] == alert_id and listed.loc[0, "layer"] == "system"
@@ -216,7 +216,7 @@ def test_alerts_lists_a_firing_alert_acknowledges_and_silences_it(open_page, mon
 
 def test_alerts_filters_by_level(open_page, monitor):
     alert_id = fire_cpu_alert(monitor)
-    at = open_page("pages/alerts.py")
+    at = open_page("views/alerts.py")
     at.pills(key="alerts-levels").set_value(["critical"]).run()
     assert not at.exception
     assert f"alerts-ack-{alert_id}" not in [button.key for button in at.button]
@@ -224,7 +224,7 @@ def test_alerts_filters_by_level(open_page, monitor):
 
 
 def test_alerts_empty_state_lists_the_rules_watched(open_page):
-    at = open_page("pages/alerts.py")
+    at = open_page("views/alerts.py")
     assert "No alerts in this window" in at.info[0].value
     rules = table(at, "condition")
     assert {"cpu_warning", "memory_critical", "inference_time_baseline", "memory_forecast"} <= set(rules["rule"])
@@ -242,7 +242,7 @@ def test_every_alert_metric_has_a_layer_and_every_rule_kind_a_condition():
 
 # ---- Settings -----------------------------------------------------------------------------------------------
 def test_settings_start_and_stop_monitoring(open_page, monitor):
-    at = open_page("pages/settings.py")
+    at = open_page("views/settings.py")
     assert not monitor.running and at.button(key="settings-stop").disabled
     at.button(key="settings-start").click().run()
     assert monitor.running and at.button(key="settings-start").disabled
@@ -251,7 +251,7 @@ def test_settings_start_and_stop_monitoring(open_page, monitor):
 
 
 def test_settings_switches_the_ui_to_chinese(open_page):
-    at = open_page("pages/settings.py")
+    at = open_page("views/settings.py")
     at.radio(key="lang_choice").set_value("zh").run()
     assert not at.exception
     assert at.title[0].value == "设置"
@@ -259,7 +259,7 @@ def test_settings_switches_the_ui_to_chinese(open_page):
 
 
 def test_settings_refuses_a_malformed_model_source_and_keeps_the_model(open_page, monitor):
-    at = open_page("pages/settings.py")
+    at = open_page("views/settings.py")
     assert at.text_input(key="settings-model-spec").value == "demo"
     at.text_input(key="settings-model-spec").input("ftp:somewhere")
     at.button(key="settings-load").click().run()
@@ -268,7 +268,7 @@ def test_settings_refuses_a_malformed_model_source_and_keeps_the_model(open_page
 
 
 def test_settings_shows_the_configuration_without_secrets(open_page):
-    at = open_page("pages/settings.py")
+    at = open_page("views/settings.py")
     config = table(at, "variable")
     assert "api_token" not in set(config["setting"]) and "api_token_set" in set(config["setting"])
     assert "HEALTHMON_INTERVAL" in set(config["variable"])

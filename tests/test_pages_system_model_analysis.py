@@ -104,7 +104,9 @@ def live_monitor(data_dir, monkeypatch):
 
 
 def collect(monitor, cycles: int = 3) -> None:
+    """A few cycles, far enough apart for psutil to measure CPU over each (as the loop's interval is)."""
     for _ in range(cycles):
+        time.sleep(0.1)
         monitor.collect_once()
     monitor.store.flush()
 
@@ -151,7 +153,7 @@ def texts(elements) -> list[str]:
 
 def test_system_page_charts_the_machine_and_says_there_is_no_gpu(live_monitor):
     collect(live_monitor)
-    at = run_page("pages/system.py")
+    at = run_page("views/system.py")
     assert texts(at.title) == ["System"]
     assert texts(at.subheader) == ["CPU", "Memory and disk", "Disk and network I/O", "Process", "GPU"]
     assert {"CPU", "Memory", "Swap", "Disk", "Process RSS"} <= {metric.label for metric in at.metric}
@@ -171,7 +173,7 @@ def test_system_page_charts_each_gpu(data_dir, monkeypatch):
     monitor = _monitor(monkeypatch, data_dir, TwoGpuNvml())
     try:
         collect(monitor)
-        at = run_page("pages/system.py")
+        at = run_page("views/system.py")
         figures = charts_by_key(at)
         for metric in ("utilization", "memory_usage", "temperature_c", "power_w"):
             names = [trace["name"] for trace in figures[f"chart-gpu-{metric}"]["data"]]
@@ -186,7 +188,7 @@ def test_system_page_charts_each_gpu(data_dir, monkeypatch):
 
 def test_model_page_before_requests_shows_card_and_what_to_do(live_monitor):
     collect(live_monitor)
-    at = run_page("pages/model.py")
+    at = run_page("views/model.py")
     assert texts(at.title) == ["Model"]
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["State"] == "loaded" and metrics["Parameters"].endswith("K") and metrics["Memory footprint"]
@@ -204,7 +206,7 @@ def test_model_page_before_requests_shows_card_and_what_to_do(live_monitor):
 
 def test_model_page_with_requests_charts_latency_throughput_and_probes(live_monitor):
     serve_requests(live_monitor)
-    at = run_page("pages/model.py")
+    at = run_page("views/model.py")
     figures = charts_by_key(at)
     for key in ("chart-latency", "chart-throughput", "chart-queue", "chart-probe-latency", "chart-probe-throughput"):
         assert points(figures[key]) > 0, key
@@ -219,7 +221,7 @@ def test_model_page_with_requests_charts_latency_throughput_and_probes(live_moni
 def test_model_page_shows_a_failed_load_with_its_reason(data_dir, monkeypatch, tmp_path):
     monitor = _monitor(monkeypatch, data_dir, NoGpuNvml(), HEALTHMON_MODEL=str(tmp_path / "missing"))
     try:
-        at = run_page("pages/model.py")
+        at = run_page("views/model.py")
         assert monitor.runtime.info()["status"] == "error"
         assert at.error and at.error[0].value.startswith("**The model failed to load**")
         assert "missing" in at.error[0].value
@@ -230,7 +232,7 @@ def test_model_page_shows_a_failed_load_with_its_reason(data_dir, monkeypatch, t
 
 def test_analysis_page_without_requests_links_to_generate(live_monitor):
     collect(live_monitor)
-    at = run_page("pages/analysis.py")
+    at = run_page("views/analysis.py")
     assert texts(at.title) == ["Analysis"]
     assert texts(at.subheader) == ["Performance score", "Requests", "Generation"]
     assert {metric.label: metric.value for metric in at.metric}["Requests"] == "0"
@@ -243,7 +245,7 @@ def test_analysis_page_without_requests_links_to_generate(live_monitor):
 
 def test_analysis_page_with_requests_counts_user_requests_only(live_monitor):
     serve_requests(live_monitor, count=3)
-    at = run_page("pages/analysis.py")
+    at = run_page("views/analysis.py")
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Requests"] == "3" and metrics["Failed"] == "0"  # the probe is not a user request
     assert metrics["Latency p95"] != "—"
@@ -260,26 +262,26 @@ def test_analysis_page_with_requests_counts_user_requests_only(live_monitor):
 
 def test_a_long_window_reads_cached_history(live_monitor):
     serve_requests(live_monitor, count=1)
-    for page in ("pages/system.py", "pages/model.py", "pages/analysis.py"):
+    for page in ("views/system.py", "views/model.py", "views/analysis.py"):
         at = run_page(page, window="24h")
         assert all(points(spec) > 0 for spec in charts_by_key(at).values()), page
 
 
 def test_charts_redraw_once_per_point_and_not_while_paused(live_monitor):
     collect(live_monitor)
-    captions = " ".join(texts(run_page("pages/system.py").caption))
+    captions = " ".join(texts(run_page("views/system.py").caption))
     assert "every 3.6 s" in captions  # 1 h in 1,000 points, slower than the 1 s collection interval
     at = AppTest.from_file("../streamlit_app.py", default_timeout=30)
     at.session_state["paused"] = True
-    at.switch_page("pages/model.py").run()
+    at.switch_page("views/model.py").run()
     assert not at.exception
     assert any(text.startswith("Live refresh is paused") for text in texts(at.caption))
 
 
 def test_pages_in_chinese(live_monitor):
     collect(live_monitor)
-    expected = {"pages/system.py": ("系统", "内存与磁盘"), "pages/model.py": ("模型", "推理"),
-                "pages/analysis.py": ("分析", "性能评分")}
+    expected = {"views/system.py": ("系统", "内存与磁盘"), "views/model.py": ("模型", "推理"),
+                "views/analysis.py": ("分析", "性能评分")}
     for page, (title, subheader) in expected.items():
         at = run_page(page, lang="zh")
         assert texts(at.title) == [title]
@@ -293,7 +295,7 @@ def test_a_refresh_within_a_point_keeps_history_charts_unchanged(live_monitor):
     collect(live_monitor)
     frozen = live_monitor.clock()
     live_monitor.clock = lambda: frozen  # both runs fall in one point-width slot
-    at = run_page("pages/system.py")
+    at = run_page("views/system.py")
     before = {key: spec for key, spec in charts_by_key(at).items() if key != "chart-cpu-per-core"}
     live_monitor.collect_once()
     live_monitor.store.flush()

@@ -136,7 +136,7 @@ def test_prometheus_scrapes_two_agents_and_the_fleet_sees_both(fleet_of_two, pag
         assert set(frame.columns) >= ({"ts"} | instances if name in ("health_score", "cpu_percent") else {"ts"})
 
     page_monitor(prometheus.url)
-    at = AppTest.from_file("../pages/fleet.py", default_timeout=30).run()
+    at = AppTest.from_file("../views/fleet.py", default_timeout=30).run()
     assert not at.exception and not at.error
     assert set(at.dataframe[0].value["Instance"]) == instances
 

@@ -26,6 +26,9 @@ def _rate_per_second(current: int, previous: int | None, elapsed_seconds: float)
     return round((current - previous) / elapsed_seconds, 2)
 
 
+MIN_CPU_WINDOW_SECONDS = 0.05  # psutil reports 0.0 over a shorter window: no data, not an idle CPU
+
+
 class SystemCollector:
     """Samples the host each cycle; I/O figures are rates between calls, not totals since boot."""
 
@@ -48,6 +51,7 @@ class SystemCollector:
         # The first non-blocking cpu_percent call only starts the measurement and returns 0.0.
         self._psutil.cpu_percent(interval=None)
         self._psutil.cpu_percent(percpu=True, interval=None)
+        self._cpu_window_start = clock()
 
     def collect(self) -> dict[str, Any]:
         """Return one flat sample; never blocks, so the loop keeps its interval."""
@@ -62,9 +66,15 @@ class SystemCollector:
         """CPU use since the previous call, plus load averages where the OS has them."""
         getloadavg = getattr(self._psutil, "getloadavg", None)
         load_1m, load_5m, load_15m = getloadavg() if getloadavg is not None else (None, None, None)
+        usage = self._psutil.cpu_percent(interval=None)
+        per_core: list[float] | None = list(self._psutil.cpu_percent(percpu=True, interval=None))
+        now = self._clock()
+        if now - self._cpu_window_start < MIN_CPU_WINDOW_SECONDS:  # e.g. the first sample, right after priming
+            usage, per_core = None, None
+        self._cpu_window_start = now
         return {
-            "cpu_usage": self._psutil.cpu_percent(interval=None),
-            "cpu_per_core": list(self._psutil.cpu_percent(percpu=True, interval=None)),
+            "cpu_usage": usage,
+            "cpu_per_core": per_core,
             "cpu_count": self._psutil.cpu_count(),
             "load_avg_1m": None if load_1m is None else round(load_1m, 2),
             "load_avg_5m": None if load_5m is None else round(load_5m, 2),

@@ -61,12 +61,15 @@ def layer_frame(m: Monitor, layer: str, columns: list[str] | None = None) -> pd.
 
 
 def download_csv(frame: pd.DataFrame, name: str) -> None:
-    """What the chart shows, as CSV with ISO 8601 UTC times."""
-    out = frame.copy()
-    if "ts" in out:
-        out.insert(0, "timestamp", pd.to_datetime(out.pop("ts"), unit="s", utc=True).map(lambda v: v.isoformat()))
-    st.download_button(t("Download CSV"), out.to_csv(index=False).encode("utf-8"), file_name=f"healthmon-{name}.csv",
-                       mime="text/csv", key=f"download-{name}", disabled=out.empty)
+    """What the chart shows, as CSV with ISO 8601 UTC times; built on click, not on every refresh."""
+    def build() -> bytes:
+        out = frame.copy()
+        if "ts" in out:
+            out.insert(0, "timestamp", pd.to_datetime(out.pop("ts"), unit="s", utc=True).map(lambda v: v.isoformat()))
+        return out.to_csv(index=False).encode("utf-8")
+
+    st.download_button(t("Download CSV"), build, file_name=f"healthmon-{name}.csv", mime="text/csv",
+                       key=f"download-{name}", disabled=frame.empty, on_click="ignore")
 
 
 def empty_state(message: str, *, link_page: str | None = None, link_label: str | None = None) -> None:

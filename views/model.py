@@ -90,7 +90,7 @@ def model_card(info: dict) -> None:
                      f"{t('System monitoring goes on. Retry from Settings or with POST /api/model/load.')}",
                      icon=":material/error:")
         elif info["status"] == "not_loaded":
-            empty_state(t("No model is loaded. Load one from Settings."), link_page="pages/settings.py",
+            empty_state(t("No model is loaded. Load one from Settings."), link_page="views/settings.py",
                         link_label=t("Open Settings"))
 
 
@@ -102,7 +102,7 @@ def inference_trends(model: pd.DataFrame, queue_max: int) -> None:
         return
     no_requests = t("No completed requests in this window yet. Send one from the Generate page.")
     if not panels.present(model, ["inference_time", "tokens_per_second"]):
-        empty_state(no_requests, link_page="pages/generate.py", link_label=t("Open Generate"))
+        empty_state(no_requests, link_page="views/generate.py", link_label=t("Open Generate"))
     else:
         left, right = st.columns(2)
         with left:
@@ -129,7 +129,7 @@ def probe_section(probes: pd.DataFrame) -> None:
     if interval <= 0:
         empty_state(t("Canary probes are off (probe interval 0). Enable them on the Settings page, or start "
                       "healthmon with HEALTHMON_PROBE_INTERVAL=60 (seconds between probes)."),
-                    link_page="pages/settings.py", link_label=t("Open Settings"))
+                    link_page="views/settings.py", link_label=t("Open Settings"))
     if probes.empty:
         if interval > 0:
             empty_state(t("No probe has run in this window yet: one runs every {interval} s while the model is "

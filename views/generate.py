@@ -51,7 +51,7 @@ def model_notice(info: dict[str, Any]) -> None:
                 "error": t("The model failed to load. See the error and retry in Settings.")}
     if info["status"] in messages:
         st.warning(messages[info["status"]], icon=":material/hourglass_top:")
-        st.page_link("pages/settings.py", label=t("Open Settings"), icon=":material/settings:")
+        st.page_link("views/settings.py", label=t("Open Settings"), icon=":material/settings:")
 
 
 def live_figures(slot: Any, ttft_seconds: float | None, chunks: int, elapsed_seconds: float) -> None:
@@ -110,7 +110,7 @@ def generate(body: dict[str, Any]) -> None:
         stream = m.runtime.stream(params, trace=trace, source="ui")
     except ModelNotReady as exc:
         st.warning(f"{t('The model is not ready:')} {exc}", icon=":material/hourglass_top:")
-        st.page_link("pages/settings.py", label=t("Open Settings"), icon=":material/settings:")
+        st.page_link("views/settings.py", label=t("Open Settings"), icon=":material/settings:")
         return
     except RuntimeBusy:
         st.warning(t("The queue is full; try again in a few seconds."), icon=":material/hourglass_top:")

@@ -116,7 +116,7 @@ def trend_tiles(status: dict) -> None:
                             theme="streamlit", config={"displayModeBar": False})
     if status["request_stats"]["total_requests"] == 0:
         empty_state(t("No requests yet: the service tiles fill in after the first generation."),
-                    link_page="pages/generate.py", link_label=t("Open Generate"))
+                    link_page="views/generate.py", link_label=t("Open Generate"))
 
 
 @st.fragment(run_every=refresh_seconds(m))

@@ -36,7 +36,7 @@ def live_traces() -> None:
     frame = m.store.requests_frame(since, until, include_synthetic=include_probes, columns=COLUMNS)
     if frame.empty:
         empty_state(t("No requests in this window yet. Send one from the Generate page or to "
-                      "POST /api/model/generate."), link_page="pages/generate.py", link_label=t("Open Generate"))
+                      "POST /api/model/generate."), link_page="views/generate.py", link_label=t("Open Generate"))
         return
     newest = frame.iloc[::-1].head(ROW_LIMIT).reset_index(drop=True)
     table = requests_table(newest, viewer_timezone())

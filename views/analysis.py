@@ -83,7 +83,7 @@ def request_tiles(requests: pd.DataFrame) -> None:
                    help=t("received in the last minute"))
     if requests.empty:
         empty_state(t("No user requests in this window yet. Send one from the Generate page or to "
-                      "POST /api/model/generate."), link_page="pages/generate.py", link_label=t("Open Generate"))
+                      "POST /api/model/generate."), link_page="views/generate.py", link_label=t("Open Generate"))
 
 
 def request_trends(service: pd.DataFrame) -> None:
