@@ -26,4 +26,5 @@ def tile_figures(frame: pd.DataFrame, tile: Tile) -> tuple[float | None, float |
     if series.empty:
         return None, None
     latest, first = float(series.iloc[-1]) * tile.scale, float(series.iloc[0]) * tile.scale
-    return latest, (latest - first if len(series) > 1 else None)
+    change = latest - first if len(series) > 1 else None
+    return latest, (None if change is not None and abs(change) < 1e-9 else change)  # no arrow for "no change"

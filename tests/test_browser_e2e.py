@@ -1,0 +1,113 @@
+"""Every page in headless Chromium against the real app: no exception, charts with data, a streamed generation.
+
+Screenshots of every page land in test-artifacts/ (Debian's chromium driven by Playwright's Python client).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS, AppServer
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGES = {  # url path -> (title, has charts with data)
+    "": ("Overview", True), "system": ("System", True), "model": ("Model", True), "analysis": ("Analysis", True),
+    "alerts": ("Alerts", False), "traces": ("Traces", False), "generate": ("Generate", False),
+    "fleet": ("Fleet", False), "settings": ("Settings", False),
+}
+PLOTTED_POINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
+    plot => (plot.data || []).reduce((n, trace) => n + ((trace.y || trace.x || trace.values || [trace.value]).length || 0), 0))"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, demo_model_dir):
+    data = tmp_path_factory.mktemp("browser") / "data"
+    data.mkdir()
+    shutil.copytree(demo_model_dir, data / "demo-model")
+    server = AppServer(data, data.parent / "app.log", HEALTHMON_PROBE_INTERVAL="2").start()
+    for index in range(4):
+        answer = server.post("/api/model/generate", json={"prompt": f"Tell me about disks, part {index}.",
+                                                          "max_new_tokens": 12 + 4 * index})
+        assert answer.status_code == 200, answer.text
+    server.wait_until(lambda: len(server.get("/api/health/metrics?window=15m").json()["system_metrics"]) >= 3,
+                      "three samples in history", 30)
+    yield server
+    server.stop()
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+    return page
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_renders_without_exception(browser, app, path):
+    title, has_charts = PAGES[path]
+    page = open_page(browser, f"{app.url}/{path}")
+    try:
+        page.wait_for_selector(f"h1:has-text('{title}')", timeout=30_000)
+        if has_charts:
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0", timeout=30_000)
+            page.wait_for_timeout(500)
+            points = page.evaluate(PLOTTED_POINTS_JS)
+            assert any(count > 0 for count in points), f"{title}: no chart holds data ({points})"
+        assert page.locator("[data-testid='stException']").count() == 0, f"{title} shows an exception"
+        assert page.locator("[data-testid='stSidebar'] [data-testid='stSidebarNav']").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"page-{path or 'overview'}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_generate_page_streams_text_and_counts_the_request(browser, app):
+    before = app.get("/api/health/status").json()["request_stats"]["total_requests"]
+    page = open_page(browser, f"{app.url}/generate")
+    try:
+        page.get_by_label("Prompt").fill("What does a health monitor do? <b>bold</b>")
+        page.get_by_role("button", name="Generate").click()
+        page.wait_for_function("""() => Array.from(document.querySelectorAll("[data-testid='stCode'] code"))
+                                   .some(code => code.innerText.trim().length > 0)""", timeout=60_000)
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.locator("b:has-text('bold')").count() == 0  # the prompt is text, never markup
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "page-generate-after.png"), full_page=True)
+    finally:
+        page.close()
+    app.wait_until(lambda: app.get("/api/health/status").json()["request_stats"]["total_requests"] == before + 1,
+                   "the UI request in the statistics", 10)
+    traces = app.get("/api/traces").json()["traces"]
+    assert traces[0]["source"] == "ui" and traces[0]["status"] == "ok"
+
+
+def test_a_deep_link_on_a_fresh_server_goes_through_navigation(browser, app_factory, data_dir):
+    server = app_factory(data_dir)
+    page = open_page(browser, f"{server.url}/alerts")
+    try:
+        page.wait_for_selector("h1:has-text('Alerts')", timeout=30_000)
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Overview" in nav and "streamlit app" not in nav.lower()
+        page.get_by_text("Time window").first.wait_for(timeout=30_000)  # the entry file's sidebar ran
+    finally:
+        page.close()
