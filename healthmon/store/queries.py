@@ -1,0 +1,129 @@
+"""Reads from the history database, as pandas frames and dicts; mixed into HistoryStore."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from healthmon.store.frames import TS_COLUMN, bucket_seconds, check_name
+from healthmon.store.schema import (ALERT_JSON_COLUMNS, REQUEST_COLUMNS, REQUEST_FRAME_COLUMNS,
+                                    REQUEST_JSON_COLUMNS, SAMPLES_PREFIX, StoreError, _decode)
+
+
+class HistoryReads:
+    """Queries over the tables HistoryStore writes; they see rows only once a flush has committed them."""
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
+        """Run one read on the shared read-only connection; any SQLite failure becomes a StoreError."""
+        with self._read_lock:
+            if self._finished:
+                raise StoreError(f"history store {self._path} is closed")
+            try:
+                if self._reader is None:
+                    uri = f"{self._path.resolve().as_uri()}?mode=ro"
+                    self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=5.0)
+                cursor = self._reader.execute(sql, tuple(params))
+                return [column[0] for column in cursor.description], cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading history from {self._path} failed: {type(exc).__name__}: {exc}") from exc
+
+    def layers(self) -> list[str]:
+        """Layers that have a samples table, sorted."""
+        _, rows = self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'samples\\_%' "
+                              "ESCAPE '\\' ORDER BY name")
+        return [name[len(SAMPLES_PREFIX):] for (name,) in rows]
+
+    def columns(self, layer: str) -> list[str]:
+        """The layer's metric columns in the order they first appeared; [] for an unknown layer."""
+        return [name for name in self._table_columns(layer) if name != TS_COLUMN]
+
+    def _table_columns(self, layer: str) -> list[str]:
+        """All columns of the layer's table, ts included; [] when the table does not exist."""
+        _, rows = self._query(f'PRAGMA table_info("{SAMPLES_PREFIX}{check_name(layer, "layer")}")')
+        return [row[1] for row in rows]
+
+    def frame(self, layer: str, since: float, until: float | None = None, max_points: int = 2000,
+              columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """`ts` (unix s) + metric columns for since <= ts <= until, sorted; averaged into time buckets in SQL
+        when the window holds more than max_points rows (see frames.downsample_frame for the buckets).
+
+        Buckets span the samples actually present rather than [since, until], so a 7-day window holding an
+        hour of data still gets full resolution. Requested columns the layer lacks come back all-NaN.
+        """
+        if max_points < 1:
+            raise ValueError(f"max_points must be at least 1, got {max_points}")
+        table_columns = self._table_columns(layer)
+        known = [name for name in table_columns if name != TS_COLUMN]
+        wanted = known if columns is None else [check_name(name, "metric") for name in columns]
+        selected = [name for name in wanted if name in known]
+        table = f'"{SAMPLES_PREFIX}{layer}"'
+        where, params = "ts >= ?", [since]
+        if until is not None:
+            where, params = where + " AND ts <= ?", [since, until]
+        count = 0
+        if table_columns:
+            _, ((count, first_ts, last_ts),) = self._query(
+                f"SELECT COUNT(*), MIN(ts), MAX(ts) FROM {table} WHERE {where}", params)
+        if count == 0:
+            return pd.DataFrame({name: pd.Series(dtype="float64") for name in [TS_COLUMN, *wanted]})
+        quoted = [f'"{name}"' for name in selected]
+        if count <= max_points:
+            sql = f"SELECT {', '.join(['ts', *quoted])} FROM {table} WHERE {where} ORDER BY ts"
+        else:
+            averages = ", ".join(f"AVG({name})" for name in ["ts", *quoted])
+            sql = (f"SELECT {averages} FROM {table} WHERE {where} "
+                   f"GROUP BY MIN(CAST((ts - ?) / ? AS INTEGER), ?) ORDER BY 1")
+            params = [*params, first_ts, bucket_seconds(first_ts, last_ts, max_points), max_points - 1]
+        _, rows = self._query(sql, params)
+        values = np.array(rows, dtype="float64").reshape(len(rows), 1 + len(selected))  # NULL -> NaN
+        return pd.DataFrame(values, columns=[TS_COLUMN, *selected]).reindex(columns=[TS_COLUMN, *wanted])
+
+    def requests_frame(self, since: float, until: float | None = None, include_synthetic: bool = False,
+                       columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Requests started in [since, until], oldest first; numbers as float64 (NaN for NULL), JSON as text."""
+        names = list(REQUEST_FRAME_COLUMNS if columns is None else columns)
+        unknown = [name for name in names if name not in REQUEST_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
+        where, params = "ts >= ?", [since]
+        if until is not None:
+            where, params = where + " AND ts <= ?", [since, until]
+        if not include_synthetic:
+            where += " AND COALESCE(synthetic, 0) = 0"
+        _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts", params)
+        df = pd.DataFrame(rows, columns=names)
+        numeric = [name for name in names if not REQUEST_COLUMNS[name].startswith("TEXT")]
+        return df.astype({name: "float64" for name in numeric})
+
+    def recent_requests(self, limit: int = 50, include_synthetic: bool = True) -> list[dict[str, Any]]:
+        """The newest `limit` requests, newest first, with params/spans/quality decoded from JSON."""
+        where = "" if include_synthetic else "WHERE COALESCE(synthetic, 0) = 0 "
+        names, rows = self._query(f"SELECT * FROM requests {where}ORDER BY ts DESC LIMIT ?", [limit])
+        return [_decode(names, row, REQUEST_JSON_COLUMNS) for row in rows]
+
+    def get_request(self, trace_id: str) -> dict[str, Any] | None:
+        """One request by trace id with its JSON fields decoded, or None."""
+        names, rows = self._query("SELECT * FROM requests WHERE trace_id = ?", [trace_id])
+        return _decode(names, rows[0], REQUEST_JSON_COLUMNS) if rows else None
+
+    def load_alerts(self, since: float | None = None, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Alerts newest first; `since` keeps those still open or started/resolved at or after it."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("(started_at >= ? OR resolved_at IS NULL OR resolved_at >= ?)")
+            params += [since, since]
+        if states is not None:
+            states = list(states)
+            clauses.append(f"state IN ({', '.join('?' * len(states))})")
+            params += states
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        names, rows = self._query(f"SELECT * FROM alerts {where}ORDER BY started_at DESC, id", params)
+        return [_decode(names, row, ALERT_JSON_COLUMNS) for row in rows]
+
+    def alert_transitions(self, alert_id: str) -> list[dict[str, Any]]:
+        """One alert's state changes, oldest first."""
+        names, rows = self._query("SELECT * FROM alert_transitions WHERE alert_id = ? ORDER BY ts, id", [alert_id])
+        return [dict(zip(names, row)) for row in rows]

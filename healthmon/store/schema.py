@@ -1,0 +1,100 @@
+"""The history database's tables and how records map onto rows (JSON columns, SQL types)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager, suppress
+from typing import Any, Iterable, Iterator, Mapping
+
+
+from healthmon.store.frames import finite_number
+WRITER_THREAD_NAME = "healthmon-store-writer"
+PRUNE_EVERY_SECONDS = 60.0
+SAMPLES_PREFIX = "samples_"
+REQUEST_COLUMNS = {
+    "trace_id": "TEXT PRIMARY KEY", "ts": "REAL", "source": "TEXT", "synthetic": "INTEGER", "status": "TEXT",
+    "finish_reason": "TEXT", "error": "TEXT", "model": "TEXT", "prompt_tokens": "INTEGER",
+    "output_tokens": "INTEGER", "queue_seconds": "REAL", "tokenize_seconds": "REAL", "ttft_seconds": "REAL",
+    "decode_seconds": "REAL", "latency_seconds": "REAL", "inter_token_latency_seconds": "REAL",
+    "tokens_per_second": "REAL", "prompt_chars": "INTEGER", "response_chars": "INTEGER", "prompt": "TEXT",
+    "response": "TEXT", "params": "TEXT", "spans": "TEXT", "quality": "TEXT",
+}
+REQUEST_JSON_COLUMNS = frozenset({"params", "spans", "quality"})
+REQUEST_FRAME_COLUMNS = tuple(name for name in REQUEST_COLUMNS if name not in REQUEST_JSON_COLUMNS)
+ALERT_COLUMNS = {
+    "id": "TEXT PRIMARY KEY", "rule": "TEXT", "metric": "TEXT", "level": "TEXT", "kind": "TEXT", "state": "TEXT",
+    "message": "TEXT", "value": "REAL", "started_at": "REAL", "resolved_at": "REAL", "acknowledged": "INTEGER",
+    "labels": "TEXT",
+}
+ALERT_JSON_COLUMNS = frozenset({"labels"})
+TRANSITION_COLUMNS = {"alert_id": "TEXT", "ts": "REAL", "state": "TEXT", "value": "REAL", "message": "TEXT"}
+
+
+def _table_sql(name: str, columns: Mapping[str, str]) -> str:
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(f'{c} {t}' for c, t in columns.items())});"
+
+
+def _insert_sql(verb: str, table: str, columns: Iterable[str]) -> str:
+    names = list(columns)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    return f'{verb} INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(names))})'
+
+
+SCHEMA = "\n".join([
+    _table_sql("requests", REQUEST_COLUMNS),
+    "CREATE INDEX IF NOT EXISTS idx_requests_ts ON requests(ts);",
+    _table_sql("alerts", ALERT_COLUMNS),
+    "CREATE INDEX IF NOT EXISTS idx_alerts_started_at ON alerts(started_at);",
+    _table_sql("alert_transitions", {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", **TRANSITION_COLUMNS}),
+    "CREATE INDEX IF NOT EXISTS idx_alert_transitions_alert ON alert_transitions(alert_id, ts);",
+])
+INSERT_REQUEST = _insert_sql("INSERT OR REPLACE", "requests", REQUEST_COLUMNS)
+INSERT_ALERT = _insert_sql("INSERT OR REPLACE", "alerts", ALERT_COLUMNS)
+INSERT_TRANSITION = _insert_sql("INSERT", "alert_transitions", TRANSITION_COLUMNS)
+
+
+class StoreError(RuntimeError):
+    """A history read failed; the message names the database and the cause."""
+
+
+class _CorruptDatabase(sqlite3.DatabaseError):
+    """The file is not a usable SQLite database (as opposed to locked, read-only or missing)."""
+
+
+def _sql_value(value: Any, sql_type: str, is_json: bool) -> Any:
+    """Coerce one record value on the caller's thread, so nothing the writer binds can fail to bind."""
+    if value is None:
+        return None
+    if is_json:
+        return value if isinstance(value, str) else json.dumps(value, default=str)
+    if sql_type.startswith("TEXT"):
+        return str(value)
+    number = finite_number(value)
+    return int(number) if number is not None and sql_type.startswith("INTEGER") else number
+
+
+def _encode(record: Mapping[str, Any], columns: Mapping[str, str], json_columns: frozenset[str]) -> tuple:
+    return tuple(_sql_value(record.get(name), sql_type, name in json_columns) for name, sql_type in columns.items())
+
+
+def _decode(names: list[str], row: tuple, json_columns: frozenset[str]) -> dict[str, Any]:
+    record = dict(zip(names, row))
+    for name in json_columns & record.keys():
+        if isinstance(record[name], str):
+            with suppress(ValueError):  # keep text that is not JSON as it is
+                record[name] = json.loads(record[name])
+    return record
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One explicit transaction (the connection is in autocommit mode), rolled back on any failure."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
