@@ -42,6 +42,8 @@ class Settings:
     flush_interval: float = 1.0  # seconds between batched history writes
     rate_limit_per_minute: float = 120.0  # generate requests per client; 0 turns the limit off
     rate_limit_burst: int = 30
+    embedding_model: str = "all-MiniLM-L6-v2"  # relevance and canary drift: a path, a cached model id, or "off"
+    quality_queue_max: int = 256  # finished requests waiting for relevance; more are dropped and counted
     prometheus_url: str = ""  # a Prometheus that scrapes several agents, for the Fleet page
     rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults
     webhook_url: str = field(default="", repr=False)  # may carry a secret in its path or query
@@ -105,6 +107,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"HEALTHMON_DTYPE={settings.dtype!r}: one of auto, float32, bfloat16, float16")
     if not (settings.device in {"auto", "cpu", "cuda", "mps"} or settings.device.startswith("cuda:")):
         raise ConfigError(f"HEALTHMON_DEVICE={settings.device!r}: one of auto, cpu, cuda, cuda:N, mps")
+    if settings.quality_queue_max < 1:
+        raise ConfigError(f"HEALTHMON_QUALITY_QUEUE_MAX={settings.quality_queue_max}: must be at least 1")
     if settings.rate_limit_per_minute < 0 or settings.rate_limit_burst < 1:
         raise ConfigError("HEALTHMON_RATE_LIMIT_PER_MINUTE must be >= 0 and HEALTHMON_RATE_LIMIT_BURST >= 1")
     if not 0 < settings.flush_interval <= 2:

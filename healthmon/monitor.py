@@ -26,6 +26,9 @@ from healthmon.config import Settings, load_settings
 from healthmon.export.otlp import trace_exporter_from_env
 from healthmon.export.request_metrics import RequestMetrics
 from healthmon.notify import WebhookNotifier
+from healthmon.quality.drift import REFERENCES_FILE, CanaryReferences
+from healthmon.quality.scorer import QualityScorer
+from healthmon.quality.window import QualityWindow
 from healthmon.ratelimit import RateLimiter
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.probe import CanaryProbe
@@ -35,7 +38,7 @@ from healthmon.store.sqlite import HistoryStore
 
 log = logging.getLogger("healthmon")
 
-LAYERS = ("system", "process", "gpu", "model", "service", "score")
+LAYERS = ("system", "process", "gpu", "model", "service", "quality", "score")
 COLLECTOR_THREAD_NAME = "healthmon-collector"
 _REGISTRY_ATTR = "_healthmon_monitor_registry"  # on `sys`, which no module reload replaces
 
@@ -64,6 +67,10 @@ class Monitor:
             queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
         self.trace_exporter = trace_exporter_from_env(self.runtime.info)
         self.probe = CanaryProbe(self.runtime, settings.probe_interval)
+        self.quality_window = QualityWindow()
+        self.quality_scorer = QualityScorer(  # the embedding model loads with the first finished request
+            self.record_quality, embedding_model=settings.embedding_model, queue_max=settings.quality_queue_max,
+            references=CanaryReferences(settings.data_dir / REFERENCES_FILE), can_run=self.runtime.is_idle)
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
         self.alert_engine = alert_engine if alert_engine is not None else AlertEngine(rules)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
@@ -122,6 +129,7 @@ class Monitor:
                 return
             self.stop()
             self._closed = True
+            self.quality_scorer.close()
             self.store.close()
             if self.trace_exporter is not None:
                 self.trace_exporter.shutdown()
@@ -141,6 +149,13 @@ class Monitor:
             self.request_stats.observe(record)
         if record.get("status") == "ok":
             self._completed_since_sample.append(record)
+            self.quality_scorer.submit(record)
+
+    def record_quality(self, record: dict[str, Any]) -> None:
+        """The quality scorer's sink: the request again with relevance (and canary drift) filled in. It replaces
+        the stored row (same trace_id) and feeds the quality layer; the statistics counted it once already."""
+        self.store.append_request(record)
+        self.quality_window.add(record)
 
     # ---- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -166,7 +181,8 @@ class Monitor:
                 entry.update(count=entry["count"] + 1, last_error=error, last_error_at=ts)
                 continue
             samples[collector.layer] = values
-        for layer, build in (("model", self._model_sample), ("service", self._service_sample)):
+        for layer, build in (("model", self._model_sample), ("service", self._service_sample),
+                             ("quality", self._quality_sample)):
             try:
                 samples[layer] = build(ts)
             except Exception as exc:  # noqa: BLE001 - same isolation as the collectors
@@ -208,6 +224,10 @@ class Monitor:
             "tokens_per_second": mean("tokens_per_second"),
             "inter_token_latency_seconds": mean("inter_token_latency_seconds"),
         }
+
+    def _quality_sample(self, ts: float) -> dict[str, Any]:
+        """Quality of the user requests finalized since the last sample, and the scorer's counters."""
+        return self.quality_window.drain() | self.quality_scorer.stats()
 
     def _service_sample(self, ts: float) -> dict[str, Any]:
         snapshot = self.request_stats.snapshot(ts)

@@ -51,7 +51,8 @@ class AppServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = os.environ | {"HEALTHMON_DATA_DIR": str(data_dir), "HEALTHMON_INTERVAL": "1",
-                                 "HEALTHMON_PROBE_INTERVAL": "0", "PYTHONUNBUFFERED": "1"} | env
+                                 "HEALTHMON_PROBE_INTERVAL": "0", "PYTHONUNBUFFERED": "1",
+                                 "HEALTHMON_EMBEDDING_MODEL": "off"} | env
         self.process: subprocess.Popen | None = None
 
     def start(self, wait_for_model: bool = True) -> "AppServer":

@@ -22,7 +22,8 @@ def test_defaults_keep_the_original_limits() -> None:
             ("memory_usage", ">", 80, "warning")} <= thresholds
     assert rules["failure_rate_warning"].min_traffic == 10
     baselines = {(r.metric, r.bad_direction) for r in rules.values() if isinstance(r, BaselineRule)}
-    assert baselines == {("inference_time", "up"), ("ttft_seconds", "up"), ("tokens_per_second", "down")}
+    assert baselines == {("inference_time", "up"), ("ttft_seconds", "up"), ("tokens_per_second", "down"),
+                         ("quality_score", "down"), ("relevance", "down"), ("perplexity", "up")}
     forecasts = {(r.metric, r.threshold) for r in rules.values() if isinstance(r, ForecastRule)}
     assert forecasts == {("memory_usage", 90), ("disk_usage", 95), ("gpu_memory_usage", 95)}
     assert all(rule.reason for rule in rules.values())

@@ -184,3 +184,16 @@ def test_a_bad_model_leaves_monitoring_running(app_factory, tmp_path):
     server.wait_until(lambda: server.get("/api/health/status").json()["latest_system"], "system samples", 30)
     answer = server.post("/api/model/generate", json={"prompt": "hi"})
     assert answer.status_code == 503 and answer.headers["Retry-After"]
+
+
+def test_generate_answers_with_quality_and_relevance_arrives_in_history(app_factory, data_dir):
+    server = app_factory(data_dir, HEALTHMON_EMBEDDING_MODEL="all-MiniLM-L6-v2")
+    body = server.post("/api/model/generate", json={"prompt": "How much memory does a model need?",
+                                                    "max_new_tokens": 24, "temperature": 0}).json()
+    quality = body["quality"]
+    assert {"relevance", "repetition_rate", "distinct_2", "language_match", "perplexity"} <= set(quality)
+    assert quality["perplexity"] > 1 and quality["language_match"] is True
+    server.wait_until(lambda: (server.get(f"/api/traces/{body['trace_id']}").json().get("quality") or {})
+                      .get("relevance") is not None, "relevance in history", 90)
+    relevance = server.get(f"/api/traces/{body['trace_id']}").json()["quality"]["relevance"]
+    assert -1.0 <= relevance <= 1.0

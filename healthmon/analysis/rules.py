@@ -40,6 +40,11 @@ METRICS = (
     "ttft_seconds",
     "tokens_per_second",
     "failure_rate",
+    "quality_score",
+    "relevance",
+    "perplexity",
+    "repetition_rate",
+    "canary_drift_similarity",
 )
 TRAFFIC_METRIC = "request_count"  # requests in the failure-rate window, for the minimum-traffic guard
 METRIC_UNITS = {
@@ -51,6 +56,11 @@ METRIC_UNITS = {
     "ttft_seconds": " s",
     "tokens_per_second": " tok/s",
     "failure_rate": "%",
+    "quality_score": "",
+    "relevance": "",
+    "perplexity": "",
+    "repetition_rate": "",
+    "canary_drift_similarity": "",
 }
 LEVELS = ("warning", "critical")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -236,6 +246,19 @@ def default_rules() -> list[Rule]:
                      reason="Time to first token has no universal limit; only its own history says what is slow."),
         BaselineRule(name="throughput_baseline", metric="tokens_per_second", bad_direction="down",
                      reason="Throughput halving far above 10 tok/s is still a regression."),
+        BaselineRule(name="quality_score_baseline", metric="quality_score", bad_direction="down", warmup_samples=30,
+                     for_samples=3,
+                     reason="Answers scoring well below this model's own normal; only cycles with finished requests count."),
+        BaselineRule(name="relevance_baseline", metric="relevance", bad_direction="down", warmup_samples=30,
+                     for_samples=3, reason="Answers drifting away from their prompts, against this model's own normal."),
+        BaselineRule(name="perplexity_baseline", metric="perplexity", bad_direction="up", warmup_samples=30,
+                     for_samples=3,
+                     reason="The model finds its own output less likely than usual: sampling or weights changed."),
+        ThresholdRule(name="repetition_warning", metric="repetition_rate", op=">", fire=0.3, resolve=0.2,
+                      reason="A third of the 3-grams repeated: the model loops. A fixed limit, as normal is about 0."),
+        ThresholdRule(name="canary_drift_warning", metric="canary_drift_similarity", op="<", fire=0.8, resolve=0.9,
+                      for_samples=2, for_seconds=0,
+                      reason="Two canary answers in a row unlike the first one recorded: swapped model or broken tokenizer."),
         ForecastRule(name="memory_forecast", metric="memory_usage", threshold=90,
                      reason="A leak is visible long before memory_critical; warn while there is time to act."),
         ForecastRule(name="disk_forecast", metric="disk_usage", threshold=95, fit_window_seconds=3600,

@@ -127,6 +127,7 @@ def generate_answer(record: dict[str, Any]) -> dict[str, Any]:
         "prompt_tokens": record.get("prompt_tokens"), "output_tokens": record.get("output_tokens"),
         "ttft_seconds": record.get("ttft_seconds"), "finish_reason": record.get("finish_reason"),
         "queue_seconds": record.get("queue_seconds"), "model": record.get("model"),
+        "quality": record.get("quality"),
     }
 
 

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from healthmon.quality.metrics import text_quality
 from healthmon.runtime.generate import GenerationOutcome, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
@@ -57,8 +58,9 @@ class ModelRuntime:
                  resolver: Callable[..., Path] = resolve_model_path,
                  loader: Callable[..., LoadedModel] = load_checkpoint,
                  clock: Callable[[], float] = time.perf_counter, wall_clock: Callable[[], float] = time.time,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None, measure_quality: bool = True) -> None:
         self.spec = spec
+        self.measure_quality = measure_quality  # per-request quality in the record (off only to measure its cost)
         self._demo_dir, self._models_dir = demo_dir, models_dir
         self._on_record = on_record
         self._device, self._dtype = device, dtype
@@ -206,7 +208,8 @@ class ModelRuntime:
                         raise ModelNotReady("model was unloaded while the request waited")
                     outcome = run_generation(loaded.model, loaded.tokenizer, stream.params, trace,
                                              max_new_tokens_cap=self.max_new_tokens_cap,
-                                             token_sink=stream.sink, cancel=stream.cancelled)
+                                             token_sink=stream.sink, cancel=stream.cancelled,
+                                             measure_logprobs=self.measure_quality)
                 finally:
                     with self._state_lock:
                         self.in_flight -= 1
@@ -227,7 +230,8 @@ class ModelRuntime:
 
     def _emit(self, trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str, *,
               outcome: GenerationOutcome | None = None, error: str | None = None) -> dict[str, Any]:
-        record = build_record(trace, params, source, synthetic, status, self.model_name, outcome, error)
+        record = build_record(trace, params, source, synthetic, status, self.model_name, outcome, error,
+                              quality=self.measure_quality)
         try:
             self._on_record(record)
         except Exception:  # noqa: BLE001 - bookkeeping must never fail the request
@@ -246,8 +250,10 @@ def _release_cuda_cache() -> None:
 
 
 def build_record(trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str,
-                 model_name: str, outcome: GenerationOutcome | None, error: str | None) -> dict[str, Any]:
-    """The stored form of one request: timings in seconds from the trace's start, token counts from the tokenizer."""
+                 model_name: str, outcome: GenerationOutcome | None, error: str | None, *,
+                 quality: bool = True) -> dict[str, Any]:
+    """The stored form of one request: timings in seconds from the trace's start, token counts from the tokenizer,
+    and (for a generation, with `quality`) the answer-time quality; relevance follows from the background scorer."""
     end = trace.now()
     record: dict[str, Any] = {
         "trace_id": trace.trace_id, "ts": trace.start_unix_seconds, "source": source, "synthetic": synthetic,
@@ -273,6 +279,8 @@ def build_record(trace: Trace, params: GenerationParams, source: str, synthetic:
             "tokens_per_second": n / model_seconds if model_seconds else None,
         }
         record["params"] = record["params"] | {"max_new_tokens": outcome.max_new_tokens}
+        if quality:
+            record["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs)
     record["spans"] = trace.to_list()
     return record
 

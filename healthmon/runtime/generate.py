@@ -6,6 +6,7 @@ decoding for streaming happens on the consumer's thread, so instrumentation cost
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -14,6 +15,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from healthmon.quality.fluency import TokenLogprobRecorder
 from healthmon.runtime.params import GenerationParams, resolve_max_new_tokens
 from healthmon.tracing import Trace
 
@@ -21,7 +23,7 @@ TokenSink = Callable[[list[int]], None]
 
 
 class TokenTimingStreamer(BaseStreamer):
-    """Stamps the clock for every new token and hands the ids to an optional sink.
+    """Stamps the clock for every new token and hands the ids to an optional sink (and log-probability recorder).
 
     >>> times = iter([1.0, 2.0])
     >>> s = TokenTimingStreamer(clock=lambda: next(times))
@@ -31,9 +33,11 @@ class TokenTimingStreamer(BaseStreamer):
     ([8, 9], [1.0, 2.0])
     """
 
-    def __init__(self, clock: Callable[[], float], sink: TokenSink | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], sink: TokenSink | None = None,
+                 logprobs: TokenLogprobRecorder | None = None) -> None:
         self._clock = clock
         self._sink = sink
+        self._logprobs = logprobs
         self._prompt_seen = False
         self.token_ids: list[int] = []
         self.token_times_seconds: list[float] = []
@@ -46,6 +50,8 @@ class TokenTimingStreamer(BaseStreamer):
         ids = value.reshape(-1).tolist()
         self.token_ids.extend(ids)
         self.token_times_seconds.extend([now] * len(ids))
+        if self._logprobs is not None:
+            self._logprobs.observe(ids)
         if self._sink is not None:
             self._sink(ids)
 
@@ -74,6 +80,7 @@ class GenerationOutcome:
     finish_reason: str  # stop | length | cancelled
     generate_start_seconds: float
     token_times_seconds: list[float] = field(default_factory=list)
+    token_logprobs: list[float] | None = None  # under the model's raw distribution; None when not measured
 
     @property
     def first_token_seconds(self) -> float | None:
@@ -107,8 +114,11 @@ def context_window_tokens(model: Any) -> int | None:
 
 def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: Trace, *,
                    max_new_tokens_cap: int, token_sink: TokenSink | None = None,
-                   cancel: threading.Event | None = None) -> GenerationOutcome:
+                   cancel: threading.Event | None = None, measure_logprobs: bool = False) -> GenerationOutcome:
     """Generate for one request, adding tokenize/prefill/decode/detokenize spans to `trace`.
+
+    With `measure_logprobs`, each output token's log-probability is read from the generation's own logits
+    (quality.fluency), for perplexity without a second forward pass.
 
     Raises InvalidRequest when the prompt does not fit the model's context.
     """
@@ -119,7 +129,8 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
     inputs = torch.tensor([input_ids], dtype=torch.long, device=device)
     trace.add("tokenize", started, trace.now(), prompt_tokens=len(input_ids))
 
-    streamer = TokenTimingStreamer(trace.now, token_sink)
+    recorder = TokenLogprobRecorder(model) if measure_logprobs else None
+    streamer = TokenTimingStreamer(trace.now, token_sink, recorder)
     sampling: dict[str, Any] = {"do_sample": False}
     if not params.greedy:
         sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
@@ -128,7 +139,7 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
     stopping = StoppingCriteriaList([_CancelOnEvent(cancel)]) if cancel is not None else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     generate_start = trace.now()
-    with torch.inference_mode():
+    with torch.inference_mode(), recorder or contextlib.nullcontext():
         model.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=max_new_tokens,
                        pad_token_id=pad_id, streamer=streamer, stopping_criteria=stopping, **sampling)
     first, last = (streamer.token_times_seconds[0], streamer.token_times_seconds[-1]) if streamer.token_ids else (None, None)
@@ -150,4 +161,5 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
     else:
         finish_reason = "stop"  # a stopping criterion of the model's own (e.g. a stop string)
     return GenerationOutcome(text, len(input_ids), len(streamer.token_ids), max_new_tokens, finish_reason,
-                             generate_start, streamer.token_times_seconds)
+                             generate_start, streamer.token_times_seconds,
+                             recorder.token_logprobs() if recorder is not None else None)
