@@ -30,6 +30,8 @@ SERIES = {  # built-in metric -> the series its Prometheus rule reads
     "inference_time": "instance:healthmon_e2e_request_latency_seconds:mean1m",
     "tokens_per_second": "instance:healthmon_generation_tokens_per_second:ratio_rate1m",
     "failure_rate": "instance:healthmon_request_failure:ratio5m",
+    "repetition_rate": "healthmon_quality_repetition_rate",
+    "canary_drift_similarity": "healthmon_quality_canary_drift_similarity",
 }
 
 
@@ -173,6 +175,9 @@ def exposed_names(tmp_path_factory) -> set[str]:
                                     "queue_max": 8, "parameters": 1, "memory_footprint_bytes": 1, "load_seconds": 1}
     try:
         monitor.collect_once()
+        monitor.rings["quality"].append(monitor.clock(), {"quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0,
+                                                          "repetition_rate": 0.0, "distinct_2": 1.0,
+                                                          "canary_drift_similarity": 1.0})
         text = generate_latest(build_registry(monitor)).decode()
     finally:
         monitor.close()

@@ -92,6 +92,18 @@ TORCH_GAUGES = (
 )
 
 
+QUALITY_GAUGES = (  # means over the requests finished in a collection interval
+    ("quality_score", "healthmon_quality_score", "Generation quality score of recent user requests, 0-100.", 1),
+    ("relevance", "healthmon_quality_relevance", "Prompt-response embedding cosine similarity, -1..1.", 1),
+    ("perplexity", "healthmon_quality_perplexity", "Perplexity of recent outputs under the model itself.", 1),
+    ("repetition_rate", "healthmon_quality_repetition_rate", "Share of repeated 3-grams in recent outputs, 0-1.", 1),
+    ("distinct_2", "healthmon_quality_distinct_2", "Distinct bigrams over all bigrams in recent outputs, 0-1.", 1),
+    ("canary_drift_similarity", "healthmon_quality_canary_drift_similarity",
+     "Similarity of the latest canary answer to the first one recorded for this model, -1..1.", 1),
+)
+QUALITY_LOOKBACK_SECONDS = 300.0  # quality arrives only in cycles with finished requests: keep the last value a while
+
+
 def _scaled(value: float, factor: float) -> float:
     """To base units; rounding keeps 71.4 % from printing as 0.7140000000000001."""
     return float(value) if factor == 1 else round(float(value) * factor, 9)
@@ -120,7 +132,7 @@ class MonitorCollector:
         self._monitor = monitor
 
     def collect(self) -> Iterator[Metric]:
-        for section in (self._meta, self._system, self._gpu, self._model, self._health, self._alerts):
+        for section in (self._meta, self._system, self._gpu, self._model, self._quality, self._health, self._alerts):
             try:
                 yield from list(section())  # materialized, so a failure midway drops the whole section
             except Exception:  # noqa: BLE001 - one broken section must not cost Prometheus the scrape
@@ -193,6 +205,14 @@ class MonitorCollector:
                                                                     "rejected as busy.")):
             if info.get(key) is not None:
                 yield GaugeMetricFamily(name, documentation, value=float(info[key]))
+
+    def _quality(self) -> Iterator[Metric]:
+        """Each quality figure's latest value in the lookback: samples without finished requests carry none."""
+        since = self._monitor.clock() - QUALITY_LOOKBACK_SECONDS
+        latest: dict[str, Any] = {}
+        for _, values in self._monitor.rings["quality"].items(since=since):
+            latest |= {key: value for key, value in values.items() if value is not None}
+        yield from _gauges(latest, QUALITY_GAUGES)
 
     def _health(self) -> Iterator[Metric]:
         health = self._monitor.health()
