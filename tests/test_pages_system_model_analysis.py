@@ -234,10 +234,10 @@ def test_analysis_page_without_requests_links_to_generate(live_monitor):
     collect(live_monitor)
     at = run_page("views/analysis.py")
     assert texts(at.title) == ["Analysis"]
-    assert texts(at.subheader) == ["Performance score", "Requests", "Generation"]
+    assert texts(at.subheader) == ["Performance score", "Requests", "Generation", "Generation quality"]
     assert {metric.label: metric.value for metric in at.metric}["Requests"] == "0"
     assert any(text.startswith("No user requests in this window yet. Send one") for text in texts(at.info))
-    assert [link.proto.page for link in at.get("page_link")] == ["generate"]
+    assert [link.proto.page for link in at.get("page_link")] == ["generate", "generate"]
     figures = charts_by_key(at)
     assert points(figures["chart-score"]) > 0
     assert "chart-tokens-per-second" not in figures  # an empty state, not a blank chart

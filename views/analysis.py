@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts
+from healthmon.quality.embedder import DISABLED_NAMES
 from healthmon.ui import panels
-from healthmon.ui.format import fmt_seconds
+from healthmon.ui.format import fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
@@ -45,6 +46,61 @@ t = translator({
     "No request reported its prompt length.": "没有请求报告提示长度。",
     "No request reported its output length.": "没有请求报告输出长度。",
     "stop": "自然结束", "length": "达到长度上限", "cancelled": "已取消", "error": "错误", "none": "无",
+    "Generation quality": "生成质量",
+    "Measured on every successful user request (canary probes are left out): fluency from the model's own token "
+    "probabilities, repetition, language and truncation at answer time, relevance in the background. Trends are "
+    "means per collection interval; tiles weight each interval by its requests.":
+        "对每个成功的用户请求计算（不含金丝雀探测）：回答时由模型自身的 token 概率得出流畅度，并计算重复、语言与截断；"
+        "相关性在后台计算。趋势为每个采集周期的平均值；指标卡按各周期的请求数加权。",
+    "No generation quality in this window yet: it is measured on every successful user request. Send one from "
+    "the Generate page or to POST /api/model/generate.":
+        "此时间窗口内尚无生成质量数据：每个成功的用户请求都会计算。"
+        "请在生成页或通过 POST /api/model/generate 发送请求。",
+    "Quality score": "质量评分", "Relevance": "相关性", "Perplexity": "困惑度", "Repetition rate": "重复率",
+    "Distinct-2": "Distinct-2", "Language mismatch": "语言不一致", "Empty responses": "空回复",
+    "Truncated": "被截断", "off": "已关闭",
+    "0-100 per request from relevance, degeneration, fluency, language and completion, weighted.":
+        "每个请求 0-100，由相关性、退化、流畅度、语言和完整性加权得出。",
+    "Cosine similarity of prompt and response embeddings; fitting English answers score about 0.35-0.6.":
+        "提示词与回复向量的余弦相似度；切题的英文回答约为 0.35-0.6。",
+    "exp(-mean token log-probability) of each response under the model itself; lower reads more fluent to it.":
+        "每个回复在模型自身下的 exp(-平均 token 对数概率)；越低说明模型认为越流畅。",
+    "Share of repeated 3-grams (words; characters for Chinese); a looping model climbs toward 1.":
+        "重复 3-gram 的比例（按词计；中文按字计）；模型陷入循环时趋近 1。",
+    "Distinct 2-grams over all 2-grams; near 0 means loops.": "不同 2-gram 占全部 2-gram 的比例；接近 0 表示循环。",
+    "Responses in another script than their prompt.": "回复与提示词文字体系不同的比例。",
+    "Responses with no text.": "没有文字的回复比例。",
+    "Responses cut at max_new_tokens.": "因达到 max_new_tokens 被截断的回复比例。",
+    "Quality score (mean per interval)": "质量评分（每周期平均）", "quality score": "质量评分",
+    "Relevance, repetition and diversity": "相关性、重复与多样性", "relevance": "相关性",
+    "repetition rate": "重复率", "distinct-2": "distinct-2", "0-1": "0-1", "repetition": "重复率",
+    "Perplexity of the responses": "回复的困惑度", "perplexity": "困惑度",
+    "Language mismatch, empty and truncated responses": "语言不一致、空回复与被截断的回复",
+    "language mismatch": "语言不一致", "empty": "空回复", "truncated": "被截断", "% of requests": "请求占比 %",
+    "No quality score in this window yet.": "此时间窗口内尚无质量评分。",
+    "No relevance in this window yet: it is scored in the background once the embedding model is ready.":
+        "此时间窗口内尚无相关性：向量模型就绪后在后台计算。",
+    "No perplexity in this window yet: it needs the generations' token scores.":
+        "此时间窗口内尚无困惑度：需要生成时的 token 分数。",
+    "No verdicts in this window yet.": "此时间窗口内尚无判定。",
+    "Relevance scorer": "相关性评分器", "Embedding model": "向量模型", "ready": "就绪",
+    "not loaded yet": "尚未加载", "unavailable": "不可用", "Queue": "队列", "Scored": "已评分",
+    "Dropped": "已丢弃",
+    "The embedding model loads in the background with the first finished request.":
+        "向量模型在第一个请求完成时于后台加载。",
+    "Requests waiting for their relevance, of the queue's capacity.": "等待计算相关性的请求数 / 队列容量。",
+    "Totals since the monitor started.": "自监控启动以来的总数。",
+    "Left unscored because the queue was full: the scorer waits for an idle model, so sustained load drops "
+    "rather than slows answers. Since the monitor started.":
+        "因队列已满而未评分：评分器等待模型空闲，持续高负载时宁可丢弃也不拖慢回答。自监控启动以来的总数。",
+    "Relevance is off (HEALTHMON_EMBEDDING_MODEL={name}): quality scores leave it out and canary drift is not "
+    "measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the default, bundled for offline "
+    "use) or the path of a sentence-transformers model, and restart healthmon.":
+        "相关性已关闭（HEALTHMON_EMBEDDING_MODEL={name}）：质量评分不含相关性，也不测量金丝雀漂移。"
+        "如需开启，请设置 HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2（默认值，已内置可离线使用）"
+        "或 sentence-transformers 模型的路径，然后重启 healthmon。",
+    "The embedding model could not be loaded, so relevance and canary drift are not scored:":
+        "向量模型无法加载，因此不计算相关性和金丝雀漂移：",
 })
 SCORE_SERIES = {"performance_score": "overall", "score_system": "system", "score_model": "model",
                 "score_service": "service", "score_quality": "quality"}
@@ -52,6 +108,8 @@ SERVICE_COLUMNS = ("requests_per_minute", "failure_rate", "latency_p50_seconds",
                    "latency_p99_seconds")
 REQUEST_COLUMNS = ["ts", "status", "finish_reason", "prompt_tokens", "output_tokens", "latency_seconds",
                    "tokens_per_second"]
+QUALITY_COLUMNS = ("quality_requests", "quality_score", "relevance", "perplexity", "repetition_rate", "distinct_2",
+                   "language_mismatch_percent", "empty_response_percent", "truncated_percent")
 
 m = monitor()
 st.title(t("Analysis"))
@@ -139,6 +197,114 @@ def generation_section(requests: pd.DataFrame) -> None:
                             missing=t("No request reported its output length."), integer=True)
 
 
+def relevance_off() -> bool:
+    return m.settings.embedding_model.strip().lower() in DISABLED_NAMES
+
+
+def quality_tiles(quality: pd.DataFrame) -> None:
+    """The window's means, each collection interval weighted by the requests it measured."""
+    def mean(column: str) -> float | None:
+        return panels.weighted_mean(quality, column, "quality_requests")
+
+    relevance = mean("relevance")
+    tiles = [
+        (t("Quality score"), fmt(mean("quality_score")),
+         t("0-100 per request from relevance, degeneration, fluency, language and completion, weighted.")),
+        (t("Relevance"), t("off") if relevance is None and relevance_off() else fmt(relevance, digits=3),
+         t("Cosine similarity of prompt and response embeddings; fitting English answers score about 0.35-0.6.")),
+        (t("Perplexity"), fmt(mean("perplexity"), digits=2),
+         t("exp(-mean token log-probability) of each response under the model itself; lower reads more fluent "
+           "to it.")),
+        (t("Repetition rate"), fmt(mean("repetition_rate"), digits=2),
+         t("Share of repeated 3-grams (words; characters for Chinese); a looping model climbs toward 1.")),
+        (t("Distinct-2"), fmt(mean("distinct_2"), digits=2),
+         t("Distinct 2-grams over all 2-grams; near 0 means loops.")),
+        (t("Language mismatch"), fmt(mean("language_mismatch_percent"), " %"),
+         t("Responses in another script than their prompt.")),
+        (t("Empty responses"), fmt(mean("empty_response_percent"), " %"), t("Responses with no text.")),
+        (t("Truncated"), fmt(mean("truncated_percent"), " %"), t("Responses cut at max_new_tokens.")),
+    ]
+    for start in (0, 4):
+        for col, (label, value, help_text) in zip(st.columns(4), tiles[start:start + 4]):
+            col.metric(label, value, help=help_text)
+
+
+def quality_trends(quality: pd.DataFrame) -> None:
+    left, right = st.columns(2)
+    with left:
+        panels.trend(quality, {"quality_score": t("quality score")}, "quality-score",
+                     title=t("Quality score (mean per interval)"), y_title=t("Score (0-100)"),
+                     missing=t("No quality score in this window yet."), y_range=(0, 105), height=280, connect=True)
+    with right:
+        shares = {"relevance": t("relevance"), "repetition_rate": t("repetition rate"), "distinct_2": t("distinct-2")}
+        lowest = quality[[c for c in shares if c in quality]].min().min() if not quality.empty else None
+        panels.trend(quality, shares, "quality-relevance-repetition", title=t("Relevance, repetition and diversity"),
+                     y_title=t("0-1"), missing=t("No relevance in this window yet: it is scored in the background "
+                                                  "once the embedding model is ready."),
+                     thresholds=[(value, level, f"{t('repetition')} {label}")
+                                 for value, level, label in panels.limits("repetition_rate")],
+                     y_range=(min(0.0, float(lowest) - 0.05) if pd.notna(lowest) else 0.0, 1.05), height=280,
+                     connect=True)
+    left, right = st.columns(2)
+    with left:
+        panels.trend(quality, {"perplexity": t("perplexity")}, "quality-perplexity",
+                     title=t("Perplexity of the responses"), y_title=t("perplexity"),
+                     missing=t("No perplexity in this window yet: it needs the generations' token scores."),
+                     height=280, connect=True)
+    with right:
+        panels.trend(quality, {"language_mismatch_percent": t("language mismatch"),
+                               "empty_response_percent": t("empty"), "truncated_percent": t("truncated")},
+                     "quality-verdicts", title=t("Language mismatch, empty and truncated responses"),
+                     y_title=t("% of requests"), missing=t("No verdicts in this window yet."), y_range=(0, 105),
+                     height=280, connect=True)
+
+
+@st.fragment(run_every=refresh_seconds(m))
+def scorer_state() -> None:
+    """The background relevance scorer, live: whether its model is ready, its queue and its totals."""
+    scorer = m.quality_scorer
+    stats = scorer.stats()
+    name = m.settings.embedding_model
+    off, ready, failed = relevance_off(), bool(stats["embedding_model_ready"]), bool(scorer.embedder_error)
+    state = t("off") if off else t("ready") if ready else t("unavailable") if failed else t("not loaded yet")
+    waiting = not (off or ready or failed)
+    st.markdown(f"**{t('Relevance scorer')}**")
+    totals = t("Totals since the monitor started.")
+    cols = st.columns(5)
+    setting = f"HEALTHMON_EMBEDDING_MODEL={name or repr(name)}".replace("`", "'")  # a code span: never markdown
+    cols[0].metric(t("Embedding model"), state, help=f"`{setting}`" + (
+        "  \n" + t("The embedding model loads in the background with the first finished request.") if waiting else ""))
+    cols[1].metric(t("Queue"), f"{stats['relevance_queue_depth']} / {scorer.queue_max}",
+                   help=t("Requests waiting for their relevance, of the queue's capacity."))
+    cols[2].metric(t("Scored"), stats["relevance_scored_total"], help=totals)
+    cols[3].metric(t("Dropped"), stats["relevance_dropped_total"],
+                   help=t("Left unscored because the queue was full: the scorer waits for an idle model, so sustained "
+                          "load drops rather than slows answers. Since the monitor started."))
+    cols[4].metric(t("Failed"), stats["relevance_failed_total"], help=totals)
+    if off:
+        st.info(t("Relevance is off (HEALTHMON_EMBEDDING_MODEL={name}): quality scores leave it out and canary drift "
+                  "is not measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the default, "
+                  "bundled for offline use) or the path of a sentence-transformers model, and restart "
+                  "healthmon.").format(name=name or "''"), icon=":material/info:")
+    elif failed:
+        st.warning(t("The embedding model could not be loaded, so relevance and canary drift are not scored:"),
+                   icon=":material/warning:")
+        st.code(scorer.embedder_error, language=None, wrap_lines=True)  # an exception's text, shown verbatim
+
+
+@st.fragment(run_every=panels.chart_refresh_seconds(m))
+def quality_charts() -> None:
+    """Quality tiles and trends from the quality layer, each time the window can have gained a point."""
+    quality = panels.history(m, "quality", QUALITY_COLUMNS)
+    if not panels.present(quality, ["quality_score"]):
+        empty_state(t("No generation quality in this window yet: it is measured on every successful user request. "
+                      "Send one from the Generate page or to POST /api/model/generate."),
+                    link_page="views/generate.py", link_label=t("Open Generate"))
+        return
+    quality_tiles(quality)
+    quality_trends(quality)
+
+
 @st.fragment(run_every=panels.chart_refresh_seconds(m))
 def score_trend() -> None:
     score_section(panels.history(m, "score", list(SCORE_SERIES)))
@@ -163,3 +329,9 @@ score_trend()
 st.subheader(t("Requests"))
 live_request_tiles()
 request_charts()
+st.subheader(t("Generation quality"))
+st.caption(t("Measured on every successful user request (canary probes are left out): fluency from the model's own "
+             "token probabilities, repetition, language and truncation at answer time, relevance in the background. "
+             "Trends are means per collection interval; tiles weight each interval by its requests."))
+quality_charts()
+scorer_state()

@@ -4,6 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts
+from healthmon.quality.drift import REFERENCE_RECORDED
+from healthmon.quality.embedder import DISABLED_NAMES
+from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.ui import panels
 from healthmon.ui.format import fmt_seconds
 from healthmon.ui.i18n import translator
@@ -51,6 +54,22 @@ t = translator({
     "Probe throughput": "探测吞吐量", "Recent probes": "最近的探测",
     "time (UTC)": "时间 (UTC)", "status": "状态", "latency ms": "延迟 ms", "TTFT ms": "首 token 延迟 ms",
     "output tokens": "输出 tokens", "output": "输出",
+    "drift": "漂移", "Drift similarity": "漂移相似度", "reference": "基准", "pending": "待计算", "off": "已关闭",
+    "Embedding similarity of the newest measured canary answer to the first one recorded for this model: 1 is "
+    "the same answer; below 0.8 raises a warning.":
+        "最近一次测得的金丝雀回答与该模型首次记录回答的向量相似度：1 表示回答相同；低于 0.8 告警。",
+    "Canary drift": "金丝雀漂移", "similarity to the first answer": "与首次回答的相似度", "similarity": "相似度",
+    "The lowest similarity of the probes in each collection interval to the model's first recorded answer.":
+        "每个采集周期内探测回答与该模型首次记录回答的最低相似度。",
+    "No drift measured in this window yet: the first probe's answer becomes the model's reference, and the "
+    "probes after it are compared with it.":
+        "此时间窗口内尚未测得漂移：首次探测的回答成为该模型的基准，之后的探测与之比较。",
+    "Canary drift is off: it compares answers by their embeddings, and the embedding model is off "
+    "(HEALTHMON_EMBEDDING_MODEL={name}). Set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the default) or the path "
+    "of a sentence-transformers model and restart healthmon.":
+        "金丝雀漂移已关闭：它通过向量比较回答，而向量模型已关闭（HEALTHMON_EMBEDDING_MODEL={name}）。"
+        "请设置 HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2（默认值）或 sentence-transformers 模型的路径，"
+        "然后重启 healthmon。",
 })
 MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
@@ -121,7 +140,49 @@ def inference_trends(model: pd.DataFrame, queue_max: int) -> None:
                  thresholds=[(float(queue_max), "warning", f"{t('queue capacity')} {queue_max}")], height=240)
 
 
-def probe_section(probes: pd.DataFrame) -> None:
+def probe_drift(record: dict) -> tuple[float | None, str]:
+    """(drift similarity, how the table shows it) from a probe's stored record."""
+    quality = record.get("quality")
+    if not isinstance(quality, dict):
+        return None, "—"
+    drift = quality.get("drift_similarity")
+    if drift is not None:
+        return float(drift), f"{drift:.3f}"
+    if quality.get("drift_reason") == REFERENCE_RECORDED:
+        return None, t("reference")
+    if "drift_reason" not in quality and quality.get("relevance_reason") == RELEVANCE_PENDING:
+        return None, t("pending")  # the background scorer has not reached it yet
+    return None, "—"
+
+
+def embedding_off() -> bool:
+    """Canary drift compares embeddings: with HEALTHMON_EMBEDDING_MODEL=off it is never measured."""
+    return m.settings.embedding_model.strip().lower() in DISABLED_NAMES
+
+
+def drift_trend(drift: pd.DataFrame) -> None:
+    """The quality layer's lowest canary similarity per interval, with the alert rule's limit."""
+    name = m.settings.embedding_model
+    if embedding_off():
+        empty_state(t("Canary drift is off: it compares answers by their embeddings, and the embedding model is off "
+                      "(HEALTHMON_EMBEDDING_MODEL={name}). Set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the "
+                      "default) or the path of a sentence-transformers model and restart healthmon.").format(
+                          name=name or "''"))
+        return
+    values = drift["canary_drift_similarity"] if "canary_drift_similarity" in drift else pd.Series(dtype="float64")
+    low = min(0.0, float(values.min()) - 0.05) if values.notna().any() else 0.0  # cosine can go below 0
+    st.caption(t("The lowest similarity of the probes in each collection interval to the model's first recorded "
+                 "answer."))
+    panels.trend(drift, {"canary_drift_similarity": t("similarity to the first answer")}, "canary-drift",
+                 title=t("Canary drift"), y_title=t("similarity"),
+                 missing=t("No drift measured in this window yet: the first probe's answer becomes the model's "
+                           "reference, and the probes after it are compared with it."),
+                 thresholds=[(value, level, f"{t('drift')} {label}")
+                             for value, level, label in panels.limits("canary_drift_similarity")],
+                 y_range=(low, 1.05), height=240, connect=True)
+
+
+def probe_section(probes: pd.DataFrame, drift: pd.DataFrame) -> None:
     st.subheader(t("Canary probes"))
     st.caption(t("A short fixed prompt, decoded greedily, sent only while the model is idle: a change in its latency "
                  "or output shows drift that user traffic can hide."))
@@ -136,15 +197,21 @@ def probe_section(probes: pd.DataFrame) -> None:
                           "loaded and idle.").format(interval=f"{interval:g}"))
         return
     recent = probes.tail(RECENT_PROBES).iloc[::-1]
-    outputs = {trace_id: (m.store.get_request(trace_id) or {}).get("response") for trace_id in recent["trace_id"]}
+    records = {trace_id: m.store.get_request(trace_id) or {} for trace_id in recent["trace_id"]}  # one read each
+    outputs = {trace_id: record.get("response") for trace_id, record in records.items()}
+    drifts = {trace_id: probe_drift(record) for trace_id, record in records.items()}
+    measured = [value for value, _ in drifts.values() if value is not None]  # newest first
     ok = probes[probes["status"] == "ok"]
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric(t("Probes"), len(probes))
     cols[1].metric(t("Failed"), int((probes["status"] != "ok").sum()))
     cols[2].metric(t("Median latency"), fmt_seconds(ok["latency_seconds"].median() if not ok.empty else None))
     cols[3].metric(t("Distinct outputs"), len({text for text in outputs.values() if text is not None}),
                    help=t("Greedy decoding of a fixed prompt gives the same output every time; more than one "
                           "means the model, its weights or its settings changed.") + f" ({len(outputs)})")
+    cols[4].metric(t("Drift similarity"), f"{measured[0]:.3f}" if measured else t("off") if embedding_off() else "—",
+                   help=t("Embedding similarity of the newest measured canary answer to the first one recorded for "
+                          "this model: 1 is the same answer; below 0.8 raises a warning."))
     no_success = t("No probe succeeded in this window.")
     left, right = st.columns(2)
     with left:
@@ -154,15 +221,19 @@ def probe_section(probes: pd.DataFrame) -> None:
     with right:
         panels.trend(probes, {"tokens_per_second": t("tokens/s")}, "probe-throughput", title=t("Probe throughput"),
                      y_title=t("tokens/s"), missing=no_success, height=240, connect=True)
+    drift_trend(drift)
     st.markdown(f"**{t('Recent probes')}**")
     table = pd.DataFrame({
         t("time (UTC)"): pd.to_datetime(recent["ts"], unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S"),
         t("status"): recent["status"], t("latency ms"): (recent["latency_seconds"] * 1000).round(1),
         t("TTFT ms"): (recent["ttft_seconds"] * 1000).round(1), t("tokens/s"): recent["tokens_per_second"].round(1),
-        t("output tokens"): recent["output_tokens"], t("output"): recent["trace_id"].map(outputs),
+        t("output tokens"): recent["output_tokens"],
+        t("drift"): recent["trace_id"].map(lambda trace_id: drifts[trace_id][1]),
+        t("output"): recent["trace_id"].map(outputs),
     })
     st.dataframe(table, hide_index=True, width="stretch")  # model output as plain text cells, never markdown
-    download_csv(recent.assign(response=recent["trace_id"].map(outputs)), "probes")
+    download_csv(recent.assign(drift_similarity=recent["trace_id"].map(lambda trace_id: drifts[trace_id][0]),
+                               response=recent["trace_id"].map(outputs)), "probes")
 
 
 @st.fragment(run_every=refresh_seconds(m))
@@ -178,7 +249,7 @@ def history_charts() -> None:
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
     inference_trends(model, m.runtime.queue_max)
-    probe_section(requests[requests["synthetic"] == 1])
+    probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 
 
 live_card()

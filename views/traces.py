@@ -1,7 +1,9 @@
 """Traces: the requests in the shared window, and for the one selected its spans, prompt, response and parameters."""
 
+import pandas as pd
 import streamlit as st
 
+from healthmon import charts
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.widgets import keep_selection, requests_table, show_request, viewer_timezone
@@ -18,7 +20,9 @@ t = translator({
     "Select a request in the table to see its spans, prompt and response.":
         "在表格中选择一个请求，查看其阶段耗时、提示词和回复。",
     "requests in this window; the newest": "个请求在此时间窗口内；显示最新的",
-    "are shown.": "个。", "Request": "请求",
+    "are shown.": "个。", "Request": "请求", "quality": "质量",
+    "Quality score 0-100 of each successful generation (relevance included once the background scorer has run).":
+        "每次成功生成的质量评分 0-100（后台评分完成后包含相关性）。",
 })
 m = monitor()
 ROW_LIMIT = 500  # a table, not an archive: the CSV and the API reach further back
@@ -26,6 +30,14 @@ COLUMNS = ["trace_id", "ts", "source", "status", "latency_seconds", "ttft_second
            "output_tokens", "tokens_per_second", "finish_reason"]
 
 st.title(t("Traces"))
+
+
+def shown_qualities(newest: pd.DataFrame, include_probes: bool, until: float) -> dict[str, str | None]:
+    """{trace_id: quality JSON} for the rows shown, in one query bounded by the oldest shown row: the window's
+    older rows (a 7-day window can hold many thousands) never carry their quality text to the page."""
+    rows = m.store.requests_frame(float(newest["ts"].min()), until, include_synthetic=include_probes,
+                                  columns=["trace_id", "quality"])
+    return dict(zip(rows["trace_id"], rows["quality"]))
 
 
 @st.fragment(run_every=refresh_seconds(m))
@@ -39,6 +51,7 @@ def live_traces() -> None:
                       "POST /api/model/generate."), link_page="views/generate.py", link_label=t("Open Generate"))
         return
     newest = frame.iloc[::-1].head(ROW_LIMIT).reset_index(drop=True)
+    newest["quality"] = newest["trace_id"].map(shown_qualities(newest, include_probes, until))
     table = requests_table(newest, viewer_timezone())
     selected = keep_selection("traces-table", table["trace_id"].tolist())
     st.dataframe(table, key="traces-table", on_select="rerun", selection_mode="single-row", hide_index=True,
@@ -49,10 +62,15 @@ def live_traces() -> None:
                      "prompt_tokens": st.column_config.NumberColumn(t("tokens in"), format="%d"),
                      "output_tokens": st.column_config.NumberColumn(t("tokens out"), format="%d"),
                      "tokens_per_second": st.column_config.NumberColumn(t("tokens/s"), format="%.1f"),
-                     "finish_reason": t("finish reason"), "trace_id": t("trace id")})
+                     "finish_reason": t("finish reason"),
+                     "quality_score": st.column_config.ProgressColumn(
+                         t("quality"), format="%.0f", min_value=0, max_value=100, color=charts.SERIES_COLORS[0],
+                         help=t("Quality score 0-100 of each successful generation (relevance included once the "
+                                "background scorer has run).")),
+                     "trace_id": t("trace id")})
     if len(frame) > ROW_LIMIT:
         st.caption(f"{len(frame)} {t('requests in this window; the newest')} {ROW_LIMIT} {t('are shown.')}")
-    download_csv(newest, "traces")
+    download_csv(newest.drop(columns="quality").assign(quality_score=table["quality_score"]), "traces")
     if selected is None:
         st.caption(t("Select a request in the table to see its spans, prompt and response."))
         return

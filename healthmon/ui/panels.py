@@ -79,6 +79,18 @@ def _frame_for_slot(_m: Monitor, db_path: str, layer: str, columns: tuple[str, .
     return _m.store.frame(layer, until - window_seconds, until, max_points, list(columns))
 
 
+def weighted_mean(frame: pd.DataFrame, column: str, weight: str) -> float | None:
+    """The window's mean of a per-interval mean, each interval (or downsampled bucket) weighted by its count in
+    `weight` (the requests it averaged), so a busy minute counts for more than a quiet one; None without data."""
+    if column not in frame or weight not in frame:
+        return None
+    values, weights = frame[column], frame[weight]
+    usable = values.notna() & weights.notna() & (weights > 0)
+    if not usable.any():
+        return None
+    return float((values[usable] * weights[usable]).sum() / weights[usable].sum())
+
+
 def present(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     """The columns that hold at least one number in this frame (a chart of only gaps is a blank chart)."""
     return [column for column in columns if column in frame and frame[column].notna().any()]

@@ -8,6 +8,7 @@ not act on them.
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, tzinfo
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,21 +19,25 @@ import streamlit as st
 from healthmon.analysis.rules import (BaselineRule, ForecastRule, Rule, ThresholdRule, format_value)
 from healthmon.charts import LEVEL_COLORS, waterfall
 from healthmon.monitor import Monitor
+from healthmon.quality.drift import REFERENCE_RECORDED
+from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.runtime.sources import ModelSpec
 from healthmon.ui.format import NO_DATA, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 
 Translate = Callable[[str], str]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-LAYERS = ("system", "model", "service")
+LAYERS = ("system", "model", "service", "quality")
 METRIC_LAYERS = {  # every metric a rule may watch (rules.METRICS), by the layer that produces it
     "cpu_usage": "system", "memory_usage": "system", "disk_usage": "system", "gpu_memory_usage": "system",
     "inference_time": "model", "ttft_seconds": "model", "tokens_per_second": "model",
     "failure_rate": "service",
+    "quality_score": "quality", "relevance": "quality", "perplexity": "quality", "repetition_rate": "quality",
+    "canary_drift_similarity": "quality",
 }
 OPEN_STATES = ("pending", "firing")
 REQUEST_TABLE_COLUMNS = ("time", "source", "status", "latency_ms", "ttft_ms", "prompt_tokens", "output_tokens",
-                         "tokens_per_second", "finish_reason", "trace_id")
+                         "tokens_per_second", "finish_reason", "quality_score", "trace_id")
 
 t = translator({
     "Status": "状态", "Latency": "延迟", "TTFT": "首 token 延迟", "Prompt tokens": "输入 token",
@@ -44,6 +49,32 @@ t = translator({
     "(empty)": "（空）", "resolve": "恢复", "for": "持续", "learned baseline": "学习基线",
     "predicted": "预测", "within": "内", "worse when higher": "越高越差", "worse when lower": "越低越差",
     "samples": "个样本",
+    "Quality": "生成质量", "Quality score": "质量评分", "Relevance": "相关性", "Perplexity": "困惑度",
+    "Repetition": "重复率", "Distinct-2": "Distinct-2", "Language": "语言", "Empty": "空回复", "Truncated": "被截断",
+    "Canary drift": "金丝雀漂移", "pending": "待计算", "match": "一致", "mismatch": "不一致", "yes": "是",
+    "no": "否", "reference": "基准",
+    "0-100 from relevance, degeneration, fluency, language and completion, weighted; a missing part is left out.":
+        "0-100，由相关性、退化、流畅度、语言和完整性加权得出；缺少的部分不计入。",
+    "Cosine similarity of the prompt's and the response's sentence embeddings, computed in the background.":
+        "提示词与回复句向量的余弦相似度，在后台计算。",
+    "exp(-mean token log-probability) of the response under the model itself: lower reads more fluent to it.":
+        "回复在模型自身下的 exp(-平均 token 对数概率)：越低说明模型认为越流畅。",
+    "Share of 3-grams that repeat an earlier one (words; characters for Chinese): a looping model climbs to 1.":
+        "重复先前出现过的 3-gram 的比例（按词计；中文按字计）：模型陷入循环时趋近 1。",
+    "Distinct 2-grams over all 2-grams: 1 never repeats, near 0 loops.":
+        "不同 2-gram 占全部 2-gram 的比例：1 表示从不重复，接近 0 表示循环。",
+    "Whether the response is in the prompt's script (a script detector: latin covers English, French...).":
+        "回复与提示词的文字体系是否一致（按文字体系检测：latin 涵盖英语、法语等）。",
+    "The response has no text.": "回复没有文字。",
+    "Cut at max_new_tokens rather than stopped by the model itself.":
+        "因达到 max_new_tokens 被截断，而非模型自行结束。",
+    "Embedding similarity of this canary answer to the first one recorded for the model; below 0.8 warns.":
+        "此次金丝雀回答与该模型首次记录回答的向量相似度；低于 0.8 告警。",
+    "prompt": "提示词", "response": "回复", "not scored": "未计算",
+    "the background scorer has not reached this request yet": "后台评分尚未处理到此请求",
+    "this probe's answer is the reference the next ones are compared with": "此次探测的回答即为之后比较的基准",
+    "No quality for this request: it is measured on successful generations only.":
+        "此请求没有质量数据：只对成功的生成计算。",
 })
 
 
@@ -149,8 +180,25 @@ def requests_table(frame: pd.DataFrame, zone: tzinfo) -> pd.DataFrame:
         "latency_ms": frame["latency_seconds"] * 1000, "ttft_ms": frame["ttft_seconds"] * 1000,
         "prompt_tokens": frame["prompt_tokens"], "output_tokens": frame["output_tokens"],
         "tokens_per_second": frame["tokens_per_second"], "finish_reason": frame["finish_reason"],
+        "quality_score": quality_scores(frame["quality"]) if "quality" in frame else float("nan"),
         "trace_id": frame["trace_id"],
     }, columns=list(REQUEST_TABLE_COLUMNS))
+
+
+def quality_score_of(quality: Any) -> float | None:
+    """The quality score from a request's quality: a dict (get_request) or its JSON text (requests_frame)."""
+    if isinstance(quality, str) and quality:
+        try:
+            quality = json.loads(quality)
+        except ValueError:
+            return None
+    score = quality.get("quality_score") if isinstance(quality, dict) else None
+    return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
+
+
+def quality_scores(qualities: pd.Series) -> pd.Series:
+    """quality_score_of for a column of request qualities, as floats (NaN where a request has none)."""
+    return qualities.map(quality_score_of).astype("float64")
 
 
 def selected_id(previous_ids: Sequence[str], rows: Sequence[int]) -> str | None:
@@ -197,6 +245,7 @@ def show_request(record: Mapping[str, Any], key: str) -> None:
         notice = st.warning if record["status"] == "rejected" else st.error
         notice(t("The request was rejected:") if record["status"] == "rejected" else t("The request failed:"))
         show_text(record["error"])
+    show_quality(record.get("quality"))
     spans = record.get("spans") or []
     st.markdown(f"**{t('Spans')}**")
     if spans:
@@ -214,6 +263,78 @@ def show_request(record: Mapping[str, Any], key: str) -> None:
         show_text(record.get("response"))
     st.markdown(f"**{t('Parameters')}**")
     st.json(record.get("params") or {}, expanded=True)
+
+
+def _yes_no(value: bool | None) -> str:
+    return NO_DATA if value is None else t("yes") if value else t("no")
+
+
+def quality_facts(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, value, help) for one request's quality, in the page's language: numbers first, then verdicts,
+    then a canary probe's drift. A relevance still to come reads "pending"; a value that never comes, a dash."""
+    relevance = quality.get("relevance")
+    if relevance is not None:
+        relevance_text = fmt(relevance, digits=3)
+    else:
+        relevance_text = t("pending") if quality.get("relevance_reason") == RELEVANCE_PENDING else NO_DATA
+    match = quality.get("language_match")
+    facts = [
+        (t("Quality score"), fmt(quality.get("quality_score")),
+         t("0-100 from relevance, degeneration, fluency, language and completion, weighted; a missing part is "
+           "left out.")),
+        (t("Relevance"), relevance_text, t("Cosine similarity of the prompt's and the response's sentence "
+                                           "embeddings, computed in the background.")),
+        (t("Perplexity"), fmt(quality.get("perplexity"), digits=2),
+         t("exp(-mean token log-probability) of the response under the model itself: lower reads more fluent "
+           "to it.")),
+        (t("Repetition"), fmt(quality.get("repetition_rate"), digits=2),
+         t("Share of 3-grams that repeat an earlier one (words; characters for Chinese): a looping model climbs "
+           "to 1.")),
+        (t("Distinct-2"), fmt(quality.get("distinct_2"), digits=2),
+         t("Distinct 2-grams over all 2-grams: 1 never repeats, near 0 loops.")),
+        (t("Language"), NO_DATA if match is None else t("match") if match else t("mismatch"),
+         t("Whether the response is in the prompt's script (a script detector: latin covers English, French...).")),
+        (t("Empty"), _yes_no(quality.get("empty")), t("The response has no text.")),
+        (t("Truncated"), _yes_no(quality.get("truncated")),
+         t("Cut at max_new_tokens rather than stopped by the model itself.")),
+    ]
+    if "drift_similarity" in quality or "drift_reason" in quality:  # canary probes, once scored
+        drift, reason = quality.get("drift_similarity"), quality.get("drift_reason")
+        facts.append((t("Canary drift"), fmt(drift, digits=3) if drift is not None else
+                      t("reference") if reason == REFERENCE_RECORDED else NO_DATA,
+                      t("Embedding similarity of this canary answer to the first one recorded for the model; below "
+                        "0.8 warns.")))
+    return facts
+
+
+def quality_notes(quality: Mapping[str, Any]) -> list[str]:
+    """Plain-text lines under the quality figures: the detected languages, and why a value is missing."""
+    notes = [f"{t('Language')}: {t('prompt')} {quality.get('prompt_language') or NO_DATA} → "
+             f"{t('response')} {quality.get('response_language') or NO_DATA}"]
+    reason = quality.get("relevance_reason")
+    if quality.get("relevance") is None and reason:
+        notes.append(f"{t('Relevance')}: {t('pending')}: {t('the background scorer has not reached this request yet')}"
+                     if reason == RELEVANCE_PENDING else f"{t('Relevance')}: {t('not scored')}: {reason}")
+    drift_reason = quality.get("drift_reason")
+    if quality.get("drift_similarity") is None and drift_reason:
+        reference = t("this probe's answer is the reference the next ones are compared with")
+        notes.append(f"{t('Canary drift')}: {t('reference')}: {reference}" if drift_reason == REFERENCE_RECORDED
+                     else f"{t('Canary drift')}: {t('not scored')}: {drift_reason}")
+    return notes
+
+
+def show_quality(quality: Mapping[str, Any] | None, columns: int = 5) -> None:
+    """A request's generation quality as figures (not its raw JSON), and why a figure is missing, as plain text."""
+    st.markdown(f"**{t('Quality')}**")
+    if not isinstance(quality, Mapping):
+        st.caption(t("No quality for this request: it is measured on successful generations only."))
+        return
+    facts = quality_facts(quality)
+    for start in range(0, len(facts), columns):
+        cols = st.columns(columns)
+        for col, (label, value, help_text) in zip(cols, facts[start:start + columns]):
+            col.metric(label, value, help=help_text)
+    st.text("\n".join(quality_notes(quality)))  # reasons come from the scorer and may quote any error text
 
 
 # ---- settings ---------------------------------------------------------------------------------------------
