@@ -130,6 +130,7 @@ class Monitor:
             self.stop()
             self._closed = True
             self.quality_scorer.close()
+            self.runtime.close()
             self.store.close()
             if self.trace_exporter is not None:
                 self.trace_exporter.shutdown()
@@ -176,18 +177,17 @@ class Monitor:
         samples: dict[str, dict[str, Any]] = {}
         for collector in self.collectors:
             values, error = safe_collect(collector, log)
-            if error is not None:
-                entry = self.collector_errors.setdefault(collector.layer, {"count": 0})
-                entry.update(count=entry["count"] + 1, last_error=error, last_error_at=ts)
-                continue
-            samples[collector.layer] = values
+            if error is None:
+                samples[collector.layer] = values
+            else:
+                self._count_error(collector.layer, error, ts)
         for layer, build in (("model", self._model_sample), ("service", self._service_sample),
                              ("quality", self._quality_sample)):
             try:
                 samples[layer] = build(ts)
             except Exception as exc:  # noqa: BLE001 - same isolation as the collectors
                 log.exception("building the %s sample failed", layer)
-                self.collector_errors.setdefault(layer, {"count": 0})["last_error"] = repr(exc)
+                self._count_error(layer, f"{type(exc).__name__}: {exc}", ts)
         flat = {key: value for sample in samples.values() for key, value in sample.items()}
         score = health_score(flat)
         samples["score"] = {"performance_score": score.score,
@@ -203,6 +203,10 @@ class Monitor:
         self.cycles_total += 1
         self.last_cycle_seconds = time.perf_counter() - started
         return samples
+
+    def _count_error(self, layer: str, error: str, ts: float) -> None:
+        entry = self.collector_errors.setdefault(layer, {"count": 0})
+        entry.update(count=entry["count"] + 1, last_error=error, last_error_at=ts)
 
     def _model_sample(self, ts: float) -> dict[str, Any]:
         """Model facts, and the mean of the requests (probes included) completed since the last sample."""

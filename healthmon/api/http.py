@@ -58,6 +58,8 @@ async def json_body(request: Request) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "the body nests JSON too deeply") from exc
 
 
 def _reject_constant(name: str) -> Any:

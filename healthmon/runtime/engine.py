@@ -26,6 +26,7 @@ from healthmon.tracing import Trace
 
 RecordSink = Callable[[dict[str, Any]], None]
 _END = object()
+_STOP_WORKER = object()
 
 
 class ModelStatus(str, Enum):
@@ -185,8 +186,17 @@ class ModelRuntime:
                 self._worker.start()
 
     def _work(self) -> None:
-        while True:
-            self._run(self._jobs.get())
+        while (job := self._jobs.get()) is not _STOP_WORKER:
+            self._run(job)
+
+    def close(self, timeout_seconds: float = 30.0) -> None:
+        """Let the worker finish what it was given, stop it, and drop the model so its memory is freed."""
+        with self._state_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None and worker.is_alive():
+            self._jobs.put(_STOP_WORKER)
+            worker.join(timeout_seconds)
+        self.unload()
 
     def generate(self, params: GenerationParams, **kwargs: Any) -> dict[str, Any]:
         """Blocking generation: the record of the request, or the request's exception."""

@@ -11,6 +11,7 @@ DEFAULT_MAX_NEW_TOKENS = 128
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_TOP_P = 0.9
 MAX_TEMPERATURE = 2.0
+GREEDY_BELOW_TEMPERATURE = 1e-5  # dividing logits by less overflows to inf: such a temperature means greedy
 KNOWN_FIELDS = ("prompt", "max_new_tokens", "max_length", "temperature", "top_p", "seed")
 _FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -37,7 +38,7 @@ class GenerationParams:
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0.0
+        return self.temperature < GREEDY_BELOW_TEMPERATURE
 
     def to_dict(self) -> dict[str, Any]:
         return {"max_new_tokens": self.max_new_tokens, "max_length": self.max_length,
