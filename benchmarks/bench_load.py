@@ -1,0 +1,200 @@
+"""Load figures for the real app: generate and status-read latency while 32 clients generate at once.
+
+    python benchmarks/bench_load.py [--concurrency 32] [--seconds 30] [--max-new-tokens 32]
+                                    [--status-readers 4] [--queue-max 31]
+
+Starts `streamlit run streamlit_app.py` (demo model, probes off, no rate limit) and runs a closed loop:
+`--concurrency` clients each send a generate request as soon as their last one is answered, while
+`--status-readers` clients read /api/health/status every 50 ms. With the default queue of 31 every
+generate request is admitted (1 running + 31 waiting), so generate latency is mostly queueing: the model
+serves one request at a time. The status figures show whether generation blocks the server's event loop.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Self
+
+import psutil
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class App:
+    """The real app in a subprocess on a free port, with its own data directory and the demo model."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        from healthmon.runtime.demo import build_demo_model
+
+        # `make run`'s own demo model (built once, in a couple of minutes), copied so the app loads it at once
+        shutil.copytree(build_demo_model(ROOT / "healthmon-data" / "demo-model"), data_dir / "demo-model")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / "app.log"
+        self.env = os.environ | {"HEALTHMON_DATA_DIR": str(data_dir), "HEALTHMON_PROBE_INTERVAL": "0",
+                                 "HEALTHMON_RATE_LIMIT_PER_MINUTE": "0"} | env
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Self:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited; see {self.log_path}")
+            try:
+                if requests.get(self.url + "/api/model/info", timeout=5).json()["model_info"]["status"] == "loaded":
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"the app did not load its model; see {self.log_path}")
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    @property
+    def psutil_process(self) -> psutil.Process:
+        return psutil.Process(self.process.pid)
+
+
+def machine() -> str:
+    return (f"{platform.machine()}, {psutil.cpu_count()} cores, {round(psutil.virtual_memory().total / 2**30)} GiB, "
+            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the start")
+
+
+def quantiles_ms(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50_ms": None, "p95_ms": None, "max_ms": None}
+    ordered = sorted(values)
+    pick = lambda q: round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+    return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "max_ms": round(1000 * ordered[-1], 1)}
+
+
+def idle_status_latency(url: str, reads: int = 50) -> list[float]:
+    seconds = []
+    for _ in range(reads):
+        started = time.perf_counter()
+        requests.get(url + "/api/health/status", timeout=30).raise_for_status()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def run_load(url: str, concurrency: int, duration_seconds: float, max_new_tokens: int, status_readers: int) -> dict:
+    stop = threading.Event()
+    lock = threading.Lock()
+    generate_seconds: list[float] = []
+    status_seconds: list[float] = []
+    codes: Counter = Counter()
+    output_tokens = [0]
+
+    def generator(worker: int) -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            started = time.perf_counter()
+            try:
+                response = requests.post(url + "/api/model/generate", timeout=300, json={
+                    "prompt": f"client {worker} request {count}: how is the service doing?",
+                    "max_new_tokens": max_new_tokens, "temperature": 0})
+                code = response.status_code
+            except requests.RequestException:
+                code = "connection error"
+            elapsed = time.perf_counter() - started
+            with lock:
+                codes[f"generate {code}"] += 1
+                if code == 200:
+                    generate_seconds.append(elapsed)
+                    output_tokens[0] += response.json()["output_tokens"] or 0
+            if code != 200:
+                stop.wait(1.0)  # a refused client backs off, as Retry-After asks
+
+    def reader() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                code = requests.get(url + "/api/health/status", timeout=60).status_code
+            except requests.RequestException:
+                code = "connection error"
+            with lock:
+                codes[f"status {code}"] += 1
+                status_seconds.append(time.perf_counter() - started)
+            stop.wait(0.05)
+
+    threads = [threading.Thread(target=generator, args=(i,), daemon=True) for i in range(concurrency)]
+    threads += [threading.Thread(target=reader, daemon=True) for _ in range(status_readers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(duration_seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(330)
+    elapsed = time.perf_counter() - started
+    return {
+        "window_seconds": round(elapsed, 1),
+        "generate_latency": quantiles_ms(generate_seconds),
+        "generate_requests_per_second": round(len(generate_seconds) / elapsed, 2),
+        "generated_tokens_per_second": round(output_tokens[0] / elapsed, 1),
+        "status_latency_under_load": quantiles_ms(status_seconds),
+        "status_reads_per_second": round(len(status_seconds) / elapsed, 1),
+        "answers": dict(sorted(codes.items())),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--status-readers", type=int, default=4)
+    parser.add_argument("--queue-max", type=int, default=31, help="HEALTHMON_QUEUE_MAX; 31 admits 32 clients")
+    parser.add_argument("--baseline-seconds", type=float, default=10.0, help="one client alone first, for comparison")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, App(Path(tmp), HEALTHMON_QUEUE_MAX=str(args.queue_max),
+                                                   HEALTHMON_INTERVAL="1") as app:
+        idle = quantiles_ms(idle_status_latency(app.url))
+        alone = run_load(app.url, 1, args.baseline_seconds, args.max_new_tokens, 0)
+        load = run_load(app.url, args.concurrency, args.seconds, args.max_new_tokens, args.status_readers)
+        stats = requests.get(app.url + "/api/health/status", timeout=30).json()["request_stats"]
+        process = app.psutil_process
+        result = {
+            "benchmark": "load", "machine": machine(), "concurrency": args.concurrency,
+            "queue_max": args.queue_max, "max_new_tokens": args.max_new_tokens,
+            "status_latency_idle": idle,
+            "one_client": {key: alone[key] for key in ("generate_latency", "generate_requests_per_second",
+                                                       "generated_tokens_per_second")},
+            **load, "load_average_at_the_end": round(os.getloadavg()[0], 1),
+            "request_stats_accounted": stats["total_requests"] == (stats["succeeded_requests"] + stats["failed_requests"]
+                                                                   + stats["rejected_requests"]),
+            "app_rss_mb_after": round(process.memory_info().rss / 2**20, 1), "app_threads_after": process.num_threads(),
+        }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
