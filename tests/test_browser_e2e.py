@@ -97,8 +97,9 @@ def test_generate_page_streams_text_and_counts_the_request(browser, app):
         page.close()
     app.wait_until(lambda: app.get("/api/health/status").json()["request_stats"]["total_requests"] == before + 1,
                    "the UI request in the statistics", 10)
-    traces = app.get("/api/traces").json()["traces"]
-    assert traces[0]["source"] == "ui" and traces[0]["status"] == "ok"
+    app.wait_until(lambda: app.get("/api/traces").json()["traces"][0]["source"] == "ui",
+                   "the UI request in history (written within a flush interval)", 10)
+    assert app.get("/api/traces").json()["traces"][0]["status"] == "ok"
 
 
 def test_a_deep_link_on_a_fresh_server_goes_through_navigation(browser, app_factory, data_dir):
