@@ -82,7 +82,7 @@ def status_payload(monitor: Monitor) -> dict[str, Any]:
         "request_stats": stats,
         "active_alerts": len(alerts),
         "active_alert_levels": [a.level for a in alerts],
-        "collector_errors": monitor.collector_errors,
+        "collector_errors": {layer: dict(entry) for layer, entry in list(monitor.collector_errors.items())},
         "collector_threads": sum(t.name == COLLECTOR_THREAD_NAME for t in threading.enumerate()),
         "store": monitor.store.health(),
         "timestamp": iso(monitor.clock()),
