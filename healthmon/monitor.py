@@ -186,8 +186,10 @@ class Monitor:
             try:
                 samples[layer] = build(ts)
             except Exception as exc:  # noqa: BLE001 - same isolation as the collectors
-                log.exception("building the %s sample failed", layer)
-                self._count_error(layer, f"{type(exc).__name__}: {exc}", ts)
+                error = f"{type(exc).__name__}: {exc}"
+                if self.collector_errors.get(layer, {}).get("last_error") != error:  # once per new error, no spam
+                    log.exception("building the %s sample failed", layer)
+                self._count_error(layer, error, ts)
         flat = {key: value for sample in samples.values() for key, value in sample.items()}
         score = health_score(flat)
         samples["score"] = {"performance_score": score.score,
