@@ -52,6 +52,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from healthmon.store.frames import percentiles  # noqa: E402
+
 SECONDS = 86_400
 DEMO_MODEL = ROOT / ".pytest_cache" / "healthmon-demo-model"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -69,17 +71,8 @@ def progress(message: str) -> None:
     print(f"[bench_pages {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def summary_ms(values: list[float]) -> dict:
-    return {"median_ms": round(statistics.median(values), 1), "p95_ms": round(percentile(values, 0.95), 1),
+    return {"median_ms": round(statistics.median(values), 1), "p95_ms": round(percentiles(values, (95,))["p95"], 1),
             "min_ms": round(min(values), 1), "max_ms": round(max(values), 1), "runs": len(values)}
 
 
@@ -238,8 +231,9 @@ def build_fixture(data_dir: Path, seed: int = 20240601) -> dict:
             "requests_per_minute": len(recent), "prompt_tokens_total": prompt_total,
             "output_tokens_total": output_total, "window_requests": len(recent),
             "failure_rate": round(100 * sum(not r[4] for r in recent) / len(recent), 2) if recent else None,
-            **{f"latency_p{q}_seconds": round(percentile(lats, q / 100), 6) if lats else None for q in (50, 95, 99)},
-            **{f"ttft_p{q}_seconds": round(percentile(ttfts, q / 100), 6) if ttfts else None for q in (50, 95, 99)},
+            **{f"latency_{key}_seconds": round(value, 6) for key, value in percentiles(lats).items()
+               if value is not None},
+            **{f"ttft_{key}_seconds": round(value, 6) for key, value in percentiles(ttfts).items() if value is not None},
             "tokens_per_second": round(statistics.fmean(r[3] for r in recent), 3) if recent else None})
         users = [r for r in completed if not r["synthetic"]]
         probes = [r for r in completed if r["synthetic"]]
