@@ -1,6 +1,9 @@
 """Frame -> Plotly figure builders: pure functions, one look across pages, no Streamlit.
 
 Time axes carry epoch milliseconds (numbers, with a date axis type): half the payload of datetimes.
+Series go in as float64 numpy arrays, never Python lists: Plotly checks a list element by element, once here
+and again in st.plotly_chart, which cost about half of a 24 h page run, and it sends an array as base64
+float64 (NaN included, which plotly.js draws as a gap) instead of JSON numbers.
 Colors: one per level everywhere (LEVEL_COLORS); series take SERIES_COLORS in order. Backgrounds and
 fonts are left to the caller's theme (Streamlit's light or dark), so figures read well in both.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -25,8 +29,13 @@ def _layout(fig: go.Figure, title: str | None, y_title: str | None, height: int)
     return fig
 
 
-def epoch_ms(ts_seconds: Iterable[float]) -> list[float]:
-    return [float(t) * 1000.0 for t in ts_seconds]
+def epoch_ms(ts_seconds: Iterable[float]) -> np.ndarray:
+    return np.asarray(ts_seconds, dtype="float64") * 1000.0
+
+
+def values(series: pd.Series) -> np.ndarray:
+    """A column as float64 with NaN for gaps (None, pd.NA), the form Plotly takes without a per-element check."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def time_series(frame: pd.DataFrame, columns: Mapping[str, str], *, title: str | None = None,
@@ -41,13 +50,14 @@ def time_series(frame: pd.DataFrame, columns: Mapping[str, str], *, title: str |
     scatter = go.Scattergl if len(frame) > WEBGL_ABOVE_POINTS else go.Scatter
     if band is not None:
         low, high, label = band
-        fig.add_trace(scatter(x=x, y=list(high), mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
-        fig.add_trace(scatter(x=x, y=list(low), mode="lines", line=dict(width=0), fill="tonexty",
+        fig.add_trace(scatter(x=x, y=values(high), mode="lines", line=dict(width=0), showlegend=False,
+                              hoverinfo="skip"))
+        fig.add_trace(scatter(x=x, y=values(low), mode="lines", line=dict(width=0), fill="tonexty",
                               fillcolor="rgba(31,119,180,0.15)", name=label, hoverinfo="skip"))
     for index, (column, label) in enumerate(columns.items()):
         if column not in frame:
             continue
-        fig.add_trace(scatter(x=x, y=frame[column].tolist(), mode="lines", name=label, connectgaps=False,
+        fig.add_trace(scatter(x=x, y=values(frame[column]), mode="lines", name=label, connectgaps=False,
                               line=dict(color=SERIES_COLORS[index % len(SERIES_COLORS)], width=1.6)))
     for value, level, label in thresholds:
         fig.add_hline(y=value, line=dict(color=LEVEL_COLORS.get(level, "#9e9e9e"), dash="dash", width=1),
@@ -62,7 +72,7 @@ def sparkline(frame: pd.DataFrame, column: str, color: str = SERIES_COLORS[0], h
     """A bare trend line for a tile: no axes, no legend."""
     fig = go.Figure()
     if not frame.empty and column in frame:
-        fig.add_trace(go.Scatter(x=epoch_ms(frame["ts"]), y=frame[column].tolist(), mode="lines",
+        fig.add_trace(go.Scatter(x=epoch_ms(frame["ts"]), y=values(frame[column]), mode="lines",
                                  line=dict(color=color, width=1.5), hoverinfo="skip", connectgaps=False))
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False)
     fig.update_xaxes(visible=False, type="date")

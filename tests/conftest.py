@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import os
 import shutil
 import socket
@@ -10,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 import streamlit as st
@@ -18,6 +22,23 @@ from healthmon.monitor import get_monitor, release_monitor
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+def plotly_spec(spec_json: str) -> dict:
+    """A st.plotly_chart spec as plain JSON: numpy arrays travel as {"dtype", "bdata"} (base64), decoded here to
+    lists with None for NaN, as plotly.js decodes them into arrays with gaps."""
+    def decode(node):
+        if isinstance(node, dict):
+            if "bdata" in node and "dtype" in node:
+                array = np.frombuffer(base64.b64decode(node["bdata"]), dtype=np.dtype(node["dtype"]))
+                if "shape" in node:
+                    array = array.reshape([int(n) for n in str(node["shape"]).split(",")])
+                return [None if isinstance(v, float) and math.isnan(v) else v for v in array.tolist()]
+            return {key: decode(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [decode(value) for value in node]
+        return node
+    return decode(json.loads(spec_json))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import free_port
+from conftest import free_port, plotly_spec
 from healthmon import fleet
 
 NOW = 1_800_000_000.0
@@ -171,7 +171,7 @@ def test_the_page_shows_agents_side_by_side(page_monitor, fake_prometheus):
     table = at.dataframe[0].value
     assert list(table["Instance"]) == ["a:8502", "b:8502"]
     assert list(table["Status"]) == ["warning", "down"]
-    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    specs = [plotly_spec(chart.proto.spec) for chart in at.get("plotly_chart")]
     assert len(specs) == len(fleet.COMPARISONS)
     assert {trace["name"] for trace in specs[0]["data"]} == {"a:8502", "b:8502"}
     zh = run_fleet_page("zh")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -11,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from healthmon.monitor import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
+
+from conftest import plotly_spec
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def live_monitor(data_dir, monkeypatch):
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
-    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+    return [plotly_spec(element.proto.spec) for element in at.get("plotly_chart")]
 
 
 def run_page(lang: str = "en") -> AppTest:

@@ -22,6 +22,8 @@ from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels, widgets
 
+from conftest import plotly_spec
+
 
 class _NvmlError(Exception):
     """Stands in for pynvml.NVMLError."""
@@ -119,7 +121,7 @@ def run_page(page: str, lang: str = "en", **state) -> AppTest:
 
 def charts_by_key(at: AppTest) -> dict[str, dict]:
     """{user key: figure spec}; the element id ends with the key given to st.plotly_chart."""
-    return {element.proto.id[element.proto.id.index("chart-"):]: json.loads(element.proto.spec)
+    return {element.proto.id[element.proto.id.index("chart-"):]: plotly_spec(element.proto.spec)
             for element in at.get("plotly_chart") if "chart-" in element.proto.id}
 
 

@@ -21,6 +21,8 @@ from healthmon.monitor import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels
 
+from conftest import plotly_spec
+
 MB = 1024**2
 
 
@@ -137,7 +139,7 @@ def charts_by_key(at: AppTest) -> dict[str, dict]:
     out = {}
     for element in at.get("plotly_chart"):
         key = element.proto.id[element.proto.id.index("chart-"):]
-        out[key] = json.loads(element.proto.spec)
+        out[key] = plotly_spec(element.proto.spec)
     return out
 
 
