@@ -12,6 +12,8 @@ import pandas as pd
 from healthmon.monitor import COLLECTOR_THREAD_NAME, Monitor
 
 SEED_TARGET_TOKENS_PER_SECOND = 50  # the seed's throughput target, shown as a reference line
+DEFAULT_MAX_REQUESTS = 1000  # per-request lists in an answer: a week at one request a second is 600k rows
+MAX_REQUESTS_LIMIT = 10_000
 
 
 def iso(ts: float | None) -> str | None:
@@ -97,8 +99,10 @@ def model_info_payload(info: dict[str, Any]) -> dict[str, Any]:
     return clean(out)
 
 
-def metrics_payload(monitor: Monitor, since: float, until: float, max_points: int) -> dict[str, Any]:
-    """GET /api/health/metrics: the seed's five lists, from history."""
+def metrics_payload(monitor: Monitor, since: float, until: float, max_points: int,
+                    max_requests: int = DEFAULT_MAX_REQUESTS) -> dict[str, Any]:
+    """GET /api/health/metrics: the seed's five lists, from history; generation_stats holds the newest
+    max_requests requests of the window, and says how many the window has."""
     store = monitor.store
     system = store.frame("system", since, until, max_points)
     process = store.frame("process", since, until, max_points)
@@ -110,9 +114,10 @@ def metrics_payload(monitor: Monitor, since: float, until: float, max_points: in
     service = store.frame("service", since, until, max_points)
     if not score.empty and not service.empty:
         score = pd.merge_asof(score.sort_values("ts"), service.sort_values("ts"), on="ts", direction="nearest")
-    requests = store.requests_frame(since, until)
+    requests = store.requests_frame(since, until, newest=max_requests)
+    total = store.request_totals(since, until)["requests"]
     return {
-        "since": iso(since), "until": iso(until), "max_points": max_points,
+        "since": iso(since), "until": iso(until), "max_points": max_points, "max_requests": max_requests,
         "system_metrics": _records(system),
         "gpu_metrics": _records(store.frame("gpu", since, until, max_points)),
         "model_metrics": _records(model),
@@ -120,6 +125,7 @@ def metrics_payload(monitor: Monitor, since: float, until: float, max_points: in
         "alerts": clean([a | {"started_at": iso(a.get("started_at")), "resolved_at": iso(a.get("resolved_at"))}
                          for a in store.load_alerts(since=since)]),
         "generation_stats": generation_records(requests),
+        "generation_stats_total": total, "generation_stats_truncated": total > len(requests),
     }
 
 
@@ -164,36 +170,40 @@ def throughput_analysis(monitor: Monitor, since: float, until: float) -> dict[st
             "statistics": stats}
 
 
-def request_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
-    requests = monitor.store.requests_frame(since, until)
+def request_analysis(monitor: Monitor, since: float, until: float,
+                     max_requests: int = DEFAULT_MAX_REQUESTS) -> dict[str, Any]:
+    """The successful requests' figures, newest max_requests of them; `total` and `truncated` say whether the
+    window held more."""
+    requests = monitor.store.requests_frame(since, until, newest=max_requests)
     ok = requests[requests["status"] == "ok"] if not requests.empty else requests
+    total = monitor.store.request_totals(since, until)["succeeded"]
     return {"timestamps": [iso(t) for t in ok["ts"]] if not ok.empty else [],
             "response_times": _column(ok, "latency_seconds"), "ttft_seconds": _column(ok, "ttft_seconds"),
             "tokens_per_second": _column(ok, "tokens_per_second"), "request_lengths": _column(ok, "output_tokens"),
-            "prompt_lengths": _column(ok, "prompt_tokens")}
+            "prompt_lengths": _column(ok, "prompt_tokens"), "max_requests": max_requests, "total": total,
+            "truncated": total > len(ok)}
 
 
-def generation_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
-    requests = monitor.store.requests_frame(since, until)
-    records = generation_records(requests)
+def generation_analysis(monitor: Monitor, since: float, until: float,
+                        max_requests: int = DEFAULT_MAX_REQUESTS) -> dict[str, Any]:
+    """Statistics over every user request of the window (in SQL); per-request lists of the newest max_requests."""
+    records = generation_records(monitor.store.requests_frame(since, until, newest=max_requests))
     ok = [r for r in records if r["status"] == "ok"]
+    totals = monitor.store.request_totals(since, until)
 
-    def mean(key: str) -> float | None:
-        values = [r[key] for r in ok if r.get(key) is not None]
-        return round(sum(values) / len(values), 4) if values else None
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
 
-    finish: dict[str, int] = {}
-    for r in records:
-        finish[r.get("finish_reason") or "none"] = finish.get(r.get("finish_reason") or "none", 0) + 1
     return {
         "timestamps": [r["timestamp"] for r in ok],
         "performance_data": [[r["timestamp"], r["inference_time"], r["tokens_per_second"]] for r in ok],
+        "max_requests": max_requests, "truncated": totals["requests"] > len(records),
         "statistics": {
-            "total_requests": len(records), "succeeded_requests": len(ok),
-            "failed_requests": sum(1 for r in records if r["status"] == "error"),
-            "rejected_requests": sum(1 for r in records if r["status"] == "rejected"),
-            "avg_response_time": mean("inference_time"), "avg_tokens_per_sec": mean("tokens_per_second"),
-            "success_rate": round(100 * len(ok) / len(records), 3) if records else None,
-            "finish_reasons": finish,
+            "total_requests": totals["requests"], "succeeded_requests": totals["succeeded"],
+            "failed_requests": totals["failed"], "rejected_requests": totals["rejected"],
+            "avg_response_time": rounded(totals["mean_latency_seconds"]),
+            "avg_tokens_per_sec": rounded(totals["mean_tokens_per_second"]),
+            "success_rate": round(100 * totals["succeeded"] / totals["requests"], 3) if totals["requests"] else None,
+            "finish_reasons": totals["finish_reasons"],
         },
     }

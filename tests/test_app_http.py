@@ -91,6 +91,8 @@ def test_every_generate_request_is_counted(app):
     ("POST", "/api/model/generate", b'{"prompt": "hi", "max_new_tokens": 100000}', 422),
     ("POST", "/api/model/generate", b"x" * 2_000_000, 413),
     ("GET", "/api/health/metrics?window=3y", None, 400),
+    ("GET", "/api/health/metrics?max_requests=0", None, 400),
+    ("GET", "/api/analysis/generation?max_requests=10001", None, 400),
     ("GET", "/api/traces/not-a-trace!", None, 400),
     ("GET", "/api/traces/0123456789abcdef", None, 404),
     ("POST", "/api/alerts/silences", b'{"matcher": 5}', 422),
@@ -121,6 +123,26 @@ def test_metrics_history_and_analysis(app):
     generation = app.get("/api/analysis/generation").json()
     assert generation["statistics"]["total_requests"] >= 1 and generation["statistics"]["success_rate"] is not None
     assert app.get("/api/analysis/requests").json()["response_times"]
+
+
+def test_per_request_lists_are_capped_and_say_so(app):
+    """A week of requests must not come back in one answer: lists hold the newest max_requests, totals count all."""
+    for index in range(3):
+        assert app.post("/api/model/generate", json={"prompt": f"cap {index}", "max_new_tokens": 4}).status_code == 200
+    app.wait_until(lambda: app.get("/api/health/metrics?window=15m").json()["generation_stats_total"] >= 3,
+                   "three requests in history", 10)
+    metrics = app.get("/api/health/metrics?window=15m&max_requests=2").json()
+    total = metrics["generation_stats_total"]
+    assert len(metrics["generation_stats"]) == 2 and metrics["generation_stats_truncated"] is True
+    newest = app.get("/api/traces?limit=2").json()["traces"]
+    assert [r["trace_id"] for r in metrics["generation_stats"]] == [r["trace_id"] for r in reversed(newest)]
+    generation = app.get("/api/analysis/generation?max_requests=1").json()
+    assert generation["statistics"]["total_requests"] == total and len(generation["performance_data"]) <= 1
+    assert generation["truncated"] is True
+    analysis = app.get("/api/analysis/requests?max_requests=1").json()
+    assert len(analysis["response_times"]) <= 1 and analysis["total"] >= 3 and analysis["truncated"] is True
+    full = app.get("/api/health/metrics?window=15m").json()
+    assert full["generation_stats_truncated"] is False and len(full["generation_stats"]) == total
 
 
 def test_start_stop_are_idempotent_and_keep_one_thread(app):

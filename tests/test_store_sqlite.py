@@ -201,6 +201,33 @@ def test_requests_frame(store: HistoryStore) -> None:
         store.requests_frame(START, columns=["nope"])
 
 
+def test_requests_frame_newest_keeps_the_latest_in_time_order(store: HistoryStore) -> None:
+    for index in range(5):
+        store.append_request(request(f"r{index}", START + index))
+    store.append_request(request("probe", START + 5, synthetic=True))
+    store.flush()
+    assert store.requests_frame(START, newest=2)["trace_id"].tolist() == ["r3", "r4"]
+    assert store.requests_frame(START, until=START + 2, newest=10)["trace_id"].tolist() == ["r0", "r1", "r2"]
+    with pytest.raises(ValueError):
+        store.requests_frame(START, newest=0)
+
+
+def test_request_totals_count_the_whole_window_in_sql(store: HistoryStore) -> None:
+    store.append_request(request("a", START, latency_seconds=1.0, tokens_per_second=10.0, finish_reason="stop"))
+    store.append_request(request("b", START + 1, latency_seconds=3.0, tokens_per_second=30.0, finish_reason="length"))
+    store.append_request(request("c", START + 2, status="error", latency_seconds=9.0, finish_reason="error"))
+    store.append_request(request("d", START + 3, status="rejected", finish_reason=None))
+    store.append_request(request("probe", START + 4, synthetic=True, finish_reason="stop"))
+    store.flush()
+    totals = store.request_totals(START)
+    assert totals == {"requests": 4, "succeeded": 2, "failed": 1, "rejected": 1, "mean_latency_seconds": 2.0,
+                      "mean_tokens_per_second": 20.0,
+                      "finish_reasons": {"error": 1, "length": 1, "none": 1, "stop": 1}}
+    assert store.request_totals(START, include_synthetic=True)["finish_reasons"]["stop"] == 2
+    empty = store.request_totals(START + 100)
+    assert empty["requests"] == 0 and empty["succeeded"] == 0 and empty["mean_latency_seconds"] is None
+
+
 def test_alerts_and_transitions_round_trip(store: HistoryStore, clock: FakeClock) -> None:
     alert = {"id": "gpu_temp:gpu0", "rule": "gpu_temp", "metric": "gpu0_temperature_celsius", "level": "critical",
              "kind": "threshold", "state": "pending", "message": "GPU 0 at 91 °C", "value": 91.0,

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from healthmon import views
-from healthmon.api.http import ApiError, Handler, check_token, json_body, max_points, window
+from healthmon.api.http import ApiError, Handler, check_token, json_body, max_points, max_requests, window
 from healthmon.monitor import Monitor
 from healthmon.runtime.engine import ModelNotReady, RuntimeBusy
 from healthmon.ratelimit import retry_after_header
@@ -25,7 +25,8 @@ async def health_status(request: Request, monitor: Monitor) -> Response:
 
 async def health_metrics(request: Request, monitor: Monitor) -> Response:
     since, until = window(request, monitor)
-    payload = await run_in_threadpool(views.metrics_payload, monitor, since, until, max_points(request))
+    payload = await run_in_threadpool(views.metrics_payload, monitor, since, until, max_points(request),
+                                      max_requests(request))
     return JSONResponse(payload)
 
 
@@ -131,10 +132,12 @@ def generate_answer(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def analysis(view: Callable[[Monitor, float, float], dict[str, Any]]) -> Handler:
+def analysis(view: Callable[..., dict[str, Any]], per_request: bool = False) -> Handler:
+    """A seed analysis endpoint over the window; `per_request` views also take ?max_requests=."""
     async def handler(request: Request, monitor: Monitor) -> Response:
         since, until = window(request, monitor)
-        return JSONResponse(views.clean(await run_in_threadpool(view, monitor, since, until)))
+        extra = (max_requests(request),) if per_request else ()
+        return JSONResponse(views.clean(await run_in_threadpool(view, monitor, since, until, *extra)))
     return handler
 
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from healthmon.monitor import Monitor
 from healthmon.store.frames import window_seconds
+from healthmon.views import DEFAULT_MAX_REQUESTS, MAX_REQUESTS_LIMIT
 
 MAX_BODY_BYTES = 1_048_576
 DEFAULT_WINDOW_SECONDS = 3600
@@ -98,6 +99,14 @@ def window(request: Request, monitor: Monitor) -> tuple[float, float]:
     if since >= until or until - since > MAX_WINDOW_SECONDS:
         raise ApiError(400, f"the window must be positive and at most {MAX_WINDOW_SECONDS // 86400} days")
     return since, until
+
+
+def max_requests(request: Request) -> int:
+    """How many requests a per-request list may hold (the newest of the window)."""
+    raw = request.query_params.get("max_requests", str(DEFAULT_MAX_REQUESTS))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_REQUESTS_LIMIT:
+        raise ApiError(400, f"'max_requests' must be an integer from 1 to {MAX_REQUESTS_LIMIT}, got {raw!r}")
+    return int(raw)
 
 
 def max_points(request: Request) -> int:

@@ -82,21 +82,40 @@ class HistoryReads:
         return pd.DataFrame(values, columns=[TS_COLUMN, *selected]).reindex(columns=[TS_COLUMN, *wanted])
 
     def requests_frame(self, since: float, until: float | None = None, include_synthetic: bool = False,
-                       columns: Iterable[str] | None = None) -> pd.DataFrame:
-        """Requests started in [since, until], oldest first; numbers as float64 (NaN for NULL), JSON as text."""
+                       columns: Iterable[str] | None = None, newest: int | None = None) -> pd.DataFrame:
+        """Requests started in [since, until], oldest first; numbers as float64 (NaN for NULL), JSON as text.
+        `newest` keeps only that many of the latest (a week at one request a second is 600k rows)."""
         names = list(REQUEST_FRAME_COLUMNS if columns is None else columns)
         unknown = [name for name in names if name not in REQUEST_COLUMNS]
         if unknown:
             raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
-        where, params = "ts >= ?", [since]
-        if until is not None:
-            where, params = where + " AND ts <= ?", [since, until]
-        if not include_synthetic:
-            where += " AND COALESCE(synthetic, 0) = 0"
-        _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts", params)
+        where, params = _request_window(since, until, include_synthetic)
+        if newest is None:
+            _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts", params)
+        else:
+            if newest < 1:
+                raise ValueError(f"newest must be at least 1, got {newest}")
+            _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts DESC LIMIT ?",
+                                  [*params, newest])
+            rows.reverse()
         df = pd.DataFrame(rows, columns=names)
         numeric = [name for name in names if not REQUEST_COLUMNS[name].startswith("TEXT")]
         return df.astype({name: "float64" for name in numeric})
+
+    def request_totals(self, since: float, until: float | None = None,
+                       include_synthetic: bool = False) -> dict[str, Any]:
+        """Counts by status and finish reason, and means over the successful requests, in [since, until]: one
+        aggregate query, however many requests the window holds."""
+        where, params = _request_window(since, until, include_synthetic)
+        _, ((total, ok, failed, rejected, latency, tps),) = self._query(
+            "SELECT COUNT(*), SUM(status = 'ok'), SUM(status = 'error'), SUM(status = 'rejected'), "
+            "AVG(CASE WHEN status = 'ok' THEN latency_seconds END), "
+            f"AVG(CASE WHEN status = 'ok' THEN tokens_per_second END) FROM requests WHERE {where}", params)
+        _, reasons = self._query(f"SELECT COALESCE(finish_reason, 'none'), COUNT(*) FROM requests WHERE {where} "
+                                 "GROUP BY 1 ORDER BY 2 DESC, 1", params)
+        return {"requests": total, "succeeded": ok or 0, "failed": failed or 0, "rejected": rejected or 0,
+                "mean_latency_seconds": latency, "mean_tokens_per_second": tps,
+                "finish_reasons": dict(reasons)}
 
     def recent_requests(self, limit: int = 50, include_synthetic: bool = True) -> list[dict[str, Any]]:
         """The newest `limit` requests, newest first, with params/spans/quality decoded from JSON."""
@@ -127,3 +146,13 @@ class HistoryReads:
         """One alert's state changes, oldest first."""
         names, rows = self._query("SELECT * FROM alert_transitions WHERE alert_id = ? ORDER BY ts, id", [alert_id])
         return [dict(zip(names, row)) for row in rows]
+
+
+def _request_window(since: float, until: float | None, include_synthetic: bool) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) for requests started in [since, until]."""
+    where, params = "ts >= ?", [since]
+    if until is not None:
+        where, params = where + " AND ts <= ?", [since, until]
+    if not include_synthetic:
+        where += " AND COALESCE(synthetic, 0) = 0"
+    return where, params
