@@ -54,5 +54,5 @@ if __name__ == "__main__":
     t = translator()
     navigation = st.navigation([st.Page(path, title=t(title), icon=icon, default=index == 0)
                                 for index, (path, title, icon) in enumerate(PAGES)])
-    sidebar_controls()
+    sidebar_controls(monitor())
     navigation.run()

@@ -5,7 +5,9 @@ Screenshots of every page land in test-artifacts/ (Debian's chromium driven by P
 
 from __future__ import annotations
 
+import math
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,54 @@ def test_generate_page_streams_text_and_counts_the_request(browser, app):
     app.wait_until(lambda: app.get("/api/traces").json()["traces"][0]["source"] == "ui",
                    "the UI request in history (written within a flush interval)", 10)
     assert app.get("/api/traces").json()["traces"][0]["status"] == "ok"
+
+
+X_RANGE_JS = """key => { const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    const xs = Array.from(plot._fullData[0].x); return [Math.min(...xs), Math.max(...xs)]; }"""
+
+
+def write_history(data_dir: Path, minutes: int, step_seconds: float = 5.0) -> None:
+    """System samples for the last `minutes`, as if the app had been running (the app flushes its own later)."""
+    from healthmon.config import load_settings
+    from healthmon.store.sqlite import HistoryStore
+
+    now = time.time()
+    with HistoryStore(load_settings(env={}, data_dir=data_dir).db_path) as store:
+        for index in range(int(minutes * 60 / step_seconds)):
+            ts = now - minutes * 60 + index * step_seconds
+            store.append_sample("system", ts, {"cpu_usage": 30 + 20 * math.sin(index / 20),
+                                               "memory_usage": 50 + 5 * math.cos(index / 30)})
+
+
+def test_dragging_across_a_chart_zooms_every_chart_and_keeps_the_zoom(browser, app_factory, data_dir):
+    write_history(data_dir, minutes=40)
+    server = app_factory(data_dir)
+    page = open_page(browser, f"{server.url}/system")
+    try:
+        page.wait_for_function("() => document.querySelector('.st-key-chart-cpu .js-plotly-plot')?._fullData",
+                               timeout=30_000)
+        before = page.evaluate(X_RANGE_JS, "chart-cpu")
+        area = page.locator(".st-key-chart-cpu .nsewdrag").bounding_box()
+        page.mouse.move(area["x"] + area["width"] * 0.2, area["y"] + 10)
+        page.mouse.down()
+        page.mouse.move(area["x"] + area["width"] * 0.5, area["y"] + area["height"] - 10, steps=8)
+        page.mouse.up()
+        page.get_by_text("Zoomed in:").wait_for(timeout=30_000)
+        page.wait_for_function(f"() => {{ const r = ({X_RANGE_JS})('chart-memory'); return r[1] - r[0] < "
+                               f"{(before[1] - before[0]) * 0.5}; }}", timeout=30_000)  # another chart followed
+        zoomed = page.evaluate(X_RANGE_JS, "chart-memory")
+        assert before[0] <= zoomed[0] and zoomed[1] < before[1] - 5 * 60_000  # a stretch of the past
+        page.wait_for_timeout(4_000)  # longer than a live refresh (1.8 s for 1 h)
+        assert page.evaluate(X_RANGE_JS, "chart-memory") == zoomed
+        assert page.evaluate(X_RANGE_JS, "chart-cpu") == zoomed
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "page-system-zoomed.png"))
+        page.get_by_role("button", name="Reset zoom").click()
+        page.wait_for_function("() => !document.body.innerText.includes('Zoomed in:')", timeout=30_000)
+        page.wait_for_function(f"() => ({X_RANGE_JS})('chart-memory')[0] <= {before[0]}", timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        page.close()
 
 
 def test_a_deep_link_on_a_fresh_server_goes_through_navigation(browser, app_factory, data_dir):

@@ -25,11 +25,11 @@ from healthmon.ui import widgets
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = """
 import streamlit as st
-from healthmon.ui.state import sidebar_controls
+from healthmon.ui.state import monitor, sidebar_controls
 
 PAGES = ["views/alerts.py", "views/traces.py", "views/generate.py", "views/settings.py"]
 navigation = st.navigation([st.Page(path) for path in PAGES])
-sidebar_controls()
+sidebar_controls(monitor())
 navigation.run()
 """
 

@@ -171,6 +171,46 @@ def test_system_page_charts_the_machine_and_says_there_is_no_gpu(live_monitor):
     assert len(at.get("download_button")) == len(figures)  # every chart downloads what it shows
 
 
+def test_a_dragged_box_zooms_every_chart_until_reset(live_monitor):
+    """The box a user drags across a time chart (Plotly sends its x range as UTC date text) becomes the range
+    of every chart, read from the store at full resolution; it outlives reruns; Reset zoom and a new window
+    both undo it."""
+    now = live_monitor.clock()
+    for index in range(300):  # 50 minutes of 10 s samples, older than any live collection
+        ts = now - 3000 + 10 * index
+        live_monitor.store.append_sample("system", ts, {"cpu_usage": float(index % 100), "memory_usage": 40.0})
+    live_monitor.store.flush()
+
+    def plotly_text(ts: float) -> str:
+        return pd.Timestamp(ts, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def cpu_x_seconds(at: AppTest) -> list[float]:
+        return [x / 1000 for x in charts_by_key(at)["chart-cpu"]["data"][0]["x"]]
+
+    at = run_page("views/system.py")
+    assert min(cpu_x_seconds(at)) < now - 2900
+    at.session_state["zoom_request"] = (plotly_text(now - 2005), plotly_text(now - 1005))
+    at.run()
+    assert not at.exception
+    zoomed = cpu_x_seconds(at)
+    assert zoomed and now - 2005 <= min(zoomed) and max(zoomed) <= now - 1005
+    assert len(zoomed) == 100  # every 10 s sample of the stretch, not a 1 h window's buckets
+    captions = " ".join(texts(at.sidebar.caption))
+    assert "Zoomed in:" in captions and "UTC (17 min)" in captions
+    assert "hold still" in " ".join(texts(at.caption))  # a fixed stretch of the past stops refreshing
+    at.run()
+    assert cpu_x_seconds(at) == zoomed  # a rerun keeps the zoom
+    reset = next(button for button in at.sidebar.button if button.label == "Reset zoom")
+    reset.click().run()
+    assert min(cpu_x_seconds(at)) < now - 2900 and not any(b.label == "Reset zoom" for b in at.sidebar.button)
+
+    at.session_state["zoom_request"] = ((now - 600) * 1000, now * 1000)  # reaches the right edge: live
+    at.run()
+    assert "the last 10 min (live)" in " ".join(texts(at.sidebar.caption))
+    at.sidebar.selectbox[0].set_value("6h").run()
+    assert "zoom" not in at.session_state and not any(b.label == "Reset zoom" for b in at.sidebar.button)
+
+
 def test_system_page_charts_each_gpu(data_dir, monkeypatch):
     monitor = _monitor(monkeypatch, data_dir, TwoGpuNvml())
     try:

@@ -19,16 +19,20 @@ from healthmon.analysis.rules import default_rules
 from healthmon.monitor import Monitor
 from healthmon.store.frames import percentiles
 from healthmon.ui.i18n import translator
-from healthmon.ui.state import MAX_POINTS, download_csv, empty_state, refresh_seconds, window_bounds
+from healthmon.ui import zoom
+from healthmon.ui.state import (MAX_POINTS, download_csv, empty_state, follow_zoom, refresh_seconds, request_zoom,
+                                window_bounds, window_is_live)
 
 t = translator({
     "time (UTC)": "时间 (UTC)", "requests": "请求数",
-    "Charts redraw each time the window gains a point (every {seconds} s); pause live refresh in the sidebar "
-    "to zoom or pan without a redraw resetting the view.":
-        "每当时间窗口新增一个数据点（每 {seconds} 秒）图表即重绘；"
-        "如需缩放或平移而不被重绘打断，请在侧边栏暂停实时刷新。",
-    "Live refresh is paused: charts keep their zoom until you resume it in the sidebar.":
-        "实时刷新已暂停：在侧边栏恢复之前，图表保持当前缩放。",
+    "Charts redraw each time the time range gains a point (every {seconds} s). Drag across a time chart to "
+    "zoom every chart into that stretch; the zoom survives refreshes until you reset it in the sidebar.":
+        "每当时间范围新增一个数据点（每 {seconds} 秒）图表即重绘。在时间图表上拖选一段即可将所有图表放大到该时段；"
+        "刷新不会丢失缩放，可在侧边栏重置。",
+    "Live refresh is paused. Drag across a time chart to zoom every chart into that stretch; reset it in the "
+    "sidebar.": "实时刷新已暂停。在时间图表上拖选一段即可将所有图表放大到该时段；可在侧边栏重置。",
+    "Zoomed into a fixed stretch of the past: the charts hold still. Drag again to zoom further; reset it in "
+    "the sidebar.": "已放大到过去的固定时段：图表不再移动。可再次拖选继续放大；可在侧边栏重置。",
 })
 ALERT_RULES = default_rules()  # the rules the Monitor runs; charts draw their fixed limits
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
@@ -37,23 +41,28 @@ LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row ben
 
 def chart_refresh_seconds(m: Monitor, max_points: int = MAX_POINTS) -> float | None:
     """How often history charts refresh: no faster than the window gains a point (1.8 s for 1 h in 2,000
-    points, 43 s for 24 h), nor than live panels; None while paused. Live tiles keep refresh_seconds."""
+    points, 43 s for 24 h), nor than live panels; None while paused or zoomed into the past. Live tiles keep
+    refresh_seconds."""
     live = refresh_seconds(m)
-    if live is None:
+    if live is None or not window_is_live():  # a zoom into the past does not change
         return None
     since, until = window_bounds(m)
     return max(live, (until - since) / max_points)
 
 
 def refresh_note(m: Monitor, max_points: int = MAX_POINTS) -> None:
-    """Say how often charts redraw, and how to keep a zoom: Streamlit remounts a chart whose figure changed."""
+    """Say how often charts redraw, and how to zoom so that a redraw keeps it (healthmon.ui.zoom)."""
     seconds = chart_refresh_seconds(m, max_points)
-    if seconds is None:
-        st.caption(t("Live refresh is paused: charts keep their zoom until you resume it in the sidebar."))
+    if not window_is_live():
+        st.caption(t("Zoomed into a fixed stretch of the past: the charts hold still. Drag again to zoom further; "
+                     "reset it in the sidebar."))
+    elif seconds is None:
+        st.caption(t("Live refresh is paused. Drag across a time chart to zoom every chart into that stretch; "
+                     "reset it in the sidebar."))
     else:
-        st.caption(t("Charts redraw each time the window gains a point (every {seconds} s); pause live refresh "
-                     "in the sidebar to zoom or pan without a redraw resetting the view.").format(
-                         seconds=f"{seconds:.1f}" if seconds < 10 else f"{seconds:,.0f}"))
+        st.caption(t("Charts redraw each time the time range gains a point (every {seconds} s). Drag across a time "
+                     "chart to zoom every chart into that stretch; the zoom survives refreshes until you reset it "
+                     "in the sidebar.").format(seconds=f"{seconds:.1f}" if seconds < 10 else f"{seconds:,.0f}"))
 
 
 def history(m: Monitor, layer: str, columns: Sequence[str], max_points: int = MAX_POINTS) -> pd.DataFrame:
@@ -68,14 +77,15 @@ def history(m: Monitor, layer: str, columns: Sequence[str], max_points: int = MA
     since, until = window_bounds(m)
     point_seconds = (until - since) / max_points
     return _frame_for_slot(m, str(m.settings.db_path), layer, tuple(columns), until - since, max_points,
-                           int(until // point_seconds))
+                           int(until // point_seconds), None if window_is_live() else until)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _frame_for_slot(_m: Monitor, db_path: str, layer: str, columns: tuple[str, ...], window_seconds: float,
-                    max_points: int, slot: int) -> pd.DataFrame:
-    """The store's frame, cached per (database, layer, columns, window, point-width slot); `_m` is not hashed."""
-    until = _m.clock()
+                    max_points: int, slot: int, fixed_until: float | None) -> pd.DataFrame:
+    """The store's frame, cached per (database, layer, columns, window, point-width slot, end); `_m` is not
+    hashed. A live range ends when it is first read in its slot; a zoom into the past ends at fixed_until."""
+    until = _m.clock() if fixed_until is None else fixed_until
     return _m.store.frame(layer, until - window_seconds, until, max_points, list(columns))
 
 
@@ -102,9 +112,22 @@ def limits(metric: str, unit: str = "") -> list[tuple[float, str, str]]:
                               level_names={level: t(level) for level in ("warning", "critical")})
 
 
-def plot(fig: go.Figure, key: str) -> None:
-    """Every chart the same way: the app's theme, full width, and a stable key so it keeps its place."""
-    st.plotly_chart(fig, key=key, theme="streamlit", width="stretch")
+def plot(fig: go.Figure, key: str, zoomable: bool = False) -> None:
+    """Every chart the same way: the app's theme, full width, and a stable key so it keeps its place.
+    A zoomable (time) chart takes a dragged box as the zoom of every chart (see healthmon.ui.zoom)."""
+    if not zoomable:
+        st.plotly_chart(fig, key=key, theme="streamlit", width="stretch")
+        return
+
+    def selected() -> None:
+        # A callback, not the returned event: it reads the selection of the chart the user dragged on, while
+        # the rerun may draw a new figure (a new point arrived), whose fresh widget state holds no selection.
+        box = zoom.selected_range(st.session_state.get(key))
+        if box is not None:
+            request_zoom(box)
+
+    st.plotly_chart(fig, key=key, theme="streamlit", width="stretch", on_select=selected, selection_mode="box")
+    follow_zoom()
 
 
 def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: str, y_title: str, missing: str,
@@ -133,7 +156,7 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
         fig.update_layout(margin_t=LEGEND_ROOM_PX, title=dict(yref="container", y=1.0, yanchor="top", pad_t=8),
                           legend=dict(y=1.02, yanchor="bottom"))
     fig.update_xaxes(title_text=t("time (UTC)"))
-    plot(fig, f"chart-{name}")
+    plot(fig, f"chart-{name}", zoomable=True)
     download_csv(shown, name)
 
 

@@ -7,11 +7,16 @@ import streamlit as st
 
 from healthmon.monitor import Monitor, get_monitor
 from healthmon.store.frames import window_seconds
+from healthmon.ui import zoom
 from healthmon.ui.i18n import LANGUAGES, translator
 
 WINDOWS = ("15m", "1h", "6h", "24h", "7d")
 MAX_POINTS = 2000  # per trace: the browser stays fast and Plotly stays under its WebGL budget
-t = translator()
+t = translator({
+    "Zoomed in: the last {span} (live)": "已放大：最近 {span}（实时）",
+    "Zoomed in: {start} – {end} UTC ({span})": "已放大：{start} – {end} UTC（{span}）",
+    "Reset zoom": "重置缩放", "{n:.0f} s": "{n:.0f} 秒", "{n:.0f} min": "{n:.0f} 分钟", "{n:.1f} h": "{n:.1f} 小时",
+})
 
 
 @st.cache_resource(show_spinner="Starting the monitor…")
@@ -31,12 +36,62 @@ def refresh_seconds(m: Monitor) -> float | None:
     return max(1.0, m.settings.interval)
 
 
-def sidebar_controls() -> None:
+def sidebar_controls(m: Monitor) -> None:
     """Rendered by the entry file on every page, so the widgets (and their keys) persist across pages."""
     st.session_state.setdefault("lang", "en")
     with st.sidebar:
-        st.selectbox(t("Time window"), WINDOWS, index=1, key="window")
+        st.selectbox(t("Time window"), WINDOWS, index=1, key="window", on_change=reset_zoom)
+        zoom_control(m)
         st.toggle(t("Pause live refresh"), key="paused")
+
+
+def zoom_control(m: Monitor) -> None:
+    """What the zoom is, and the button that undoes it; nothing while the whole window shows."""
+    since, until = window_bounds(m)  # applies a zoom dragged on the previous run first
+    current = st.session_state.get("zoom")
+    if current is None:
+        return
+    if current.live:
+        st.caption(t("Zoomed in: the last {span} (live)").format(span=span_text(current.seconds)))
+    else:
+        st.caption(t("Zoomed in: {start} – {end} UTC ({span})").format(
+            start=clock_text(since, current.seconds, m.clock()), end=clock_text(until, current.seconds, m.clock()),
+            span=span_text(current.seconds)))
+    st.button(t("Reset zoom"), key="reset-zoom", on_click=reset_zoom, icon=":material/zoom_out:")
+
+
+def span_text(seconds: float) -> str:
+    if seconds < 120:
+        return t("{n:.0f} s").format(n=seconds)
+    if seconds < 2 * 3600:
+        return t("{n:.0f} min").format(n=seconds / 60)
+    return t("{n:.1f} h").format(n=seconds / 3600)
+
+
+def clock_text(ts: float, span_seconds: float, now: float) -> str:
+    """UTC time of day, with the date where the zoom spans days or lies more than a day back."""
+    stamp = pd.Timestamp(ts, unit="s", tz="UTC")
+    if span_seconds >= 86_400:
+        return stamp.strftime("%Y-%m-%d %H:%M")
+    return stamp.strftime("%H:%M:%S" if now - ts < 86_400 else "%Y-%m-%d %H:%M:%S")
+
+
+def reset_zoom() -> None:
+    st.session_state.pop("zoom", None)
+    st.session_state.pop("zoom_request", None)
+
+
+def request_zoom(x_range: tuple) -> None:
+    """A chart's box selection, from its on_select callback: the next window_bounds applies it, and
+    follow_zoom() then reruns the whole app so the sidebar and the other fragments' charts follow."""
+    st.session_state["zoom_request"] = tuple(x_range)
+    st.session_state["zoom_rerun"] = True
+
+
+def follow_zoom() -> None:
+    """After a chart's fragment applied a new zoom: rerun the app (from a fragment too), once."""
+    if st.session_state.pop("zoom_rerun", False):
+        st.rerun()
 
 
 def language_selector() -> None:
@@ -50,8 +105,24 @@ def language_selector() -> None:
 
 
 def window_bounds(m: Monitor) -> tuple[float, float]:
-    until = m.clock()
-    return until - window_seconds(st.session_state.get("window", "1h")), until
+    """The time range every chart and tile shows: the sidebar's window ending now, or the zoom dragged into it."""
+    now = m.clock()
+    window = (now - window_seconds(st.session_state.get("window", "1h")), now)
+    current = st.session_state.get("zoom")
+    shown = current.bounds(now) if current is not None else window
+    request = st.session_state.pop("zoom_request", None)
+    if request is not None:
+        wanted = zoom.zoom_from_box(request, *shown)
+        if wanted is not None:
+            st.session_state["zoom"] = current = wanted
+            shown = current.bounds(now)
+    return shown
+
+
+def window_is_live() -> bool:
+    """Whether the time range ends now (and moves on), rather than being a fixed zoom into the past."""
+    current = st.session_state.get("zoom")
+    return current is None or current.live
 
 
 def layer_frame(m: Monitor, layer: str, columns: list[str] | None = None) -> pd.DataFrame:
