@@ -43,6 +43,22 @@ COLLECTOR_THREAD_NAME = "healthmon-collector"
 _REGISTRY_ATTR = "_healthmon_monitor_registry"  # on `sys`, which no module reload replaces
 
 
+
+# Where two layers report a metric under one name, the later layer here is the one the score and the alert
+# rules read. tokens_per_second is the case: the model layer's mean over the requests completed in the last
+# interval (canary probes included) and the service layer's mean over the stats window of user requests. The
+# service one wins: steadier, and what users got. The history keeps both, each in its own layer.
+FLAT_LAYER_ORDER = ("system", "process", "gpu", "model", "quality", "service")
+
+
+def flatten_layers(samples: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One {metric: value} from every layer's sample, by FLAT_LAYER_ORDER (unknown layers first, so never win)."""
+    def rank(layer: str) -> int:
+        return FLAT_LAYER_ORDER.index(layer) if layer in FLAT_LAYER_ORDER else -1
+
+    return {key: value for layer in sorted(samples, key=rank) for key, value in samples[layer].items()}
+
+
 class Monitor:
     """Owns the loop; start, stop and restart are idempotent and thread-safe."""
 
@@ -190,7 +206,7 @@ class Monitor:
                 if self.collector_errors.get(layer, {}).get("last_error") != error:  # once per new error, no spam
                     log.exception("building the %s sample failed", layer)
                 self._count_error(layer, error, ts)
-        flat = {key: value for sample in samples.values() for key, value in sample.items()}
+        flat = flatten_layers(samples)
         score = health_score(flat)
         samples["score"] = {"performance_score": score.score,
                             **{f"score_{c['component']}": c["score"] for c in score.components}}

@@ -70,3 +70,15 @@ def test_stats_empty_window_reports_none_not_zero():
     assert snap["total_requests"] == 1
     assert snap["latency_p95_seconds"] is None and snap["tokens_per_second"] is None
     assert snap["requests_per_minute"] == 0
+
+
+def test_where_layers_share_a_metric_the_service_layer_is_the_one_scored():
+    """tokens_per_second comes from the model layer (last interval, probes included) and the service layer (the
+    stats window, users only); the score and the alert rules read the service one, whatever the layers' order."""
+    from healthmon.monitor import flatten_layers
+
+    samples = {"service": {"tokens_per_second": 4.0, "failure_rate": 0.0},
+               "model": {"tokens_per_second": 40.0, "model_loaded": 1}, "custom": {"tokens_per_second": 99.0}}
+    flat = flatten_layers(samples)
+    assert flat == {"tokens_per_second": 4.0, "failure_rate": 0.0, "model_loaded": 1}
+    assert flatten_layers(dict(reversed(samples.items()))) == flat

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from healthmon import views
 from healthmon.api.http import ApiError, Handler, check_token, json_body, max_points, max_requests, window
 from healthmon.monitor import Monitor
-from healthmon.runtime.engine import ModelNotReady, RuntimeBusy
+from healthmon.runtime.engine import ModelNotReady, RuntimeBusy, build_record
 from healthmon.ratelimit import retry_after_header
 from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.runtime.sources import ModelSourceError, parse_model_spec
@@ -78,7 +78,8 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
     try:
         params = await _admissible_params(request, monitor)
     except ApiError as exc:
-        monitor.record_request(rejection_record(trace, monitor.runtime.model_name, exc.message))
+        monitor.record_request(build_record(trace, None, "api", False, "rejected", monitor.runtime.model_name,
+                                            None, exc.message))
         raise
     trace.add("validate", trace.start_seconds, trace.now())
     try:
@@ -110,13 +111,6 @@ async def _admissible_params(request: Request, monitor: Monitor) -> GenerationPa
                                    max_prompt_chars=settings.max_prompt_chars)
     except InvalidRequest as exc:
         raise ApiError(exc.status_code, str(exc)) from exc
-
-
-def rejection_record(trace: Trace, model_name: str, error: str) -> dict[str, Any]:
-    """A request refused before it reached the runtime (token, rate limit, invalid body): no prompt is kept."""
-    return {"trace_id": trace.trace_id, "ts": trace.start_unix_seconds, "source": "api", "synthetic": False,
-            "status": "rejected", "finish_reason": "error", "error": error, "model": model_name,
-            "latency_seconds": trace.elapsed_seconds(), "spans": trace.to_list()}
 
 
 def generate_answer(record: dict[str, Any]) -> dict[str, Any]:

@@ -259,18 +259,21 @@ def _release_cuda_cache() -> None:
         pass
 
 
-def build_record(trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str,
+def build_record(trace: Trace, params: GenerationParams | None, source: str, synthetic: bool, status: str,
                  model_name: str, outcome: GenerationOutcome | None, error: str | None, *,
                  quality: bool = True) -> dict[str, Any]:
     """The stored form of one request: timings in seconds from the trace's start, token counts from the tokenizer,
-    and (for a generation, with `quality`) the answer-time quality; relevance follows from the background scorer."""
+    and (for a generation, with `quality`) the answer-time quality; relevance follows from the background scorer.
+    `params` is None for a request refused before its body was accepted (token, rate limit, invalid body): such a
+    record keeps no prompt."""
     end = trace.now()
     record: dict[str, Any] = {
         "trace_id": trace.trace_id, "ts": trace.start_unix_seconds, "source": source, "synthetic": synthetic,
         "status": status, "error": error, "model": model_name, "latency_seconds": end - trace.start_seconds,
-        "prompt": params.prompt, "prompt_chars": len(params.prompt), "params": params.to_dict(),
         "finish_reason": "error" if status != "ok" else None,
     }
+    if params is not None:
+        record |= {"prompt": params.prompt, "prompt_chars": len(params.prompt), "params": params.to_dict()}
     spans = {span.name: span for span in trace.spans}
     if "queue" in spans:
         record["queue_seconds"] = spans["queue"].duration_seconds
@@ -288,7 +291,7 @@ def build_record(trace: Trace, params: GenerationParams, source: str, synthetic:
             "inter_token_latency_seconds": (last - first) / (n - 1) if n > 1 else None,
             "tokens_per_second": n / model_seconds if model_seconds else None,
         }
-        record["params"] = record["params"] | {"max_new_tokens": outcome.max_new_tokens}
+        record["params"] = record.get("params", {}) | {"max_new_tokens": outcome.max_new_tokens}
         if quality:
             record["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs)
     record["spans"] = trace.to_list()
