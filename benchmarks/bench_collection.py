@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.appserver import AppServer  # noqa: E402
 
 
 def cycle_cost(cycles: int, data_dir: Path) -> dict:
@@ -45,24 +44,15 @@ def cycle_cost(cycles: int, data_dir: Path) -> dict:
 
 
 def idle_share(seconds: float, data_dir: Path) -> dict:
-    port = 8765
-    env = os.environ | {"HEALTHMON_DATA_DIR": str(data_dir), "HEALTHMON_INTERVAL": "1",
-                        "HEALTHMON_PROBE_INTERVAL": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Not the tests' defaults: the app runs as configured (embedding model included) but for the interval and probes.
+    app = AppServer(data_dir, data_dir / "app.log", test_defaults=False, HEALTHMON_INTERVAL="1",
+                    HEALTHMON_PROBE_INTERVAL="0")
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                info = requests.get(f"http://127.0.0.1:{port}/api/model/info", timeout=5).json()
-                if info["model_info"]["status"] == "loaded":
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(1)
+        app.start(api_timeout_seconds=180, model_timeout_seconds=180)
+        if (status := app.model_status()) != "loaded":  # an app without its model is not the idle cost we report
+            raise RuntimeError(f"the app's model is {status!r}, not loaded; log:\n{app.log()}")
         time.sleep(5)  # let start-up work settle
-        process = psutil.Process(proc.pid)
+        process = psutil.Process(app.process.pid)
         before = process.cpu_times()
         time.sleep(seconds)
         after = process.cpu_times()
@@ -71,8 +61,7 @@ def idle_share(seconds: float, data_dir: Path) -> dict:
                 "idle_cpu_percent_of_one_core": round(100 * cpu_seconds / seconds, 3),
                 "rss_mb": round(process.memory_info().rss / 2**20, 1)}
     finally:
-        proc.terminate()
-        proc.wait(30)
+        app.stop()
 
 
 def main() -> None:

@@ -14,19 +14,18 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Self
 
 import psutil
 import requests
@@ -34,52 +33,28 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.appserver import AppServer  # noqa: E402
 
-class App:
-    """The real app in a subprocess on a free port, with its own data directory and the demo model."""
 
-    def __init__(self, data_dir: Path, **env: str) -> None:
-        from healthmon.runtime.demo import build_demo_model
+@contextlib.contextmanager
+def demo_app(data_dir: Path, **env: str) -> Iterator[AppServer]:
+    """The real app on a free port with its own data directory and the demo model; probes off, no rate limit.
 
-        # `make run`'s own demo model (built once, in a couple of minutes), copied so the app loads it at once
-        shutil.copytree(build_demo_model(ROOT / "healthmon-data" / "demo-model"), data_dir / "demo-model")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "app.log"
-        self.env = os.environ | {"HEALTHMON_DATA_DIR": str(data_dir), "HEALTHMON_PROBE_INTERVAL": "0",
-                                 "HEALTHMON_RATE_LIMIT_PER_MINUTE": "0"} | env
-        self.process: subprocess.Popen | None = None
+    Without the tests' defaults: what `env` does not set (interval, embedding model) is as the app is configured.
+    """
+    from healthmon.runtime.demo import build_demo_model
 
-    def __enter__(self) -> Self:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the app exited; see {self.log_path}")
-            try:
-                if requests.get(self.url + "/api/model/info", timeout=5).json()["model_info"]["status"] == "loaded":
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"the app did not load its model; see {self.log_path}")
-
-    def __exit__(self, *exc_info) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-    @property
-    def psutil_process(self) -> psutil.Process:
-        return psutil.Process(self.process.pid)
+    # `make run`'s own demo model (built once, in a couple of minutes), copied so the app loads it at once
+    shutil.copytree(build_demo_model(ROOT / "healthmon-data" / "demo-model"), data_dir / "demo-model")
+    app = AppServer(data_dir, data_dir / "app.log", test_defaults=False,
+                    **({"HEALTHMON_PROBE_INTERVAL": "0", "HEALTHMON_RATE_LIMIT_PER_MINUTE": "0"} | env))
+    try:
+        app.start(api_timeout_seconds=180, model_timeout_seconds=180)
+        if (status := app.model_status()) != "loaded":  # figures from a model that failed to load mean nothing
+            raise RuntimeError(f"the app's model is {status!r}, not loaded; log:\n{app.log()}")
+        yield app
+    finally:
+        app.stop()
 
 
 def machine() -> str:
@@ -175,13 +150,13 @@ def main() -> None:
     parser.add_argument("--queue-max", type=int, default=31, help="HEALTHMON_QUEUE_MAX; 31 admits 32 clients")
     parser.add_argument("--baseline-seconds", type=float, default=10.0, help="one client alone first, for comparison")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, App(Path(tmp), HEALTHMON_QUEUE_MAX=str(args.queue_max),
-                                                   HEALTHMON_INTERVAL="1") as app:
+    with tempfile.TemporaryDirectory() as tmp, demo_app(Path(tmp), HEALTHMON_QUEUE_MAX=str(args.queue_max),
+                                                        HEALTHMON_INTERVAL="1") as app:
         idle = quantiles_ms(idle_status_latency(app.url))
         alone = run_load(app.url, 1, args.baseline_seconds, args.max_new_tokens, 0)
         load = run_load(app.url, args.concurrency, args.seconds, args.max_new_tokens, args.status_readers)
         stats = requests.get(app.url + "/api/health/status", timeout=30).json()["request_stats"]
-        process = app.psutil_process
+        process = psutil.Process(app.process.pid)
         result = {
             "benchmark": "load", "machine": machine(), "concurrency": args.concurrency,
             "queue_max": args.queue_max, "max_new_tokens": args.max_new_tokens,

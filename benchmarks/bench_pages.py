@@ -42,9 +42,7 @@ import math
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from healthmon.store.frames import percentiles  # noqa: E402
+from tests.appserver import AppServer  # noqa: E402
 
 SECONDS = 86_400
 DEMO_MODEL = ROOT / ".pytest_cache" / "healthmon-demo-model"
@@ -387,68 +386,6 @@ def server_cost(data_dir: Path, runs: int) -> dict:
 
 
 # --- 3./4. the real app in Chromium ---------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class App:
-    """`streamlit run streamlit_app.py` in a subprocess on the fixture (like tests.conftest.AppServer)."""
-
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.env = os.environ | APP_ENV | {"HEALTHMON_DATA_DIR": str(data_dir)}
-        self.process: subprocess.Popen | None = None
-        self.log = None
-
-    def start(self) -> App:
-        import requests
-
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - the app writes it until stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-
-        def ready(path: str, check) -> None:
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"app exited with {self.process.returncode}; log: {self.log_path}")
-                try:
-                    answer = requests.get(self.url + path, timeout=10)
-                    if answer.status_code == 200 and check(answer):
-                        return
-                except requests.RequestException:
-                    pass
-                time.sleep(0.25)
-            raise TimeoutError(f"{path} not ready; log: {self.log_path}")
-
-        ready("/api/health/status", lambda a: True)
-        ready("/api/model/info", lambda a: a.json()["model_info"]["status"] in ("loaded", "error"))
-        return self
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self._close_log()
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-
-
 def open_session(browser, url: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
@@ -478,7 +415,7 @@ def navigate(page, path: str, title: str) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def browser_first_chart(browser, app: App, repeats: int) -> dict:
+def browser_first_chart(browser, app: AppServer, repeats: int) -> dict:
     results = {}
     for path, (title, _) in CHART_PAGES.items():
         nav, goto = [], []
@@ -516,7 +453,7 @@ def slope_mb_per_10min(points: list[tuple[float, float]]) -> float | None:
     return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 600, 2) if den else None
 
 
-def soak(browser, app: App, minutes: float, every: float = 10.0) -> dict:
+def soak(browser, app: AppServer, minutes: float, every: float = 10.0) -> dict:
     import psutil
 
     proc = psutil.Process(app.process.pid)
@@ -594,7 +531,9 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         progress("browser: starting the app")
-        app = App(data_dir, Path(tempfile.gettempdir()) / f"bench-pages-app-{os.getpid()}.log").start()
+        app = AppServer(data_dir, Path(tempfile.gettempdir()) / f"bench-pages-app-{os.getpid()}.log",
+                        args=("--browser.gatherUsageStats", "false"), **APP_ENV)
+        app.start(api_timeout_seconds=180, model_timeout_seconds=180)
         report["app_log"] = str(app.log_path)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[

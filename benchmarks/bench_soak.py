@@ -25,12 +25,13 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_load import App, machine
+from benchmarks.bench_load import demo_app, machine
 
 SAMPLE_EVERY_SECONDS = 5.0
 
@@ -105,9 +106,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         ring_bytes = ring_bytes_per_cycle(Path(tmp) / "ring-estimate")
-        with App(Path(tmp) / "soak", HEALTHMON_INTERVAL=str(args.interval), HEALTHMON_PROBE_INTERVAL="10",
-                 HEALTHMON_RING_SIZE=str(args.ring_size)) as app:
-            process = app.psutil_process
+        with demo_app(Path(tmp) / "soak", HEALTHMON_INTERVAL=str(args.interval), HEALTHMON_PROBE_INTERVAL="10",
+                      HEALTHMON_RING_SIZE=str(args.ring_size)) as app:
+            process = psutil.Process(app.process.pid)
             load = Load(app.url, args.rps)
             load.thread.start()
             started = time.monotonic()
