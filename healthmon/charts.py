@@ -188,7 +188,7 @@ def add_limit_lines(fig: go.Figure, thresholds: Sequence[tuple[float, str, str]]
 
 
 def binned_bars(bins: pd.DataFrame, *, title: str | None = None, x_title: str | None = None,
-                y_title: str | None = None, height: int = 280) -> go.Figure:
+                y_title: str | None = None, height: int = 280, integer: bool = False) -> go.Figure:
     """A histogram already binned on the server (bin_start, bin_end, count): a week of requests sends 30 bars
     to the browser rather than every value, and whole-number data can keep whole-number bins."""
     fig = go.Figure(go.Bar(x=((bins["bin_start"] + bins["bin_end"]) / 2).tolist(), y=bins["count"].tolist(),
@@ -198,4 +198,6 @@ def binned_bars(bins: pd.DataFrame, *, title: str | None = None, x_title: str | 
     fig.update_layout(bargap=0.05, xaxis_title=x_title)
     if not bins.empty and bins["count"].max() <= 8:  # small counts: whole-number ticks, not 0.5 requests
         fig.update_yaxes(dtick=1)
+    if integer and not bins.empty and bins["bin_end"].max() - bins["bin_start"].min() <= 12:
+        fig.update_xaxes(dtick=1)  # a few token counts: ticks on whole tokens, not at 14.8 and 15.2
     return _layout(fig, title, y_title, height)

@@ -64,6 +64,16 @@ def open_page(browser, url: str):
     return page
 
 
+def save_screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so full_page alone stops at the viewport;
+    a viewport as tall as the content shows every chart."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    page.set_viewport_size({"width": 1400, "height": min(max(1000, int(height) + 40), 12_000)})
+    page.wait_for_timeout(500)  # charts re-lay out to the new size
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_renders_without_exception(browser, app, path):
     title, has_charts = PAGES[path]
@@ -77,8 +87,7 @@ def test_every_page_renders_without_exception(browser, app, path):
             assert any(count > 0 for count in points), f"{title}: no chart holds data ({points})"
         assert page.locator("[data-testid='stException']").count() == 0, f"{title} shows an exception"
         assert page.locator("[data-testid='stSidebar'] [data-testid='stSidebarNav']").count() == 1
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"page-{path or 'overview'}.png"), full_page=True)
+        save_screenshot(page, f"page-{path or 'overview'}.png")
     finally:
         page.close()
 
@@ -94,8 +103,7 @@ def test_generate_page_streams_text_and_counts_the_request(browser, app):
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
         assert page.locator("[data-testid='stException']").count() == 0
         assert page.locator("b:has-text('bold')").count() == 0  # the prompt is text, never markup
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "page-generate-after.png"), full_page=True)
+        save_screenshot(page, "page-generate-after.png")
     finally:
         page.close()
     app.wait_until(lambda: app.get("/api/health/status").json()["request_stats"]["total_requests"] == before + 1,
@@ -143,8 +151,7 @@ def test_dragging_across_a_chart_zooms_every_chart_and_keeps_the_zoom(browser, a
         page.wait_for_timeout(4_000)  # longer than a live refresh (1.8 s for 1 h)
         assert page.evaluate(X_RANGE_JS, "chart-memory") == zoomed
         assert page.evaluate(X_RANGE_JS, "chart-cpu") == zoomed
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "page-system-zoomed.png"))
+        save_screenshot(page, "page-system-zoomed.png")
         page.get_by_role("button", name="Reset zoom").click()
         page.wait_for_function("() => !document.body.innerText.includes('Zoomed in:')", timeout=30_000)
         page.wait_for_function(f"() => ({X_RANGE_JS})('chart-memory')[0] <= {before[0]}", timeout=30_000)

@@ -37,6 +37,7 @@ t = translator({
 ALERT_RULES = default_rules()  # the rules the Monitor runs; charts draw their fixed limits
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
 LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row beneath it
+MIN_X_SPAN_SECONDS = 60.0
 
 
 def chart_refresh_seconds(m: Monitor, max_points: int = MAX_POINTS) -> float | None:
@@ -152,6 +153,10 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
     fig.update_traces(connectgaps=connect)
     if len(shown) < SPARSE_POINTS:
         fig.update_traces(mode="lines+markers", marker=dict(size=5))
+    first_ts, last_ts = float(shown["ts"].min()), float(shown["ts"].max())
+    if last_ts - first_ts < MIN_X_SPAN_SECONDS:  # one or two points: a minute around them, not a microsecond axis
+        middle = (first_ts + last_ts) / 2
+        fig.update_xaxes(range=[(middle - MIN_X_SPAN_SECONDS / 2) * 1000, (middle + MIN_X_SPAN_SECONDS / 2) * 1000])
     if len(columns) > 1:  # the legend gets its own row under the title, so neither hides the other
         fig.update_layout(margin_t=LEGEND_ROOM_PX, title=dict(yref="container", y=1.0, yanchor="top", pad_t=8),
                           legend=dict(y=1.02, yanchor="bottom"))
@@ -182,7 +187,8 @@ def distribution(values: pd.Series, name: str, *, title: str, x_title: str, miss
     if bins.empty:
         empty_state(missing)
         return
-    plot(charts.binned_bars(bins, title=title, x_title=x_title, y_title=t("requests")), f"chart-{name}")
+    plot(charts.binned_bars(bins, title=title, x_title=x_title, y_title=t("requests"), integer=integer),
+         f"chart-{name}")
     download_csv(bins, name)
 
 
