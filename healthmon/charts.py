@@ -20,6 +20,7 @@ LEVEL_COLORS = {"healthy": "#2e7d32", "ok": "#2e7d32", "warning": "#ef6c00", "cr
                 "no_data": "#9e9e9e", "info": "#1565c0"}
 SERIES_COLORS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
 WEBGL_ABOVE_POINTS = 1000
+BAND_GROUP = "band"  # the legend group of a shaded band's two edge traces
 
 
 def _layout(fig: go.Figure, title: str | None, y_title: str | None, height: int) -> go.Figure:
@@ -51,9 +52,9 @@ def time_series(frame: pd.DataFrame, columns: Mapping[str, str], *, title: str |
     if band is not None:
         low, high, label = band
         fig.add_trace(scatter(x=x, y=values(high), mode="lines", line=dict(width=0), showlegend=False,
-                              hoverinfo="skip"))
+                              hoverinfo="skip", legendgroup=BAND_GROUP))
         fig.add_trace(scatter(x=x, y=values(low), mode="lines", line=dict(width=0), fill="tonexty",
-                              fillcolor="rgba(31,119,180,0.15)", name=label, hoverinfo="skip"))
+                              fillcolor="rgba(31,119,180,0.15)", name=label, hoverinfo="skip", legendgroup=BAND_GROUP))
     for index, (column, label) in enumerate(columns.items()):
         if column not in frame:
             continue

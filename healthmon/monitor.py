@@ -38,7 +38,7 @@ from healthmon.store.sqlite import HistoryStore
 
 log = logging.getLogger("healthmon")
 
-LAYERS = ("system", "process", "gpu", "model", "service", "quality", "score")
+LAYERS = ("system", "process", "gpu", "model", "service", "quality", "score", "baseline")
 COLLECTOR_THREAD_NAME = "healthmon-collector"
 _REGISTRY_ATTR = "_healthmon_monitor_registry"  # on `sys`, which no module reload replaces
 
@@ -211,6 +211,9 @@ class Monitor:
         samples["score"] = {"performance_score": score.score,
                             **{f"score_{c['component']}": c["score"] for c in score.components}}
         self._evaluate_alerts(ts, flat)
+        baseline = self._baseline_sample()
+        if baseline:  # none until a baseline has warmed up: no empty rows
+            samples["baseline"] = baseline
         for layer, values in samples.items():
             self.rings[layer].append(ts, values)
             try:
@@ -263,6 +266,17 @@ class Monitor:
                 log.info("not restoring %d alerts whose rules no longer exist", len(skipped))
         except Exception:  # noqa: BLE001 - an unreadable history must not stop the monitor
             log.exception("could not restore alerts from history")
+
+    def _baseline_sample(self) -> dict[str, float]:
+        """Each learned baseline's normal band after this cycle, as `<metric>_baseline_low/high`: history, so a
+        chart shades the band as it was at each point rather than today's band over the whole window."""
+        try:
+            bands = self.alert_engine.baseline_bands()
+        except Exception:  # noqa: BLE001 - a chart decoration must not cost a cycle
+            log.exception("reading the learned baselines failed")
+            return {}
+        return {f"{metric}_baseline_{side}": round(value, 6) for metric, (low, high) in bands.items()
+                for side, value in (("low", low), ("high", high))}
 
     def _evaluate_alerts(self, ts: float, metrics: dict[str, Any]) -> None:
         """Run the rules; firing and resolved transitions are persisted (pending ones are live state only)."""

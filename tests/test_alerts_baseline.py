@@ -134,3 +134,32 @@ def test_anomalous_samples_are_not_learned_until_relearn() -> None:
     assert set(shifted) == {Condition.BREACH}  # 30 minutes later still anomalous: the window is frozen
     after = [baseline.observe(500.0 + 1800.0 + i * 5.0, 1.6).condition for i in range(40)]
     assert Condition.UNKNOWN in after and after[-1] is Condition.CLEAR  # accepted as the new normal
+
+
+def test_the_learned_band_is_where_a_sample_would_breach() -> None:
+    """The band a chart shades: median +- max(threshold x sigma, min_relative_change x median); none while warming."""
+    rule = dataclasses.replace(LATENCY, warmup_samples=5, max_samples=50)
+    detector = RobustBaseline(rule)
+    for i, value in enumerate([1.0, 1.2, 0.8, 1.0, 1.1]):
+        detector.observe(i * STEP_SECONDS, value)
+        assert detector.band() is None  # still learning: nothing judged yet
+    detector.observe(5 * STEP_SECONDS, 1.0)
+    median, sigma = robust_stats(np.array([1.0, 1.2, 0.8, 1.0, 1.1]))
+    reach = max(rule.threshold * sigma, rule.min_relative_change * median)
+    low, high = detector.band()
+    assert (low, high) == (median - reach, median + reach)
+    assert detector.observe(6 * STEP_SECONDS, high * 1.05).condition is Condition.BREACH
+    detector.reset()
+    assert detector.band() is None
+
+
+def test_the_engine_reports_each_warmed_up_baseline_band() -> None:
+    engine = AlertEngine([dataclasses.replace(LATENCY, warmup_samples=5, max_samples=50),
+                          dataclasses.replace(LATENCY, name="latency_again", warmup_samples=50, max_samples=60),
+                          BaselineRule(name="tps", metric="tokens_per_second", bad_direction="down")])
+    assert engine.baseline_bands() == {}
+    feed(engine, [1.0, 1.2, 0.8, 1.0, 1.1, 1.0], "inference_time")
+    bands = engine.baseline_bands()
+    assert list(bands) == ["inference_time"]  # the first rule on a metric; the warming one adds nothing
+    low, high = bands["inference_time"]
+    assert low < 1.0 < high

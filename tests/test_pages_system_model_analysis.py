@@ -211,6 +211,27 @@ def test_a_dragged_box_zooms_every_chart_until_reset(live_monitor):
     assert "zoom" not in at.session_state and not any(b.label == "Reset zoom" for b in at.sidebar.button)
 
 
+def test_learned_baselines_are_kept_as_history_and_shaded_on_the_charts(live_monitor, monkeypatch):
+    """Each cycle stores every warmed-up baseline's band (layer "baseline"); the Model latency chart and the
+    Analysis quality charts shade it as it stood at each point."""
+    bands = {"inference_time": (0.2, 0.6), "quality_score": (60.0, 90.0)}
+    monkeypatch.setattr(live_monitor.alert_engine, "baseline_bands", lambda: dict(bands))
+    serve_requests(live_monitor)
+    stored = live_monitor.store.frame("baseline", live_monitor.clock() - 600)
+    assert stored["inference_time_baseline_high"].dropna().tolist()[-1] == 0.6
+    assert set(stored.columns) == {"ts", "inference_time_baseline_low", "inference_time_baseline_high",
+                                   "quality_score_baseline_low", "quality_score_baseline_high"}
+
+    latency = charts_by_key(run_page("views/model.py"))["chart-latency"]
+    shaded = [trace for trace in latency["data"] if trace.get("legendgroup") == "band"]
+    assert [trace.get("name") for trace in shaded][-1] == "learned normal: end-to-end latency"
+    assert {y for y in shaded[0]["y"] if y is not None} == {0.6} and shaded[1].get("fill") == "tonexty"
+    quality = charts_by_key(run_page("views/analysis.py"))["chart-quality-score"]
+    assert any(trace.get("name") == "learned normal" for trace in quality["data"])
+    relevance = charts_by_key(run_page("views/analysis.py"))["chart-quality-relevance-repetition"]
+    assert not any(trace.get("legendgroup") == "band" for trace in relevance["data"])  # no relevance baseline yet
+
+
 def test_system_page_charts_each_gpu(data_dir, monkeypatch):
     monitor = _monitor(monkeypatch, data_dir, TwoGpuNvml())
     try:

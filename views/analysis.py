@@ -108,6 +108,7 @@ SERVICE_COLUMNS = ("requests_per_minute", "failure_rate", "latency_p50_seconds",
                    "latency_p99_seconds")
 REQUEST_COLUMNS = ["ts", "status", "finish_reason", "prompt_tokens", "output_tokens", "latency_seconds",
                    "tokens_per_second"]
+QUALITY_BASELINES = panels.baseline_columns("quality_score", "relevance", "perplexity")
 QUALITY_COLUMNS = ("quality_requests", "quality_score", "relevance", "perplexity", "repetition_rate", "distinct_2",
                    "language_mismatch_percent", "empty_response_percent", "truncated_percent")
 
@@ -229,12 +230,13 @@ def quality_tiles(quality: pd.DataFrame) -> None:
             col.metric(label, value, help=help_text)
 
 
-def quality_trends(quality: pd.DataFrame) -> None:
+def quality_trends(quality: pd.DataFrame, baseline: pd.DataFrame) -> None:
     left, right = st.columns(2)
     with left:
         panels.trend(quality, {"quality_score": t("quality score")}, "quality-score",
                      title=t("Quality score (mean per interval)"), y_title=t("Score (0-100)"),
-                     missing=t("No quality score in this window yet."), y_range=(0, 105), height=280, connect=True)
+                     missing=t("No quality score in this window yet."), y_range=(0, 105), height=280, connect=True,
+                     baseline=(baseline, "quality_score"))
     with right:
         shares = {"relevance": t("relevance"), "repetition_rate": t("repetition rate"), "distinct_2": t("distinct-2")}
         lowest = quality[[c for c in shares if c in quality]].min().min() if not quality.empty else None
@@ -244,13 +246,13 @@ def quality_trends(quality: pd.DataFrame) -> None:
                      thresholds=[(value, level, f"{t('repetition')} {label}")
                                  for value, level, label in panels.limits("repetition_rate")],
                      y_range=(min(0.0, float(lowest) - 0.05) if pd.notna(lowest) else 0.0, 1.05), height=280,
-                     connect=True)
+                     connect=True, baseline=(baseline, "relevance"))
     left, right = st.columns(2)
     with left:
         panels.trend(quality, {"perplexity": t("perplexity")}, "quality-perplexity",
                      title=t("Perplexity of the responses"), y_title=t("perplexity"),
                      missing=t("No perplexity in this window yet: it needs the generations' token scores."),
-                     height=280, connect=True)
+                     height=280, connect=True, baseline=(baseline, "perplexity"))
     with right:
         panels.trend(quality, {"language_mismatch_percent": t("language mismatch"),
                                "empty_response_percent": t("empty"), "truncated_percent": t("truncated")},
@@ -302,7 +304,7 @@ def quality_charts() -> None:
                     link_page="views/generate.py", link_label=t("Open Generate"))
         return
     quality_tiles(quality)
-    quality_trends(quality)
+    quality_trends(quality, panels.history(m, "baseline", QUALITY_BASELINES))
 
 
 @st.fragment(run_every=panels.chart_refresh_seconds(m))

@@ -113,7 +113,7 @@ def model_card(info: dict) -> None:
                         link_label=t("Open Settings"))
 
 
-def inference_trends(model: pd.DataFrame, queue_max: int) -> None:
+def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int) -> None:
     st.subheader(t("Inference"))
     st.caption(t("Means of the requests that completed in each collection interval, canary probes included."))
     if model.empty:
@@ -128,7 +128,8 @@ def inference_trends(model: pd.DataFrame, queue_max: int) -> None:
             latency = model[["inference_time", "ttft_seconds"]].stack()
             panels.trend(model, {"inference_time": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
                          "latency", title=t("Latency"), y_title=t("seconds"), missing=no_requests, connect=True,
-                         thresholds=charts.limits_in_reach(panels.limits("inference_time", " s"), latency))
+                         thresholds=charts.limits_in_reach(panels.limits("inference_time", " s"), latency),
+                         baseline=(baseline, "inference_time"))
         with right:
             panels.trend(model, {"tokens_per_second": t("tokens/s")}, "throughput", title=t("Throughput"),
                          y_title=t("tokens/s"), missing=no_requests, connect=True,
@@ -248,7 +249,8 @@ def history_charts() -> None:
     model = panels.history(m, "model", MODEL_COLUMNS)
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
-    inference_trends(model, m.runtime.queue_max)
+    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("inference_time")),
+                     m.runtime.queue_max)
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 
 

@@ -129,6 +129,17 @@ class AlertEngine:
         """The rules this engine evaluates, thresholds first."""
         return [slot.rule for slot in self._slots]
 
+    def baseline_bands(self) -> dict[str, tuple[float, float]]:
+        """{metric: (low, high)} of each learned baseline that has finished warming up (the first rule per
+        metric), for charts to shade."""
+        bands: dict[str, tuple[float, float]] = {}
+        for slot in self._slots:
+            if isinstance(slot.detector, RobustBaseline) and slot.rule.metric not in bands:
+                band = slot.detector.band()
+                if band is not None:
+                    bands[slot.rule.metric] = band
+        return bands
+
     def _threshold_owners(self, rule: ForecastRule) -> list[_Slot]:
         """Threshold rules that report the crossing this forecast predicts (same metric, at or past it)."""
         sign = 1.0 if rule.op == ">" else -1.0

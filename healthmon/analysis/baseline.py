@@ -73,6 +73,7 @@ class RobustBaseline:
         self._values: deque[float] = deque(maxlen=rule.max_samples)
         self._last_ts: float | None = None
         self._anomalous_since: float | None = None
+        self._stats: tuple[float, float] | None = None  # (median, sigma) the last sample was judged against
 
     @property
     def warming_up(self) -> bool:
@@ -84,6 +85,17 @@ class RobustBaseline:
         self._ts.clear()
         self._values.clear()
         self._anomalous_since = None
+        self._stats = None
+
+    def band(self) -> tuple[float, float] | None:
+        """The learned normal as (low, high): the median, give or take how far a sample must move from it, in
+        the bad direction, to breach (both the robust z and the relative change); None while warming up.
+        Charts shade it, so a value outside it on the bad side is what this rule fires on."""
+        if self._stats is None or self.warming_up:
+            return None
+        median, sigma = self._stats
+        reach = max(self.rule.threshold * sigma, self.rule.min_relative_change * abs(median))
+        return median - reach, median + reach
 
     def observe(self, ts: float, value: float) -> BaselineVerdict:
         """Judge `value` against the samples before it, then learn it unless it is anomalous."""
@@ -118,6 +130,7 @@ class RobustBaseline:
 
     def _judge(self, value: float) -> BaselineVerdict:
         median, sigma = robust_stats(np.fromiter(self._values, dtype=float, count=len(self._values)))
+        self._stats = (median, sigma)
         deviation = self._sign * (value - median)
         if sigma > 0:
             z = deviation / sigma

@@ -27,7 +27,7 @@ from healthmon.ui.state import (MAX_POINTS, download_csv, empty_state, follow_zo
                                 window_bounds, window_is_live)
 
 t = translator({
-    "time (UTC)": "时间 (UTC)", "requests": "请求数",
+    "time (UTC)": "时间 (UTC)", "requests": "请求数", "learned normal": "学习到的正常范围",
     "Charts redraw each time the time range gains a point (every {seconds} s). Drag across a time chart to "
     "zoom every chart into that stretch; the zoom survives refreshes until you reset it in the sidebar.":
         "每当时间范围新增一个数据点（每 {seconds} 秒）图表即重绘。在时间图表上拖选一段即可将所有图表放大到该时段；"
@@ -147,36 +147,72 @@ def plot(fig: go.Figure, key: str, zoomable: bool = False) -> None:
 
 def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: str, y_title: str, missing: str,
           thresholds: Sequence[tuple[float, str, str]] = (), y_range: tuple[float, float] | None = None,
-          scale: float = 1.0, height: int = 280, connect: bool = False) -> None:
+          scale: float = 1.0, height: int = 280, connect: bool = False,
+          baseline: tuple[pd.DataFrame, str] | None = None) -> None:
     """A time series of the columns that have data, with its CSV; `missing` says why there is none instead.
 
     `scale` divides the values for display (bytes/s shown as KB/s); the CSV keeps the stored units, which
     its column names carry. Rows where every shown column is empty are dropped. Sampled series break where
     sampling stopped (monitor stopped, app restarted) rather than drawing a line through the outage;
-    `connect` joins the points instead, for metrics measured only when a request completes.
+    `connect` joins the points instead, for metrics measured only when a request completes. `baseline` is
+    (the baseline layer's history, metric): the learned normal band of that metric's baseline rule, shaded as
+    it stood at each point, where the rule has one.
     """
     columns = present(frame, list(series))
     if not columns:
         empty_state(missing)
         return
     shown = frame[["ts", *columns]].dropna(subset=columns, how="all")
+    if baseline is not None:
+        shown = with_band(shown, *baseline)
     drawn = shown if scale == 1.0 else shown.assign(**{column: shown[column] / scale for column in columns})
-    fig = charts.time_series(drawn if connect else break_gaps(drawn), {column: series[column] for column in columns},
-                             title=title, y_title=y_title, y_range=y_range, height=height)
+    drawn = drawn if connect else break_gaps(drawn)
+    band = None
+    if BAND_LOW in drawn:
+        metric = baseline[1]
+        label = t("learned normal") + (f": {series[metric]}" if len(columns) > 1 and metric in series else "")
+        band = (drawn[BAND_LOW] / scale, drawn[BAND_HIGH] / scale, label)
+    fig = charts.time_series(drawn, {column: series[column] for column in columns},
+                             title=title, y_title=y_title, y_range=y_range, height=height, band=band)
     charts.add_limit_lines(fig, thresholds)
     fig.update_traces(connectgaps=connect)
     if len(shown) < SPARSE_POINTS:
-        fig.update_traces(mode="lines+markers", marker=dict(size=5))
+        fig.update_traces(mode="lines+markers", marker=dict(size=5),
+                          selector=lambda trace: trace.legendgroup != charts.BAND_GROUP)
     first_ts, last_ts = float(shown["ts"].min()), float(shown["ts"].max())
     if last_ts - first_ts < MIN_X_SPAN_SECONDS:  # one or two points: a minute around them, not a microsecond axis
         middle = (first_ts + last_ts) / 2
         fig.update_xaxes(range=[(middle - MIN_X_SPAN_SECONDS / 2) * 1000, (middle + MIN_X_SPAN_SECONDS / 2) * 1000])
-    if len(columns) > 1:  # the legend gets its own row under the title, so neither hides the other
+    if len(columns) > 1 or band is not None:  # the legend gets its own row under the title, so neither hides the other
         fig.update_layout(margin_t=LEGEND_ROOM_PX, title=dict(yref="container", y=1.0, yanchor="top", pad_t=8),
                           legend=dict(y=1.02, yanchor="bottom"))
     fig.update_xaxes(title_text=t("time (UTC)"))
     plot(fig, f"chart-{name}", zoomable=True)
     download_csv(shown, name)
+
+
+BAND_LOW, BAND_HIGH = "baseline_low", "baseline_high"
+
+
+def baseline_columns(*metrics: str) -> list[str]:
+    """The baseline layer's columns for these metrics' learned bands (Monitor._baseline_sample)."""
+    return [f"{metric}_baseline_{side}" for metric in metrics for side in ("low", "high")]
+
+
+def with_band(shown: pd.DataFrame, baseline: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """`shown` with baseline_low/high columns: the metric's learned band at each row's time (the nearest baseline
+    sample within a few of its steps), or unchanged where the baseline has none in the window."""
+    low, high = f"{metric}_baseline_low", f"{metric}_baseline_high"
+    if shown.empty or low not in baseline or high not in baseline:
+        return shown
+    bands = baseline[["ts", low, high]].dropna().rename(columns={low: BAND_LOW, high: BAND_HIGH})
+    if bands.empty:
+        return shown
+    steps = bands["ts"].diff().median()
+    tolerance = 5 * steps if pd.notna(steps) and steps > 0 else 60.0
+    merged = pd.merge_asof(shown.sort_values("ts"), bands.sort_values("ts"), on="ts", direction="nearest",
+                           tolerance=tolerance)
+    return merged if merged[BAND_LOW].notna().any() else shown
 
 
 def break_gaps(frame: pd.DataFrame, factor: float = 5.0) -> pd.DataFrame:
