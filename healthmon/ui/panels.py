@@ -23,8 +23,8 @@ from healthmon.store.frames import percentiles
 from healthmon.ui.i18n import translator
 from healthmon.ui import zoom
 from healthmon.ui.slots import LatestSlotCache
-from healthmon.ui.state import (MAX_POINTS, download_csv, empty_state, follow_zoom, refresh_seconds, request_zoom,
-                                window_bounds, window_is_live)
+from healthmon.ui.state import (MAX_POINTS, download_csv, empty_state, refresh_seconds, request_zoom, window_bounds,
+                                window_is_live)
 
 t = translator({
     "time (UTC)": "时间 (UTC)", "requests": "请求数", "learned normal": "学习到的正常范围",
@@ -142,7 +142,6 @@ def plot(fig: go.Figure, key: str, zoomable: bool = False) -> None:
             request_zoom(box)
 
     st.plotly_chart(fig, key=key, theme="streamlit", width="stretch", on_select=selected, selection_mode="box")
-    follow_zoom()
 
 
 def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: str, y_title: str, missing: str,

@@ -82,16 +82,10 @@ def reset_zoom() -> None:
 
 
 def request_zoom(x_range: tuple) -> None:
-    """A chart's box selection, from its on_select callback: the next window_bounds applies it, and
-    follow_zoom() then reruns the whole app so the sidebar and the other fragments' charts follow."""
+    """A chart's box selection, from its on_select callback: the next window_bounds applies it, then reruns the
+    whole app (the callback's own rerun is the chart's fragment only) so the sidebar and every chart follow."""
     st.session_state["zoom_request"] = tuple(x_range)
     st.session_state["zoom_rerun"] = True
-
-
-def follow_zoom() -> None:
-    """After a chart's fragment applied a new zoom: rerun the app (from a fragment too), once."""
-    if st.session_state.pop("zoom_rerun", False):
-        st.rerun()
 
 
 def language_selector() -> None:
@@ -116,6 +110,8 @@ def window_bounds(m: Monitor) -> tuple[float, float]:
         if wanted is not None:
             st.session_state["zoom"] = current = wanted
             shown = current.bounds(now)
+        if st.session_state.pop("zoom_rerun", False):
+            st.rerun()  # app scope, also from inside a fragment
     return shown
 
 
