@@ -187,7 +187,8 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
                           legend=dict(y=1.02, yanchor="bottom"))
     fig.update_xaxes(title_text=t("time (UTC)"))
     plot(fig, f"chart-{name}", zoomable=True)
-    download_csv(shown, name)
+    download_csv(shown if band is None else shown.rename(columns={
+        BAND_LOW: f"{baseline[1]}_baseline_low", BAND_HIGH: f"{baseline[1]}_baseline_high"}), name)
 
 
 BAND_LOW, BAND_HIGH = "baseline_low", "baseline_high"
