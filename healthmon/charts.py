@@ -108,8 +108,10 @@ def histogram(values: Sequence[float], *, title: str | None = None, x_title: str
 
 
 def bars(labels: Sequence[str], values: Sequence[float], *, title: str | None = None, y_title: str | None = None,
-         colors: Sequence[str] | None = None, height: int = 280) -> go.Figure:
+         colors: Sequence[str] | None = None, height: int = 280, counts: bool = False) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(labels), y=list(values), marker_color=list(colors) if colors else SERIES_COLORS[0]))
+    if counts and values and max(values) <= 8:
+        fig.update_yaxes(dtick=1)  # small counts: whole-number ticks, not 1.5 requests
     return _layout(fig, title, y_title, height)
 
 

@@ -169,7 +169,7 @@ def finish_reasons(requests: pd.DataFrame) -> None:
     colors = [charts.LEVEL_COLORS["critical"] if reason == "error" else charts.SERIES_COLORS[0]
               for reason in reasons["finish_reason"]]
     fig = charts.bars([t(reason) for reason in reasons["finish_reason"]], reasons["requests"].tolist(),
-                      title=t("Finish reasons"), y_title=t("requests"), colors=colors)
+                      title=t("Finish reasons"), y_title=t("requests"), colors=colors, counts=True)
     panels.plot(fig, "chart-finish-reasons")
     download_csv(reasons, "finish-reasons")
 
