@@ -31,6 +31,7 @@ t = translator({
         "每个采集周期内完成请求的平均值（含金丝雀探测）。",
     "Latency": "延迟", "end-to-end latency": "端到端延迟", "time to first token": "首 token 延迟",
     "seconds": "秒", "Throughput": "吞吐量", "tokens/s": "tokens/s",
+    "per interval": "每周期", "users, 5-min mean": "用户请求，5 分钟均值",
     "Requests in flight and queued": "进行中与排队的请求",
     "In flight / queued": "进行中 / 排队", "in flight": "进行中", "queued": "排队中", "requests": "请求数",
     "queue capacity": "队列容量",
@@ -71,6 +72,7 @@ t = translator({
         "请设置 HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2（默认值）或 sentence-transformers 模型的路径，"
         "然后重启 healthmon。",
 })
+USERS_TPS = "users_tokens_per_second"
 MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
@@ -113,6 +115,19 @@ def model_card(info: dict) -> None:
                         link_label=t("Open Settings"))
 
 
+def with_users_throughput(model: pd.DataFrame, service: pd.DataFrame) -> pd.DataFrame:
+    """The model frame with the service layer's tokens/s (user requests, stats window) as USERS_TPS; both
+    layers are sampled in the same cycles, so each model row takes the service row nearest in time."""
+    if model.empty or "tokens_per_second" not in service:
+        return model.assign(**{USERS_TPS: float("nan")})
+    users = service[["ts", "tokens_per_second"]].rename(columns={"tokens_per_second": USERS_TPS}).dropna()
+    if users.empty:
+        return model.assign(**{USERS_TPS: float("nan")})
+    step = model["ts"].diff().median()
+    return pd.merge_asof(model.sort_values("ts"), users.sort_values("ts"), on="ts", direction="nearest",
+                         tolerance=step if pd.notna(step) and step > 0 else None)
+
+
 def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int) -> None:
     st.subheader(t("Inference"))
     st.caption(t("Means of the requests that completed in each collection interval, canary probes included."))
@@ -131,10 +146,13 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
                          thresholds=charts.limits_in_reach(panels.limits("inference_time", " s"), latency),
                          baseline=(baseline, "inference_time"))
         with right:
-            panels.trend(model, {"tokens_per_second": t("tokens/s")}, "throughput", title=t("Throughput"),
-                         y_title=t("tokens/s"), missing=no_requests, connect=True,
+            # The throughput rules read the service layer's mean over the stats window of user requests, a
+            # steadier line than the per-interval means: drawn beside them, with its learned band.
+            panels.trend(model, {"tokens_per_second": t("per interval"), USERS_TPS: t("users, 5-min mean")},
+                         "throughput", title=t("Throughput"), y_title=t("tokens/s"), missing=no_requests,
+                         connect=True, baseline=(baseline, "tokens_per_second", USERS_TPS),
                          thresholds=charts.limits_in_reach(panels.limits("tokens_per_second"),
-                                                           model["tokens_per_second"]))
+                                                           model[["tokens_per_second", USERS_TPS]].stack()))
     panels.trend(model, {"in_flight": t("in flight"), "queued": t("queued")}, "queue",
                  title=t("Requests in flight and queued"), y_title=t("requests"),
                  missing=t("No model samples in this window yet."),
@@ -246,10 +264,12 @@ def live_card() -> None:
 @st.fragment(run_every=panels.chart_refresh_seconds(m))
 def history_charts() -> None:
     """The window's trends and probes, each time the window can have gained a point."""
-    model = panels.history(m, "model", MODEL_COLUMNS)
+    model = with_users_throughput(panels.history(m, "model", MODEL_COLUMNS),
+                                  panels.history(m, "service", ["tokens_per_second"]))
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
-    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("inference_time")),
+    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("inference_time",
+                                                                                  "tokens_per_second")),
                      m.runtime.queue_max)
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 

@@ -147,15 +147,15 @@ def plot(fig: go.Figure, key: str, zoomable: bool = False) -> None:
 def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: str, y_title: str, missing: str,
           thresholds: Sequence[tuple[float, str, str]] = (), y_range: tuple[float, float] | None = None,
           scale: float = 1.0, height: int = 280, connect: bool = False,
-          baseline: tuple[pd.DataFrame, str] | None = None) -> None:
+          baseline: tuple[pd.DataFrame, str] | tuple[pd.DataFrame, str, str] | None = None) -> None:
     """A time series of the columns that have data, with its CSV; `missing` says why there is none instead.
 
     `scale` divides the values for display (bytes/s shown as KB/s); the CSV keeps the stored units, which
     its column names carry. Rows where every shown column is empty are dropped. Sampled series break where
     sampling stopped (monitor stopped, app restarted) rather than drawing a line through the outage;
     `connect` joins the points instead, for metrics measured only when a request completes. `baseline` is
-    (the baseline layer's history, metric): the learned normal band of that metric's baseline rule, shaded as
-    it stood at each point, where the rule has one.
+    (the baseline layer's history, metric[, the column that charts it, if not named after it]): the learned
+    normal band of that metric's baseline rule, shaded as it stood at each point, where the rule has one.
     """
     columns = present(frame, list(series))
     if not columns:
@@ -163,13 +163,13 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
         return
     shown = frame[["ts", *columns]].dropna(subset=columns, how="all")
     if baseline is not None:
-        shown = with_band(shown, *baseline)
+        shown = with_band(shown, baseline[0], baseline[1])
     drawn = shown if scale == 1.0 else shown.assign(**{column: shown[column] / scale for column in columns})
     drawn = drawn if connect else break_gaps(drawn)
     band = None
     if BAND_LOW in drawn:
-        metric = baseline[1]
-        label = t("learned normal") + (f": {series[metric]}" if len(columns) > 1 and metric in series else "")
+        column = baseline[-1]
+        label = t("learned normal") + (f": {series[column]}" if len(columns) > 1 and column in series else "")
         band = (drawn[BAND_LOW] / scale, drawn[BAND_HIGH] / scale, label)
     fig = charts.time_series(drawn, {column: series[column] for column in columns},
                              title=title, y_title=y_title, y_range=y_range, height=height, band=band)
