@@ -31,7 +31,10 @@ Phases (progress lines on stderr, one JSON object on stdout at the end):
    `goto_ms` is also given: page.goto(url) of the page to its first chart with data (default 1h window, a
    cold session), for comparison.
 4. soak: the System page, 24h window, left open and auto-refreshing; the app process's RSS every 10 s for
-   --soak-minutes; start/end/max and the least-squares slope over the second half (MB per 10 min).
+   --soak-minutes; start/end/max and the least-squares slope over the second half (MB per 10 min). The
+   Monitor's live ring grows by design until it holds --ring-size samples per layer (HEALTHMON_RING_SIZE;
+   the default 3,600 at a 1 s interval is an hour, about 18 MB): the soak's app gets a ring of 300 (full
+   after 5 minutes) so that what it measures after that is the steady state, not the ring filling.
 """
 
 from __future__ import annotations
@@ -501,6 +504,8 @@ def main() -> None:
                         help="where to build the fixture: must not exist or be empty (default: a temp dir)")
     parser.add_argument("--runs", type=int, default=8, help="timed AppTest runs per page and mode")
     parser.add_argument("--browser-repeats", type=int, default=3)
+    parser.add_argument("--ring-size", type=int, default=300,
+                        help="HEALTHMON_RING_SIZE for the app (full after ring-size seconds at a 1 s interval)")
     args = parser.parse_args()
 
     temp = None
@@ -533,7 +538,8 @@ def main() -> None:
 
         progress("browser: starting the app")
         app = AppServer(data_dir, Path(tempfile.gettempdir()) / f"bench-pages-app-{os.getpid()}.log",
-                        args=("--browser.gatherUsageStats", "false"), **APP_ENV)
+                        args=("--browser.gatherUsageStats", "false"),
+                        **APP_ENV | {"HEALTHMON_RING_SIZE": str(args.ring_size)})
         app.start(api_timeout_seconds=180, model_timeout_seconds=180)
         report["app_log"] = str(app.log_path)
         with sync_playwright() as playwright:
@@ -543,7 +549,7 @@ def main() -> None:
             try:
                 report["browser_first_chart"] = browser_first_chart(browser, app, args.browser_repeats)
                 progress(f"soak: {args.soak_minutes:g} min with the System page (24h) open")
-                report["soak"] = soak(browser, app, args.soak_minutes)
+                report["soak"] = soak(browser, app, args.soak_minutes) | {"ring_size": args.ring_size}
             finally:
                 browser.close()
         s = report["soak"]
