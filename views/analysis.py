@@ -108,6 +108,10 @@ SERVICE_COLUMNS = ("requests_per_minute", "failure_rate", "latency_p50_seconds",
                    "latency_p99_seconds")
 REQUEST_COLUMNS = ["ts", "status", "finish_reason", "prompt_tokens", "output_tokens", "latency_seconds",
                    "tokens_per_second"]
+# Nine time charts: at most 1,000 points each keeps them SVG. Above that Plotly goes WebGL, which with box
+# selection on (drag to zoom) took the first chart from 1.4 s to 2.8 s in headless Chromium; a zoom reads
+# its stretch again at full resolution anyway.
+POINTS = charts.WEBGL_ABOVE_POINTS
 QUALITY_BASELINES = panels.baseline_columns("quality_score", "relevance", "perplexity")
 QUALITY_COLUMNS = ("quality_requests", "quality_score", "relevance", "perplexity", "repetition_rate", "distinct_2",
                    "language_mismatch_percent", "empty_response_percent", "truncated_percent")
@@ -116,7 +120,7 @@ m = monitor()
 st.title(t("Analysis"))
 st.caption(t("How the service performed over the time window chosen in the sidebar. Request and generation figures "
              "count user requests only; canary probes are on the Model page."))
-panels.refresh_note(m)
+panels.refresh_note(m, POINTS)
 
 
 def score_section(score: pd.DataFrame) -> None:
@@ -294,22 +298,22 @@ def scorer_state() -> None:
         st.code(scorer.embedder_error, language=None, wrap_lines=True)  # an exception's text, shown verbatim
 
 
-@st.fragment(run_every=panels.chart_refresh_seconds(m))
+@st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
 def quality_charts() -> None:
     """Quality tiles and trends from the quality layer, each time the window can have gained a point."""
-    quality = panels.history(m, "quality", QUALITY_COLUMNS)
+    quality = panels.history(m, "quality", QUALITY_COLUMNS, POINTS)
     if not panels.present(quality, ["quality_score"]):
         empty_state(t("No generation quality in this window yet: it is measured on every successful user request. "
                       "Send one from the Generate page or to POST /api/model/generate."),
                     link_page="views/generate.py", link_label=t("Open Generate"))
         return
     quality_tiles(quality)
-    quality_trends(quality, panels.history(m, "baseline", QUALITY_BASELINES))
+    quality_trends(quality, panels.history(m, "baseline", QUALITY_BASELINES, POINTS))
 
 
-@st.fragment(run_every=panels.chart_refresh_seconds(m))
+@st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
 def score_trend() -> None:
-    score_section(panels.history(m, "score", list(SCORE_SERIES)))
+    score_section(panels.history(m, "score", list(SCORE_SERIES), POINTS))
 
 
 @st.fragment(run_every=refresh_seconds(m))
@@ -319,11 +323,11 @@ def live_request_tiles() -> None:
     request_tiles(m.store.requests_frame(since, until, columns=["status", "latency_seconds"]))
 
 
-@st.fragment(run_every=panels.chart_refresh_seconds(m))
+@st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
 def request_charts() -> None:
     """Trends and distributions, each time the window can have gained a point; each source read once."""
     since, until = window_bounds(m)
-    request_trends(panels.history(m, "service", SERVICE_COLUMNS))
+    request_trends(panels.history(m, "service", SERVICE_COLUMNS, POINTS))
     generation_section(m.store.requests_frame(since, until, columns=REQUEST_COLUMNS))
 
 
