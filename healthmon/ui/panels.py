@@ -41,17 +41,20 @@ ALERT_RULES = default_rules()  # the rules the Monitor runs; charts draw their f
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
 LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row beneath it
 MIN_X_SPAN_SECONDS = 60.0
+# A redraw remounts the chart and drops a drag in progress: charts of short windows (a point every 1-2 s)
+# redraw at most this often, so a drag to zoom has time to finish. Tiles keep the collection interval.
+MIN_CHART_REFRESH_SECONDS = 5.0
 
 
 def chart_refresh_seconds(m: Monitor, max_points: int = MAX_POINTS) -> float | None:
-    """How often history charts refresh: no faster than the window gains a point (1.8 s for 1 h in 2,000
-    points, 43 s for 24 h), nor than live panels; None while paused or zoomed into the past. Live tiles keep
-    refresh_seconds."""
+    """How often history charts refresh: no faster than the window gains a point (43 s for 24 h in 2,000
+    points), nor than every MIN_CHART_REFRESH_SECONDS; None while paused or zoomed into the past. Live tiles
+    keep refresh_seconds."""
     live = refresh_seconds(m)
     if live is None or not window_is_live():  # a zoom into the past does not change
         return None
     since, until = window_bounds(m)
-    return max(live, (until - since) / max_points)
+    return max(live, MIN_CHART_REFRESH_SECONDS, (until - since) / max_points)
 
 
 def refresh_note(m: Monitor, max_points: int = MAX_POINTS) -> None:
