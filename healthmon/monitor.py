@@ -42,8 +42,6 @@ LAYERS = ("system", "process", "gpu", "model", "service", "quality", "score", "b
 COLLECTOR_THREAD_NAME = "healthmon-collector"
 _REGISTRY_ATTR = "_healthmon_monitor_registry"  # on `sys`, which no module reload replaces
 
-
-
 # Where two layers report a metric under one name, the later layer here is the one the score and the alert
 # rules read. tokens_per_second is the case: the model layer's mean over the requests completed in the last
 # interval (canary probes included) and the service layer's mean over the stats window of user requests. The
