@@ -55,6 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from healthmon.analysis.forecast import predict_linear  # noqa: E402
 from healthmon.store.frames import percentiles  # noqa: E402
 from tests.appserver import AppServer  # noqa: E402
 
@@ -449,12 +450,11 @@ def browser_first_chart(browser, app: AppServer, repeats: int) -> dict:
 
 
 def slope_mb_per_10min(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (seconds, MB), per 10 minutes (the alert forecasts' own fit)."""
     if len(points) < 3:
         return None
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    den = sum((x - mx) ** 2 for x in xs)
-    return round(sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 600, 2) if den else None
+    fit = predict_linear([p[0] for p in points], [p[1] for p in points], horizon_seconds=0.0)
+    return None if fit is None else round(600 * fit.slope_per_second, 2)
 
 
 def soak(browser, app: AppServer, minutes: float, every: float = 10.0) -> dict:

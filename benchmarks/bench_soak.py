@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import threading
@@ -31,7 +30,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_load import demo_app, machine
+from benchmarks.bench_load import demo_app, machine  # noqa: E402
+from healthmon.analysis.forecast import predict_linear  # noqa: E402
 
 SAMPLE_EVERY_SECONDS = 5.0
 
@@ -85,13 +85,11 @@ class Load:
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
-    """Least-squares slope of (seconds, value), scaled to one hour."""
+    """Least-squares slope of (seconds, value), scaled to one hour (the alert forecasts' own fit)."""
     if len(points) < 3:
         return None
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    denominator = sum((x - mean_x) ** 2 for x in xs)
-    return 3600 * sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / denominator if denominator else None
+    fit = predict_linear([p[0] for p in points], [p[1] for p in points], horizon_seconds=0.0)
+    return None if fit is None else 3600 * fit.slope_per_second
 
 
 def main() -> None:
