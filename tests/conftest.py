@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,14 @@ from healthmon.monitor import get_monitor, release_monitor
 from tests.appserver import ROOT, AppServer, free_port  # noqa: F401 - free_port: tests import it from here
 
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+def wait_for_model(monitor, timeout_seconds: float = 60.0) -> str:
+    """Wait until the monitor's model, loading in the background, is loaded or failed; its status then."""
+    deadline = time.monotonic() + timeout_seconds
+    while monitor.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return monitor.runtime.info()["status"]
 
 
 def plotly_spec(spec_json: str) -> dict:

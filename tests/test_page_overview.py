@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import streamlit as st
@@ -11,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from healthmon.monitor import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 
-from conftest import plotly_spec
+from conftest import plotly_spec, wait_for_model
 
 
 @pytest.fixture
@@ -21,9 +20,7 @@ def live_monitor(data_dir, monkeypatch):
     release_monitor()
     st.cache_resource.clear()
     monitor = get_monitor(start=False)  # starts loading the model in the background
-    deadline = time.monotonic() + 60
-    while monitor.runtime.info()["status"] != "loaded" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_model(monitor)
     yield monitor
     release_monitor()
     st.cache_resource.clear()

@@ -7,7 +7,6 @@ to these four pages keeps the test independent of the other views.
 
 from __future__ import annotations
 
-import time
 from datetime import timezone
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from healthmon.monitor import Monitor, get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import parse_model_spec
 from healthmon.ui import widgets
+
+from conftest import wait_for_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = """
@@ -48,10 +49,7 @@ def monitor(data_dir, monkeypatch) -> Monitor:
     monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
     _reset()
     m = get_monitor(start=False)
-    deadline = time.monotonic() + 60
-    while m.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert m.runtime.info()["status"] == "loaded", m.runtime.info()
+    assert wait_for_model(m) == "loaded", m.runtime.info()
     yield m
     _reset()
 

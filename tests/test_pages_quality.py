@@ -22,7 +22,7 @@ from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels, widgets
 
-from conftest import plotly_spec
+from conftest import plotly_spec, wait_for_model
 
 
 class _NvmlError(Exception):
@@ -55,10 +55,7 @@ def _monitor(monkeypatch, data_dir, embedding_model: str | None):
     monkeypatch.setattr("healthmon.monitor.GpuCollector", lambda: GpuCollector(nvml=NoGpuNvml()))
     _reset()
     monitor = get_monitor(start=False)
-    deadline = time.monotonic() + 60
-    while monitor.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert monitor.runtime.info()["status"] == "loaded", monitor.runtime.info()
+    assert wait_for_model(monitor) == "loaded", monitor.runtime.info()
     return monitor
 
 

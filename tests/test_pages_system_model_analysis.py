@@ -21,7 +21,7 @@ from healthmon.monitor import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels
 
-from conftest import plotly_spec
+from conftest import plotly_spec, wait_for_model
 
 MB = 1024**2
 
@@ -91,9 +91,7 @@ def _monitor(monkeypatch, data_dir, nvml, **env: str):
     st.cache_resource.clear()
     st.cache_data.clear()
     monitor = get_monitor(start=False)  # its model loads in the background: wait, never load a second time
-    deadline = time.monotonic() + 60
-    while monitor.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_model(monitor)
     return monitor
 
 
