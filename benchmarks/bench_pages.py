@@ -386,7 +386,6 @@ def server_cost(data_dir: Path, runs: int) -> dict:
         timer.uninstall(st)
         release_monitor()
         st.cache_resource.clear()
-        st.cache_data.clear()
     return results
 
 

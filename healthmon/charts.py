@@ -100,13 +100,6 @@ def _translucent(hex_color: str, alpha: float = 0.35) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def histogram(values: Sequence[float], *, title: str | None = None, x_title: str | None = None,
-              bins: int = 30, height: int = 280) -> go.Figure:
-    fig = go.Figure(go.Histogram(x=list(values), nbinsx=bins, marker_color=SERIES_COLORS[0]))
-    fig.update_layout(bargap=0.05, xaxis_title=x_title)
-    return _layout(fig, title, "requests", height)
-
-
 def bars(labels: Sequence[str], values: Sequence[float], *, title: str | None = None, y_title: str | None = None,
          colors: Sequence[str] | None = None, height: int = 280, counts: bool = False) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(labels), y=list(values), marker_color=list(colors) if colors else SERIES_COLORS[0]))

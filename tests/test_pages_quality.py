@@ -41,7 +41,6 @@ class NoGpuNvml:
 def _reset() -> None:
     release_monitor()
     st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _monitor(monkeypatch, data_dir, embedding_model: str | None):

@@ -89,7 +89,6 @@ def _monitor(monkeypatch, data_dir, nvml, **env: str):
     monkeypatch.setattr("healthmon.monitor.GpuCollector", lambda: GpuCollector(nvml=nvml))
     release_monitor()
     st.cache_resource.clear()
-    st.cache_data.clear()
     monitor = get_monitor(start=False)  # its model loads in the background: wait, never load a second time
     wait_for_model(monitor)
     return monitor
@@ -100,7 +99,6 @@ def live_monitor(data_dir, monkeypatch):
     yield _monitor(monkeypatch, data_dir, NoGpuNvml())
     release_monitor()
     st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def collect(monitor, cycles: int = 3) -> None:
