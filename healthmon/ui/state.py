@@ -54,8 +54,9 @@ def zoom_control(m: Monitor) -> None:
     if current.live:
         st.caption(t("Zoomed in: the last {span} (live)").format(span=span_text(current.seconds)))
     else:
+        now = m.clock()
         st.caption(t("Zoomed in: {start} – {end} UTC ({span})").format(
-            start=clock_text(since, current.seconds, m.clock()), end=clock_text(until, current.seconds, m.clock()),
+            start=clock_text(since, current.seconds, now), end=clock_text(until, current.seconds, now),
             span=span_text(current.seconds)))
     st.button(t("Reset zoom"), key="reset-zoom", on_click=reset_zoom, icon=":material/zoom_out:")
 
