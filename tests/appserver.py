@@ -19,11 +19,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# What the tests want from every app they start: collection every second so charts fill quickly, no canary probes
-# and no embedding model (neither is what a test is about, and both cost start-up time), and a log written as it
-# happens so a failure's log tail is complete.
-TEST_ENV = {"HEALTHMON_INTERVAL": "1", "HEALTHMON_PROBE_INTERVAL": "0", "PYTHONUNBUFFERED": "1",
-            "HEALTHMON_EMBEDDING_MODEL": "off"}
+# What the tests want from every app they start: the demo model (the real-model tier asks for SmolLM2 itself),
+# collection every second so charts fill quickly, no canary probes and no embedding model (neither is what a test
+# is about, and both cost start-up time), and a log written as it happens so a failure's log tail is complete.
+TEST_ENV = {"HEALTHMON_MODEL": "demo", "HEALTHMON_INTERVAL": "1", "HEALTHMON_PROBE_INTERVAL": "0",
+            "PYTHONUNBUFFERED": "1", "HEALTHMON_EMBEDDING_MODEL": "off"}
 
 
 def free_port() -> int:

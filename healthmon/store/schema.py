@@ -18,10 +18,10 @@ REQUEST_COLUMNS = {
     "output_tokens": "INTEGER", "queue_seconds": "REAL", "tokenize_seconds": "REAL", "ttft_seconds": "REAL",
     "decode_seconds": "REAL", "latency_seconds": "REAL", "inter_token_latency_seconds": "REAL",
     "tokens_per_second": "REAL", "prompt_chars": "INTEGER", "response_chars": "INTEGER", "prompt": "TEXT",
-    "response": "TEXT", "params": "TEXT", "spans": "TEXT", "quality": "TEXT",
+    "response": "TEXT", "prompt_text": "TEXT", "params": "TEXT", "spans": "TEXT", "quality": "TEXT",
 }
 REQUEST_JSON_COLUMNS = frozenset({"params", "spans", "quality"})
-REQUEST_FRAME_COLUMNS = tuple(name for name in REQUEST_COLUMNS if name not in REQUEST_JSON_COLUMNS)
+REQUEST_FRAME_COLUMNS = tuple(name for name in REQUEST_COLUMNS if name not in REQUEST_JSON_COLUMNS | {"prompt_text"})
 ALERT_COLUMNS = {
     "id": "TEXT PRIMARY KEY", "rule": "TEXT", "metric": "TEXT", "level": "TEXT", "kind": "TEXT", "state": "TEXT",
     "message": "TEXT", "value": "REAL", "started_at": "REAL", "resolved_at": "REAL", "acknowledged": "INTEGER",

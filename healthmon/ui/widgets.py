@@ -340,7 +340,11 @@ def show_quality(quality: Mapping[str, Any] | None, columns: int = 5) -> None:
 # ---- settings ---------------------------------------------------------------------------------------------
 def spec_text(spec: ModelSpec) -> str:
     """A ModelSpec written back the way HEALTHMON_MODEL takes it, to prefill the model source field."""
-    return {"demo": "demo", "local": spec.ref}.get(spec.kind, f"{spec.kind}:{spec.ref}")
+    if spec.kind in ("demo", "packaged"):
+        return spec.kind
+    if spec.kind == "local":
+        return spec.ref
+    return f"{spec.kind}:{spec.ref}" + (f":{spec.file}" if spec.file else "")
 
 
 def config_frame(public: Mapping[str, Any]) -> pd.DataFrame:

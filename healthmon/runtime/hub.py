@@ -1,0 +1,183 @@
+"""Hub downloads (ModelScope, Hugging Face) with byte progress, and the errors and progress reports they share.
+
+Every failure becomes a ModelSourceError whose message a person can act on (offline, wrong id, no such file).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from tqdm.std import tqdm
+
+_FIX_HINT = "Check the network, or point HEALTHMON_MODEL at a local checkpoint directory or .gguf file."
+# huggingface_hub opens a second byte bar that mirrors network traffic; we report the one counting bytes on disk.
+_HF_NETWORK_BAR_DESC = "Downloading bytes"
+
+
+class ModelSourceError(ValueError):
+    """The model setting is malformed or its checkpoint cannot be had; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """One progress report while a checkpoint is fetched or built; fraction and bytes are None when unknown."""
+
+    stage: str  # "build" (demo), "connect", "download", "hash", "convert" (GGUF), "ready"
+    fraction: float | None
+    bytes_done: int | None
+    bytes_total: int | None
+    message: str
+
+
+Progress = Callable[[DownloadProgress], None]
+Downloader = Callable[..., str]
+
+
+def download_modelscope(model_id: str, cache_dir: Path, report: Progress, download: Downloader) -> Path:
+    report(DownloadProgress("connect", None, None, None, f"contacting ModelScope for {model_id}"))
+    callback = _modelscope_callback_class(report)
+    try:
+        return Path(download(model_id, cache_dir=str(cache_dir), progress_callbacks=[callback]))
+    except Exception as exc:  # the hub raises many kinds; every one becomes an actionable message
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            try:  # offline, but downloaded before: use the cached snapshot
+                return Path(download(model_id, cache_dir=str(cache_dir), local_files_only=True))
+            except Exception:
+                pass
+        raise ModelSourceError(f"could not download {model_id} from ModelScope: {reason(exc)}. {_FIX_HINT}") from exc
+
+
+def download_hf(repo_id: str, cache_dir: Path, report: Progress, download: Downloader) -> Path:
+    report(DownloadProgress("connect", None, None, None, f"contacting Hugging Face for {repo_id}"))
+    try:  # huggingface_hub itself falls back to a cached snapshot when offline
+        return Path(download(repo_id, cache_dir=str(cache_dir), tqdm_class=_hf_progress_class(report)))
+    except Exception as exc:
+        raise ModelSourceError(f"could not download {repo_id} from Hugging Face: {reason(exc)}. {_FIX_HINT}") from exc
+
+
+def download_modelscope_file(model_id: str, file: str, cache_dir: Path, report: Progress,
+                              download: Downloader) -> Path:
+    report(DownloadProgress("connect", None, None, None, f"contacting ModelScope for {model_id} {file}"))
+    try:
+        return Path(download(model_id, file, cache_dir=str(cache_dir)))
+    except Exception as exc:  # noqa: BLE001
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            try:
+                return Path(download(model_id, file, cache_dir=str(cache_dir), local_files_only=True))
+            except Exception:  # noqa: BLE001
+                pass
+        raise ModelSourceError(f"could not download {file} of {model_id} from ModelScope: {reason(exc)}. "
+                               f"{_FIX_HINT}") from exc
+
+
+def download_hf_file(repo_id: str, file: str, cache_dir: Path, report: Progress, download: Downloader) -> Path:
+    report(DownloadProgress("connect", None, None, None, f"contacting Hugging Face for {repo_id} {file}"))
+    try:
+        return Path(download(repo_id, file, cache_dir=str(cache_dir), tqdm_class=_hf_progress_class(report)))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelSourceError(f"could not download {file} of {repo_id} from Hugging Face: {reason(exc)}. "
+                               f"{_FIX_HINT}") from exc
+
+
+def reason(exc: BaseException) -> str:
+    """The exception's message on one line, short enough for a status bar."""
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _mb(num_bytes: int) -> str:
+    return f"{num_bytes / 1e6:.1f} MB"
+
+
+class _PercentGate:
+    """Lets a report through only when the whole percentage changes, so chunk-sized updates don't flood the UI."""
+
+    def __init__(self) -> None:
+        self.last_percent = -1
+
+    def opens(self, done: int, total: int) -> bool:
+        percent = int(100 * done / total) if total else -1
+        if percent == self.last_percent and done < total:
+            return False
+        self.last_percent = percent
+        return True
+
+
+def _modelscope_callback_class(report: Progress) -> type:
+    """A ProgressCallback subclass bound to report: modelscope instantiates it once per file."""
+    from modelscope.hub.callback import ProgressCallback
+
+    class _Reporter(ProgressCallback):
+        def __init__(self, filename: str, file_size: int) -> None:
+            super().__init__(filename, file_size)
+            self.bytes_done, self.gate = 0, _PercentGate()
+
+        def update(self, size: int) -> None:
+            self.bytes_done += size
+            total = self.file_size or None
+            if total is None or self.gate.opens(self.bytes_done, total):
+                fraction = min(1.0, self.bytes_done / total) if total else None
+                message = f"{self.filename}: {_mb(self.bytes_done)}" + (f" of {_mb(total)}" if total else "")
+                report(DownloadProgress("download", fraction, self.bytes_done, total, message))
+
+        def end(self) -> None:
+            report(DownloadProgress("download", 1.0, self.bytes_done, self.file_size or None, f"{self.filename}: done"))
+
+    return _Reporter
+
+
+class _Discard(io.TextIOBase):
+    """A file that swallows tqdm's drawing: we only want its counts."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _hf_progress_class(report: Progress) -> type:
+    """A tqdm subclass bound to report, for huggingface_hub's tqdm_class: it draws nothing and reports bytes."""
+
+    class _Reporter(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.pop("name", None)
+            kwargs["file"] = _Discard()
+            super().__init__(*args, **kwargs)
+            self.gate = _PercentGate()
+
+        def update(self, n: float | None = 1) -> bool | None:
+            shown = super().update(n)
+            if self.unit == "B" and self.desc != _HF_NETWORK_BAR_DESC:
+                done, total = int(self.n), int(self.total or 0)
+                if not total or self.gate.opens(done, total):
+                    fraction = min(1.0, done / total) if total else None
+                    message = f"{_mb(done)}" + (f" of {_mb(total)}" if total else "")
+                    report(DownloadProgress("download", fraction, done, total or None, message))
+            return shown
+
+    return _Reporter
+
+
+def modelscope_snapshot(model_id: str, **kwargs: Any) -> str:
+    from modelscope import snapshot_download
+
+    return snapshot_download(model_id, **kwargs)
+
+
+def hf_snapshot(repo_id: str, **kwargs: Any) -> str:
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(repo_id, **kwargs)
+
+
+def modelscope_file(model_id: str, file: str, **kwargs: Any) -> str:
+    from modelscope.hub.file_download import model_file_download
+
+    return model_file_download(model_id, file, **kwargs)
+
+
+def hf_file(repo_id: str, file: str, **kwargs: Any) -> str:
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(repo_id, file, **kwargs)
