@@ -219,3 +219,15 @@ def test_generate_answers_with_quality_and_relevance_arrives_in_history(app_fact
                       .get("relevance") is not None, "relevance in history", 90)
     relevance = server.get(f"/api/traces/{body['trace_id']}").json()["quality"]["relevance"]
     assert -1.0 <= relevance <= 1.0
+
+
+def test_a_trace_reads_back_right_after_its_generate(app_factory, data_dir):
+    """Read your own writes: the store flushes every 2 s here, yet the trace and the analysis see a request as
+    soon as its answer has arrived (no waiting for the writer)."""
+    server = app_factory(data_dir, HEALTHMON_FLUSH_INTERVAL="2")
+    before = server.get("/api/analysis/generation").json()["statistics"]["total_requests"]
+    answer = server.post("/api/model/generate", json={"prompt": "read me back", "max_new_tokens": 4})
+    assert answer.status_code == 200, answer.text
+    trace = server.get(f"/api/traces/{answer.json()['trace_id']}")
+    assert trace.status_code == 200, trace.text
+    assert server.get("/api/analysis/generation").json()["statistics"]["total_requests"] == before + 1

@@ -67,7 +67,6 @@ def test_open_creates_wal_database_and_named_writer_thread(store: HistoryStore, 
 def test_samples_round_trip_with_columns_appearing_over_time(store: HistoryStore) -> None:
     store.append_sample("gpu", START, {"gpu0_utilization": 10})
     store.append_sample("gpu", START + 1, {"gpu0_utilization": 20, "gpu0_memory_used_bytes": 1e9})
-    assert store.frame("gpu", START).empty  # nothing is visible before a flush
     assert store.flush()
     store.append_sample("gpu", START + 2, {"gpu1_utilization": 5})
     store.flush()
@@ -166,6 +165,44 @@ def test_requests_round_trip_with_json_and_replace(store: HistoryStore) -> None:
     assert store.get_request("t1")["quality"] == {"repetition": 0.1}
     assert len(store.recent_requests()) == 1
     assert store.get_request("nope") is None
+
+
+def test_reads_see_accepted_writes_without_waiting_for_a_flush(store: HistoryStore) -> None:
+    """Read your own writes: the fixture's writer flushes once an hour, yet every read sees what was queued."""
+    store.append_sample("system", START, {"cpu": 1})
+    assert store.layers() == ["system"] and store.columns("system") == ["cpu"]
+    store.append_sample("system", START + 1, {"cpu": 2})
+    assert store.frame("system", START)["cpu"].tolist() == [1.0, 2.0]
+    store.append_request(request("t1", START))
+    assert store.get_request("t1")["response"] == "hello"
+    store.append_request(request("t2", START + 1))
+    assert [r["trace_id"] for r in store.recent_requests()] == ["t2", "t1"]
+    store.append_request(request("t3", START + 2, status="error"))
+    assert store.request_totals(START)["requests"] == 3
+    store.append_request(request("t4", START + 3))
+    assert store.requests_frame(START)["trace_id"].tolist() == ["t1", "t2", "t3", "t4"]
+    store.upsert_alert({"id": "a1", "state": "firing", "started_at": START, "transition": "firing"})
+    assert [a["id"] for a in store.load_alerts()] == ["a1"]
+    store.upsert_alert({"id": "a1", "state": "resolved", "started_at": START, "transition": "resolved"})
+    assert [t["state"] for t in store.alert_transitions("a1")] == ["firing", "resolved"]
+    assert store.health()["pending"] == 0
+
+
+def test_reads_flush_only_for_the_tables_they_read(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page reads every second: a read with nothing queued for its table must not write (nor wait for) anything."""
+    flushes: list[int] = []
+    real_flush = store.flush
+    monkeypatch.setattr(store, "flush", lambda: flushes.append(store.health()["pending"]) or real_flush())
+    store.frame("system", START)
+    store.get_request("t1")
+    assert flushes == []
+    store.append_sample("system", START, {"cpu": 1})
+    assert store.get_request("t1") is None and store.load_alerts() == []  # no request or alert is queued
+    assert flushes == []
+    assert store.frame("system", START)["cpu"].tolist() == [1.0]
+    assert flushes == [1]
+    store.frame("system", START)
+    assert flushes == [1]
 
 
 def test_request_needs_a_trace_id(store: HistoryStore) -> None:

@@ -153,5 +153,5 @@ async def trace_detail(request: Request, monitor: Monitor) -> Response:
         raise ApiError(400, "a trace id is up to 64 letters and digits")
     record = await run_in_threadpool(monitor.store.get_request, trace_id)
     if record is None:
-        raise ApiError(404, f"no trace {trace_id!r} (recent requests are written within about a second)")
+        raise ApiError(404, f"no trace {trace_id!r}")
     return JSONResponse(views.clean(record | {"timestamp": views.iso(record["ts"])}))

@@ -14,10 +14,16 @@ from healthmon.store.schema import (ALERT_JSON_COLUMNS, REQUEST_COLUMNS, REQUEST
 
 
 class HistoryReads:
-    """Queries over the tables HistoryStore writes; they see rows only once a flush has committed them."""
+    """Queries over the tables HistoryStore writes; each sees every write accepted before it (read your own)."""
 
-    def _query(self, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
-        """Run one read on the shared read-only connection; any SQLite failure becomes a StoreError."""
+    def _query(self, kind: str, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
+        """Run one read of `kind`'s tables on the shared read-only connection, after committing that kind's
+        queued writes; any SQLite failure becomes a StoreError.
+
+        Each SELECT runs in its own read transaction (the sqlite3 module opens none for a SELECT), and a WAL
+        reader sees every commit made before its transaction began: so it sees what _catch_up committed.
+        """
+        self._catch_up(kind)
         with self._read_lock:
             if self._finished:
                 raise StoreError(f"history store {self._path} is closed")
@@ -32,8 +38,8 @@ class HistoryReads:
 
     def layers(self) -> list[str]:
         """Layers that have a samples table, sorted."""
-        _, rows = self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'samples\\_%' "
-                              "ESCAPE '\\' ORDER BY name")
+        _, rows = self._query("sample", "SELECT name FROM sqlite_master WHERE type = 'table' "
+                              "AND name LIKE 'samples\\_%' ESCAPE '\\' ORDER BY name")
         return [name[len(SAMPLES_PREFIX):] for (name,) in rows]
 
     def columns(self, layer: str) -> list[str]:
@@ -42,7 +48,7 @@ class HistoryReads:
 
     def _table_columns(self, layer: str) -> list[str]:
         """All columns of the layer's table, ts included; [] when the table does not exist."""
-        _, rows = self._query(f'PRAGMA table_info("{SAMPLES_PREFIX}{check_name(layer, "layer")}")')
+        _, rows = self._query("sample", f'PRAGMA table_info("{SAMPLES_PREFIX}{check_name(layer, "layer")}")')
         return [row[1] for row in rows]
 
     def frame(self, layer: str, since: float, until: float | None = None, max_points: int = 2000,
@@ -66,7 +72,7 @@ class HistoryReads:
         count = 0
         if table_columns:
             _, ((count, first_ts, last_ts),) = self._query(
-                f"SELECT COUNT(*), MIN(ts), MAX(ts) FROM {table} WHERE {where}", params)
+                "sample", f"SELECT COUNT(*), MIN(ts), MAX(ts) FROM {table} WHERE {where}", params)
         if count == 0:
             return pd.DataFrame({name: pd.Series(dtype="float64") for name in [TS_COLUMN, *wanted]})
         quoted = [f'"{name}"' for name in selected]
@@ -77,7 +83,7 @@ class HistoryReads:
             sql = (f"SELECT {averages} FROM {table} WHERE {where} "
                    f"GROUP BY MIN(CAST((ts - ?) / ? AS INTEGER), ?) ORDER BY 1")
             params = [*params, first_ts, bucket_seconds(first_ts, last_ts, max_points), max_points - 1]
-        _, rows = self._query(sql, params)
+        _, rows = self._query("sample", sql, params)
         values = np.array(rows, dtype="float64").reshape(len(rows), 1 + len(selected))  # NULL -> NaN
         return pd.DataFrame(values, columns=[TS_COLUMN, *selected]).reindex(columns=[TS_COLUMN, *wanted])
 
@@ -91,12 +97,13 @@ class HistoryReads:
             raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
         where, params = _request_window(since, until, include_synthetic)
         if newest is None:
-            _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts", params)
+            _, rows = self._query("request", f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts",
+                                  params)
         else:
             if newest < 1:
                 raise ValueError(f"newest must be at least 1, got {newest}")
-            _, rows = self._query(f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts DESC LIMIT ?",
-                                  [*params, newest])
+            _, rows = self._query("request", f"SELECT {', '.join(names)} FROM requests WHERE {where} "
+                                  "ORDER BY ts DESC LIMIT ?", [*params, newest])
             rows.reverse()
         df = pd.DataFrame(rows, columns=names)
         numeric = [name for name in names if not REQUEST_COLUMNS[name].startswith("TEXT")]
@@ -108,11 +115,11 @@ class HistoryReads:
         aggregate query, however many requests the window holds."""
         where, params = _request_window(since, until, include_synthetic)
         _, ((total, ok, failed, rejected, latency, tps),) = self._query(
-            "SELECT COUNT(*), SUM(status = 'ok'), SUM(status = 'error'), SUM(status = 'rejected'), "
+            "request", "SELECT COUNT(*), SUM(status = 'ok'), SUM(status = 'error'), SUM(status = 'rejected'), "
             "AVG(CASE WHEN status = 'ok' THEN latency_seconds END), "
             f"AVG(CASE WHEN status = 'ok' THEN tokens_per_second END) FROM requests WHERE {where}", params)
-        _, reasons = self._query(f"SELECT COALESCE(finish_reason, 'none'), COUNT(*) FROM requests WHERE {where} "
-                                 "GROUP BY 1 ORDER BY 2 DESC, 1", params)
+        _, reasons = self._query("request", f"SELECT COALESCE(finish_reason, 'none'), COUNT(*) FROM requests "
+                                 f"WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1", params)
         return {"requests": total, "succeeded": ok or 0, "failed": failed or 0, "rejected": rejected or 0,
                 "mean_latency_seconds": latency, "mean_tokens_per_second": tps,
                 "finish_reasons": dict(reasons)}
@@ -120,12 +127,12 @@ class HistoryReads:
     def recent_requests(self, limit: int = 50, include_synthetic: bool = True) -> list[dict[str, Any]]:
         """The newest `limit` requests, newest first, with params/spans/quality decoded from JSON."""
         where = "" if include_synthetic else "WHERE COALESCE(synthetic, 0) = 0 "
-        names, rows = self._query(f"SELECT * FROM requests {where}ORDER BY ts DESC LIMIT ?", [limit])
+        names, rows = self._query("request", f"SELECT * FROM requests {where}ORDER BY ts DESC LIMIT ?", [limit])
         return [_decode(names, row, REQUEST_JSON_COLUMNS) for row in rows]
 
     def get_request(self, trace_id: str) -> dict[str, Any] | None:
         """One request by trace id with its JSON fields decoded, or None."""
-        names, rows = self._query("SELECT * FROM requests WHERE trace_id = ?", [trace_id])
+        names, rows = self._query("request", "SELECT * FROM requests WHERE trace_id = ?", [trace_id])
         return _decode(names, rows[0], REQUEST_JSON_COLUMNS) if rows else None
 
     def load_alerts(self, since: float | None = None, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -139,12 +146,13 @@ class HistoryReads:
             clauses.append(f"state IN ({', '.join('?' * len(states))})")
             params += states
         where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
-        names, rows = self._query(f"SELECT * FROM alerts {where}ORDER BY started_at DESC, id", params)
+        names, rows = self._query("alert", f"SELECT * FROM alerts {where}ORDER BY started_at DESC, id", params)
         return [_decode(names, row, ALERT_JSON_COLUMNS) for row in rows]
 
     def alert_transitions(self, alert_id: str) -> list[dict[str, Any]]:
         """One alert's state changes, oldest first."""
-        names, rows = self._query("SELECT * FROM alert_transitions WHERE alert_id = ? ORDER BY ts, id", [alert_id])
+        names, rows = self._query("alert", "SELECT * FROM alert_transitions WHERE alert_id = ? ORDER BY ts, id",
+                                  [alert_id])
         return [dict(zip(names, row)) for row in rows]
 
 

@@ -1,4 +1,4 @@
-"""A bounded, thread-safe ring of recent samples for the live view (the store only sees them after a flush)."""
+"""A bounded, thread-safe ring of recent samples for the live view (a refresh reads memory, not the disk)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """SQLite history: one wide table per layer, plus requests and alerts, written in batches by one thread.
 
 Callers only enqueue (the request path must never wait on disk); a daemon writer commits everything
-pending every flush interval in one transaction. Reads see writes only after a flush.
+pending every flush interval in one transaction. Reads see every accepted write (read your own writes: a
+trace answers right after its generate): a read of a table with queued rows flushes first, and a read of a
+table with none queued touches neither the queue nor the writer. While writes fail, reads see what was
+committed.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -43,7 +46,8 @@ class HistoryStore(HistoryReads):
         self._max_pending = max_pending
         self._log = logger or logging.getLogger(__name__)
         self._pending: deque[tuple] = deque()
-        self._pending_lock = threading.Lock()  # the queue, dropped_total and _closed
+        self._unwritten: Counter[str] = Counter()  # ops accepted, not yet committed, by kind (op[0]): see _catch_up
+        self._pending_lock = threading.Lock()  # the queue, _unwritten, dropped_total and _closed
         self._write_lock = threading.Lock()  # the writer connection, the column cache and write stats
         self._read_lock = threading.Lock()  # the reader connection
         self._writer: sqlite3.Connection | None = None
@@ -144,9 +148,23 @@ class HistoryStore(HistoryReads):
                 self._dropped_total += 1
                 return
             if len(self._pending) >= self._max_pending:
-                self._pending.popleft()
+                self._unwritten[self._pending.popleft()[0]] -= 1
                 self._dropped_total += 1
             self._pending.append(op)
+            self._unwritten[op[0]] += 1
+
+    def _catch_up(self, kind: str) -> None:
+        """Before a read of `kind` ("sample", "request", "alert"): commit what is queued, if any of it is that
+        kind. The count is decremented only after the commit, so a read that finds it zero misses nothing."""
+        with self._pending_lock:
+            unwritten = self._unwritten[kind] > 0 and not self._failing  # failing: retrying per read won't help
+        if unwritten:
+            self.flush()
+
+    def _forget(self, batch: list[tuple]) -> None:
+        """The batch is committed or dropped for good: it no longer makes reads flush."""
+        with self._pending_lock:
+            self._unwritten.subtract(op[0] for op in batch)
 
     # --- writer side -----------------------------------------------------------------------------
     def flush(self) -> bool:
@@ -166,7 +184,9 @@ class HistoryStore(HistoryReads):
                 return False
             except Exception as exc:  # noqa: BLE001 - a batch that cannot bind would fail the same way again
                 self._record_failure(exc, batch, retry=False)
+                self._forget(batch)
                 return False
+            self._forget(batch)
             self._written_rows_total += rows
             self._last_flush_at = self._clock()
             if self._failing:
@@ -294,7 +314,7 @@ class HistoryStore(HistoryReads):
             if retry:
                 self._pending.extendleft(reversed(batch))
                 while len(self._pending) > self._max_pending:
-                    self._pending.popleft()
+                    self._unwritten[self._pending.popleft()[0]] -= 1
                     self._dropped_total += 1
             else:
                 self._dropped_total += len(batch)
@@ -303,7 +323,7 @@ class HistoryStore(HistoryReads):
             action = "will retry" if retry else f"dropped {len(batch)} queued rows"
             self._log.error("history store %s: write failed (%s), %s", self._path, error, action)
 
-    # --- reads (any thread; they see what the writer has committed, i.e. up to the last flush) ---
+    # --- reads (any thread; queries.py's reads call _catch_up first, so they see every accepted write) ---
     def health(self) -> dict[str, Any]:
         """Store status for the health page and /api: counts, the last error and the file size."""
         with self._pending_lock:
