@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
 from healthmon.analysis.alerts import STORE_KEYS, AlertEngine, Transition
 from healthmon.analysis.rules import METRICS, ThresholdRule, default_rules
+from healthmon.store.sqlite import HistoryStore
 
 T0 = 1_700_000_000.0
 
@@ -82,12 +84,19 @@ def test_silence_by_rule_name_and_lifting_it() -> None:
     assert [a.rule for a in engine.active(T0 + 100)] == ["disk_critical"]
 
 
-def test_restore_after_restart_keeps_firing_without_renotifying() -> None:
+def test_restore_after_restart_keeps_firing_without_renotifying(tmp_path: Path) -> None:
     first = AlertEngine(default_rules())
     feed(first, {"memory_usage": 95.0, "cpu_usage": 99.0}, 20, T0)
     first.acknowledge(first.active(T0 + 100)[0].id)
-    rows = [alert.to_dict() for alert in first.all_alerts()]
-    assert all(set(row) == set(STORE_KEYS) for row in rows)
+    first.silence("cpu_warning", T0 + 10_000)
+    with HistoryStore(tmp_path / "history.sqlite3", flush_interval_seconds=3600) as store:  # the real round trip
+        for alert in first.all_alerts():
+            store.upsert_alert(alert.to_dict())
+        rows = store.load_alerts()
+    assert {row["id"]: {key: row[key] for key in STORE_KEYS} for row in rows} == {
+        alert.id: alert.to_dict() for alert in first.all_alerts()}
+    assert all(row["fired_at"] for row in rows) and [row["rule"] for row in rows if row["silenced_until"]] == [
+        "cpu_warning"]
     rows.append({"id": "gone-1", "rule": "removed_rule", "state": "firing", "started_at": T0})
     rows.append({"id": "broken-1", "rule": "disk_critical", "state": "firing"})
     second = AlertEngine(default_rules())  # the process restarted

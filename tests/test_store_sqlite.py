@@ -289,6 +289,36 @@ def test_alerts_and_transitions_round_trip(store: HistoryStore, clock: FakeClock
     assert transitions[-1]["value"] == 70.0
 
 
+# The tables as an older version created them: alerts without fired_at and silenced_until, requests without quality.
+OLD_SCHEMA = """
+CREATE TABLE requests (trace_id TEXT PRIMARY KEY, ts REAL, source TEXT, synthetic INTEGER, status TEXT,
+    finish_reason TEXT, error TEXT, model TEXT, prompt_tokens INTEGER, output_tokens INTEGER, queue_seconds REAL,
+    tokenize_seconds REAL, ttft_seconds REAL, decode_seconds REAL, latency_seconds REAL,
+    inter_token_latency_seconds REAL, tokens_per_second REAL, prompt_chars INTEGER, response_chars INTEGER,
+    prompt TEXT, response TEXT, params TEXT, spans TEXT);
+CREATE TABLE alerts (id TEXT PRIMARY KEY, rule TEXT, metric TEXT, level TEXT, kind TEXT, state TEXT, message TEXT,
+    value REAL, started_at REAL, resolved_at REAL, acknowledged INTEGER, labels TEXT);
+INSERT INTO alerts (id, rule, state, started_at) VALUES ('old-1', 'cpu_warning', 'firing', 1700000000.0);
+INSERT INTO requests (trace_id, ts, status) VALUES ('old', 1700000000.0, 'ok');
+"""
+
+
+def test_a_database_of_the_old_schema_gains_the_new_columns(db_path: Path, clock: FakeClock) -> None:
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as conn:
+        conn.executescript(OLD_SCHEMA)
+    with HistoryStore(db_path, clock=clock, flush_interval_seconds=3600) as store:
+        store.upsert_alert({"id": "new-1", "rule": "cpu_warning", "state": "firing", "started_at": START + 1,
+                            "fired_at": START + 6, "silenced_until": START + 600})
+        store.append_request(request("new", START + 1, quality={"relevance": 0.5}))
+        assert store.flush() and store.health()["write_errors_total"] == 0
+        alerts = {alert["id"]: alert for alert in store.load_alerts()}
+        assert (alerts["new-1"]["fired_at"], alerts["new-1"]["silenced_until"]) == (START + 6, START + 600)
+        assert alerts["old-1"]["state"] == "firing" and alerts["old-1"]["fired_at"] is None  # old rows are kept
+        assert store.get_request("new")["quality"] == {"relevance": 0.5}
+        assert store.get_request("old")["status"] == "ok"
+
+
 def test_retention_prunes_old_rows_from_every_table(store: HistoryStore, db_path: Path, clock: FakeClock) -> None:
     day = 86_400
     store.append_sample("system", START, {"cpu": 1})

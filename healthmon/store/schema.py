@@ -24,8 +24,8 @@ REQUEST_JSON_COLUMNS = frozenset({"params", "spans", "quality"})
 REQUEST_FRAME_COLUMNS = tuple(name for name in REQUEST_COLUMNS if name not in REQUEST_JSON_COLUMNS | {"prompt_text"})
 ALERT_COLUMNS = {
     "id": "TEXT PRIMARY KEY", "rule": "TEXT", "metric": "TEXT", "level": "TEXT", "kind": "TEXT", "state": "TEXT",
-    "message": "TEXT", "value": "REAL", "started_at": "REAL", "resolved_at": "REAL", "acknowledged": "INTEGER",
-    "labels": "TEXT",
+    "message": "TEXT", "value": "REAL", "started_at": "REAL", "fired_at": "REAL", "resolved_at": "REAL",
+    "acknowledged": "INTEGER", "silenced_until": "REAL", "labels": "TEXT",
 }
 ALERT_JSON_COLUMNS = frozenset({"labels"})
 TRANSITION_COLUMNS = {"alert_id": "TEXT", "ts": "REAL", "state": "TEXT", "value": "REAL", "message": "TEXT"}
@@ -49,6 +49,31 @@ SCHEMA = "\n".join([
     _table_sql("alert_transitions", {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", **TRANSITION_COLUMNS}),
     "CREATE INDEX IF NOT EXISTS idx_alert_transitions_alert ON alert_transitions(alert_id, ts);",
 ])
+# Tables whose columns are declared here: a database an older version created is migrated to them on open.
+FIXED_TABLES = {"requests": REQUEST_COLUMNS, "alerts": ALERT_COLUMNS}
+
+
+def add_missing_columns(conn: sqlite3.Connection, table: str, columns: Mapping[str, str]) -> list[str]:
+    """ADD COLUMN each declared column the table lacks (its old rows read NULL there); the names added.
+
+    Only new columns, never a changed type or a dropped column: SQLite's ADD COLUMN is cheap (no table rewrite)
+    but cannot add a PRIMARY KEY, and keys do not change.
+    """
+    present = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+    added = [name for name in columns if name not in present]
+    for name in added:
+        conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {columns[name]}')
+    return added
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Bring the fixed tables of an existing database up to this version's columns, in one transaction;
+    the `table.column`s added. Without it every INSERT naming a new column would fail, batch after batch."""
+    with _transaction(conn):
+        return [f"{table}.{name}" for table, columns in FIXED_TABLES.items()
+                for name in add_missing_columns(conn, table, columns)]
+
+
 INSERT_REQUEST = _insert_sql("INSERT OR REPLACE", "requests", REQUEST_COLUMNS)
 INSERT_ALERT = _insert_sql("INSERT OR REPLACE", "alerts", ALERT_COLUMNS)
 INSERT_TRANSITION = _insert_sql("INSERT", "alert_transitions", TRANSITION_COLUMNS)

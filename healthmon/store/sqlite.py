@@ -25,7 +25,7 @@ from healthmon.store.queries import HistoryReads
 from healthmon.store.schema import (ALERT_COLUMNS, ALERT_JSON_COLUMNS, INSERT_ALERT, INSERT_REQUEST,
                                     INSERT_TRANSITION, PRUNE_EVERY_SECONDS, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS,
                                     SAMPLES_PREFIX, SCHEMA, TRANSITION_COLUMNS, WRITER_THREAD_NAME, StoreError,
-                                    _CorruptDatabase, _encode, _insert_sql, _transaction)
+                                    _CorruptDatabase, _encode, _insert_sql, _transaction, migrate)
 
 class HistoryStore(HistoryReads):
     """Durable history of samples, requests and alerts in one SQLite file (WAL), fed through a bounded queue."""
@@ -279,6 +279,9 @@ class HistoryStore(HistoryReads):
             if result != "ok":
                 raise _CorruptDatabase(f"quick_check: {result}")
             conn.executescript(SCHEMA)
+            added = migrate(conn)
+            if added:
+                self._log.info("history database %s: added columns %s", self._path, ", ".join(added))
         except sqlite3.OperationalError:  # locked, read-only, I/O: not corruption, never move the file for it
             conn.close()
             raise
