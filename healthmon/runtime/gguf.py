@@ -90,7 +90,7 @@ def cached_checkpoint(path: Path, cache_root: Path, report: Report | None = None
     report = report or (lambda stage, fraction, message: None)
     check_gguf(path)
     digest = content_digest(path, report)
-    target = cache_root / f"{path.stem}-{digest[:16]}"
+    target = cache_root / f"sha256-{digest[:32]}"  # the content alone: a renamed copy finds the same checkpoint
     if (target / MARKER_FILE).is_file():
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
