@@ -257,11 +257,17 @@ class Monitor:
         return {key: value for key, value in snapshot.items() if key != "window_seconds"}
 
     def _restore_alerts(self) -> None:
-        """Alerts firing when the process stopped keep firing after a restart, without a second notification."""
+        """Alerts firing when the process stopped keep firing after a restart, without a second notification,
+        and silences still in force keep holding (as Alertmanager's do)."""
         try:
             skipped = self.alert_engine.restore(self.store.load_alerts(states=["firing"]))
             if skipped:
                 log.info("not restoring %d alerts whose rules no longer exist", len(skipped))
+            for silence in self.store.load_silences(active_at=self.clock()):
+                try:
+                    self.alert_engine.silence(silence["matcher"], silence["ends_at"])
+                except ValueError:  # its rule or metric is no longer in the rules
+                    log.info("not restoring the silence of %r: no rule matches it", silence["matcher"])
         except Exception:  # noqa: BLE001 - an unreadable history must not stop the monitor
             log.exception("could not restore alerts from history")
 
@@ -316,9 +322,12 @@ class Monitor:
         return True
 
     def silence_alerts(self, matcher: str, duration_seconds: float) -> float:
-        """Silence a rule name or a metric for a while; returns when the silence ends (unix seconds)."""
-        until = self.clock() + duration_seconds
+        """Silence a rule name or a metric for a while, persisted so a restart keeps it; returns when the silence
+        ends (unix seconds)."""
+        now = self.clock()
+        until = now + duration_seconds
         self.alert_engine.silence(matcher, until)
+        self.store.upsert_silence({"matcher": matcher, "starts_at": now, "ends_at": until, "created_at": now})
         return until
 
     def alerts_view(self, since: float) -> list[dict[str, Any]]:

@@ -115,6 +115,28 @@ def test_silence_through_the_api_hides_an_alert(tmp_path):
         monitor.close()
 
 
+def test_silences_survive_a_restart_until_they_end(tmp_path):
+    """Like Alertmanager's: a silence outlives the process that made it; one that has ended does not come back."""
+    clock, system = FakeClock(), FakeSystem()
+    first = make_monitor(tmp_path, clock, system)
+    try:
+        first.silence_alerts("memory_usage", 3600)  # a metric: both memory rules
+        first.silence_alerts("disk_critical", 60)  # a rule name, ending before the restart
+    finally:
+        first.close()
+    clock.now += 120
+    restarted = make_monitor(tmp_path, clock, system)
+    try:
+        system.values.update(memory_usage=95.0, disk_usage=99.0)
+        run_cycles(restarted, clock, 6)
+        firing = {a.rule for a in restarted.alert_engine.all_alerts() if a.state == "firing"}
+        assert {"memory_critical", "disk_critical"} <= firing
+        assert [a.rule for a in restarted.active_alerts()] == ["disk_critical"]  # memory is still silenced
+        assert [s["matcher"] for s in restarted.store.load_silences(active_at=clock())] == ["memory_usage"]
+    finally:
+        restarted.close()
+
+
 class _Receiver(BaseHTTPRequestHandler):
     received: list = []
 

@@ -319,6 +319,18 @@ def test_a_database_of_the_old_schema_gains_the_new_columns(db_path: Path, clock
         assert store.get_request("old")["status"] == "ok"
 
 
+def test_silences_round_trip_and_a_later_one_replaces_its_matcher(store: HistoryStore, clock: FakeClock) -> None:
+    store.upsert_silence({"matcher": "cpu_usage", "starts_at": START, "ends_at": START + 600, "created_at": START})
+    store.upsert_silence({"matcher": "disk_critical", "starts_at": START, "ends_at": START + 60, "created_at": START})
+    store.upsert_silence({"matcher": "cpu_usage", "starts_at": START + 10, "ends_at": START + 900,
+                          "created_at": START + 10})  # extended: one silence per matcher, as the engine keeps them
+    assert [(s["matcher"], s["ends_at"]) for s in store.load_silences(active_at=START + 30)] == [
+        ("cpu_usage", START + 900), ("disk_critical", START + 60)]
+    assert [s["matcher"] for s in store.load_silences(active_at=START + 60)] == ["cpu_usage"]  # ended ones are not
+    with pytest.raises(ValueError):
+        store.upsert_silence({"ends_at": START})
+
+
 def test_retention_prunes_old_rows_from_every_table(store: HistoryStore, db_path: Path, clock: FakeClock) -> None:
     day = 86_400
     store.append_sample("system", START, {"cpu": 1})
@@ -330,10 +342,14 @@ def test_retention_prunes_old_rows_from_every_table(store: HistoryStore, db_path
                         "transition": "resolved", "transition_at": START + 60})
     store.upsert_alert({"id": "open", "state": "firing", "started_at": START, "transition": "firing",
                         "transition_at": START})
+    store.upsert_silence({"matcher": "cpu_usage", "starts_at": START, "ends_at": START + 600, "created_at": START})
+    store.upsert_silence({"matcher": "disk_usage", "starts_at": START, "ends_at": START + 9 * day,
+                          "created_at": START})
     store.flush()
     clock.now = START + 8 * day
     deleted = store.prune(clock.now)  # the writer calls this once a minute with clock()
-    assert deleted == 6
+    assert deleted == 7
+    assert count_rows(db_path, "silences") == 1  # the one still in force
     assert store.frame("system", 0)["cpu"].tolist() == [2.0]
     assert store.frame("gpu", 0).empty
     assert [r["trace_id"] for r in store.recent_requests()] == ["new"]

@@ -155,6 +155,11 @@ class HistoryReads:
                                   [alert_id])
         return [dict(zip(names, row)) for row in rows]
 
+    def load_silences(self, active_at: float) -> list[dict[str, Any]]:
+        """Silences still in force at `active_at` (ended ones stay until retention prunes them), by matcher."""
+        names, rows = self._query("silence", "SELECT * FROM silences WHERE ends_at > ? ORDER BY matcher", [active_at])
+        return [dict(zip(names, row)) for row in rows]
+
 
 def _request_window(since: float, until: float | None, include_synthetic: bool) -> tuple[str, list[Any]]:
     """The WHERE clause (and its parameters) for requests started in [since, until]."""

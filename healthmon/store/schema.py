@@ -29,6 +29,8 @@ ALERT_COLUMNS = {
 }
 ALERT_JSON_COLUMNS = frozenset({"labels"})
 TRANSITION_COLUMNS = {"alert_id": "TEXT", "ts": "REAL", "state": "TEXT", "value": "REAL", "message": "TEXT"}
+# One silence per matcher (a rule name or a metric), as the alert engine keeps them: a new one replaces it.
+SILENCE_COLUMNS = {"matcher": "TEXT PRIMARY KEY", "starts_at": "REAL", "ends_at": "REAL", "created_at": "REAL"}
 
 
 def _table_sql(name: str, columns: Mapping[str, str]) -> str:
@@ -48,9 +50,10 @@ SCHEMA = "\n".join([
     "CREATE INDEX IF NOT EXISTS idx_alerts_started_at ON alerts(started_at);",
     _table_sql("alert_transitions", {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", **TRANSITION_COLUMNS}),
     "CREATE INDEX IF NOT EXISTS idx_alert_transitions_alert ON alert_transitions(alert_id, ts);",
+    _table_sql("silences", SILENCE_COLUMNS),
 ])
 # Tables whose columns are declared here: a database an older version created is migrated to them on open.
-FIXED_TABLES = {"requests": REQUEST_COLUMNS, "alerts": ALERT_COLUMNS}
+FIXED_TABLES = {"requests": REQUEST_COLUMNS, "alerts": ALERT_COLUMNS, "silences": SILENCE_COLUMNS}
 
 
 def add_missing_columns(conn: sqlite3.Connection, table: str, columns: Mapping[str, str]) -> list[str]:
@@ -77,6 +80,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 INSERT_REQUEST = _insert_sql("INSERT OR REPLACE", "requests", REQUEST_COLUMNS)
 INSERT_ALERT = _insert_sql("INSERT OR REPLACE", "alerts", ALERT_COLUMNS)
 INSERT_TRANSITION = _insert_sql("INSERT", "alert_transitions", TRANSITION_COLUMNS)
+INSERT_SILENCE = _insert_sql("INSERT OR REPLACE", "silences", SILENCE_COLUMNS)
 
 
 class StoreError(RuntimeError):

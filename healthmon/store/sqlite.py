@@ -1,4 +1,4 @@
-"""SQLite history: one wide table per layer, plus requests and alerts, written in batches by one thread.
+"""SQLite history: one wide table per layer, plus requests, alerts and silences, written in batches by one thread.
 
 Callers only enqueue (the request path must never wait on disk); a daemon writer commits everything
 pending every flush interval in one transaction. Reads see every accepted write (read your own writes: a
@@ -22,10 +22,10 @@ from typing import Any, Callable, Mapping
 
 from healthmon.store.frames import TS_COLUMN, check_name, finite_number, numeric_values
 from healthmon.store.queries import HistoryReads
-from healthmon.store.schema import (ALERT_COLUMNS, ALERT_JSON_COLUMNS, INSERT_ALERT, INSERT_REQUEST,
+from healthmon.store.schema import (ALERT_COLUMNS, ALERT_JSON_COLUMNS, INSERT_ALERT, INSERT_REQUEST, INSERT_SILENCE,
                                     INSERT_TRANSITION, PRUNE_EVERY_SECONDS, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS,
-                                    SAMPLES_PREFIX, SCHEMA, TRANSITION_COLUMNS, WRITER_THREAD_NAME, StoreError,
-                                    _CorruptDatabase, _encode, _insert_sql, _transaction, migrate)
+                                    SAMPLES_PREFIX, SCHEMA, SILENCE_COLUMNS, TRANSITION_COLUMNS, WRITER_THREAD_NAME,
+                                    StoreError, _CorruptDatabase, _encode, _insert_sql, _transaction, migrate)
 
 class HistoryStore(HistoryReads):
     """Durable history of samples, requests and alerts in one SQLite file (WAL), fed through a bounded queue."""
@@ -142,6 +142,12 @@ class HistoryStore(HistoryReads):
             transition = _encode(row, TRANSITION_COLUMNS, frozenset())
         self._enqueue(("alert", _encode(alert, ALERT_COLUMNS, ALERT_JSON_COLUMNS), transition))
 
+    def upsert_silence(self, silence: Mapping[str, Any]) -> None:
+        """Queue a silence (matcher, starts_at, ends_at, created_at); it replaces the matcher's previous one."""
+        if not isinstance(silence.get("matcher"), str) or not silence["matcher"]:
+            raise ValueError(f"silence needs a non-empty str matcher, got {silence.get('matcher')!r}")
+        self._enqueue(("silence", _encode(silence, SILENCE_COLUMNS, frozenset())))
+
     def _enqueue(self, op: tuple) -> None:
         with self._pending_lock:
             if self._closed:
@@ -154,8 +160,8 @@ class HistoryStore(HistoryReads):
             self._unwritten[op[0]] += 1
 
     def _catch_up(self, kind: str) -> None:
-        """Before a read of `kind` ("sample", "request", "alert"): commit what is queued, if any of it is that
-        kind. The count is decremented only after the commit, so a read that finds it zero misses nothing."""
+        """Before a read of `kind` (op[0]: sample, request, alert, silence): commit what is queued, if any of it is
+        that kind. The count is decremented only after the commit, so a read that finds it zero misses nothing."""
         with self._pending_lock:
             unwritten = self._unwritten[kind] > 0 and not self._failing  # failing: retrying per read won't help
         if unwritten:
@@ -210,6 +216,7 @@ class HistoryStore(HistoryReads):
                     deleted += conn.execute("DELETE FROM requests WHERE ts < ?", (cutoff,)).rowcount
                     deleted += conn.execute("DELETE FROM alerts WHERE resolved_at < ?", (cutoff,)).rowcount
                     deleted += conn.execute("DELETE FROM alert_transitions WHERE ts < ?", (cutoff,)).rowcount
+                    deleted += conn.execute("DELETE FROM silences WHERE ends_at < ?", (cutoff,)).rowcount
             except (sqlite3.Error, OSError) as exc:
                 self._record_failure(exc, [], retry=True)
                 return 0
@@ -217,12 +224,14 @@ class HistoryStore(HistoryReads):
 
     def _write_batch(self, conn: sqlite3.Connection, batch: list[tuple]) -> int:
         samples: dict[str, list[tuple[float, dict[str, float]]]] = {}
-        requests, alerts, transitions = [], [], []
+        requests, alerts, transitions, silences = [], [], [], []
         for op in batch:
             if op[0] == "sample":
                 samples.setdefault(op[1], []).append((op[2], op[3]))
             elif op[0] == "request":
                 requests.append(op[1])
+            elif op[0] == "silence":
+                silences.append(op[1])
             else:
                 alerts.append(op[1])
                 if op[2] is not None:
@@ -237,10 +246,12 @@ class HistoryStore(HistoryReads):
                 conn.executemany(INSERT_REQUEST, requests)
                 conn.executemany(INSERT_ALERT, alerts)
                 conn.executemany(INSERT_TRANSITION, transitions)
+                conn.executemany(INSERT_SILENCE, silences)
         except BaseException:
             self._sample_columns.clear()  # ALTER TABLEs were rolled back too: reload columns from the file
             raise
-        return sum(len(rows) for rows in samples.values()) + len(requests) + len(alerts) + len(transitions)
+        return (sum(len(rows) for rows in samples.values()) + len(requests) + len(alerts) + len(transitions)
+                + len(silences))
 
     def _ensure_sample_columns(self, conn: sqlite3.Connection, layer: str, names: list[str]) -> None:
         """Create the layer's table on first use and add a REAL column for each new metric."""
