@@ -237,6 +237,22 @@ def test_learned_baselines_are_kept_as_history_and_shaded_on_the_charts(live_mon
     assert not any(trace.get("legendgroup") == "band" for trace in relevance["data"])  # no relevance baseline yet
 
 
+def test_limit_lines_are_those_of_the_rules_file(data_dir, monkeypatch, tmp_path):
+    """With HEALTHMON_RULES_FILE set, charts draw the limits of the rules the Monitor runs, not the defaults."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[threshold]]\nname = "memory_high"\nmetric = "memory_usage"\nop = ">"\nfire = 70\n'
+                     'resolve = 65\nlevel = "critical"\n')
+    monitor = _monitor(monkeypatch, data_dir, NoGpuNvml(), HEALTHMON_RULES_FILE=str(rules))
+    try:
+        collect(monitor)
+        figures = charts_by_key(run_page("views/system.py"))
+        assert [a["text"] for a in figures["chart-memory"]["layout"]["annotations"]] == ["critical > 70 %"]
+        assert not figures["chart-cpu"]["layout"].get("annotations")  # the file has no CPU rule
+    finally:
+        release_monitor()
+        st.cache_resource.clear()
+
+
 def test_system_page_charts_each_gpu(data_dir, monkeypatch):
     monitor = _monitor(monkeypatch, data_dir, TwoGpuNvml())
     try:
@@ -382,10 +398,10 @@ def test_bytes_rate_unit_switches_to_mb_at_one_mb_per_second():
     assert charts.bytes_rate_unit(1024**2) == (1024.0**2, "MB/s")
 
 
-def test_limit_helpers_follow_the_rules_and_the_data():
-    limits = panels.limits("memory_usage", " %")
+def test_limit_helpers_follow_the_rules_and_the_data(live_monitor):
+    limits = panels.limits(live_monitor, "memory_usage", " %")
     assert limits == [(80.0, "warning", "warning > 80 %"), (90.0, "critical", "critical > 90 %")]
-    latency = panels.limits("inference_time", " s")
+    latency = panels.limits(live_monitor, "inference_time", " s")
     assert charts.limits_in_reach(latency, [0.05, 0.1, float("nan")]) == []
     assert charts.limits_in_reach(latency, [0.5, 2.0]) == latency
     assert charts.limits_in_reach(latency, [None]) == []

@@ -164,7 +164,8 @@ def request_trends(service: pd.DataFrame) -> None:
         panels.trend(service, {"failure_rate": t("failure rate")}, "failure-rate",
                      title=t("Failure rate (last {minutes:g} min)").format(minutes=minutes), y_title="%",
                      missing=t("No failure rate yet: it needs requests in the last {minutes:g} minutes.").format(
-                         minutes=minutes), thresholds=panels.limits("failure_rate", " %"), y_range=(0, 100), height=240)
+                         minutes=minutes), thresholds=panels.limits(m, "failure_rate", " %"), y_range=(0, 100),
+                     height=240)
 
 
 def finish_reasons(requests: pd.DataFrame) -> None:
@@ -248,7 +249,7 @@ def quality_trends(quality: pd.DataFrame, baseline: pd.DataFrame) -> None:
                      y_title=t("0-1"), missing=t("No relevance in this window yet: it is scored in the background "
                                                   "once the embedding model is ready."),
                      thresholds=[(value, level, f"{t('repetition')} {label}")
-                                 for value, level, label in panels.limits("repetition_rate")],
+                                 for value, level, label in panels.limits(m, "repetition_rate")],
                      y_range=(min(0.0, float(lowest) - 0.05) if pd.notna(lowest) else 0.0, 1.05), height=280,
                      connect=True, baseline=(baseline, "relevance"))
     left, right = st.columns(2)

@@ -143,7 +143,7 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
             latency = model[["inference_time", "ttft_seconds"]].stack()
             panels.trend(model, {"inference_time": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
                          "latency", title=t("Latency"), y_title=t("seconds"), missing=no_requests, connect=True,
-                         thresholds=charts.limits_in_reach(panels.limits("inference_time", " s"), latency),
+                         thresholds=charts.limits_in_reach(panels.limits(m, "inference_time", " s"), latency),
                          baseline=(baseline, "inference_time"))
         with right:
             # The throughput rules read the service layer's mean over the stats window of user requests, a
@@ -151,7 +151,7 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
             panels.trend(model, {"tokens_per_second": t("per interval"), USERS_TPS: t("users, 5-min mean")},
                          "throughput", title=t("Throughput"), y_title=t("tokens/s"), missing=no_requests,
                          connect=True, baseline=(baseline, "tokens_per_second", USERS_TPS),
-                         thresholds=charts.limits_in_reach(panels.limits("tokens_per_second"),
+                         thresholds=charts.limits_in_reach(panels.limits(m, "tokens_per_second"),
                                                            model[["tokens_per_second", USERS_TPS]].stack()))
     panels.trend(model, {"in_flight": t("in flight"), "queued": t("queued")}, "queue",
                  title=t("Requests in flight and queued"), y_title=t("requests"),
@@ -197,7 +197,7 @@ def drift_trend(drift: pd.DataFrame) -> None:
                  missing=t("No drift measured in this window yet: the first probe's answer becomes the model's "
                            "reference, and the probes after it are compared with it."),
                  thresholds=[(value, level, f"{t('drift')} {label}")
-                             for value, level, label in panels.limits("canary_drift_similarity")],
+                             for value, level, label in panels.limits(m, "canary_drift_similarity")],
                  y_range=(low, 1.05), height=240, connect=True)
 
 

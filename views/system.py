@@ -89,7 +89,7 @@ def per_core(system_now: dict) -> None:
         return
     labels = [str(index) for index in range(len(cores))]
     fig = charts.bars(labels, cores, title=t("CPU per core, now"), y_title="%",
-                      colors=charts.level_bar_colors(cores, panels.limits("cpu_usage")), height=240)
+                      colors=charts.level_bar_colors(cores, panels.limits(m, "cpu_usage")), height=240)
     fig.update_yaxes(range=[0, 100])
     fig.update_xaxes(title_text=t("core"), type="category")
     panels.plot(fig, "chart-cpu-per-core")
@@ -125,7 +125,7 @@ def gpu_section(gpu_now: dict, gpu: pd.DataFrame | None) -> None:
         with cols[index % 2]:
             panels.trend(gpu, panels.gpu_series(devices, metric), f"gpu-{metric}", title=t(title), y_title=unit,
                          missing=t("No samples for this GPU metric in this window yet."),
-                         thresholds=panels.limits(alert_metric, " %") if alert_metric else (),
+                         thresholds=panels.limits(m, alert_metric, " %") if alert_metric else (),
                          y_range=(0, 100) if unit == "%" else None)
 
 
@@ -134,7 +134,7 @@ def cpu_section(system: pd.DataFrame, cores: int | None) -> None:
     left, right = st.columns(2)
     with left:
         panels.trend(system, {"cpu_usage": t("CPU total")}, "cpu", title=t("CPU total"), y_title="%",
-                     missing=t("This machine does not report CPU use."), thresholds=panels.limits("cpu_usage", " %"),
+                     missing=t("This machine does not report CPU use."), thresholds=panels.limits(m, "cpu_usage", " %"),
                      y_range=(0, 100))
     with right:
         panels.trend(system, {"load_avg_1m": t("1 min"), "load_avg_5m": t("5 min"), "load_avg_15m": t("15 min")},
@@ -149,11 +149,11 @@ def memory_and_disk_section(system: pd.DataFrame) -> None:
     with left:
         panels.trend(system, {"memory_usage": t("Memory"), "swap_usage": t("Swap")}, "memory",
                      title=t("Memory and swap"), y_title="%", missing=t("This machine does not report memory use."),
-                     thresholds=panels.limits("memory_usage", " %"), y_range=(0, 100))
+                     thresholds=panels.limits(m, "memory_usage", " %"), y_range=(0, 100))
     with right:
         panels.trend(system, {"disk_usage": t("Disk")}, "disk", title=t("Disk usage"), y_title="%",
-                     missing=t("This machine does not report disk use."), thresholds=panels.limits("disk_usage", " %"),
-                     y_range=(0, 100))
+                     missing=t("This machine does not report disk use."),
+                     thresholds=panels.limits(m, "disk_usage", " %"), y_range=(0, 100))
     st.subheader(t("Disk and network I/O"))
     left, right = st.columns(2)
     with left:

@@ -17,7 +17,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from healthmon import charts
-from healthmon.analysis.rules import default_rules
 from healthmon.monitor import Monitor
 from healthmon.store.frames import percentiles
 from healthmon.ui.i18n import translator
@@ -37,7 +36,6 @@ t = translator({
     "Zoomed into a fixed stretch of the past: the charts hold still. Drag again to zoom further; reset it in "
     "the sidebar.": "已放大到过去的固定时段：图表不再移动。可再次拖选继续放大；可在侧边栏重置。",
 })
-ALERT_RULES = default_rules()  # the rules the Monitor runs; charts draw their fixed limits
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
 LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row beneath it
 MIN_X_SPAN_SECONDS = 60.0
@@ -124,9 +122,10 @@ def present(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     return [column for column in columns if column in frame and frame[column].notna().any()]
 
 
-def limits(metric: str, unit: str = "") -> list[tuple[float, str, str]]:
-    """The alert rules' fixed limits on a metric, labelled in the page's language."""
-    return charts.rule_limits(ALERT_RULES, metric, unit=unit,
+def limits(m: Monitor, metric: str, unit: str = "") -> list[tuple[float, str, str]]:
+    """The fixed limits on a metric of the rules the Monitor runs (HEALTHMON_RULES_FILE's, when set), labelled
+    in the page's language."""
+    return charts.rule_limits(m.alert_engine.rules, metric, unit=unit,
                               level_names={level: t(level) for level in ("warning", "critical")})
 
 
