@@ -69,8 +69,9 @@ class Monitor:
         self.store = store or HistoryStore(settings.db_path, clock=clock, flush_interval_seconds=settings.flush_interval,
                                            retention_seconds=settings.retention_days * 86400)
         self.store.open()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # disk usage is measured where history and models go
         self.collectors = list(collectors) if collectors is not None else [
-            SystemCollector(), ProcessCollector(), GpuCollector()]
+            SystemCollector(disk_path=str(settings.data_dir)), ProcessCollector(), GpuCollector()]
         self.rings = {layer: Ring(settings.ring_size) for layer in LAYERS}
         self.request_stats = RequestStats()
         self.request_metrics = RequestMetrics()

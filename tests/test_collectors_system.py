@@ -265,3 +265,19 @@ def test_safe_collect_lets_keyboard_interrupt_through() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         safe_collect(Interrupted(), logging.getLogger("t"))
+
+
+def test_the_monitor_measures_the_disk_that_holds_its_data_dir(tmp_path, monkeypatch) -> None:
+    """Disk usage is that of the filesystem where history and models are written, not of `/`."""
+    from healthmon.config import load_settings
+    from healthmon.monitor import Monitor
+
+    fake = FakePsutil()
+    monkeypatch.setattr("healthmon.monitor.SystemCollector", lambda **options: SystemCollector(fake, **options))
+    data_dir = tmp_path / "new" / "data"
+    monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0))
+    try:
+        monitor.collect_once()
+    finally:
+        monitor.close()
+    assert fake.disk_paths == [str(data_dir)]
