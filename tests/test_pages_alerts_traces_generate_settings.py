@@ -79,11 +79,14 @@ def table(at: AppTest, column: str) -> pd.DataFrame:
 
 
 def generate(at: AppTest, prompt: str, max_new_tokens: int = 16) -> AppTest:
-    at.text_area(key="generate-prompt").input(prompt)
     at.number_input(key="generate-max-new-tokens").set_value(max_new_tokens)
-    at.button(key="generate-submit").click().run()
+    at.chat_input(key="generate-input").set_value(prompt).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def turns(at: AppTest) -> list:
+    return at.session_state["generate-turns"]
 
 
 # ---- every page ---------------------------------------------------------------------------------------------
@@ -99,14 +102,16 @@ def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, 
     before = monitor.request_stats.snapshot(monitor.clock())["total_requests"]
     at = generate(open_page("views/generate.py"), "What is latency?")
 
-    record = at.session_state["generate-result"]["record"]
+    question, answer = turns(at)
+    assert question.role == "user" and answer.role == "assistant" and answer.error is None
+    record = monitor.store.get_request(answer.trace_id)  # no flush needed: reads see accepted writes
     assert record["status"] == "ok" and record["source"] == "ui" and record["output_tokens"] >= 1
-    assert record["response"] and record["response"] in codes(at)  # the output, shown as text
-    assert "What is latency?" in codes(at)  # the prompt, in the request's record
+    assert record["response"] == answer.content and answer.content in codes(at)  # the answer, shown as text
+    assert "What is latency?" in codes(at)  # the question, in its bubble
+    assert record["prompt_text"].rstrip("\n") in codes(at)  # what the model received, chat template included
+    assert len(at.chat_message) == 2
     assert monitor.request_stats.snapshot(monitor.clock())["total_requests"] == before + 1
-    monitor.store.flush()
-    stored = monitor.store.get_request(record["trace_id"])
-    assert stored["source"] == "ui" and [s["name"] for s in stored["spans"]][:2] == ["validate", "queue"]
+    assert [s["name"] for s in record["spans"]][:2] == ["validate", "queue"]
     assert any(chart.proto.spec for chart in at.get("plotly_chart"))  # the spans waterfall
 
     traces = open_page("views/traces.py")
@@ -117,32 +122,60 @@ def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, 
     assert "What is latency?" in codes(traces) and record["response"] in codes(traces)
 
     newer = monitor.runtime.generate(GenerationParams("Another one", max_new_tokens=4), source="api")
-    monitor.store.flush()
     traces.run()  # what a live refresh does: the new request comes first, the selection moves with its request
     assert table(traces, "trace_id")["trace_id"].tolist()[:2] == [newer["trace_id"], record["trace_id"]]
     assert list(traces.session_state["traces-table"]["selection"]["rows"]) == [1]
     assert "What is latency?" in codes(traces) and "Another one" not in codes(traces)
 
 
-def test_generate_inputs_and_answer_survive_a_visit_to_traces(open_page):
+def test_a_second_turn_sends_the_conversation_and_clear_starts_over(open_page, monitor):
+    at = open_page("views/generate.py")
+    at.text_area(key="generate-system").input("You are a terse assistant.")
+    generate(at, "First question", max_new_tokens=4)
+    generate(at, "Second question", max_new_tokens=4)
+    assert [turn.role for turn in turns(at)] == ["user", "assistant", "user", "assistant"]
+    record = monitor.store.get_request(turns(at)[-1].trace_id)
+    sent = record["params"]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[1]["content"] == "First question" and sent[2]["content"] == turns(at)[1].content
+    assert record["prompt"] == "Second question"
+    assert record["prompt_text"].index("terse assistant") < record["prompt_text"].index("Second question")
+    at.button(key="generate-clear").click().run()
+    assert turns(at) == [] and len(at.chat_message) == 0
+
+
+def test_relevance_shows_once_the_background_scorer_adds_it(open_page, monitor):
+    at = generate(open_page("views/generate.py"), "What is memory?", max_new_tokens=4)
+    trace_id = turns(at)[-1].trace_id
+    assert any("being scored in the background" in caption.value for caption in at.caption)
+    stored = monitor.store.get_request(trace_id)
+    monitor.store.append_request(stored | {"quality": stored["quality"] | {"relevance": 0.42,
+                                                                            "relevance_reason": None}})
+    at.run()  # what the pending details' refresh does
+    assert not any("being scored in the background" in caption.value for caption in at.caption)
+    assert any(metric.value == "0.420" for metric in at.metric)
+
+
+def test_generate_settings_and_conversation_survive_a_visit_to_traces(open_page):
     at = open_page("views/generate.py")
     at.slider(key="generate-temperature").set_value(0.0)
-    answer = generate(at, "Keep me", max_new_tokens=4).session_state["generate-result"]["output"]
+    answer = turns(generate(at, "Keep me", max_new_tokens=4))[-1].content
     at.switch_page("views/traces.py").run()
     at.switch_page("views/generate.py").run()
-    assert at.text_area(key="generate-prompt").value == "Keep me"
     assert at.slider(key="generate-temperature").value == 0.0
-    assert answer in codes(at)
+    assert "Keep me" in codes(at) and answer in codes(at)
 
 
-def test_generate_refuses_an_empty_prompt_with_the_api_words_and_runs_nothing(open_page, monitor):
-    at = generate(open_page("views/generate.py"), "   ")
-    assert any("'prompt' is empty" in error.value for error in at.error)
-    assert monitor.request_stats.snapshot(monitor.clock())["total_requests"] == 0
-    assert "generate-result" not in at.session_state
+def test_generate_refuses_a_bad_request_with_the_api_words_and_keeps_the_question(open_page, monitor):
+    at = open_page("views/generate.py")
+    at.text_area(key="generate-stop").input("a\nb\nc\nd\ne")  # five stop strings: the API takes four
+    generate(at, "Hello there")
+    assert any("at most 4" in error.value for error in at.error)
+    assert [turn.role for turn in turns(at)] == ["user"] and "Hello there" in codes(at)
+    assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1  # refused, and counted
 
 
-def test_generate_shows_markup_in_the_prompt_as_text(open_page):
+def test_generate_shows_markup_as_text(open_page):
     prompt = "<script>alert(1)</script> **bold** <img src=x onerror=alert(2)>"
     at = generate(open_page("views/generate.py"), prompt, max_new_tokens=4)
     assert prompt in codes(at)
@@ -154,7 +187,7 @@ def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
     monitor.runtime.unload()
     at = generate(open_page("views/generate.py"), "Hello")
     assert any("not loaded" in warning.value for warning in at.warning)
-    assert "generate-result" not in at.session_state
+    assert turns(at)[-1].error and "not loaded" in turns(at)[-1].error
     assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1
 
 

@@ -1,8 +1,9 @@
-"""Generate: talk to the model through the monitor's instrumented runtime, streamed live, then see the request's trace.
+"""Generate: a chat with the monitored model through its instrumented runtime, streamed, each answer traced.
 
-The request is validated by the API's own parser and admitted by the same runtime, so it counts in the request
-statistics and shows in Traces like any API request. Output is written with st.code, never as Markdown
-(st.write_stream would render it): the model's text must stay text.
+Every turn is validated by the API's own parser and admitted by the same runtime, so it counts in the request
+statistics and shows in Traces like any API request. Text is written with st.code, never as Markdown (chat
+bubbles would render it): the model's and the user's text must stay text. The details under an answer are
+read back from the store, so they gain the relevance the background scorer adds after the answer.
 """
 
 import time
@@ -11,11 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from healthmon.runtime.engine import GenerationStream, ModelNotReady, RuntimeBusy
-from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, MAX_TEMPERATURE,
-                                      InvalidRequest, parse_generate_body)
+from healthmon.runtime.engine import GenerationStream, ModelNotReady, RuntimeBusy, build_record
+from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, MAX_REPETITION_PENALTY,
+                                      MAX_TEMPERATURE, InvalidRequest, parse_generate_body)
 from healthmon.tracing import Trace
-from healthmon.ui.format import fmt, fmt_seconds
+from healthmon.ui.chat import Turn, relevance_pending, request_body
+from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import monitor
 from healthmon.ui.widgets import show_request, show_text
@@ -26,22 +28,36 @@ t = translator({
     "The model is still loading. Follow its progress in Settings.": "模型仍在加载中，可在“设置”页面查看进度。",
     "The model is not loaded. Load it from Settings.": "模型尚未加载，请在“设置”页面加载。",
     "The model failed to load. See the error and retry in Settings.": "模型加载失败，请在“设置”页面查看错误并重试。",
-    "Open Settings": "打开“设置”页面", "Prompt": "提示词", "Ask the model something…": "向模型提个问题……",
+    "Open Settings": "打开“设置”页面", "Ask the model something…": "向模型提个问题……",
+    "Generation settings": "生成设置", "System prompt": "系统提示词",
+    "Empty: the model's chat template decides (SmolLM2's adds a default system prompt of its own).":
+        "留空时由模型的对话模板决定（SmolLM2 的模板会加入它自己的默认系统提示词）。",
     "Max new tokens": "最大新 token 数", "Temperature": "温度", "0 is greedy decoding (deterministic).":
         "0 表示贪心解码（结果确定）。", "Top-p": "Top-p",
     "Nucleus sampling: keep the smallest set of tokens whose probability adds up to p.":
         "核采样：保留累计概率达到 p 的最小 token 集合。",
-    "Invalid request:": "请求无效：", "The model is not ready:": "模型尚未就绪：",
+    "Repetition penalty": "重复惩罚",
+    "Above 1 makes tokens already in the text less likely; 1 is off.": "大于 1 时降低已出现 token 的概率；1 表示关闭。",
+    "Stop strings": "停止字符串",
+    "One a line; the answer ends before the first one it produces. \\n stands for a newline.":
+        "每行一个；回答在生成第一个停止字符串之前结束。\\n 表示换行。",
+    "Clear conversation": "清空对话", "Invalid request:": "请求无效：", "The model is not ready:": "模型尚未就绪：",
     "The queue is full; try again in a few seconds.": "请求队列已满，请几秒后重试。",
-    "Generation failed:": "生成失败：", "Output": "输出", "Waiting for the first token…": "等待第一个 token……",
+    "Generation failed:": "生成失败：", "Waiting for the first token…": "等待第一个 token……",
     "TTFT": "首 token 延迟", "≈ tokens / s": "≈ token/秒", "Chunks so far": "已收到片段",
     "Live figures count streamed text chunks (about one per token); the request's record below has the exact counts.":
         "实时数字按流式文本片段计数（大约每个 token 一段）；下方的请求记录给出精确数值。",
-    "Request": "请求",
+    "What the model received": "模型收到的完整输入", "Request": "请求", "tokens": "token", "tokens / s": "token/秒",
+    "finish": "结束原因", "Relevance is being scored in the background…": "相关性正在后台计算……",
+    "Left out of the conversation the model sees.": "此轮不计入模型看到的对话。",
+    "This request is no longer in history.": "此请求已不在历史记录中。", "Model": "模型",
+    "Ask a question below: the whole conversation goes to the model each turn, and each answer is a traced request.":
+        "在下方提问：每一轮都会把整段对话发给模型，每个回答都是一条可追踪的请求。",
 })
 m = monitor()
-RESULT_KEY = "generate-result"  # the last answer survives reruns (a slider moved, a page revisited)
+TURNS_KEY = "generate-turns"  # the conversation survives reruns and visits to other pages
 REDRAW_SECONDS = 0.1  # at most ten redraws a second: each one is a message to the browser
+PENDING_REFRESH_SECONDS = 1.0
 
 
 def model_notice(info: dict[str, Any]) -> None:
@@ -64,13 +80,12 @@ def live_figures(slot: Any, ttft_seconds: float | None, chunks: int, elapsed_sec
                      "the request's record below has the exact counts."))
 
 
-def consume(stream: GenerationStream) -> dict[str, Any]:
-    """Drain the stream into the page as it arrives; returns what to keep for later reruns.
+def consume(stream: GenerationStream) -> tuple[str, str | None]:
+    """Drain the stream into the bubble as it arrives; the answer's text, and the error if it failed.
 
     closing() ends the generator when the script is interrupted (the viewer left or rerun), which cancels
     the generation instead of spending the model on a page nobody sees.
     """
-    st.markdown(f"**{t('Output')}**")
     output_slot, figures_slot = st.empty(), st.empty()
     output_slot.caption(t("Waiting for the first token…"))
     text, chunks, ttft_seconds, last_draw = "", 0, None, 0.0
@@ -87,35 +102,79 @@ def consume(stream: GenerationStream) -> dict[str, Any]:
                     with output_slot.container():
                         show_text(text)
                     live_figures(figures_slot, ttft_seconds, chunks, stream.trace.elapsed_seconds())
-    except Exception as exc:  # noqa: BLE001 - the record (shown below) says what failed; the page stays up
+    except Exception as exc:  # noqa: BLE001 - the record says what failed; the page stays up
         error = f"{type(exc).__name__}: {exc}"
     figures_slot.empty()
     with output_slot.container():  # the throttled loop may have skipped drawing the last chunks
         show_text(text)
-    return {"output": text, "record": stream.record, "error": error}
+    return text, error
 
 
-def generate(body: dict[str, Any]) -> None:
-    """Validate as the API does, admit, stream; keep the result in the session, or show why there is none."""
-    st.session_state.pop(RESULT_KEY, None)
+def ask(turns: list[Turn], question: str, body: dict[str, Any]) -> None:
+    """Validate as the API does, admit, stream the answer; the turns record the outcome, refusals included."""
+    turns.append(Turn("user", question))
+    with st.chat_message("user"):
+        show_text(question)
     trace = Trace()
     try:
         params = parse_generate_body(body, max_new_tokens_cap=m.settings.max_new_tokens_cap,
                                      max_prompt_chars=m.settings.max_prompt_chars)
-    except InvalidRequest as exc:
-        st.error(f"{t('Invalid request:')} {exc}", icon=":material/error:")
-        return
-    trace.add("validate", trace.start_seconds, trace.now())
-    try:
+        trace.add("validate", trace.start_seconds, trace.now())
         stream = m.runtime.stream(params, trace=trace, source="ui")
+    except InvalidRequest as exc:  # counted like the API's refusals: one record per request
+        m.record_request(build_record(trace, None, "ui", False, "rejected", m.runtime.model_name, None, str(exc)))
+        turns[-1].error = f"{t('Invalid request:')} {exc}"
+        return
     except ModelNotReady as exc:
-        st.warning(f"{t('The model is not ready:')} {exc}", icon=":material/hourglass_top:")
-        st.page_link("views/settings.py", label=t("Open Settings"), icon=":material/settings:")
+        turns[-1].error = f"{t('The model is not ready:')} {exc}"
         return
     except RuntimeBusy:
-        st.warning(t("The queue is full; try again in a few seconds."), icon=":material/hourglass_top:")
+        turns[-1].error = t("The queue is full; try again in a few seconds.")
         return
-    st.session_state[RESULT_KEY] = consume(stream)
+    with st.chat_message("assistant"):
+        text, error = consume(stream)
+    record = stream.record or {}
+    failed = error or (record.get("error") if record.get("status") != "ok" else None)
+    turns.append(Turn("assistant", text, stream.trace_id, f"{t('Generation failed:')} {failed}" if failed else None))
+
+
+def answer_details(trace_id: str) -> None:
+    """The stored record under an answer: one line of figures, the templated input, the whole request."""
+    record = m.store.get_request(trace_id)
+    if record is None:
+        st.caption(t("This request is no longer in history."))
+        return
+    st.caption(f"{fmt(record.get('output_tokens'), digits=0)} {t('tokens')} · {t('TTFT')} "
+               f"{fmt_seconds(record.get('ttft_seconds'))} · {fmt(record.get('tokens_per_second'))} "
+               f"{t('tokens / s')} · {t('finish')}: {record.get('finish_reason') or '—'}")
+    if relevance_pending(record):
+        st.caption(t("Relevance is being scored in the background…"))
+    if record.get("prompt_text"):
+        with st.expander(t("What the model received")):
+            show_text(record["prompt_text"])
+    with st.expander(t("Request")):
+        show_request(record, key=f"generate-request-{trace_id}")
+
+
+@st.fragment(run_every=PENDING_REFRESH_SECONDS)
+def pending_answer_details(trace_id: str) -> None:
+    """Refreshes until the background scorer has added relevance, then hands over to a plain rerun."""
+    if not relevance_pending(m.store.get_request(trace_id)):
+        st.rerun()
+    answer_details(trace_id)
+
+
+def show_turn(turn: Turn, newest: bool) -> None:
+    with st.chat_message(turn.role):
+        show_text(turn.content)
+        if turn.error:
+            st.error(turn.error, icon=":material/error:")
+            st.caption(t("Left out of the conversation the model sees."))
+        if turn.role == "assistant" and turn.trace_id:
+            if newest and relevance_pending(m.store.get_request(turn.trace_id)):
+                pending_answer_details(turn.trace_id)
+            else:
+                answer_details(turn.trace_id)
 
 
 st.title(t("Generate"))
@@ -123,34 +182,43 @@ info = m.runtime.info()
 if info.get("is_demo"):
     st.info(t("This is the built-in demo model: a tiny offline model, so its answers are only for trying the monitor."),
             icon=":material/science:")
-st.caption(f"{t('Model')}: {info['name']}")
+st.caption(escape_markdown(f"{t('Model')}: {info['name']}" +
+                           (f" ({t(info['chosen_because'])})" if info.get("chosen_because") else "")))
 model_notice(info)
 
-with st.form("generate-form", border=True):
-    prompt = st.text_area(t("Prompt"), key="generate-prompt", height=140, persist_state="session",
-                          placeholder=t("Ask the model something…"))
-    cols = st.columns(3)
-    max_new_tokens = cols[0].number_input(t("Max new tokens"), min_value=1, max_value=m.settings.max_new_tokens_cap,
-                                          value=DEFAULT_MAX_NEW_TOKENS, step=16, key="generate-max-new-tokens",
-                                          persist_state="session")
-    temperature = cols[1].slider(t("Temperature"), 0.0, MAX_TEMPERATURE, DEFAULT_TEMPERATURE, 0.05,
-                                 key="generate-temperature", persist_state="session",
-                                 help=t("0 is greedy decoding (deterministic)."))
-    top_p = cols[2].slider(t("Top-p"), 0.05, 1.0, DEFAULT_TOP_P, 0.05, key="generate-top-p", persist_state="session",
-                           help=t("Nucleus sampling: keep the smallest set of tokens whose probability adds up to p."))
-    submitted = st.form_submit_button(t("Generate"), type="primary", icon=":material/send:", key="generate-submit")
+with st.expander(t("Generation settings"), icon=":material/tune:"):
+    system_prompt = st.text_area(t("System prompt"), key="generate-system", height=80, persist_state="session",
+                                 help=t("Empty: the model's chat template decides (SmolLM2's adds a default system "
+                                        "prompt of its own)."))
+    cols = st.columns(4)
+    settings = {
+        "max_new_tokens": int(cols[0].number_input(
+            t("Max new tokens"), min_value=1, max_value=m.settings.max_new_tokens_cap, value=DEFAULT_MAX_NEW_TOKENS,
+            step=16, key="generate-max-new-tokens", persist_state="session")),
+        "temperature": float(cols[1].slider(
+            t("Temperature"), 0.0, MAX_TEMPERATURE, DEFAULT_TEMPERATURE, 0.05, key="generate-temperature",
+            persist_state="session", help=t("0 is greedy decoding (deterministic)."))),
+        "top_p": float(cols[2].slider(
+            t("Top-p"), 0.05, 1.0, DEFAULT_TOP_P, 0.05, key="generate-top-p", persist_state="session",
+            help=t("Nucleus sampling: keep the smallest set of tokens whose probability adds up to p."))),
+        "repetition_penalty": float(cols[3].slider(
+            t("Repetition penalty"), 0.5, MAX_REPETITION_PENALTY, 1.0, 0.05, key="generate-repetition-penalty",
+            persist_state="session", help=t("Above 1 makes tokens already in the text less likely; 1 is off."))),
+        "stop": st.text_area(t("Stop strings"), key="generate-stop", height=68, persist_state="session",
+                             help=t("One a line; the answer ends before the first one it produces. \\n stands for a "
+                                    "newline.")),
+    }
 
-if submitted:
-    generate({"prompt": prompt, "max_new_tokens": int(max_new_tokens), "temperature": float(temperature),
-              "top_p": float(top_p)})
-elif RESULT_KEY in st.session_state:
-    st.markdown(f"**{t('Output')}**")
-    show_text(st.session_state[RESULT_KEY]["output"])
+turns: list[Turn] = st.session_state.setdefault(TURNS_KEY, [])
+if st.button(t("Clear conversation"), key="generate-clear", icon=":material/delete_sweep:", disabled=not turns):
+    turns.clear()
+if not turns:
+    st.caption(t("Ask a question below: the whole conversation goes to the model each turn, and each answer is a "
+                 "traced request."))
+for index, turn in enumerate(turns):
+    show_turn(turn, newest=index == len(turns) - 1)
 
-result = st.session_state.get(RESULT_KEY)
-if result is not None and result["record"] is not None:  # its error, if the request failed, is part of it
-    st.subheader(t("Request"))
-    show_request(result["record"], key="generate-request")
-elif result is not None and result["error"]:
-    st.error(t("Generation failed:"), icon=":material/error:")
-    show_text(result["error"])
+question = st.chat_input(t("Ask the model something…"), key="generate-input")
+if question is not None:
+    ask(turns, question, request_body(turns + [Turn("user", question)], system_prompt, settings))
+    st.rerun()  # draw the conversation from the session, with the stored details under the new answer

@@ -161,7 +161,8 @@ class ModelRuntime:
         with self._state_lock:
             rejection = None
             if self.status is not ModelStatus.LOADED:
-                rejection = ModelNotReady(f"model is {self.status.value}" + (f": {self.error}" if self.error else ""))
+                state = self.status.value.replace("_", " ")
+                rejection = ModelNotReady(f"model is {state}" + (f": {self.error}" if self.error else ""))
             elif only_if_idle and (self.in_flight or self.queued):
                 rejection = RuntimeBusy("model is serving a request")
             elif self.in_flight + self.queued >= 1 + self.queue_max:
