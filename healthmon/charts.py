@@ -128,10 +128,11 @@ BYTES_PER_KB = 1024
 
 
 def bytes_rate_unit(peak_bytes_per_second: float | None) -> tuple[float, str]:
-    """(divisor, unit): KB/s until a series peaks at 1 MB/s, then MB/s, so a rate axis never reads in raw bytes."""
+    """(divisor, unit): KiB/s until a series peaks at 1 MiB/s, then MiB/s, so a rate axis never reads in raw
+    bytes. Binary units, since the divisors are powers of 1024."""
     if peak_bytes_per_second is not None and peak_bytes_per_second >= BYTES_PER_KB**2:
-        return float(BYTES_PER_KB**2), "MB/s"
-    return float(BYTES_PER_KB), "KB/s"
+        return float(BYTES_PER_KB**2), "MiB/s"
+    return float(BYTES_PER_KB), "KiB/s"
 
 
 def rule_limits(rules: Iterable[object], metric: str, *, unit: str = "",

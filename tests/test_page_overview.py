@@ -57,6 +57,16 @@ def test_overview_with_data_shows_gauges_breakdown_and_tiles(live_monitor):
     assert at.dataframe and len(at.dataframe[0].value) >= 2  # score components
 
 
+def test_latency_tiles_read_in_seconds_from_one_second(live_monitor):
+    """A p95 of 7.701 s showed as "7,701…" (milliseconds cut off by the tile's width)."""
+    now = live_monitor.clock()
+    live_monitor.store.append_sample("service", now - 60, {"latency_p95_seconds": 0.35, "ttft_p95_seconds": 0.2})
+    live_monitor.store.append_sample("service", now, {"latency_p95_seconds": 7.701, "ttft_p95_seconds": 0.45})
+    values = {metric.label: (metric.value, metric.proto.delta) for metric in run_page().metric}
+    assert values["Latency p95"] == ("7.7 s", "7.4 s")
+    assert values["TTFT p95"] == ("450 ms", "250 ms")
+
+
 def test_overview_before_any_sample_or_request_says_so(live_monitor):
     at = run_page()
     assert not at.exception

@@ -154,8 +154,13 @@ def test_system_page_charts_the_machine_and_says_there_is_no_gpu(live_monitor):
     at = run_page("views/system.py")
     assert texts(at.title) == ["System"]
     assert texts(at.subheader) == ["CPU", "Memory and disk", "Disk and network I/O", "Process", "GPU"]
-    assert {"CPU", "Memory", "Swap", "Disk", "Process RSS"} <= {metric.label for metric in at.metric}
+    metrics = {metric.label: metric for metric in at.metric}
+    assert {"CPU", "Memory", "Swap", "Disk", "Process RSS"} <= set(metrics)
+    assert metrics["Process RSS"].value.endswith(" MiB")  # sizes are 1024-based: binary units
+    assert metrics["Memory"].proto.help.endswith(" GiB") and metrics["Disk"].proto.help.endswith(" GiB")
     figures = charts_by_key(at)
+    assert figures["chart-process-rss-mb"]["layout"]["yaxis"]["title"]["text"] == "MiB"
+    assert figures["chart-network"]["layout"]["yaxis"]["title"]["text"] in ("KiB/s", "MiB/s")
     for key in ("chart-cpu", "chart-cpu-per-core", "chart-memory", "chart-disk", "chart-process-rss-mb",
                 "chart-process-threads"):
         assert points(figures[key]) > 0, key
@@ -264,6 +269,7 @@ def test_system_page_charts_each_gpu(data_dir, monkeypatch):
             assert names == ["GPU 0 · NVIDIA H100", "GPU 1 · Tesla T4"], metric
         assert figures["chart-gpu-utilization"]["data"][0]["y"][-1] == 55
         assert len(at.dataframe[0].value) == 2  # one row per device
+        assert {"memory used MiB", "memory total MiB"} <= set(at.dataframe[0].value.columns)
         assert not any("No GPU" in text for text in texts(at.info))
     finally:
         release_monitor()
@@ -392,10 +398,10 @@ def test_a_refresh_within_a_point_keeps_history_charts_unchanged(live_monitor):
 
 # ---- pure helpers ----------------------------------------------------------------------------------------
 
-def test_bytes_rate_unit_switches_to_mb_at_one_mb_per_second():
-    assert charts.bytes_rate_unit(None) == (1024.0, "KB/s")
-    assert charts.bytes_rate_unit(1024**2 - 1) == (1024.0, "KB/s")
-    assert charts.bytes_rate_unit(1024**2) == (1024.0**2, "MB/s")
+def test_bytes_rate_unit_switches_to_mib_at_one_mib_per_second():
+    assert charts.bytes_rate_unit(None) == (1024.0, "KiB/s")  # binary units, as the divisors are
+    assert charts.bytes_rate_unit(1024**2 - 1) == (1024.0, "KiB/s")
+    assert charts.bytes_rate_unit(1024**2) == (1024.0**2, "MiB/s")
 
 
 def test_limit_helpers_follow_the_rules_and_the_data(live_monitor):
@@ -458,7 +464,8 @@ def test_text_helpers():
     assert panels.count_to_text(778_368) == "778.37 K"
     assert panels.count_to_text(1_540_000_000) == "1.54 B"
     assert panels.count_to_text(None) == "—"
-    assert panels.bytes_to_text(3 * MB + MB // 2) == "3.50 MB"
+    assert panels.bytes_to_text(3 * MB + MB // 2) == "3.50 MiB"
+    assert panels.bytes_to_text(5 * 1024**3) == "5.00 GiB"
     assert panels.bytes_to_text(512) == "512 B"
     assert panels.gpu_series([{"index": 0, "name": "A"}, {"index": 1, "name": None}], "power_w") == {
         "gpu0_power_w": "GPU 0 · A", "gpu1_power_w": "GPU 1"}

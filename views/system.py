@@ -24,7 +24,7 @@ t = translator({
     "open files": "打开的文件", "% of one core": "单核百分比",
     "GPU": "GPU", "GPU utilization": "GPU 利用率", "GPU memory": "GPU 显存", "GPU temperature": "GPU 温度",
     "GPU power": "GPU 功耗", "device": "设备", "name": "名称", "utilization %": "利用率 %",
-    "memory used MB": "已用显存 MB", "memory total MB": "总显存 MB", "temperature °C": "温度 °C",
+    "memory used MiB": "已用显存 MiB", "memory total MiB": "总显存 MiB", "temperature °C": "温度 °C",
     "power W": "功耗 W",
     "Per-core figures appear after the first collection cycle.": "第一次采集完成后显示各核心数据。",
     "This OS does not report a load average.": "此操作系统不提供平均负载。",
@@ -46,7 +46,7 @@ t = translator({
 SYSTEM_COLUMNS = ("cpu_usage", "cpu_count", "load_avg_1m", "load_avg_5m", "load_avg_15m", "memory_usage",
                   "swap_usage", "disk_usage", "disk_read_bytes_per_second", "disk_write_bytes_per_second",
                   "network_sent_bytes_per_second", "network_recv_bytes_per_second")
-PROCESS_CHARTS = (("process_rss_mb", "Resident memory", "MB"), ("process_cpu_percent", "Process CPU", "% of one core"),
+PROCESS_CHARTS = (("process_rss_mb", "Resident memory", "MiB"), ("process_cpu_percent", "Process CPU", "% of one core"),
                   ("process_threads", "Threads", "threads"), ("process_open_files", "Open files", "open files"))
 PROCESS_COLUMNS = tuple(column for column, *_ in PROCESS_CHARTS)
 # (per-device metric, chart title, y-axis title, alert metric whose limits apply)
@@ -70,15 +70,15 @@ def now_tiles(system_now: dict, process_now: dict) -> None:
     top[0].metric(t("CPU"), fmt(system_now.get("cpu_usage"), " %"))
     top[1].metric(t("Load (1 min)"), fmt(system_now.get("load_avg_1m"), digits=2),
                   help=f"{system_now.get('cpu_count')} {t('cores')}")
-    top[2].metric(t("Process RSS"), fmt(process_now.get("process_rss_mb"), " MB", 0))
+    top[2].metric(t("Process RSS"), fmt(process_now.get("process_rss_mb"), " MiB", 0))
     bottom[0].metric(t("Memory"), fmt(system_now.get("memory_usage"), " %"),
-                     help=f"{fmt(system_now.get('memory_used_gb'), ' GB', 2)} / "
-                          f"{fmt(system_now.get('memory_total_gb'), ' GB', 2)}")
+                     help=f"{fmt(system_now.get('memory_used_gb'), ' GiB', 2)} / "
+                          f"{fmt(system_now.get('memory_total_gb'), ' GiB', 2)}")
     bottom[1].metric(t("Swap"), fmt(system_now.get("swap_usage"), " %"),
-                     help=fmt(system_now.get("swap_used_gb"), " GB", 2))
+                     help=fmt(system_now.get("swap_used_gb"), " GiB", 2))
     bottom[2].metric(t("Disk"), fmt(system_now.get("disk_usage"), " %"),
-                     help=f"{fmt(system_now.get('disk_used_gb'), ' GB', 1)} / "
-                          f"{fmt(system_now.get('disk_total_gb'), ' GB', 1)}")
+                     help=f"{fmt(system_now.get('disk_used_gb'), ' GiB', 1)} / "
+                          f"{fmt(system_now.get('disk_total_gb'), ' GiB', 1)}")
 
 
 def per_core(system_now: dict) -> None:
@@ -97,7 +97,7 @@ def per_core(system_now: dict) -> None:
 
 
 def io_rates(frame: pd.DataFrame, series: dict[str, str], name: str, title: str, missing: str) -> None:
-    """Byte rates in KB/s or MB/s, whichever the window's peak calls for."""
+    """Byte rates in KiB/s or MiB/s, whichever the window's peak calls for."""
     columns = panels.present(frame, list(series))
     divisor, unit = charts.bytes_rate_unit(frame[columns].max().max() if columns else None)
     panels.trend(frame, series, name, title=title, y_title=unit, missing=missing, scale=divisor)
@@ -116,8 +116,8 @@ def gpu_section(gpu_now: dict, gpu: pd.DataFrame | None) -> None:
     devices = gpu_now["devices"]
     st.dataframe(pd.DataFrame([{t("device"): d["index"], t("name"): d.get("name"),
                                 t("utilization %"): d.get("utilization_percent"),
-                                t("memory used MB"): d.get("memory_used_mb"),
-                                t("memory total MB"): d.get("memory_total_mb"),
+                                t("memory used MiB"): d.get("memory_used_mb"),
+                                t("memory total MiB"): d.get("memory_total_mb"),
                                 t("temperature °C"): d.get("temperature_c"), t("power W"): d.get("power_w")}
                                for d in devices]), hide_index=True, width="stretch")
     cols = st.columns(2)

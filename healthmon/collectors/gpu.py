@@ -25,7 +25,7 @@ def _unavailable(reason: str) -> dict[str, Any]:
 
 
 def _mb(value_bytes: float) -> float:
-    """Bytes to MB (1024**2)."""
+    """Bytes to MiB (1024**2; the key names say mb)."""
     return round(value_bytes / BYTES_PER_MB, 2)
 
 

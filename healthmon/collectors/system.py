@@ -15,7 +15,7 @@ SECONDS_PER_HOUR = 3600
 
 
 def _gb(value_bytes: float) -> float:
-    """Bytes to GB (1024**3), rounded to MB-ish precision."""
+    """Bytes to GiB (1024**3; the key names say gb), to about a MiB."""
     return round(value_bytes / BYTES_PER_GB, 3)
 
 

@@ -152,7 +152,7 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
           baseline: tuple[pd.DataFrame, str] | tuple[pd.DataFrame, str, str] | None = None) -> None:
     """A time series of the columns that have data, with its CSV; `missing` says why there is none instead.
 
-    `scale` divides the values for display (bytes/s shown as KB/s); the CSV keeps the stored units, which
+    `scale` divides the values for display (bytes/s shown as KiB/s); the CSV keeps the stored units, which
     its column names carry. Rows where every shown column is empty are dropped. Sampled series break where
     sampling stopped (monitor stopped, app restarted) rather than drawing a line through the outage;
     `connect` joins the points instead, for metrics measured only when a request completes. `baseline` is
@@ -282,10 +282,11 @@ def gpu_series(devices: Sequence[Mapping[str, Any]], metric: str) -> dict[str, s
 
 
 def bytes_to_text(value_bytes: float | None) -> str:
-    """Binary units (MiB-sized MB, as the collectors report) with the unit that keeps 1-4 digits."""
+    """Binary units (GiB, MiB, KiB: powers of 1024, as the collectors divide) with the unit that keeps 1-4
+    digits."""
     if value_bytes is None:
         return "—"
-    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if abs(value_bytes) >= size:
             return f"{value_bytes / size:,.2f} {unit}"
     return f"{value_bytes:,.0f} B"
