@@ -64,11 +64,16 @@ def open_page(browser, url: str):
     return page
 
 
+# Streamlit scrolls the main area, or, on a page with a chat input, the container that keeps it at the bottom.
+SCROLL_HEIGHT_JS = """() => Math.max(1000, ...["stMain", "stAppScrollToBottomContainer"].map(
+    id => document.querySelector(`[data-testid="${id}"]`)?.scrollHeight || 0))"""
+
+
 def save_screenshot(page, name: str) -> None:
     """The whole page: Streamlit scrolls inside its own container, so full_page alone stops at the viewport;
     a viewport as tall as the content shows every chart."""
     ARTIFACTS.mkdir(exist_ok=True)
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    height = page.evaluate(SCROLL_HEIGHT_JS)
     page.set_viewport_size({"width": 1400, "height": min(max(1000, int(height) + 40), 12_000)})
     page.wait_for_timeout(500)  # charts re-lay out to the new size
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)

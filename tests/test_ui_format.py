@@ -26,3 +26,10 @@ def test_other_units_keep_their_digits() -> None:
     assert fmt(1234.567, " %") == "1,234.6 %"
     assert fmt(3, digits=0) == "3"
     assert fmt(None) == NO_DATA
+
+
+def test_escape_markdown_leaves_characters_as_they_are():
+    from healthmon.ui.format import escape_markdown
+
+    assert escape_markdown("local /m/[x](http://e)*b*`c`") == r"local /m/\[x\]\(http\://e\)\*b\*\`c\`"
+    assert escape_markdown("a\nb") == "a b"  # a newline cannot start a Markdown block of its own

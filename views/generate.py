@@ -13,8 +13,8 @@ from typing import Any
 import streamlit as st
 
 from healthmon.runtime.engine import GenerationStream, ModelNotReady, RuntimeBusy, build_record
-from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, MAX_REPETITION_PENALTY,
-                                      MAX_TEMPERATURE, InvalidRequest, parse_generate_body)
+from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX_REPETITION_PENALTY, MAX_TEMPERATURE,
+                                      InvalidRequest, parse_generate_body)
 from healthmon.tracing import Trace
 from healthmon.ui.chat import Turn, relevance_pending, request_body
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
@@ -58,6 +58,8 @@ m = monitor()
 TURNS_KEY = "generate-turns"  # the conversation survives reruns and visits to other pages
 REDRAW_SECONDS = 0.1  # at most ten redraws a second: each one is a message to the browser
 PENDING_REFRESH_SECONDS = 1.0
+# The page starts cooler than the API's 0.7: small chat models (SmolLM2's card suggests 0.2) wander when hotter.
+PAGE_TEMPERATURE = 0.2
 
 
 def model_notice(info: dict[str, Any]) -> None:
@@ -196,7 +198,7 @@ with st.expander(t("Generation settings"), icon=":material/tune:"):
             t("Max new tokens"), min_value=1, max_value=m.settings.max_new_tokens_cap, value=DEFAULT_MAX_NEW_TOKENS,
             step=16, key="generate-max-new-tokens", persist_state="session")),
         "temperature": float(cols[1].slider(
-            t("Temperature"), 0.0, MAX_TEMPERATURE, DEFAULT_TEMPERATURE, 0.05, key="generate-temperature",
+            t("Temperature"), 0.0, MAX_TEMPERATURE, PAGE_TEMPERATURE, 0.05, key="generate-temperature",
             persist_state="session", help=t("0 is greedy decoding (deterministic)."))),
         "top_p": float(cols[2].slider(
             t("Top-p"), 0.05, 1.0, DEFAULT_TOP_P, 0.05, key="generate-top-p", persist_state="session",

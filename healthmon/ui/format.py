@@ -5,6 +5,8 @@ Sizes the collectors divide by 1024 carry binary units (KiB, MiB, GiB) wherever 
 
 from __future__ import annotations
 
+import re
+
 NO_DATA = "—"
 MILLISECONDS = " ms"  # fmt shows such a figure in seconds from 1,000 on
 
@@ -35,3 +37,12 @@ def fmt_duration_hours(hours: float) -> str:
     h, rest = divmod(rest, 3600)
     m, s = divmod(rest, 60)
     return f"{days}d {h}h {m}m" if days else f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text that st.caption / st.markdown show as the characters they are: a model source or a path may hold
+    `*`, `[`, backticks or `<`, which Markdown would turn into styling, links or HTML."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))

