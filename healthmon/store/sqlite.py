@@ -28,7 +28,7 @@ from healthmon.store.schema import (ALERT_COLUMNS, ALERT_JSON_COLUMNS, INSERT_AL
                                     StoreError, _CorruptDatabase, _encode, _insert_sql, _transaction, migrate)
 
 class HistoryStore(HistoryReads):
-    """Durable history of samples, requests and alerts in one SQLite file (WAL), fed through a bounded queue."""
+    """Durable history of samples, requests, alerts and silences in one SQLite file (WAL), fed by a bounded queue."""
 
     def __init__(
         self,
