@@ -35,7 +35,7 @@ class FakeSystem:
 
 
 def make_monitor(tmp_path, clock, system, **settings) -> Monitor:
-    return Monitor(load_settings(env={}, data_dir=tmp_path, probe_interval=0.0, **settings),
+    return Monitor(load_settings(env={}, data_dir=tmp_path, probe_interval=0.0, **({"model": "demo"} | settings)),
                    collectors=[system], clock=clock)
 
 

@@ -134,7 +134,7 @@ def write_history(data_dir: Path, minutes: int, step_seconds: float = 5.0) -> No
     from healthmon.store.sqlite import HistoryStore
 
     now = time.time()
-    with HistoryStore(load_settings(env={}, data_dir=data_dir).db_path) as store:
+    with HistoryStore(load_settings(env={}, model="demo", data_dir=data_dir).db_path) as store:
         for index in range(int(minutes * 60 / step_seconds)):
             ts = now - minutes * 60 + index * step_seconds
             store.append_sample("system", ts, {"cpu_usage": 30 + 20 * math.sin(index / 20),

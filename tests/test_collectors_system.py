@@ -275,7 +275,7 @@ def test_the_monitor_measures_the_disk_that_holds_its_data_dir(tmp_path, monkeyp
     fake = FakePsutil()
     monkeypatch.setattr("healthmon.monitor.SystemCollector", lambda **options: SystemCollector(fake, **options))
     data_dir = tmp_path / "new" / "data"
-    monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0))
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0))
     try:
         monitor.collect_once()
     finally:

@@ -112,7 +112,7 @@ def test_not_loaded_is_rejected_and_recorded(demo_model_dir):
     runtime = make_runtime(demo_model_dir, records)
     with pytest.raises(ModelNotReady):
         runtime.generate(GenerationParams("hi"))
-    assert records[0]["status"] == "rejected" and "not_loaded" in records[0]["error"]
+    assert records[0]["status"] == "rejected" and "not loaded" in records[0]["error"]
 
 
 def test_failed_load_is_an_error_state_that_can_be_retried(demo_model_dir):

@@ -169,7 +169,7 @@ def exposed_names(tmp_path_factory) -> set[str]:
                           "process_open_files": 1}),
         Fixed("gpu", {"gpu_available": True, "devices": [device], "torch_cuda_allocated_mb": 1.0,
                       "torch_cuda_reserved_mb": 1.0})]
-    monitor = Monitor(load_settings(env={}, data_dir=tmp_path_factory.mktemp("names"), probe_interval=0.0),
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path_factory.mktemp("names"), probe_interval=0.0),
                       collectors=collectors)
     monitor.runtime.info = lambda: {"name": "m", "source": "demo", "status": "loaded", "in_flight": 0, "queued": 0,
                                     "queue_max": 8, "parameters": 1, "memory_footprint_bytes": 1, "load_seconds": 1}

@@ -139,7 +139,7 @@ def test_a_monitor_exports_real_generations_over_otlp_http(data_dir, monkeypatch
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "gpu-node-7")
     monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
-    monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0))
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0))
     try:
         assert monitor.trace_exporter is not None and monitor.runtime.load()
         result = monitor.runtime.generate(GenerationParams("Trace me", max_new_tokens=5, temperature=0.0))

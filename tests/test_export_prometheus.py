@@ -56,7 +56,7 @@ GPU = {"gpu_available": True, "gpu_count": 2, "devices": [
 def monitor(tmp_path):
     clock = FakeClock()
     collectors = [Fixed("system", SYSTEM), Fixed("process", PROCESS), Fixed("gpu", GPU)]
-    monitor = Monitor(load_settings(env={}, data_dir=tmp_path, probe_interval=0.0, interval=5.0),
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0, interval=5.0),
                       collectors=collectors, clock=clock)
     monitor.collect_once()
     yield monitor
@@ -158,7 +158,7 @@ def test_a_failing_section_costs_only_its_own_series(monitor, monkeypatch):
 
 
 def test_requests_through_the_real_runtime_reach_the_histograms(data_dir):
-    monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0))
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0))
     try:
         assert monitor.runtime.load()
         monitor.runtime.generate(GenerationParams("What is a histogram?", max_new_tokens=6, temperature=0.0))
@@ -215,7 +215,7 @@ def test_the_route_follows_a_replaced_monitor(monitor, tmp_path):
     current = {"monitor": monitor}
     client = TestClient(Starlette(routes=[metrics_route(lambda: current["monitor"])]))
     assert "healthmon_system_cpu_usage_ratio" in families(client.get("/metrics").text)
-    fresh = Monitor(load_settings(env={}, data_dir=tmp_path / "second", probe_interval=0.0), collectors=[])
+    fresh = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path / "second", probe_interval=0.0), collectors=[])
     try:
         current["monitor"] = fresh
         assert "healthmon_system_cpu_usage_ratio" not in families(client.get("/metrics").text)

@@ -39,7 +39,7 @@ def test_every_guarded_endpoint_checks_the_token_in_constant_time(tmp_path, monk
     monkeypatch.setattr(hmac, "compare_digest", lambda given, expected: compared.append((given, expected))
                         or real_compare(given, expected))
     caplog.set_level(logging.DEBUG)
-    monitor = Monitor(load_settings(env={}, data_dir=tmp_path, probe_interval=0.0, api_token=TOKEN,
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0, api_token=TOKEN,
                                     webhook_url=WEBHOOK), collectors=[])
     client = TestClient(Starlette(routes=build_routes(lambda: monitor)), raise_server_exceptions=False)
     try:

@@ -28,7 +28,7 @@ GENERATE = "/api/model/generate"
 
 def make_monitor(data_dir, collectors=None, load_model: bool = True, **settings) -> Monitor:
     monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0, rate_limit_per_minute=0.0,
-                                    **settings),
+                                    **({"model": "demo"} | settings)),
                       collectors=collectors if collectors is not None else [SystemCollector()])
     if load_model:
         assert monitor.runtime.load(), monitor.runtime.error

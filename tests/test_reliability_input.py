@@ -37,7 +37,7 @@ def api(tmp_path_factory, demo_model_dir):
     """One Monitor with the demo model loaded, served by the real routes; no rate limit, no collection loop."""
     data = tmp_path_factory.mktemp("reliability-input") / "data"
     shutil.copytree(demo_model_dir, data / "demo-model")
-    monitor = Monitor(load_settings(env={}, data_dir=data, probe_interval=0.0, rate_limit_per_minute=0.0,
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data, probe_interval=0.0, rate_limit_per_minute=0.0,
                                     max_new_tokens_cap=8, max_prompt_chars=4000))
     assert monitor.runtime.load(), monitor.runtime.error
     client = TestClient(Starlette(routes=build_routes(lambda: monitor)), raise_server_exceptions=False)

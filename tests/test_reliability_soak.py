@@ -67,7 +67,7 @@ class SteadyLoad:
 
 
 def test_resources_stay_flat_under_collection_and_load(data_dir):
-    monitor = Monitor(load_settings(env={}, data_dir=data_dir, interval=0.2, probe_interval=1.0, ring_size=RING_SIZE,
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, interval=0.2, probe_interval=1.0, ring_size=RING_SIZE,
                                     rate_limit_per_minute=0.0))
     assert monitor.runtime.load(), monitor.runtime.error
     process = psutil.Process()
@@ -118,7 +118,7 @@ def test_resources_stay_flat_under_collection_and_load(data_dir):
 
 
 def test_100_start_stop_restart_cycles_leave_no_threads(data_dir):
-    monitor = Monitor(load_settings(env={}, data_dir=data_dir, interval=0.1, probe_interval=60.0))
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, interval=0.1, probe_interval=60.0))
     try:
         before = thread_names()
         for _ in range(100):
@@ -133,7 +133,7 @@ def test_100_start_stop_restart_cycles_leave_no_threads(data_dir):
 
 
 def test_concurrent_start_stop_restart_never_runs_two_loops(data_dir):
-    monitor = Monitor(load_settings(env={}, data_dir=data_dir, interval=0.1, probe_interval=60.0))
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, interval=0.1, probe_interval=60.0))
     seen_loops: list[int] = []
     stop_watching = threading.Event()
 
@@ -168,7 +168,7 @@ def test_concurrent_start_stop_restart_never_runs_two_loops(data_dir):
 def test_closing_a_monitor_leaves_no_threads(data_dir):
     """What release_monitor() and a new get_monitor() do. The model worker used to outlive its monitor,
     holding the model (found by this test, fixed in 2ea2ab8)."""
-    settings = load_settings(env={}, data_dir=data_dir, interval=0.2, probe_interval=0.0)
+    settings = load_settings(env={}, model="demo", data_dir=data_dir, interval=0.2, probe_interval=0.0)
     before = thread_names()
     for _ in range(3):
         monitor = Monitor(settings)
