@@ -40,7 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, load_embedder  # noqa: E402
+from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, load_embedder, relevance  # noqa: E402
 from healthmon.quality.fluency import TokenLogprobRecorder  # noqa: E402
 from healthmon.quality.metrics import text_quality  # noqa: E402
 from healthmon.quality.scorer import QualityScorer  # noqa: E402
@@ -165,7 +165,7 @@ def main() -> None:
 
         started = time.perf_counter()
         for record in scored[: args.rounds]:
-            embedder.encode([record["prompt"], record["response"]])
+            relevance(embedder, record["prompt"], record["response"])
         pairs_per_second = min(len(scored), args.rounds) / (time.perf_counter() - started)
         request_seconds = args.new_tokens / statistics.median(side_off)
         scorer.close()

@@ -42,7 +42,7 @@ class Settings:
     flush_interval: float = 1.0  # seconds between batched history writes
     rate_limit_per_minute: float = 120.0  # generate requests per client; 0 turns the limit off
     rate_limit_burst: int = 30
-    embedding_model: str = "all-MiniLM-L6-v2"  # relevance and canary drift: a path, a cached model id, or "off"
+    embedding_model: str = "multilingual-e5-small"  # relevance and drift: a bundled name, a path, a cached id, or "off"
     quality_queue_max: int = 256  # finished requests waiting for relevance; more are dropped and counted
     prometheus_url: str = ""  # a Prometheus that scrapes several agents, for the Fleet page
     rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults

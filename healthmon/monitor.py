@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Iterable
 
-from healthmon.analysis.alerts import AlertEngine
+from healthmon.analysis.alerts import EVIDENCE_SUFFIX, AlertEngine
 from healthmon.analysis.rules import TRAFFIC_METRIC, default_rules, load_rules
 from healthmon.analysis.score import health_score, status_from
 from healthmon.analysis.stats import RequestStats
@@ -57,6 +57,22 @@ def flatten_layers(samples: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {key: value for layer in sorted(samples, key=rank) for key, value in samples[layer].items()}
 
 
+LATENCY_EVIDENCE = {"inference_time": ("latency_seconds", True), "ttft_seconds": ("ttft_seconds", True),
+                    "inter_token_latency_seconds": ("inter_token_latency_seconds", True),
+                    "tokens_per_second": ("tokens_per_second", False)}
+
+
+def latency_evidence(records: Iterable[dict[str, Any]], limit: int = 5) -> dict[str, list[str]]:
+    """For each latency metric, the trace ids of this cycle's requests, worst first, for alert messages."""
+    records = list(records)
+    out: dict[str, list[str]] = {}
+    for metric, (key, higher_is_worse) in LATENCY_EVIDENCE.items():
+        measured = sorted((r for r in records if r.get(key) is not None), key=lambda r: r[key], reverse=higher_is_worse)
+        if measured:
+            out[metric] = [r["trace_id"] for r in measured[:limit]]
+    return out
+
+
 class Monitor:
     """Owns the loop; start, stop and restart are idempotent and thread-safe."""
 
@@ -91,6 +107,7 @@ class Monitor:
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.notifier = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
         self._restore_alerts()
+        self._latency_evidence: dict[str, list[str]] = {}
         self.collector_errors: dict[str, dict[str, Any]] = {}
         self.cycles_total = 0
         self.last_cycle_seconds: float | None = None
@@ -171,7 +188,7 @@ class Monitor:
         """The quality scorer's sink: the request again with relevance (and canary drift) filled in. It replaces
         the stored row (same trace_id) and feeds the quality layer; the statistics counted it once already."""
         self.store.append_request(record)
-        self.quality_window.add(record)
+        self.quality_window.add(record, ts=self.clock())
 
     # ---- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -239,6 +256,8 @@ class Monitor:
             values = [r[key] for r in completed if r.get(key) is not None]
             return round(sum(values) / len(values), 6) if values else None
 
+        self._latency_evidence = latency_evidence(completed)
+
         return {
             "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
             "in_flight": info["in_flight"], "queued": info["queued"],
@@ -251,7 +270,7 @@ class Monitor:
 
     def _quality_sample(self, ts: float) -> dict[str, Any]:
         """Quality of the user requests finalized since the last sample, and the scorer's counters."""
-        return self.quality_window.drain() | self.quality_scorer.stats()
+        return self.quality_window.sample(ts) | self.quality_scorer.stats()
 
     def _service_sample(self, ts: float) -> dict[str, Any]:
         snapshot = self.request_stats.snapshot(ts)
@@ -285,8 +304,10 @@ class Monitor:
 
     def _evaluate_alerts(self, ts: float, metrics: dict[str, Any]) -> None:
         """Run the rules; firing and resolved transitions are persisted (pending ones are live state only)."""
-        inputs = dict(metrics)
+        inputs: dict[str, Any] = dict(metrics)
         inputs[TRAFFIC_METRIC] = metrics.get("window_requests")
+        evidence = self.quality_window.evidence(ts) | self._latency_evidence
+        inputs |= {metric + EVIDENCE_SUFFIX: ids for metric, ids in evidence.items()}
         try:
             for transition in self.alert_engine.evaluate(ts, inputs):
                 if transition.state == "pending":

@@ -198,3 +198,35 @@ def test_bad_webhook_url_is_a_clear_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="http"):
         load_settings(env={"HEALTHMON_WEBHOOK_URL": "ftp://nope"})
+
+
+def test_a_streak_of_degenerate_answers_fires_naming_its_traces_and_resolves(tmp_path):
+    """Through the live path: answers scored by the real text metrics reach the quality window by record_quality."""
+    from healthmon.quality.metrics import text_quality
+
+    clock, system = FakeClock(), FakeSystem()
+    monitor = make_monitor(tmp_path, clock, system)
+
+    def answer(trace_id: str, response: str, finish_reason: str = "stop") -> None:
+        quality = text_quality("What is the capital of France?", response, finish_reason)
+        monitor.record_quality({"trace_id": trace_id, "ts": clock.now, "synthetic": False, "status": "ok",
+                                "prompt": "What is the capital of France?", "response": response, "quality": quality})
+
+    loop = "The capital is Paris, la Francine, la Francine, la Francine, la Francine, la Francine, la Fran"
+    good = "The capital of France is Paris, a city on the Seine known for its museums and its history."
+    try:
+        for trace_id, response in (("t1", good), ("t2", loop), ("t3", loop), ("t4", good)):
+            answer(trace_id, response, "length" if response == loop else "stop")
+        run_cycles(monitor, clock, 1)
+        assert not [a for a in monitor.active_alerts() if a.rule == "degeneration_streak"]  # 2 of 4
+        answer("t5", loop, "length")
+        run_cycles(monitor, clock, 1)
+        firing = [a for a in monitor.active_alerts() if a.rule == "degeneration_streak"]
+        assert firing and "traces t2, t3, t5" in firing[0].message
+        assert monitor.latest("quality")["degenerate_recent"] == 3
+        for trace_id in ("t6", "t7", "t8", "t9"):
+            answer(trace_id, good)
+        run_cycles(monitor, clock, 1)
+        assert not [a for a in monitor.active_alerts() if a.rule == "degeneration_streak"]  # 1 of the last 5
+    finally:
+        monitor.close()

@@ -31,6 +31,8 @@ SERIES = {  # built-in metric -> the series its Prometheus rule reads
     "tokens_per_second": "instance:healthmon_generation_tokens_per_second:ratio_rate1m",
     "failure_rate": "instance:healthmon_request_failure:ratio5m",
     "repetition_rate": "healthmon_quality_repetition_rate",
+    "degenerate_recent": "healthmon_quality_degenerate_recent",
+    "language_mismatch_recent": "healthmon_quality_language_mismatch_recent",
     "canary_drift_similarity": "healthmon_quality_canary_drift_similarity",
 }
 
@@ -177,7 +179,8 @@ def exposed_names(tmp_path_factory) -> set[str]:
         monitor.collect_once()
         monitor.rings["quality"].append(monitor.clock(), {"quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0,
                                                           "repetition_rate": 0.0, "distinct_2": 1.0,
-                                                          "canary_drift_similarity": 1.0})
+                                                          "canary_drift_similarity": 1.0, "degenerate_recent": 0,
+                                                          "language_mismatch_recent": 0})
         text = generate_latest(build_registry(monitor)).decode()
     finally:
         monitor.close()

@@ -144,7 +144,8 @@ def test_a_second_turn_sends_the_conversation_and_clear_starts_over(open_page, m
     assert turns(at) == [] and len(at.chat_message) == 0
 
 
-def test_relevance_shows_once_the_background_scorer_adds_it(open_page, monitor):
+def test_relevance_shows_once_the_background_scorer_adds_it(open_page, monitor, monkeypatch):
+    monkeypatch.setattr(monitor.quality_scorer, "submit", lambda record: None)  # the test plays the scorer
     at = generate(open_page("views/generate.py"), "What is memory?", max_new_tokens=4)
     trace_id = turns(at)[-1].trace_id
     assert any("being scored in the background" in caption.value for caption in at.caption)
@@ -258,7 +259,7 @@ def test_alerts_empty_state_lists_the_rules_watched(open_page):
     at = open_page("views/alerts.py")
     assert "No alerts in this window" in at.info[0].value
     rules = table(at, "condition")
-    assert {"cpu_warning", "memory_critical", "inference_time_baseline", "memory_forecast"} <= set(rules["rule"])
+    assert {"cpu_warning", "memory_critical", "ttft_baseline", "memory_forecast"} <= set(rules["rule"])
 
 
 def test_every_alert_metric_has_a_layer_and_every_rule_kind_a_condition():

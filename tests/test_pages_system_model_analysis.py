@@ -215,20 +215,20 @@ def test_a_dragged_box_zooms_every_chart_until_reset(live_monitor):
 def test_learned_baselines_are_kept_as_history_and_shaded_on_the_charts(live_monitor, monkeypatch):
     """Each cycle stores every warmed-up baseline's band (layer "baseline"); the Model latency chart and the
     Analysis quality charts shade it as it stood at each point."""
-    bands = {"inference_time": (0.2, 0.6), "quality_score": (60.0, 90.0)}
+    bands = {"ttft_seconds": (0.2, 0.6), "quality_score": (60.0, 90.0)}
     monkeypatch.setattr(live_monitor.alert_engine, "baseline_bands", lambda: dict(bands))
     serve_requests(live_monitor)
     # Quality is scored as requests finish, and may land in a later cycle: one scored cycle, written outright.
     live_monitor.store.append_sample("quality", live_monitor.clock(), {"quality_score": 80.0, "quality_requests": 1})
     live_monitor.store.flush()
     stored = live_monitor.store.frame("baseline", live_monitor.clock() - 600)
-    assert stored["inference_time_baseline_high"].dropna().tolist()[-1] == 0.6
-    assert set(stored.columns) == {"ts", "inference_time_baseline_low", "inference_time_baseline_high",
+    assert stored["ttft_seconds_baseline_high"].dropna().tolist()[-1] == 0.6
+    assert set(stored.columns) == {"ts", "ttft_seconds_baseline_low", "ttft_seconds_baseline_high",
                                    "quality_score_baseline_low", "quality_score_baseline_high"}
 
     latency = charts_by_key(run_page("views/model.py"))["chart-latency"]
     shaded = [trace for trace in latency["data"] if trace.get("legendgroup") == "band"]
-    assert [trace.get("name") for trace in shaded][-1] == "learned normal: end-to-end latency"
+    assert [trace.get("name") for trace in shaded][-1] == "learned normal: time to first token"
     assert {y for y in shaded[0]["y"] if y is not None} == {0.6} and shaded[1].get("fill") == "tonexty"
     analysis = charts_by_key(run_page("views/analysis.py"))
     assert "chart-quality-score" in analysis, sorted(analysis)
@@ -411,10 +411,10 @@ def test_bytes_rate_unit_switches_to_mib_at_one_mib_per_second():
 def test_limit_helpers_follow_the_rules_and_the_data(live_monitor):
     limits = panels.limits(live_monitor, "memory_usage", " %")
     assert limits == [(80.0, "warning", "warning > 80 %"), (90.0, "critical", "critical > 90 %")]
-    latency = panels.limits(live_monitor, "inference_time", " s")
-    assert charts.limits_in_reach(latency, [0.05, 0.1, float("nan")]) == []
-    assert charts.limits_in_reach(latency, [0.5, 2.0]) == latency
-    assert charts.limits_in_reach(latency, [None]) == []
+    assert panels.limits(live_monitor, "inference_time", " s") == []  # no fixed latency limit any more
+    assert charts.limits_in_reach(limits, [10.0, 30.0, float("nan")]) == []  # far below 80 %: not drawn
+    assert charts.limits_in_reach(limits, [40.0, 60.0]) == limits
+    assert charts.limits_in_reach(limits, [None]) == []
     assert charts.level_bar_colors([10, 85, 95], limits) == [
         charts.SERIES_COLORS[0], charts.LEVEL_COLORS["warning"], charts.LEVEL_COLORS["critical"]]
 

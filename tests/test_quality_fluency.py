@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from healthmon.quality.fluency import TokenLogprobRecorder
-from healthmon.quality.metrics import fluency
+from healthmon.quality.uncertainty import uncertainty
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.generate import TokenTimingStreamer, encode_prompt, run_generation
 from healthmon.runtime.loader import load_checkpoint
@@ -51,7 +51,7 @@ def test_logprobs_from_generation_equal_one_forward_pass(loaded, params):
     expected = reference_logprobs(loaded, params.prompt, token_ids)
     assert outcome.token_logprobs == pytest.approx(expected, abs=1e-4)
     perplexity = math.exp(-sum(expected) / len(expected))
-    assert fluency(outcome.token_logprobs)[1] == pytest.approx(perplexity, rel=1e-4)
+    assert uncertainty(outcome.token_logprobs, None)["perplexity"] == pytest.approx(perplexity, rel=1e-4)
 
 
 def test_only_one_float_per_token_is_kept(loaded):

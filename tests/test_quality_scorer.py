@@ -28,9 +28,11 @@ class BagOfWordsEmbedder:
     name = "bag-of-words"
     vocabulary = ("memory", "model", "soup", "water", "cpu", "latency", "weather")
 
-    def encode(self, texts):
-        rows = np.array([[text.lower().count(word) + 1e-3 for word in self.vocabulary] for text in texts], float)
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    def passage(self, text):
+        row = np.array([text.lower().count(word) + 1e-3 for word in self.vocabulary], float)
+        return row / np.linalg.norm(row)
+
+    query = passage
 
 
 def record(trace_id: str, prompt: str, response: str, **extra) -> dict:
@@ -195,6 +197,6 @@ def test_runtime_records_flow_through_the_scorer_into_the_quality_layer(demo_mod
     assert final["quality"]["perplexity"] == answered["quality"]["perplexity"]
     assert first_probe["quality"]["drift_reason"] == REFERENCE_RECORDED
     assert second_probe["quality"]["drift_similarity"] == pytest.approx(1.0)  # greedy: the same answer
-    sample = window.drain()
+    sample = window.sample(final["ts"])
     assert sample["quality_requests"] == 1 and sample["relevance"] == final["quality"]["relevance"]
     assert sample["canary_drift_similarity"] == pytest.approx(1.0)

@@ -144,7 +144,7 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
             panels.trend(model, {"inference_time": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
                          "latency", title=t("Latency"), y_title=t("seconds"), missing=no_requests, connect=True,
                          thresholds=charts.limits_in_reach(panels.limits(m, "inference_time", " s"), latency),
-                         baseline=(baseline, "inference_time"))
+                         baseline=(baseline, "ttft_seconds"))  # TTFT has a learned band; a request's time has none
         with right:
             # The throughput rules read the service layer's mean over the stats window of user requests, a
             # steadier line than the per-interval means: drawn beside them, with its learned band.
@@ -268,7 +268,7 @@ def history_charts() -> None:
                                   panels.history(m, "service", ["tokens_per_second"]))
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
-    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("inference_time",
+    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("ttft_seconds",
                                                                                   "tokens_per_second")),
                      m.runtime.queue_max)
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))

@@ -38,6 +38,9 @@ from healthmon.analysis.rules import TRAFFIC_METRIC, BaselineRule, Condition, Fo
 
 LEVEL_RANK = {"critical": 0, "warning": 1}
 _KIND_ORDER = {"threshold": 0, "baseline": 1, "forecast": 2}  # thresholds first: forecasts check them
+# `<metric>:traces` beside a metric in evaluate()'s input: the trace ids of the requests behind its value,
+# named in the alert's message so a person can open them.
+EVIDENCE_SUFFIX = ":traces"
 STORE_KEYS = ("id", "rule", "metric", "level", "kind", "state", "message", "value", "started_at", "fired_at",
               "resolved_at", "acknowledged", "silenced_until", "labels")
 
@@ -158,6 +161,9 @@ class AlertEngine:
         for slot in self._slots:
             value = _finite(metrics.get(slot.rule.metric))
             condition, message = self._condition(slot, ts, value, metrics)
+            traces = metrics.get(slot.rule.metric + EVIDENCE_SUFFIX)
+            if message and isinstance(traces, (list, tuple)) and traces:
+                message = f"{message}; traces {', '.join(map(str, traces))}"
             owner = next((s.alert for s in self._owners.get(slot.rule.name, ()) if s.alert is not None), None)
             if owner is not None:
                 self._close(slot, ts, f"superseded by {owner.id}: {owner.message}", changes)

@@ -92,7 +92,7 @@ TORCH_GAUGES = (
 )
 
 
-QUALITY_GAUGES = (  # means over the requests finished in a collection interval
+QUALITY_GAUGES = (  # over the user answers of the quality layer's window (quality/window.py)
     ("quality_score", "healthmon_quality_score", "Generation quality score of recent user requests, 0-100.", 1),
     ("relevance", "healthmon_quality_relevance", "Prompt-response embedding cosine similarity, -1..1.", 1),
     ("perplexity", "healthmon_quality_perplexity", "Perplexity of recent outputs under the model itself.", 1),
@@ -100,6 +100,10 @@ QUALITY_GAUGES = (  # means over the requests finished in a collection interval
     ("distinct_2", "healthmon_quality_distinct_2", "Distinct bigrams over all bigrams in recent outputs, 0-1.", 1),
     ("canary_drift_similarity", "healthmon_quality_canary_drift_similarity",
      "Similarity of the latest canary answer to the first one recorded for this model, -1..1.", 1),
+    ("degenerate_recent", "healthmon_quality_degenerate_recent",
+     "How many of the last 5 user answers were degenerate (looping, repeating).", 1),
+    ("language_mismatch_recent", "healthmon_quality_language_mismatch_recent",
+     "How many of the last 5 user answers were not in the expected language.", 1),
 )
 QUALITY_LOOKBACK_SECONDS = 300.0  # quality arrives only in cycles with finished requests: keep the last value a while
 

@@ -24,7 +24,7 @@ def score_text(prompt: str, response: str, finish_reason: str, embedding_model: 
         embedder = load_embedder(embedding_model)
     except EmbedderUnavailable as exc:
         return with_relevance(quality, None, str(exc))
-    return with_relevance(quality, *relevance(embedder, prompt, response))
+    return with_relevance(quality, *relevance(embedder, prompt, response), embedder.name)
 
 
 def run(args: argparse.Namespace) -> int:

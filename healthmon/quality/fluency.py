@@ -1,9 +1,11 @@
-"""Log-probability of each generated token under the model itself, read from the generation's own forward passes.
+"""Log-probability and entropy of each generated token under the model itself, from the generation's own
+forward passes.
 
 No second forward pass and no per-step vocabulary-sized tensors kept (`output_scores` for 1,000 tokens of a
 150k-vocabulary Qwen would hold 600 MB): while a generation runs, the output embeddings' forward is wrapped
 to keep a reference to the last position's logits of each call, and when the streamer hands over the token
-that call produced, `log_softmax(logits)[token]` is kept as one 0-d tensor and the logits are let go. These
+that call produced, `log_softmax(logits)[token]` and the distribution's entropy are kept as 0-d tensors and
+the logits are let go (the entropy costs one more pass over the vocabulary, ~50 us at 49k tokens). These
 are the raw logits, before temperature, top-p or repetition penalties, so the figure is the model's own
 fluency and does not move with sampling settings. One `.tolist()` at the end synchronizes with the device
 once, not per step.
@@ -39,6 +41,7 @@ class TokenLogprobRecorder:
         self._previous_forward: Any = None  # an instance-level forward already there (accelerate's), to restore
         self._pending: deque[torch.Tensor] = deque()
         self._logprobs: list[torch.Tensor] = []
+        self._entropies: list[torch.Tensor] = []
 
     def __enter__(self) -> "TokenLogprobRecorder":
         if self._head is not None:
@@ -68,9 +71,16 @@ class TokenLogprobRecorder:
                 return  # a token without its forward call (not seen in greedy or sampled decoding): leave it out
             logprobs = torch.log_softmax(self._pending.popleft(), dim=-1, dtype=torch.float32)
             self._logprobs.append(logprobs[token_id].clone())  # the bare index is a view pinning the whole row
+            self._entropies.append(torch.special.entr(logprobs.exp()).sum())  # entr(0) = 0, where p log p is nan
 
     def token_logprobs(self) -> list[float] | None:
         """Per-token log-probabilities in generation order; None for a model without output embeddings."""
         if self._head is None:
             return None
         return torch.stack(self._logprobs).tolist() if self._logprobs else []
+
+    def token_entropies(self) -> list[float] | None:
+        """Per-token entropy (nats) of the model's distribution at each step; None without output embeddings."""
+        if self._head is None:
+            return None
+        return torch.stack(self._entropies).tolist() if self._entropies else []

@@ -1,54 +1,50 @@
-"""Per-text quality metrics: pure functions from a prompt, a response and token log-probabilities to numbers.
+"""Per-answer quality: pure functions from a prompt, an answer and the generation's token statistics to numbers,
+named flags and one 0-100 quality_score.
 
-Units. Degeneration is counted on units: every Han or kana character is one unit (Chinese and Japanese are
-written without spaces, so a character is the nearest thing to a word), every other run of letters or
-digits is one case-folded word. Mixed text mixes both, so "用GPU推理" is 用 / gpu / 推 / 理.
+Calibrated on benchmarks/data/quality_eval.jsonl (real SmolLM2-135M-Instruct answers in English and Chinese,
+and written cases; benchmarks/bench_quality_eval.py prints the AUROCs). What each part reads:
+  degeneration  degeneration.py: rep-3, compression ratio and a loop at the end, on text units (words, or
+                characters for Chinese); flag `degenerate` when its score is under 50
+  relevance     prompt and answer embeddings (embedder.py), computed in the background; flag `off_topic`
+                below the embedding model's off-topic line
+  language      language.py: the language the prompt asks for, or is written in, against the answer's prose
+                (code and numbers carry none); flag `language_mismatch`
+  completion    `truncated` when cut at max_new_tokens
+  confidence    uncertainty.py, from the generation's own logits: mean token entropy and the least likely
+                tokens (LM-Polygraph's unsupervised estimators); flag `low_confidence`, a hallucination risk
+  empty         nothing but white space: score 0
+Perplexity is reported, and judged against the model's own learned baseline by the alert rules, never as
+"lower is better": a looping answer is the model's most confident one.
 
-Degeneration. repetition_rate is rep-3 (Welleck et al. 2019): the share of 3-grams that repeat an earlier
-one, 1 - distinct/total; distinct_n is distinct n-grams / n-grams (Li et al. 2016). Too short to have an
-n-gram means None, not 0.
+Score: the weighted mean of the parts present (weights renormalized, so an answer still waiting for its
+relevance is scored on the rest), then capped by the worst flag: a degenerate, off-topic or wrong-language
+answer cannot score as a fair one, however fluent.
 
-Language. A script detector, not a language model: each unit votes with the script of its first letter
-(from its Unicode name), digits abstain, the majority wins. Han votes "zh" unless kana are at least a tenth
-of the CJK units ("ja"); Hangul is "ko"; alphabetic scripts report the script ("latin" covers English,
-French, German...; "cyrillic", "greek", "arabic"...), because the alphabet cannot tell English from French.
-Known limits: code in an answer to a Chinese question reads "latin"; a translation request is a legitimate
-mismatch.
-
-Quality score (0-100): the weighted mean of the components that have data, weights renormalized, so a
-response waiting for its relevance is scored on the rest; an empty response scores 0 whatever else.
-  relevance    0.30  cosine 0.35 -> 100, 0.05 -> 0 (all-MiniLM-L6-v2 puts unrelated English pairs near 0 and
-                     fitting answers at 0.35-0.6; it knows little Chinese, where unrelated pairs can reach 0.5)
-  degeneration 0.25  repetition_rate 0.1 -> 100, 0.5 -> 0
-  fluency      0.20  mean token log-probability -2.5 (perplexity ~12) -> 100, -5.5 (~245) -> 0
-  language     0.15  100 when prompt and response scripts match, 0 when they differ
-  completion   0.10  100 when the model stopped by itself, 50 when cut at max_new_tokens (cancelled: no data)
-Curves are linear between their ends and flat outside (`analysis.score.Curve`); the health score's own
-quality curve (80 good, 30 bad) sits on top of this.
+Units. Every Han or kana character is one unit (Chinese and Japanese are written without spaces, so a
+character is the nearest thing to a word), every other run of letters or digits one case-folded word.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import re
-import unicodedata
-from collections import Counter
 from typing import Any, Mapping, Sequence
 
 from healthmon.analysis.score import Curve
+from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
+from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
+from healthmon.quality.uncertainty import CONFIDENCE_CURVE, LOW_CONFIDENCE_ABOVE, uncertainty
 
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana, CJK extension A, unified, compatibility
 _UNIT = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
-_SCRIPT_LANGUAGE = {"CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko"}
-_WIDTH_PREFIXES = ("FULLWIDTH ", "HALFWIDTH ")
-JAPANESE_KANA_SHARE = 0.1
 
-RELEVANCE_CURVE = Curve(good=0.35, bad=0.05)
-REPETITION_CURVE = Curve(good=0.1, bad=0.5)
-MEAN_LOGPROB_CURVE = Curve(good=-2.5, bad=-5.5)
+# Relevance lines per embedding model: cosines live on different scales (e5 squeezes them into 0.75-0.95).
+RELEVANCE_CURVES = {"multilingual-e5-small": Curve(good=0.88, bad=0.80), "all-MiniLM-L6-v2": Curve(good=0.35, bad=0.05)}
+OFF_TOPIC_BELOW = {"multilingual-e5-small": 0.83, "all-MiniLM-L6-v2": 0.15}
+DEFAULT_RELEVANCE_MODEL = "all-MiniLM-L6-v2"  # sentence-transformers models are on MiniLM's scale more or less
 TRUNCATED_COMPLETION_SCORE = 50.0
-WEIGHTS = {"relevance": 0.30, "degeneration": 0.25, "fluency": 0.20, "language": 0.15, "completion": 0.10}
+WEIGHTS = {"degeneration": 0.35, "relevance": 0.30, "language": 0.20, "completion": 0.10, "confidence": 0.05}
+FLAG_CAPS = {"degenerate": 25.0, "off_topic": 35.0, "language_mismatch": 35.0}
+FLAGS = ("degenerate", "off_topic", "language_mismatch", "empty", "truncated", "low_confidence")
 RELEVANCE_PENDING = "pending"
 
 
@@ -73,101 +69,89 @@ def repetition_rate(units: Sequence[str], n: int = 3) -> float | None:
     return None if distinct is None else 1.0 - distinct
 
 
-def unit_script(unit: str) -> str | None:
-    """The script of the unit's first letter as a language code ("zh", "ja", "ko") or script name ("latin")."""
-    letter = next((ch for ch in unit if ch.isalpha()), None)
-    return None if letter is None else _letter_script(letter)
-
-
-@functools.lru_cache(maxsize=8192)  # a text repeats its letters: halves the time on Chinese text
-def _letter_script(letter: str) -> str | None:
-    name = unicodedata.name(letter, "")
-    for prefix in _WIDTH_PREFIXES:
-        name = name.removeprefix(prefix)
-    script = name.split(" ")[0].split("-")[0]
-    return _SCRIPT_LANGUAGE.get(script, script.lower() or None)
-
-
-def detect_language(text: str) -> str | None:
-    """Majority script of the text's units (see the module docstring); None when it has no letters."""
-    return units_language(text_units(text))
-
-
-def units_language(units: Sequence[str]) -> str | None:
-    """detect_language for text already split into units."""
-    votes = Counter(script for unit in units if (script := unit_script(unit)) is not None)
-    if not votes:
-        return None
-    kana, han = votes.pop("ja", 0), votes.pop("zh", 0)
-    if kana and kana >= JAPANESE_KANA_SHARE * (kana + han):
-        votes["ja"] = kana + han  # Japanese writes kanji among its kana
-    elif kana + han:
-        votes["zh"] = kana + han
-    return votes.most_common(1)[0][0]
-
-
-def language_match(prompt_language: str | None, response_language: str | None) -> bool | None:
-    """Whether the response is in the prompt's script; None when either has no letters to judge."""
-    if prompt_language is None or response_language is None:
-        return None
-    return prompt_language == response_language
-
-
-def fluency(token_logprobs: Sequence[float] | None) -> tuple[float | None, float | None]:
-    """(mean token log-probability, perplexity = exp(-mean)) of the output under the model; None without tokens."""
-    if not token_logprobs:
-        return None, None
-    mean = math.fsum(token_logprobs) / len(token_logprobs)
-    return mean, math.exp(-mean)
-
-
 def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
 def text_quality(prompt: str, response: str, finish_reason: str | None,
-                 token_logprobs: Sequence[float] | None = None) -> dict[str, Any]:
+                 token_logprobs: Sequence[float] | None = None, token_entropies: Sequence[float] | None = None, *,
+                 identify_language: Identify = identify) -> dict[str, Any]:
     """Everything measurable at answer time; relevance is left pending for the background scorer."""
     units = text_units(response)
-    mean_logprob, perplexity = fluency(token_logprobs)
-    prompt_language, response_language = detect_language(prompt), units_language(units)
+    repetition, compression, loop = repetition_rate(units), compression_ratio(response), tail_loop(units)
+    expected, asked = expected_language(prompt, identify_language)
+    response_language = detect(response, identify_language)
+    mismatch = language_mismatch(expected, response_language)
     quality: dict[str, Any] = {
-        "perplexity": _rounded(perplexity), "mean_logprob": _rounded(mean_logprob),
-        "repetition_rate": _rounded(repetition_rate(units)), "distinct_1": _rounded(distinct_n(units, 1)),
-        "distinct_2": _rounded(distinct_n(units, 2)), "response_units": len(units),
-        "prompt_language": prompt_language, "response_language": response_language,
-        "language_match": language_match(prompt_language, response_language),
+        **uncertainty(token_logprobs, token_entropies),
+        "repetition_rate": _rounded(repetition), "distinct_1": _rounded(distinct_n(units, 1)),
+        "distinct_2": _rounded(distinct_n(units, 2)), "compression_ratio": _rounded(compression, 3),
+        "loop_share": round(loop.share, 3), "loop_period_units": loop.period_units,
+        "degeneration_score": degeneration_score(len(units), repetition, compression, loop.share),
+        "response_units": len(units), "prompt_language": detect(prompt, identify_language),
+        "expected_language": expected, "language_asked": asked, "response_language": response_language,
+        "language_match": None if mismatch is None else not mismatch,
         "empty": not response.strip(),
         "truncated": {"length": True, "stop": False}.get(finish_reason or ""),
         "relevance": None, "relevance_reason": RELEVANCE_PENDING,
     }
-    quality["quality_score"] = quality_score(quality)
-    return quality
+    return _scored(quality)
+
+
+def flags(quality: Mapping[str, Any]) -> list[str]:
+    """The named problems of one answer, in FLAGS order."""
+    found = {
+        "degenerate": (quality.get("degeneration_score") is not None
+                       and quality["degeneration_score"] < DEGENERATE_BELOW),
+        "off_topic": quality.get("relevance") is not None and quality["relevance"] < off_topic_line(quality),
+        "language_mismatch": quality.get("language_match") is False,
+        "empty": bool(quality.get("empty")),
+        "truncated": bool(quality.get("truncated")),
+        "low_confidence": (quality.get("mean_token_entropy") is not None
+                           and quality["mean_token_entropy"] > LOW_CONFIDENCE_ABOVE),
+    }
+    return [name for name in FLAGS if found[name]]
+
+
+def off_topic_line(quality: Mapping[str, Any]) -> float:
+    return OFF_TOPIC_BELOW.get(quality.get("relevance_model") or "", OFF_TOPIC_BELOW[DEFAULT_RELEVANCE_MODEL])
 
 
 def quality_score(quality: Mapping[str, Any]) -> float | None:
-    """0-100 from the components present (curves and weights in the module docstring); None when none is."""
+    """0-100 from the parts present, capped by the flags (module docstring); None when no part is."""
     if quality.get("empty"):
         return 0.0
     parts: dict[str, float] = {}
     if quality.get("relevance") is not None:
-        parts["relevance"] = RELEVANCE_CURVE(quality["relevance"])
-    if quality.get("repetition_rate") is not None:
-        parts["degeneration"] = REPETITION_CURVE(quality["repetition_rate"])
-    if quality.get("mean_logprob") is not None:
-        parts["fluency"] = MEAN_LOGPROB_CURVE(quality["mean_logprob"])
+        curve = RELEVANCE_CURVES.get(quality.get("relevance_model") or "", RELEVANCE_CURVES[DEFAULT_RELEVANCE_MODEL])
+        parts["relevance"] = curve(quality["relevance"])
+    if quality.get("degeneration_score") is not None:
+        parts["degeneration"] = quality["degeneration_score"]
     if quality.get("language_match") is not None:
         parts["language"] = 100.0 if quality["language_match"] else 0.0
     if quality.get("truncated") is not None:
         parts["completion"] = TRUNCATED_COMPLETION_SCORE if quality["truncated"] else 100.0
+    if quality.get("mean_token_entropy") is not None:
+        parts["confidence"] = CONFIDENCE_CURVE(quality["mean_token_entropy"])
     if not parts:
         return None
     total = sum(WEIGHTS[name] for name in parts)
-    return round(sum(WEIGHTS[name] * score for name, score in parts.items()) / total, 1)
+    score = sum(WEIGHTS[name] * value for name, value in parts.items()) / total
+    for flag in flags(quality):
+        score = min(score, FLAG_CAPS.get(flag, score))
+    return round(score, 1)
 
 
-def with_relevance(quality: Mapping[str, Any], relevance: float | None, reason: str | None) -> dict[str, Any]:
-    """A copy with relevance (or the reason it has none) filled in and the score recomputed."""
+def _scored(quality: dict[str, Any]) -> dict[str, Any]:
+    quality["flags"] = flags(quality)
+    quality["quality_score"] = quality_score(quality)
+    return quality
+
+
+def with_relevance(quality: Mapping[str, Any], relevance: float | None, reason: str | None,
+                   model: str | None = None) -> dict[str, Any]:
+    """A copy with relevance (or the reason it has none) filled in, and the flags and score recomputed."""
     updated = dict(quality) | {"relevance": _rounded(relevance), "relevance_reason": reason}
-    updated["quality_score"] = quality_score(updated)
-    return updated
+    if model is not None:
+        updated["relevance_model"] = model
+    return _scored(updated)

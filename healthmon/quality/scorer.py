@@ -127,7 +127,7 @@ class QualityScorer:
             return self._unscored(record, self.embedder_error)
         try:
             value, reason = relevance(self._embedder, record.get("prompt") or "", record.get("response") or "")
-            scored = with_relevance(record["quality"], value, reason)
+            scored = with_relevance(record["quality"], value, reason, self._embedder.name)
             if self._is_probe(record):
                 drift, drift_reason = canary_drift(self._references, self._embedder, record)
                 scored |= {"drift_similarity": None if drift is None else round(drift, 4), "drift_reason": drift_reason}

@@ -296,7 +296,8 @@ def build_record(trace: Trace, params: GenerationParams | None, source: str, syn
         }
         record["params"] = record.get("params", {}) | {"max_new_tokens": outcome.max_new_tokens}
         if quality:
-            record["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs)
+            record["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs,
+                                             outcome.token_entropies)
     record["spans"] = trace.to_list()
     return record
 

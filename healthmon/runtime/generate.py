@@ -85,6 +85,7 @@ class GenerationOutcome:
     token_times_seconds: list[float] = field(default_factory=list)
     token_logprobs: list[float] | None = None  # under the model's raw distribution; None when not measured
     prompt_text: str = ""  # exactly what the model was given, chat template and its default system prompt included
+    token_entropies: list[float] | None = None  # entropy (nats) of each step's raw distribution
 
     @property
     def first_token_seconds(self) -> float | None:
@@ -211,4 +212,5 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
     else:
         finish_reason = "stop"  # a stopping criterion of the model's own
     return GenerationOutcome(text, len(input_ids), len(ids), max_new_tokens, finish_reason, generate_start, times,
-                             recorder.token_logprobs() if recorder is not None else None, prompt_text)
+                             recorder.token_logprobs() if recorder is not None else None, prompt_text,
+                             recorder.token_entropies() if recorder is not None else None)

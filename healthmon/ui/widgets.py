@@ -31,9 +31,9 @@ LAYERS = ("system", "model", "service", "quality")
 METRIC_LAYERS = {  # every metric a rule may watch (rules.METRICS), by the layer that produces it
     "cpu_usage": "system", "memory_usage": "system", "disk_usage": "system", "gpu_memory_usage": "system",
     "inference_time": "model", "ttft_seconds": "model", "tokens_per_second": "model",
-    "failure_rate": "service",
+    "inter_token_latency_seconds": "model", "failure_rate": "service",
     "quality_score": "quality", "relevance": "quality", "perplexity": "quality", "repetition_rate": "quality",
-    "canary_drift_similarity": "quality",
+    "canary_drift_similarity": "quality", "degenerate_recent": "quality", "language_mismatch_recent": "quality",
 }
 OPEN_STATES = ("pending", "firing")
 REQUEST_TABLE_COLUMNS = ("time", "source", "status", "latency_ms", "ttft_ms", "prompt_tokens", "output_tokens",
@@ -53,8 +53,18 @@ t = translator({
     "Repetition": "重复率", "Distinct-2": "Distinct-2", "Language": "语言", "Empty": "空回复", "Truncated": "被截断",
     "Canary drift": "金丝雀漂移", "pending": "待计算", "match": "一致", "mismatch": "不一致", "yes": "是",
     "no": "否", "reference": "基准",
-    "0-100 from relevance, degeneration, fluency, language and completion, weighted; a missing part is left out.":
-        "0-100，由相关性、退化、流畅度、语言和完整性加权得出；缺少的部分不计入。",
+    "0-100 from degeneration, relevance, language, completion and confidence, weighted, then capped by the worst flag.":
+        "0-100，由退化、相关性、语言、完整性和置信度加权得出，再按最严重的标记封顶。",
+    "Flags": "标记", "none": "无", "degenerate": "退化", "off_topic": "答非所问", "language_mismatch": "语言不符",
+    "empty": "空回复", "truncated": "被截断", "low_confidence": "低置信度", "Degeneration": "退化",
+    "Entropy": "熵",
+    "0-100 from repeated 3-grams, compression ratio and a loop at the end: under 50 is degenerate.":
+        "0-100，由重复 3-gram、压缩比和结尾的循环得出：低于 50 即为退化。",
+    "Mean entropy (nats) of the model's distribution at each generated token: high means it was unsure, a "
+    "hallucination risk.": "每个生成 token 处模型分布的平均熵（nat）：越高说明模型越不确定，有幻觉风险。",
+    "Whether the answer is in the language the prompt asks for, or is written in; code and numbers carry none.":
+        "回答是否使用提示词要求的语言（或提示词本身的语言）；代码和数字不计语言。",
+    "expected": "期望", "asked for": "明确要求", "answer": "回答",
     "Cosine similarity of the prompt's and the response's sentence embeddings, computed in the background.":
         "提示词与回复句向量的余弦相似度，在后台计算。",
     "exp(-mean token log-probability) of the response under the model itself: lower reads more fluent to it.":
@@ -63,8 +73,6 @@ t = translator({
         "重复先前出现过的 3-gram 的比例（按词计；中文按字计）：模型陷入循环时趋近 1。",
     "Distinct 2-grams over all 2-grams: 1 never repeats, near 0 loops.":
         "不同 2-gram 占全部 2-gram 的比例：1 表示从不重复，接近 0 表示循环。",
-    "Whether the response is in the prompt's script (a script detector: latin covers English, French...).":
-        "回复与提示词的文字体系是否一致（按文字体系检测：latin 涵盖英语、法语等）。",
     "The response has no text.": "回复没有文字。",
     "Cut at max_new_tokens rather than stopped by the model itself.":
         "因达到 max_new_tokens 被截断，而非模型自行结束。",
@@ -280,8 +288,11 @@ def quality_facts(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     match = quality.get("language_match")
     facts = [
         (t("Quality score"), fmt(quality.get("quality_score")),
-         t("0-100 from relevance, degeneration, fluency, language and completion, weighted; a missing part is "
-           "left out.")),
+         t("0-100 from degeneration, relevance, language, completion and confidence, weighted, then capped by the "
+           "worst flag.")),
+        (t("Flags"), ", ".join(t(flag) for flag in quality.get("flags") or []) or t("none"), ""),
+        (t("Degeneration"), fmt(quality.get("degeneration_score")),
+         t("0-100 from repeated 3-grams, compression ratio and a loop at the end: under 50 is degenerate.")),
         (t("Relevance"), relevance_text, t("Cosine similarity of the prompt's and the response's sentence "
                                            "embeddings, computed in the background.")),
         (t("Perplexity"), fmt(quality.get("perplexity"), digits=2),
@@ -292,8 +303,12 @@ def quality_facts(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
            "to 1.")),
         (t("Distinct-2"), fmt(quality.get("distinct_2"), digits=2),
          t("Distinct 2-grams over all 2-grams: 1 never repeats, near 0 loops.")),
+        (t("Entropy"), fmt(quality.get("mean_token_entropy"), digits=2),
+         t("Mean entropy (nats) of the model's distribution at each generated token: high means it was unsure, a "
+           "hallucination risk.")),
         (t("Language"), NO_DATA if match is None else t("match") if match else t("mismatch"),
-         t("Whether the response is in the prompt's script (a script detector: latin covers English, French...).")),
+         t("Whether the answer is in the language the prompt asks for, or is written in; code and numbers carry "
+           "none.")),
         (t("Empty"), _yes_no(quality.get("empty")), t("The response has no text.")),
         (t("Truncated"), _yes_no(quality.get("truncated")),
          t("Cut at max_new_tokens rather than stopped by the model itself.")),
@@ -309,8 +324,9 @@ def quality_facts(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 
 def quality_notes(quality: Mapping[str, Any]) -> list[str]:
     """Plain-text lines under the quality figures: the detected languages, and why a value is missing."""
-    notes = [f"{t('Language')}: {t('prompt')} {quality.get('prompt_language') or NO_DATA} → "
-             f"{t('response')} {quality.get('response_language') or NO_DATA}"]
+    asked = f" ({t('asked for')})" if quality.get("language_asked") else ""
+    notes = [f"{t('Language')}: {t('expected')} {quality.get('expected_language') or NO_DATA}{asked} → "
+             f"{t('answer')} {quality.get('response_language') or NO_DATA}"]
     reason = quality.get("relevance_reason")
     if quality.get("relevance") is None and reason:
         notes.append(f"{t('Relevance')}: {t('pending')}: {t('the background scorer has not reached this request yet')}"
