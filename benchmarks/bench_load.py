@@ -1,14 +1,18 @@
 """Load figures for the real app: generate and status-read latency while 32 clients generate at once.
 
     python benchmarks/bench_load.py [--concurrency 32] [--seconds 30] [--max-new-tokens 32]
-                                    [--status-readers 4] [--queue-max 31]
+                                    [--status-readers 4] [--queue-max 31] [--model demo|packaged|...]
+                                    [--gguf-cache DIR]
 
-Starts `streamlit run streamlit_app.py` (demo model, probes off, no rate limit) and runs a closed loop:
+Starts `streamlit run streamlit_app.py` (the demo model unless `--model` says otherwise, see
+benchmarks/models.py; probes off, no rate limit) and runs a closed loop:
 `--concurrency` clients each send a generate request as soon as their last one is answered, while
 `--status-readers` clients read /api/health/status every 50 ms. With the default queue of 31 every
 generate request is admitted (1 running + 31 waiting), so generate latency is mostly queueing: the model
 serves one request at a time. The status figures show whether generation blocks the server's event loop.
-Prints one JSON object.
+With a real model one request takes seconds: e.g. `--model packaged --gguf-cache DIR --concurrency 8
+--queue-max 7 --seconds 60 --baseline-seconds 30`. A request still running when the window closes is
+waited for and counted. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import threading
@@ -33,21 +36,20 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.models import add_model_options, prepare_model  # noqa: E402
 from tests.appserver import AppServer  # noqa: E402
 
 
 @contextlib.contextmanager
-def demo_app(data_dir: Path, **env: str) -> Iterator[AppServer]:
-    """The real app on a free port with its own data directory and the demo model; probes off, no rate limit.
+def demo_app(data_dir: Path, model: str = "demo", gguf_cache: Path | None = None, **env: str) -> Iterator[AppServer]:
+    """The real app on a free port with its own data directory and `model` (the demo one by default); probes off,
+    no rate limit.
 
     Without the tests' defaults: what `env` does not set (interval, embedding model) is as the app is configured.
     """
-    from healthmon.runtime.demo import build_demo_model
-
-    # `make run`'s own demo model (built once, in a couple of minutes), copied so the app loads it at once
-    shutil.copytree(build_demo_model(ROOT / "healthmon-data" / "demo-model"), data_dir / "demo-model")
+    model_env = prepare_model(data_dir, model, gguf_cache)
     app = AppServer(data_dir, data_dir / "app.log", test_defaults=False,
-                    **({"HEALTHMON_PROBE_INTERVAL": "0", "HEALTHMON_RATE_LIMIT_PER_MINUTE": "0"} | env))
+                    **({"HEALTHMON_PROBE_INTERVAL": "0", "HEALTHMON_RATE_LIMIT_PER_MINUTE": "0"} | model_env | env))
     try:
         app.start(api_timeout_seconds=180, model_timeout_seconds=180)
         if (status := app.model_status()) != "loaded":  # figures from a model that failed to load mean nothing
@@ -135,6 +137,7 @@ def run_load(url: str, concurrency: int, duration_seconds: float, max_new_tokens
         "generate_latency": quantiles_ms(generate_seconds),
         "generate_requests_per_second": round(len(generate_seconds) / elapsed, 2),
         "generated_tokens_per_second": round(output_tokens[0] / elapsed, 1),
+        "output_tokens": output_tokens[0],
         "status_latency_under_load": quantiles_ms(status_seconds),
         "status_reads_per_second": round(len(status_seconds) / elapsed, 1),
         "answers": dict(sorted(codes.items())),
@@ -149,23 +152,41 @@ def main() -> None:
     parser.add_argument("--status-readers", type=int, default=4)
     parser.add_argument("--queue-max", type=int, default=31, help="HEALTHMON_QUEUE_MAX; 31 admits 32 clients")
     parser.add_argument("--baseline-seconds", type=float, default=10.0, help="one client alone first, for comparison")
+    parser.add_argument("--settle-seconds", type=float, default=10.0,
+                        help="wait after the model loads: the embedding model loads in the background meanwhile")
+    add_model_options(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, demo_app(Path(tmp), HEALTHMON_QUEUE_MAX=str(args.queue_max),
+    started_on = machine()  # the load average before the app starts
+    with tempfile.TemporaryDirectory() as tmp, demo_app(Path(tmp), args.model, args.gguf_cache,
+                                                        HEALTHMON_QUEUE_MAX=str(args.queue_max),
                                                         HEALTHMON_INTERVAL="1") as app:
+        model_name = app.get("/api/model/info").json()["model_info"]["name"]
+        time.sleep(args.settle_seconds)
         idle = quantiles_ms(idle_status_latency(app.url))
         alone = run_load(app.url, 1, args.baseline_seconds, args.max_new_tokens, 0)
         load = run_load(app.url, args.concurrency, args.seconds, args.max_new_tokens, args.status_readers)
         stats = requests.get(app.url + "/api/health/status", timeout=30).json()["request_stats"]
         process = psutil.Process(app.process.pid)
+        # Every generate request the clients sent (one client alone, then the load) against what the app counted.
+        sent = sum(count for run in (alone, load) for answer, count in run["answers"].items()
+                   if answer.startswith("generate"))
+        answered_ok = sum(run["answers"].get("generate 200", 0) for run in (alone, load))
+        client_tokens = alone["output_tokens"] + load["output_tokens"]
         result = {
-            "benchmark": "load", "machine": machine(), "concurrency": args.concurrency,
+            "benchmark": "load", "machine": started_on, "model": model_name, "concurrency": args.concurrency,
             "queue_max": args.queue_max, "max_new_tokens": args.max_new_tokens,
             "status_latency_idle": idle,
             "one_client": {key: alone[key] for key in ("generate_latency", "generate_requests_per_second",
                                                        "generated_tokens_per_second")},
-            **load, "load_average_at_the_end": round(os.getloadavg()[0], 1),
+            **{key: value for key, value in load.items() if key != "output_tokens"},
+            "load_average_at_the_end": round(os.getloadavg()[0], 1),
             "request_stats_accounted": stats["total_requests"] == (stats["succeeded_requests"] + stats["failed_requests"]
                                                                    + stats["rejected_requests"]),
+            "generate_requests_sent_vs_app_total": [sent, stats["total_requests"]],
+            "answered_200_vs_app_succeeded": [answered_ok, stats["succeeded_requests"]],
+            "output_tokens_clients_vs_app": [client_tokens, stats["output_tokens_total"]],
+            "every_request_accounted": (sent, answered_ok, client_tokens) == (
+                stats["total_requests"], stats["succeeded_requests"], stats["output_tokens_total"]),
             "app_rss_mb_after": round(process.memory_info().rss / 2**20, 1), "app_threads_after": process.num_threads(),
         }
     print(json.dumps(result, indent=2))
