@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from healthmon.collectors.gpu import GpuCollector
 from healthmon.monitor import get_monitor, release_monitor
+from healthmon.quality.metrics import text_quality
 from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels, widgets
@@ -153,7 +154,7 @@ def test_analysis_without_requests_says_what_is_missing_and_that_relevance_is_of
     info = texts(at.info)
     assert any(text.startswith("No generation quality in this window yet") for text in info)
     assert any(text.startswith("Relevance is off (HEALTHMON_EMBEDDING_MODEL=off)") and
-               "HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2" in text for text in info)
+               "HEALTHMON_EMBEDDING_MODEL=multilingual-e5-small" in text for text in info)
     assert [link.proto.page for link in at.get("page_link")] == ["generate", "generate"]
     tiles = metrics(at)
     assert tiles["Embedding model"] == "off" and tiles["Queue"] == "0 / 256" and tiles["Dropped"] == "0"
@@ -310,3 +311,36 @@ def test_quality_sections_in_chinese(quality_off):
     traces = select_first_request(run_page("views/traces.py", lang="zh"))
     assert {"质量评分", "相关性", "语言", "被截断"} <= set(metrics(traces))
     assert any(md.value == "**生成质量**" for md in traces.markdown)
+
+
+def test_analysis_shows_each_answers_figures_and_the_worst_answers_link_to_their_traces(quality_off):
+    records = serve(quality_off, ["Tell me about GPUs", "What is a memory leak?"])
+    loop = quality_off.store.get_request(records[0]["trace_id"])
+    looping = "la Francine, " * 30
+    quality_off.store.append_request(loop | {"trace_id": "worst1", "response": looping, "quality": text_quality(
+        loop["prompt"], looping, "length")})
+    at = run_page("views/analysis.py")
+    figures = charts_by_key(at)
+    for name in ("quality-score", "degeneration-score"):
+        assert points(figures[f"chart-answers-{name}"]) > 0, name
+    flags = figures["chart-answers-flags"]["data"][0]
+    assert dict(zip(flags["x"], flags["y"]))["degenerate"] == 1
+    worst = table(at, "trace")
+    assert worst["trace"].tolist()[0] == "/traces?trace=worst1" and "degenerate" in worst["flags"].tolist()[0]
+    assert len(worst) == 3 and worst["quality_score"].is_monotonic_increasing
+
+
+def test_traces_filter_by_flag_and_open_a_linked_trace(quality_off):
+    [record] = serve(quality_off, ["What is a memory leak?"])
+    looping = "yes, " * 40
+    quality_off.store.append_request(record | {"trace_id": "loop1", "ts": record["ts"] - 1, "response": looping,
+                                               "quality": text_quality(record["prompt"], looping, "length")})
+    at = run_page("views/traces.py", **{"traces-flags": ["degenerate"]})
+    assert table(at, "trace_id")["trace_id"].tolist() == ["loop1"]
+    at = run_page("views/traces.py", **{"traces-flags": ["empty"]})
+    assert any("No request in this window carries these flags" in info.value for info in at.info)
+    linked = AppTest.from_file("../streamlit_app.py", default_timeout=30)
+    linked.query_params["trace"] = "loop1"
+    linked.switch_page("views/traces.py").run()
+    assert not linked.exception and "Linked request" in texts(linked.subheader)
+    assert looping in [code.value for code in linked.code]

@@ -6,6 +6,7 @@ import streamlit as st
 from healthmon import charts
 from healthmon.quality.embedder import DISABLED_NAMES
 from healthmon.ui import panels
+from healthmon.ui.answers import show_answers
 from healthmon.ui.format import fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
@@ -46,12 +47,22 @@ t = translator({
     "No request reported its prompt length.": "没有请求报告提示长度。",
     "No request reported its output length.": "没有请求报告输出长度。",
     "stop": "自然结束", "length": "达到长度上限", "cancelled": "已取消", "error": "错误", "none": "无",
-    "Generation quality": "生成质量",
-    "Measured on every successful user request (canary probes are left out): fluency from the model's own token "
-    "probabilities, repetition, language and truncation at answer time, relevance in the background. Trends are "
-    "means per collection interval; tiles weight each interval by its requests.":
-        "对每个成功的用户请求计算（不含金丝雀探测）：回答时由模型自身的 token 概率得出流畅度，并计算重复、语言与截断；"
-        "相关性在后台计算。趋势为每个采集周期的平均值；指标卡按各周期的请求数加权。",
+    "Generation quality": "生成质量", "Per answer": "逐条回答",
+    "No scored answers in this window yet.": "此时间窗口内尚无已评分的回答。",
+    "answers, the newest of the window": "条回答（窗口内最新的）", "Quality score": "质量评分", "Relevance": "相关性",
+    "Degeneration": "退化", "Token entropy": "token 熵", "score (0-100)": "评分 (0-100)",
+    "cosine similarity": "余弦相似度", "score (0-100, under 50 is degenerate)": "评分（0-100，低于 50 为退化）",
+    "nats (high: the model was unsure)": "nat（越高越不确定）",
+    "No answer in this window has this figure yet.": "此时间窗口内尚无回答有此数值。", "Flags": "标记",
+    "answers": "回答", "Worst recent answers": "最差的近期回答", "time": "时间", "quality": "质量", "flags": "标记",
+    "prompt": "提示词", "response": "回答", "trace": "追踪", "open trace": "打开追踪", "degenerate": "退化",
+    "off_topic": "答非所问", "language_mismatch": "语言不符", "empty": "空回复", "truncated": "被截断",
+    "low_confidence": "低置信度",
+    "Measured on every successful user request (canary probes are left out): degeneration, language and truncation "
+    "at answer time, confidence from the model's own token probabilities, relevance in the background. Trends are "
+    "means over the last 5 minutes of answers; tiles weight each point by its answers.":
+        "对每个成功的用户请求计算（不含金丝雀探测）：回答时计算退化、语言与截断，并由模型自身的 token 概率得出置信度；"
+        "相关性在后台计算。趋势为最近 5 分钟回答的平均值；指标卡按各点的回答数加权。",
     "No generation quality in this window yet: it is measured on every successful user request. Send one from "
     "the Generate page or to POST /api/model/generate.":
         "此时间窗口内尚无生成质量数据：每个成功的用户请求都会计算。"
@@ -94,11 +105,11 @@ t = translator({
     "rather than slows answers. Since the monitor started.":
         "因队列已满而未评分：评分器等待模型空闲，持续高负载时宁可丢弃也不拖慢回答。自监控启动以来的总数。",
     "Relevance is off (HEALTHMON_EMBEDDING_MODEL={name}): quality scores leave it out and canary drift is not "
-    "measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the default, bundled for offline "
-    "use) or the path of a sentence-transformers model, and restart healthmon.":
+    "measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=multilingual-e5-small (the default, bundled for "
+    "offline use), all-MiniLM-L6-v2 or the path of a sentence-transformers model, and restart healthmon.":
         "相关性已关闭（HEALTHMON_EMBEDDING_MODEL={name}）：质量评分不含相关性，也不测量金丝雀漂移。"
-        "如需开启，请设置 HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2（默认值，已内置可离线使用）"
-        "或 sentence-transformers 模型的路径，然后重启 healthmon。",
+        "如需开启，请设置 HEALTHMON_EMBEDDING_MODEL=multilingual-e5-small（默认值，已内置可离线使用）、"
+        "all-MiniLM-L6-v2 或 sentence-transformers 模型的路径，然后重启 healthmon。",
     "The embedding model could not be loaded, so relevance and canary drift are not scored:":
         "向量模型无法加载，因此不计算相关性和金丝雀漂移：",
 })
@@ -290,9 +301,9 @@ def scorer_state() -> None:
     cols[4].metric(t("Failed"), stats["relevance_failed_total"], help=totals)
     if off:
         st.info(t("Relevance is off (HEALTHMON_EMBEDDING_MODEL={name}): quality scores leave it out and canary drift "
-                  "is not measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the default, "
-                  "bundled for offline use) or the path of a sentence-transformers model, and restart "
-                  "healthmon.").format(name=name or "''"), icon=":material/info:")
+                  "is not measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=multilingual-e5-small (the "
+                  "default, bundled for offline use), all-MiniLM-L6-v2 or the path of a sentence-transformers model, "
+                  "and restart healthmon.").format(name=name or "''"), icon=":material/info:")
     elif failed:
         st.warning(t("The embedding model could not be loaded, so relevance and canary drift are not scored:"),
                    icon=":material/warning:")
@@ -337,8 +348,20 @@ st.subheader(t("Requests"))
 live_request_tiles()
 request_charts()
 st.subheader(t("Generation quality"))
-st.caption(t("Measured on every successful user request (canary probes are left out): fluency from the model's own "
-             "token probabilities, repetition, language and truncation at answer time, relevance in the background. "
-             "Trends are means per collection interval; tiles weight each interval by its requests."))
+st.caption(t("Measured on every successful user request (canary probes are left out): degeneration, language and "
+             "truncation at answer time, confidence from the model's own token probabilities, relevance in the "
+             "background. Trends are means over the last 5 minutes of answers; tiles weight each point by its "
+             "answers."))
 quality_charts()
 scorer_state()
+
+
+@st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
+def answer_section() -> None:
+    """Each answer's own figures (the trends above are means), the newest 1,000 of the window."""
+    since, until = window_bounds(m)
+    show_answers(m.store.answer_qualities(since, until), t)
+
+
+st.markdown(f"#### {t('Per answer')}")
+answer_section()

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts
+from healthmon.quality.metrics import FLAGS
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.widgets import keep_selection, requests_table, show_request, viewer_timezone
@@ -23,6 +24,11 @@ t = translator({
     "are shown.": "个。", "Request": "请求", "quality": "质量",
     "Quality score 0-100 of each successful generation (relevance included once the background scorer has run).":
         "每次成功生成的质量评分 0-100（后台评分完成后包含相关性）。",
+    "Only answers flagged": "仅显示带标记的回答", "Any of these flags; empty shows every request.":
+        "任一标记即可；留空显示所有请求。", "degenerate": "退化", "off_topic": "答非所问",
+    "language_mismatch": "语言不符", "empty": "空回复", "truncated": "被截断", "low_confidence": "低置信度",
+    "No request in this window carries these flags.": "此时间窗口内没有带这些标记的请求。",
+    "Linked request": "链接的请求", "Close": "关闭", "No trace": "没有追踪",
 })
 m = monitor()
 ROW_LIMIT = 500  # a table, not an archive: the CSV and the API reach further back
@@ -44,11 +50,16 @@ def shown_qualities(newest: pd.DataFrame, include_probes: bool, until: float) ->
 def live_traces() -> None:
     include_probes = st.toggle(t("Include canary probes"), key="traces-include-probes", persist_state="session",
                                help=t("The monitor's own test requests, which check the model while nobody uses it."))
+    flags = st.multiselect(t("Only answers flagged"), FLAGS, format_func=t, key="traces-flags",
+                           persist_state="session", help=t("Any of these flags; empty shows every request."))
     since, until = window_bounds(m)
-    frame = m.store.requests_frame(since, until, include_synthetic=include_probes, columns=COLUMNS)
+    frame = m.store.requests_frame(since, until, include_synthetic=include_probes, columns=COLUMNS, flags=flags)
     if frame.empty:
-        empty_state(t("No requests in this window yet. Send one from the Generate page or to "
-                      "POST /api/model/generate."), link_page="views/generate.py", link_label=t("Open Generate"))
+        if flags:
+            empty_state(t("No request in this window carries these flags."))
+        else:
+            empty_state(t("No requests in this window yet. Send one from the Generate page or to "
+                          "POST /api/model/generate."), link_page="views/generate.py", link_label=t("Open Generate"))
         return
     newest = frame.iloc[::-1].head(ROW_LIMIT).reset_index(drop=True)
     newest["quality"] = newest["trace_id"].map(shown_qualities(newest, include_probes, until))
@@ -80,4 +91,21 @@ def live_traces() -> None:
         show_request(record, key="traces-request")
 
 
+def linked_trace() -> None:
+    """A trace opened from a link (/traces?trace=ID, as Analysis's worst answers link to theirs), above the table."""
+    trace_id = st.query_params.get("trace")
+    if not trace_id:
+        return
+    record = m.store.get_request(trace_id) if trace_id.isalnum() and len(trace_id) <= 64 else None
+    st.subheader(t("Linked request"))
+    if record is None:
+        st.warning(f"{t('No trace')} {trace_id!r}", icon=":material/search_off:")
+    else:
+        show_request(record, key="traces-linked")
+    if st.button(t("Close"), key="traces-linked-close", icon=":material/close:"):
+        del st.query_params["trace"]
+        st.rerun()
+
+
+linked_trace()
 live_traces()

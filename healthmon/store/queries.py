@@ -88,14 +88,21 @@ class HistoryReads:
         return pd.DataFrame(values, columns=[TS_COLUMN, *selected]).reindex(columns=[TS_COLUMN, *wanted])
 
     def requests_frame(self, since: float, until: float | None = None, include_synthetic: bool = False,
-                       columns: Iterable[str] | None = None, newest: int | None = None) -> pd.DataFrame:
+                       columns: Iterable[str] | None = None, newest: int | None = None,
+                       flags: Iterable[str] = ()) -> pd.DataFrame:
         """Requests started in [since, until], oldest first; numbers as float64 (NaN for NULL), JSON as text.
-        `newest` keeps only that many of the latest (a week at one request a second is 600k rows)."""
+        `newest` keeps only that many of the latest (a week at one request a second is 600k rows); `flags`
+        keeps the requests whose quality carries any of these flags."""
         names = list(REQUEST_FRAME_COLUMNS if columns is None else columns)
         unknown = [name for name in names if name not in REQUEST_COLUMNS]
         if unknown:
             raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
         where, params = _request_window(since, until, include_synthetic)
+        wanted = list(flags)
+        if wanted:  # CASE, not AND: json_each on text that is not JSON raises, and AND may evaluate it anyway
+            where += (" AND CASE WHEN json_valid(quality) THEN EXISTS (SELECT 1 FROM json_each(quality, '$.flags') "
+                      f"WHERE json_each.value IN ({', '.join('?' * len(wanted))})) ELSE 0 END")
+            params = [*params, *wanted]
         if newest is None:
             _, rows = self._query("request", f"SELECT {', '.join(names)} FROM requests WHERE {where} ORDER BY ts",
                                   params)
@@ -108,6 +115,20 @@ class HistoryReads:
         df = pd.DataFrame(rows, columns=names)
         numeric = [name for name in names if not REQUEST_COLUMNS[name].startswith("TEXT")]
         return df.astype({name: "float64" for name in numeric})
+
+    def answer_qualities(self, since: float, until: float | None = None, newest: int = 1000,
+                         excerpt_chars: int = 200) -> pd.DataFrame:
+        """Per-answer quality of the newest user answers in [since, until], newest first: the signals as float64,
+        flags as JSON text, and only the first `excerpt_chars` of prompt and response (a table shows excerpts;
+        reading whole texts for thousands of rows is what made per-request lists costly)."""
+        where, params = _request_window(since, until, include_synthetic=False)
+        fields = ", ".join(f"json_extract(quality, '$.{name}')" for name in ANSWER_SIGNALS)
+        names = ["trace_id", "ts", "prompt", "response", *ANSWER_SIGNALS, "flags"]
+        _, rows = self._query(
+            "request", f"SELECT trace_id, ts, substr(prompt, 1, ?), substr(response, 1, ?), {fields}, "
+            f"json_extract(quality, '$.flags') FROM requests WHERE {where} AND status = 'ok' AND json_valid(quality) "
+            "ORDER BY ts DESC LIMIT ?", [excerpt_chars, excerpt_chars, *params, newest])
+        return pd.DataFrame(rows, columns=names).astype({name: "float64" for name in ("ts", *ANSWER_SIGNALS)})
 
     def request_totals(self, since: float, until: float | None = None,
                        include_synthetic: bool = False) -> dict[str, Any]:
@@ -159,6 +180,9 @@ class HistoryReads:
         """Silences still in force at `active_at` (ended ones stay until retention prunes them), by matcher."""
         names, rows = self._query("silence", "SELECT * FROM silences WHERE ends_at > ? ORDER BY matcher", [active_at])
         return [dict(zip(names, row)) for row in rows]
+
+
+ANSWER_SIGNALS = ("quality_score", "relevance", "degeneration_score", "mean_token_entropy", "perplexity")
 
 
 def _request_window(since: float, until: float | None, include_synthetic: bool) -> tuple[str, list[Any]]:
