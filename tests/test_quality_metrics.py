@@ -106,6 +106,8 @@ def test_text_quality_flags_empty_truncated_mismatched_and_degenerate():
                         "The capital is Paris, la Francine, la Francine, la Francine, la Francine, la Francine, la Fran",
                         "length")
     assert "degenerate" in loop["flags"] and loop["quality_score"] <= 25
+    punctuation = text_quality("上海呢？", "上海是" + "？" * 60, "length")  # units drop punctuation; zlib does not
+    assert "degenerate" in punctuation["flags"]
     code = text_quality("Write a Python function that adds two numbers.", "def add(a, b):\n    return a + b", "stop")
     assert code["language_match"] is None and code["flags"] == []
 

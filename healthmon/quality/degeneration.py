@@ -83,9 +83,10 @@ def compression_ratio(text: str) -> float | None:
 
 def degeneration_score(units_count: int, repetition: float | None, compression: float | None,
                        loop_share: float) -> float | None:
-    """The worst of the three signals' scores, 0-100; None for an answer too short to judge."""
+    """The worst of the three signals' scores, 0-100; None for an answer too short to judge. An answer of few
+    words can still be long: "上海是？？？？…" loops in punctuation, which units drop and compression sees."""
     if units_count < MIN_UNITS:
-        return None
+        return None if compression is None else round(COMPRESSION_CURVE(compression), 1)
     scores = [LOOP_CURVE(loop_share)]
     if repetition is not None:
         scores.append(REPETITION_CURVE(repetition))
