@@ -269,7 +269,7 @@ class Monitor:
         }
 
     def _quality_sample(self, ts: float) -> dict[str, Any]:
-        """Quality of the user requests finalized since the last sample, and the scorer's counters."""
+        """Quality of the user answers of the last 5 minutes (quality/window.py), and the scorer's counters."""
         return self.quality_window.sample(ts) | self.quality_scorer.stats()
 
     def _service_sample(self, ts: float) -> dict[str, Any]:

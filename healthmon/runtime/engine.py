@@ -140,7 +140,8 @@ class ModelRuntime:
         with self._state_lock:
             return {
                 "name": self.model_name, "source": self.spec.kind, "ref": self.spec.ref, "file": self.spec.file,
-                "chosen_because": self.spec.chosen_because or None, "status": self.status.value, "error": self.error, "progress": self.progress,
+                "chosen_because": self.spec.chosen_because or None, "status": self.status.value,
+                "error": self.error, "progress": self.progress,
                 "is_demo": self._facts.get("is_demo", self.spec.kind == "demo"),
                 "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 3),
                 "loaded_at": None if self.loaded_at is None
