@@ -82,3 +82,14 @@ def test_where_layers_share_a_metric_the_service_layer_is_the_one_scored():
     flat = flatten_layers(samples)
     assert flat == {"tokens_per_second": 4.0, "failure_rate": 0.0, "model_loaded": 1}
     assert flatten_layers(dict(reversed(samples.items()))) == flat
+
+
+def test_a_long_answer_at_a_normal_pace_scores_healthy():
+    """128 tokens at 19 tokens/s take 7 s: whole-request latency says nothing about health, the pace does."""
+    from healthmon.analysis.score import health_score
+
+    normal = {"model_loaded": 1, "inference_time": 7.0, "latency_p95_seconds": 13.0, "tokens_per_second": 19.0,
+              "inter_token_latency_seconds": 0.052, "ttft_p95_seconds": 0.4, "failure_rate": 0.0}
+    assert health_score(normal).score >= 95
+    slow = normal | {"inter_token_latency_seconds": 0.4, "tokens_per_second": 2.5}
+    assert health_score(slow).score < 80
