@@ -17,10 +17,10 @@ from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX
                                       InvalidRequest, parse_generate_body)
 from healthmon.tracing import Trace
 from healthmon.ui.chat import Turn, relevance_pending, request_body
-from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
+from healthmon.ui.format import fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import monitor
-from healthmon.ui.widgets import show_request, show_text
+from healthmon.ui.widgets import model_caption, show_request, show_text
 
 t = translator({
     "This is the built-in demo model: a tiny offline model, so its answers are only for trying the monitor.":
@@ -184,8 +184,7 @@ info = m.runtime.info()
 if info.get("is_demo"):
     st.info(t("This is the built-in demo model: a tiny offline model, so its answers are only for trying the monitor."),
             icon=":material/science:")
-st.caption(escape_markdown(f"{t('Model')}: {info['name']}" +
-                           (f" ({t(info['chosen_because'])})" if info.get("chosen_because") else "")))
+model_caption(info)
 model_notice(info)
 
 with st.expander(t("Generation settings"), icon=":material/tune:"):

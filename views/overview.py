@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts, views
-from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
+from healthmon.ui.format import fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_seconds
 from healthmon.ui.tiles import Tile, tile_figures
+from healthmon.ui.widgets import model_caption
 
 t = translator({
     "Health status": "健康状态", "Performance score": "性能评分", "Service uptime": "服务运行时间",
@@ -54,8 +55,7 @@ def status_header(status: dict) -> None:
     cols[1].metric(t("Model"), t(info["status"].replace("_", " ")), help=info["name"])
     cols[2].metric(t("Active alerts"), status["active_alerts"])
     cols[3].metric(t("Monitoring"), t("running") if status["monitoring"] else t("stopped"))
-    st.caption(escape_markdown(f"{t('Model')}: {info['name']}" +
-                               (f" ({t(info['chosen_because'])})" if info.get("chosen_because") else "")))
+    model_caption(info)
     if info.get("is_demo"):
         st.caption(t("Built-in demo model: a tiny offline model for trying healthmon, not a real LLM."))
     if info["status"] == "loading":

@@ -22,7 +22,7 @@ from healthmon.monitor import Monitor
 from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.runtime.sources import ModelSpec
-from healthmon.ui.format import NO_DATA, fmt, fmt_seconds
+from healthmon.ui.format import NO_DATA, escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 
 Translate = Callable[[str], str]
@@ -351,6 +351,13 @@ def show_quality(quality: Mapping[str, Any] | None, columns: int = 5) -> None:
         for col, (label, value, help_text) in zip(cols, facts[start:start + columns]):
             col.metric(label, value, help=help_text)
     st.text("\n".join(quality_notes(quality)))  # reasons come from the scorer and may quote any error text
+
+
+def model_caption(info: Mapping[str, Any]) -> None:
+    """The model's name, and why it was chosen when the setting left the choice to us, as text: a model source
+    is the user's and may hold Markdown."""
+    reason = f" ({t(info['chosen_because'])})" if info.get("chosen_because") else ""
+    st.caption(escape_markdown(f"{t('Model')}: {info['name']}{reason}"))
 
 
 # ---- settings ---------------------------------------------------------------------------------------------
