@@ -140,9 +140,8 @@ def ask(turns: list[Turn], question: str, body: dict[str, Any]) -> None:
     turns.append(Turn("assistant", text, stream.trace_id, f"{t('Generation failed:')} {failed}" if failed else None))
 
 
-def answer_details(trace_id: str) -> None:
+def answer_details(record: dict[str, Any] | None) -> None:
     """The stored record under an answer: one line of figures, the templated input, the whole request."""
-    record = m.store.get_request(trace_id)
     if record is None:
         st.caption(t("This request is no longer in history."))
         return
@@ -155,15 +154,16 @@ def answer_details(trace_id: str) -> None:
         with st.expander(t("What the model received")):
             show_text(record["prompt_text"])
     with st.expander(t("Request")):
-        show_request(record, key=f"generate-request-{trace_id}")
+        show_request(record, key=f"generate-request-{record['trace_id']}")
 
 
 @st.fragment(run_every=PENDING_REFRESH_SECONDS)
 def pending_answer_details(trace_id: str) -> None:
     """Refreshes until the background scorer has added relevance, then hands over to a plain rerun."""
-    if not relevance_pending(m.store.get_request(trace_id)):
+    record = m.store.get_request(trace_id)
+    if not relevance_pending(record):
         st.rerun()
-    answer_details(trace_id)
+    answer_details(record)
 
 
 def show_turn(turn: Turn, newest: bool) -> None:
@@ -173,10 +173,11 @@ def show_turn(turn: Turn, newest: bool) -> None:
             st.error(turn.error, icon=":material/error:")
             st.caption(t("Left out of the conversation the model sees."))
         if turn.role == "assistant" and turn.trace_id:
-            if newest and relevance_pending(m.store.get_request(turn.trace_id)):
+            record = m.store.get_request(turn.trace_id)
+            if newest and relevance_pending(record):
                 pending_answer_details(turn.trace_id)
             else:
-                answer_details(turn.trace_id)
+                answer_details(record)
 
 
 st.title(t("Generate"))
