@@ -64,7 +64,8 @@ def test_defaults_and_seed_fields():
     ({"prompt": "hi", "stop": ["a", 1]}, "string or a list", 422),
     ({"prompt": "hi", "stop": ["a", "b", "c", "d", "e"]}, "at most 4", 422),
     ({"prompt": "hi", "stop": [""]}, "1 to 200", 422),
-    ({"prompt": "hi", "repetition_penalty": 0}, "must be in (0.0", 422),
+    ({"prompt": "hi", "repetition_penalty": 0}, "must be in [0.5", 422),
+    ({"prompt": "hi", "repetition_penalty": 1e-100}, "must be in [0.5", 422),  # overflowed the logits: a 500
     ({"prompt": "hi", "repetition_penalty": 3}, "must be in", 422),
     ({"prompt": "hi", "repetition_penalty": "1.1"}, "must be a number", 422),
 ])

@@ -14,6 +14,7 @@ import streamlit as st
 
 from healthmon.runtime.engine import GenerationStream, ModelNotReady, RuntimeBusy, build_record
 from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX_REPETITION_PENALTY, MAX_TEMPERATURE,
+                                      MIN_REPETITION_PENALTY,
                                       InvalidRequest, parse_generate_body)
 from healthmon.tracing import Trace
 from healthmon.ui.chat import Turn, relevance_pending, request_body
@@ -204,7 +205,7 @@ with st.expander(t("Generation settings"), icon=":material/tune:"):
             t("Top-p"), 0.05, 1.0, DEFAULT_TOP_P, 0.05, key="generate-top-p", persist_state="session",
             help=t("Nucleus sampling: keep the smallest set of tokens whose probability adds up to p."))),
         "repetition_penalty": float(cols[3].slider(
-            t("Repetition penalty"), 0.5, MAX_REPETITION_PENALTY, 1.0, 0.05, key="generate-repetition-penalty",
+            t("Repetition penalty"), MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY, 1.0, 0.05, key="generate-repetition-penalty",
             persist_state="session", help=t("Above 1 makes tokens already in the text less likely; 1 is off."))),
         "stop": st.text_area(t("Stop strings"), key="generate-stop", height=68, persist_state="session",
                              help=t("One a line; the answer ends before the first one it produces. \\n stands for a "

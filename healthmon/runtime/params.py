@@ -17,6 +17,7 @@ DEFAULT_TOP_P = 0.9
 MAX_TEMPERATURE = 2.0
 GREEDY_BELOW_TEMPERATURE = 1e-5  # dividing logits by less overflows to inf: such a temperature means greedy
 MAX_REPETITION_PENALTY = 2.0  # transformers divides a seen token's logit by it: beyond 2 answers fall apart
+MIN_REPETITION_PENALTY = 0.5  # and multiplies a negative one: 1e-100 overflowed the logits to inf (a 500)
 MAX_MESSAGES = 256
 MAX_STOP_STRINGS = 4  # as the OpenAI API
 MAX_STOP_CHARS = 200
@@ -195,7 +196,7 @@ def parse_generate_body(body: Any, *, max_new_tokens_cap: int, max_prompt_chars:
     temperature = _number(body, "temperature", DEFAULT_TEMPERATURE, 0.0, MAX_TEMPERATURE)
     top_p = _number(body, "top_p", DEFAULT_TOP_P, 0.0, 1.0, low_inclusive=False)
     seed = _integer(body, "seed", 0, 2**32 - 1)
-    repetition_penalty = _number(body, "repetition_penalty", 1.0, 0.0, MAX_REPETITION_PENALTY, low_inclusive=False)
+    repetition_penalty = _number(body, "repetition_penalty", 1.0, MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY)
     return GenerationParams(prompt, max_new_tokens, max_length, temperature, top_p, seed, messages,
                             parse_stop(body.get("stop")), repetition_penalty)
 
