@@ -8,8 +8,10 @@ import logging
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from healthmon.api import build_routes
+from healthmon.api.guard import GuardMiddleware, served_names
 from healthmon.config import load_settings
 from healthmon.export.prometheus import metrics_route
 from healthmon.monitor import get_monitor, release_monitor
@@ -26,8 +28,12 @@ async def lifespan(_app):
     release_monitor()
 
 
+settings = load_settings()
 app = st.App("streamlit_app.py", lifespan=lifespan,
-             routes=[metrics_route(get_monitor), *build_routes(get_monitor, load_settings().cors_origins)])
+             routes=[metrics_route(get_monitor), *build_routes(get_monitor, settings.cors_origins)],
+             middleware=[Middleware(GuardMiddleware,
+                                    names=served_names(st.get_option("server.address") or "", settings.allowed_hosts),
+                                    origins=settings.cors_origins)])
 
 PAGES = (  # file, English title, icon
     ("views/overview.py", "Overview", ":material/dashboard:"),

@@ -29,12 +29,14 @@ DEFAULT_PORT = 8502  # next to Streamlit's 8501, so the app and an agent can sha
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def build_app(monitor_factory: Callable[[], Monitor], release: Callable[[], None], cors_origins: tuple[str, ...] = ()
-              ) -> Starlette:
+def build_app(monitor_factory: Callable[[], Monitor], release: Callable[[], None], cors_origins: tuple[str, ...] = (),
+              *, host: str = DEFAULT_HOST, allowed_hosts: tuple[str, ...] = ()) -> Starlette:
     """The agent's ASGI app: /api/* and /metrics; the monitor starts with the server and is released with it."""
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
 
     from healthmon.api import build_routes
+    from healthmon.api.guard import GuardMiddleware, served_names
     from healthmon.export.prometheus import metrics_route
 
     @asynccontextmanager
@@ -45,7 +47,8 @@ def build_app(monitor_factory: Callable[[], Monitor], release: Callable[[], None
         log.info("monitor released: collection stopped, history flushed")
 
     routes = [metrics_route(monitor_factory), *build_routes(monitor_factory, cors_origins)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(GuardMiddleware, names=served_names(host, allowed_hosts), origins=cors_origins)])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK_HOSTS and not settings.api_token:
         log.warning("listening on %s without HEALTHMON_API_TOKEN: anyone who can reach it can run and stop the "
                     "model", args.host)
-    app = build_app(lambda: get_monitor(settings), release_monitor, settings.cors_origins)
+    app = build_app(lambda: get_monitor(settings), release_monitor, settings.cors_origins, host=args.host,
+                    allowed_hosts=settings.allowed_hosts)
     log.info("healthmon agent on http://%s:%d (API under /api, Prometheus metrics at /metrics)", args.host, args.port)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
                                            access_log=False, lifespan="on"))

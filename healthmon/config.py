@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from healthmon.textsafe import redact_url
+
 ENV_PREFIX = "HEALTHMON_"
 DEFAULT_CONFIG_FILE = "healthmon.toml"
 
@@ -32,6 +34,8 @@ class Settings:
     probe_interval: float = 60.0  # seconds between canary probes; 0 disables them
     api_token: str = field(default="", repr=False)  # never printed: repr hides it
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # Host names beyond loopback and the bound address (a proxy's name; * any)
+    trust_forwarded_for: bool = False  # behind a proxy that sets X-Forwarded-For: rate-limit the client it names
     retention_days: float = 7.0
     queue_max: int = 8  # generate requests waiting for the model beyond the one running
     ring_size: int = 3600  # live samples kept in memory per layer
@@ -61,13 +65,16 @@ class Settings:
         return self.data_dir / "models"
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings safe to show in the UI and API: the token is reported as set or not, never echoed."""
+        """Settings safe to show in the UI and API: the token and the webhook URL are reported as set or not, never
+        echoed; the Prometheus URL without credentials or query (textsafe.redact_url)."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in ("api_token", "webhook_url"):
                 out[f"{f.name}_set"] = bool(value)
                 continue
+            if f.name == "prometheus_url":
+                value = redact_url(value)  # the page and the API show where it is, not its credentials
             out[f.name] = str(value) if isinstance(value, Path) else (list(value) if isinstance(value, tuple) else value)
         return out
 

@@ -146,10 +146,10 @@ def test_per_request_lists_are_capped_and_say_so(app):
 
 
 def test_start_stop_are_idempotent_and_keep_one_thread(app):
-    assert app.get("/api/health/stop").json()["monitoring"] is False
+    assert app.post("/api/health/stop").json()["monitoring"] is False
     assert app.post("/api/health/stop").json()["message"] == "monitoring was not running"
-    assert app.get("/api/health/start").json()["monitoring"] is True
-    assert app.get("/api/health/start").json()["message"] == "monitoring was already running"
+    assert app.post("/api/health/start").json()["monitoring"] is True
+    assert app.post("/api/health/start").json()["message"] == "monitoring was already running"
     assert app.post("/api/system/restart").json()["monitoring"] is True
     assert app.get("/api/health/status").json()["collector_threads"] == 1
 
@@ -163,7 +163,7 @@ def test_token_guards_state_changes_and_generation(app_factory, data_dir):
     server = app_factory(data_dir, HEALTHMON_API_TOKEN="s3cret-token")
     assert server.get("/api/health/status").status_code == 200
     assert server.get("/api/model/info").status_code == 200
-    for method, path in (("POST", "/api/model/generate"), ("GET", "/api/health/stop"), ("POST", "/api/health/start"),
+    for method, path in (("POST", "/api/model/generate"), ("POST", "/api/health/stop"), ("POST", "/api/health/start"),
                          ("POST", "/api/system/restart"), ("POST", "/api/model/load")):
         response = requests.request(method, server.url + path, json={"prompt": "hi"}, timeout=30)
         assert response.status_code == 401, (path, response.text)

@@ -21,8 +21,8 @@ from healthmon.monitor import Monitor
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "s3cret-token-for-tests"
 WEBHOOK = "https://hooks.example.com/services/T000/B000/WEBHOOK-SECRET"
-GUARDED = [("POST", "/api/model/generate", {"prompt": "hi"}), ("GET", "/api/health/start", None),
-           ("POST", "/api/health/start", None), ("GET", "/api/health/stop", None), ("POST", "/api/health/stop", None),
+GUARDED = [("POST", "/api/model/generate", {"prompt": "hi"}),
+           ("POST", "/api/health/start", None), ("POST", "/api/health/stop", None),
            ("POST", "/api/system/restart", None), ("POST", "/api/model/load", None),
            ("POST", "/api/alerts/silences", {"matcher": "cpu_usage", "duration_seconds": 60}),
            ("POST", "/api/alerts/some-alert/acknowledge", None)]

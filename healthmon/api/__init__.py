@@ -24,8 +24,8 @@ log = logging.getLogger("healthmon.api")
 ENDPOINTS: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/health/status", ("GET",), handlers.health_status),
     ("/health/metrics", ("GET",), handlers.health_metrics),
-    ("/health/start", ("GET", "POST"), handlers.health_start),
-    ("/health/stop", ("GET", "POST"), handlers.health_stop),
+    ("/health/start", ("POST",), handlers.health_start),  # never GET: an <img> on any page could send it
+    ("/health/stop", ("POST",), handlers.health_stop),
     ("/model/info", ("GET",), handlers.model_info),
     ("/model/load", ("POST",), handlers.model_load),
     ("/model/generate", ("POST",), handlers.model_generate),

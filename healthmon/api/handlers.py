@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from healthmon import views
-from healthmon.api.http import ApiError, Handler, check_token, json_body, max_points, max_requests, window
+from healthmon.api.http import (ApiError, Handler, check_token, client_address, json_body, max_points, max_requests,
+                                query_int, window)
 from healthmon.monitor import Monitor
 from healthmon.runtime.engine import ModelNotReady, RuntimeBusy, build_record
 from healthmon.ratelimit import retry_after_header
@@ -100,7 +101,7 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
 
 async def _admissible_params(request: Request, monitor: Monitor) -> GenerationParams:
     check_token(request, monitor)
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request, monitor.settings.trust_forwarded_for)
     wait_seconds = monitor.rate_limiter.acquire(client)
     if wait_seconds > 0:
         raise ApiError(429, f"rate limit: {monitor.settings.rate_limit_per_minute:g} generate requests per minute "
@@ -136,11 +137,9 @@ def analysis(view: Callable[..., dict[str, Any]], per_request: bool = False) -> 
 
 
 async def traces_list(request: Request, monitor: Monitor) -> Response:
-    raw = request.query_params.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise ApiError(400, f"'limit' must be an integer from 1 to 1000, got {raw!r}")
+    limit = query_int(request, "limit", 50, 1, 1000)
     synthetic = request.query_params.get("include_probes", "false").lower() in {"1", "true", "yes"}
-    rows = await run_in_threadpool(monitor.store.recent_requests, int(raw), synthetic)
+    rows = await run_in_threadpool(monitor.store.recent_requests, limit, synthetic)
     keep = ("trace_id", "ts", "source", "synthetic", "status", "finish_reason", "error", "latency_seconds",
             "ttft_seconds", "prompt_tokens", "output_tokens", "tokens_per_second")
     return JSONResponse(views.clean({"traces": [{k: r.get(k) for k in keep} | {"timestamp": views.iso(r["ts"])}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from healthmon.monitor import Monitor
@@ -15,6 +16,7 @@ from healthmon.store.frames import window_seconds
 from healthmon.views import DEFAULT_MAX_REQUESTS, MAX_REQUESTS_LIMIT
 
 MAX_BODY_BYTES = 1_048_576
+CLIENT_CLOSED_REQUEST = 499  # nginx's code: no one reads the answer, but the record and the log say what happened
 DEFAULT_WINDOW_SECONDS = 3600
 MAX_WINDOW_SECONDS = 31 * 86400
 Handler = Callable[[Request, Monitor], Awaitable[Response]]
@@ -42,16 +44,29 @@ def check_token(request: Request, monitor: Monitor) -> None:
                        {"WWW-Authenticate": "Bearer"})
 
 
+def client_address(request: Request, trust_forwarded_for: bool) -> str:
+    """The rate limiter's key. uvicorn replaces a loopback peer's address with the X-Forwarded-For value it
+    sends, so without a proxy any local process could name its own bucket: then the peer was loopback."""
+    host = request.client.host if request.client else "unknown"
+    if trust_forwarded_for:
+        return host
+    forwarded = {part.strip() for value in request.headers.getlist("x-forwarded-for") for part in value.split(",")}
+    return "loopback" if host in forwarded else host
+
+
 async def json_body(request: Request) -> Any:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared and _ASCII_INTEGER.fullmatch(declared) and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"body exceeds the limit of {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ApiError(413, f"body exceeds the limit of {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:  # a refusal like any other (counted by generate), not a traceback in the log
+        raise ApiError(CLIENT_CLOSED_REQUEST, "the client hung up before its body arrived") from exc
     raw = b"".join(chunks)
     if not raw.strip():
         raise ApiError(400, "the body is empty; send a JSON object such as {\"prompt\": \"Hello\"}")
@@ -67,34 +82,64 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+# ASCII digits only: str.isdigit() also accepts '²' and '①' (int() then raises, a 500) and int() reads '٣' as 3.
+_ASCII_INTEGER = re.compile(r"[0-9]{1,15}")
+_ASCII_NUMBER = re.compile(r"[+-]?([0-9]{1,15}(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+
+
+def _brief(raw: str) -> str:
+    """A client's value quoted in an error, cut short: a megabyte in is not a megabyte back."""
+    return repr(raw if len(raw) <= 40 else raw[:40] + "…")
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """The one integer parser for query parameters: ASCII digits in [low, high], else a 400 that says so."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not _ASCII_INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
+        raise ApiError(400, f"'{name}' must be an integer from {low} to {high}, got {_brief(raw)}")
+    return int(raw)
+
+
+def parse_number(raw: str) -> float | None:
+    """A finite decimal number written in ASCII, or None."""
+    if not _ASCII_NUMBER.fullmatch(raw):
+        return None
+    value = float(raw)
+    return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
 def _time_param(request: Request, name: str) -> float | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
+    value = parse_number(raw)
+    if value is None:
         try:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
         except ValueError as exc:
-            raise ApiError(400, f"'{name}' must be unix seconds or an ISO 8601 time, got {raw!r}") from exc
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ApiError(400, f"'{name}' must be finite")
+            raise ApiError(400, f"'{name}' must be unix seconds or an ISO 8601 time, got {_brief(raw)}") from exc
     return value
 
 
 def window(request: Request, monitor: Monitor) -> tuple[float, float]:
     """`?window=1h` (15m, 1h, 6h, 24h, 7d or seconds) or `?since=&until=` (unix seconds or ISO 8601)."""
-    until = _time_param(request, "until") or monitor.clock()
+    until = _time_param(request, "until")
+    if until is None:  # not `or`: until=0 is a time like any other
+        until = monitor.clock()
     since = _time_param(request, "since")
     if since is None:
         label = request.query_params.get("window")
-        seconds: float = DEFAULT_WINDOW_SECONDS
+        seconds: float | None = DEFAULT_WINDOW_SECONDS
         if label:
-            try:
-                seconds = float(label) if label.replace(".", "", 1).isdigit() else window_seconds(label)
-            except ValueError as exc:
-                raise ApiError(400, f"'window' must be one of 15m, 1h, 6h, 24h, 7d or seconds, got {label!r}") from exc
+            seconds = parse_number(label)
+            if seconds is None:
+                try:
+                    seconds = window_seconds(label)
+                except ValueError as exc:
+                    raise ApiError(400, "'window' must be one of 15m, 1h, 6h, 24h, 7d or seconds, "
+                                        f"got {_brief(label)}") from exc
         since = until - seconds
     if since >= until or until - since > MAX_WINDOW_SECONDS:
         raise ApiError(400, f"the window must be positive and at most {MAX_WINDOW_SECONDS // 86400} days")
@@ -103,17 +148,9 @@ def window(request: Request, monitor: Monitor) -> tuple[float, float]:
 
 def max_requests(request: Request) -> int:
     """How many requests a per-request list may hold (the newest of the window)."""
-    raw = request.query_params.get("max_requests", str(DEFAULT_MAX_REQUESTS))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_REQUESTS_LIMIT:
-        raise ApiError(400, f"'max_requests' must be an integer from 1 to {MAX_REQUESTS_LIMIT}, got {raw!r}")
-    return int(raw)
+    return query_int(request, "max_requests", DEFAULT_MAX_REQUESTS, 1, MAX_REQUESTS_LIMIT)
 
 
 def max_points(request: Request) -> int:
-    raw = request.query_params.get("max_points", "500")
-    if not raw.isdigit() or not 1 <= int(raw) <= 5000:
-        raise ApiError(400, f"'max_points' must be an integer from 1 to 5000, got {raw!r}")
-    return int(raw)
+    return query_int(request, "max_points", 500, 1, 5000)
 
-
-# ---- handlers ----------------------------------------------------------------------------------
