@@ -125,6 +125,18 @@ def test_model_state_is_one_hot_and_info_names_the_model(monitor):
     assert value(text, "healthmon_num_requests_waiting") == 0
 
 
+def test_a_failed_reload_leaves_no_facts_of_the_previous_model(monitor, tmp_path):
+    from healthmon.runtime.sources import parse_model_spec
+
+    assert monitor.runtime.load() is True
+    loaded = families(exposition(monitor))["healthmon_model_info"].samples[0].labels
+    assert loaded["architecture"] and loaded["device"]
+    assert monitor.runtime.load(parse_model_spec(str(tmp_path / "nowhere"))) is False
+    info = families(exposition(monitor))["healthmon_model_info"].samples[0].labels
+    assert "nowhere" in info["model_name"] and info["architecture"] == "" and info["device"] == ""
+    assert value(exposition(monitor), "healthmon_model_state", state="error") == 1
+
+
 def test_health_score_status_and_components(monitor):
     text = exposition(monitor)
     health = monitor.health()

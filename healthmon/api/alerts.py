@@ -12,6 +12,11 @@ from healthmon import views
 from healthmon.api.http import ApiError, check_token, json_body, window
 from healthmon.monitor import Monitor
 
+SILENCE_FIELDS = frozenset({"matcher", "duration_seconds"})
+MAX_MATCHER_CHARS = 200  # rule names and metric keys are short; a megabyte matcher is a mistake or an attack
+MIN_SILENCE_SECONDS = 1  # below a second a silence ends before the next evaluation: surely a unit mistake
+MAX_SILENCE_SECONDS = 30 * 86400
+
 
 def _alert_row(alert: dict[str, Any]) -> dict[str, Any]:
     times = ("started_at", "fired_at", "resolved_at", "silenced_until")
@@ -42,9 +47,11 @@ async def alert_silence(request: Request, monitor: Monitor) -> Response:
     body = await json_body(request)
     matcher = body.get("matcher") if isinstance(body, dict) else None
     duration = body.get("duration_seconds") if isinstance(body, dict) else None
-    if not isinstance(matcher, str) or not matcher or isinstance(duration, bool) \
-            or not isinstance(duration, (int, float)) or not 0 < duration <= 30 * 86400:
-        raise ApiError(422, "send {\"matcher\": \"<rule name or metric>\", \"duration_seconds\": 1..2592000}")
+    if not isinstance(body, dict) or set(body) - SILENCE_FIELDS or not isinstance(matcher, str) \
+            or not 0 < len(matcher) <= MAX_MATCHER_CHARS or isinstance(duration, bool) \
+            or not isinstance(duration, (int, float)) or not MIN_SILENCE_SECONDS <= duration <= MAX_SILENCE_SECONDS:
+        raise ApiError(422, f"send only {{\"matcher\": \"<rule name or metric, up to {MAX_MATCHER_CHARS} "
+                            f"characters>\", \"duration_seconds\": {MIN_SILENCE_SECONDS}..{MAX_SILENCE_SECONDS}}}")
     try:
         until = monitor.silence_alerts(matcher, float(duration))
     except ValueError as exc:
