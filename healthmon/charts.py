@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 LEVEL_COLORS = {"healthy": "#2e7d32", "ok": "#2e7d32", "warning": "#ef6c00", "critical": "#c62828",
-                "no_data": "#9e9e9e", "info": "#1565c0"}
+                "no_data": "#9e9e9e", "info": "#1565c0", "starting": "#1565c0"}
 SERIES_COLORS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
 WEBGL_ABOVE_POINTS = 1000
 BAND_GROUP = "band"  # the legend group of a shaded band's two edge traces

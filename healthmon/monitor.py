@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 
 from healthmon.analysis.alerts import EVIDENCE_SUFFIX, AlertEngine
 from healthmon.analysis.rules import TRAFFIC_METRIC, default_rules, load_rules
-from healthmon.analysis.score import health_score, status_from
+from healthmon.analysis.score import health_score, is_starting, status_from, without_model
 from healthmon.analysis.stats import RequestStats
 from healthmon.collectors.base import Collector, safe_collect
 from healthmon.collectors.gpu import GpuCollector
@@ -223,7 +223,8 @@ class Monitor:
                     log.exception("building the %s sample failed", layer)
                 self._count_error(layer, error, ts)
         flat = flatten_layers(samples)
-        score = health_score(flat)
+        starting = is_starting(self.runtime.status.value, self.runtime.loaded_at is not None)
+        score = health_score(without_model(flat) if starting else flat)
         samples["score"] = {"performance_score": score.score,
                             **{f"score_{c['component']}": c["score"] for c in score.components}}
         self._evaluate_alerts(ts, flat)
@@ -236,7 +237,7 @@ class Monitor:
                 self.store.append_sample(layer, ts, values)
             except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop
                 log.exception("could not queue the %s sample", layer)
-        self._last_score = score
+        self._last_score, self._starting = score, starting
         self.cycles_total += 1
         self.last_cycle_seconds = time.perf_counter() - started
         return samples
@@ -362,9 +363,10 @@ class Monitor:
         """Score, status and breakdown from the latest cycle."""
         score = getattr(self, "_last_score", None)
         levels = [a.level for a in self.active_alerts()]
+        starting = getattr(self, "_starting", False)
         if score is None:
-            return {"status": "no_data", "performance_score": None, "components": []}
-        return {"status": status_from(score.score, levels), "performance_score": score.score,
+            return {"status": "starting" if starting else "no_data", "performance_score": None, "components": []}
+        return {"status": status_from(score.score, levels, starting), "performance_score": score.score,
                 "components": score.components}
 
 

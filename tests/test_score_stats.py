@@ -2,7 +2,7 @@
 
 import pytest
 
-from healthmon.analysis.score import Curve, health_score, status_from
+from healthmon.analysis.score import Curve, health_score, is_starting, status_from, without_model
 from healthmon.analysis.stats import RequestStats
 
 
@@ -16,6 +16,36 @@ def test_curve_both_directions():
 def test_no_data_is_no_score_not_100():
     assert health_score({}).score is None
     assert status_from(None, []) == "no_data"
+
+
+def test_a_first_load_under_way_is_starting_not_critical():
+    assert is_starting("loading", ever_loaded=False) and is_starting("not_loaded", ever_loaded=False)
+    assert not is_starting("error", ever_loaded=False)  # a model that failed to load is a real problem
+    assert not is_starting("loading", ever_loaded=True)  # a reload of a model that served: scored as it is
+    metrics = {"cpu_usage": 20.0, "model_loaded": 0.0}
+    assert health_score(metrics).score < 80  # what a fresh start used to show: the model component at 0
+    assert health_score(without_model(metrics)).score == 100
+    assert status_from(100, [], starting=True) == "starting" and status_from(None, [], starting=True) == "starting"
+    assert status_from(100, ["warning"], starting=True) == "warning"
+    assert status_from(100, ["critical"], starting=True) == "critical"
+
+
+def test_the_monitor_says_starting_until_the_model_first_loads(tmp_path):
+    from healthmon.config import load_settings
+    from healthmon.export.prometheus import build_registry
+    from healthmon.monitor import Monitor
+    from prometheus_client import generate_latest
+
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0), collectors=[])
+    try:
+        monitor.collect_once()
+        assert monitor.health()["status"] == "starting"
+        assert 'healthmon_health_status{status="starting"} 1.0' in generate_latest(build_registry(monitor)).decode()
+        assert monitor.runtime.load() is True
+        monitor.collect_once()
+        assert monitor.health()["status"] == "healthy"
+    finally:
+        monitor.close()
 
 
 def test_missing_components_are_left_out_and_weights_renormalized():

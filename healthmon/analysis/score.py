@@ -89,10 +89,25 @@ def health_score(metrics: Mapping[str, float | None],
     return ScoreResult(score, scored)
 
 
-def status_from(score: float | None, firing_levels: list[str]) -> str:
-    """A firing critical alert makes the status critical whatever the score; a warning caps it at warning."""
+def is_starting(model_status: str, ever_loaded: bool) -> bool:
+    """The first load is under way: a model that is still loading is not a failing service (the first
+    conversion of the packaged model takes ~30 s), so the model component waits until it has loaded once."""
+    return not ever_loaded and model_status in ("not_loaded", "loading")
+
+
+def without_model(metrics: Mapping[str, float | None]) -> dict[str, float | None]:
+    """The metrics with the model component's inputs left out, for the score while starting."""
+    model_inputs = next(c.curves for c in DEFAULT_COMPONENTS if c.name == "model")
+    return {name: value for name, value in metrics.items() if name not in model_inputs}
+
+
+def status_from(score: float | None, firing_levels: list[str], starting: bool = False) -> str:
+    """A firing critical alert makes the status critical whatever the score; a warning caps it at warning;
+    while starting, nothing worse than that is claimed."""
     if "critical" in firing_levels:
         return "critical"
+    if starting:
+        return "warning" if "warning" in firing_levels else "starting"
     if score is None:
         return "no_data"
     status = "healthy" if score >= 80 else "warning" if score >= 60 else "critical"

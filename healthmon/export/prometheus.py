@@ -38,7 +38,7 @@ PERCENT = 0.01
 MB = 1024**2
 GB = 1024**3
 MODEL_STATES = ("not_loaded", "loading", "loaded", "error")
-HEALTH_STATUSES = ("healthy", "warning", "critical", "no_data")
+HEALTH_STATUSES = ("healthy", "warning", "critical", "starting", "no_data")
 LEVELS = ("warning", "critical")
 
 # (sample key, metric name, help, factor to base units), per layer

@@ -18,7 +18,7 @@ COMMON_ZH = {
     "Traces": "请求追踪", "Generate": "生成", "Settings": "设置", "Fleet": "集群",
     "Time window": "时间窗口", "Pause live refresh": "暂停实时刷新", "Download CSV": "下载 CSV",
     "No data in this window yet.": "此时间窗口内尚无数据。", "healthy": "健康", "warning": "警告",
-    "critical": "严重", "no data": "无数据", "Language": "语言", "quality": "质量", "system": "系统",
+    "critical": "严重", "no data": "无数据", "starting": "启动中", "Language": "语言", "quality": "质量", "system": "系统",
     "model": "模型", "service": "服务",
 }
 
