@@ -237,7 +237,7 @@ class Monitor:
                 self.store.append_sample(layer, ts, values)
             except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop
                 log.exception("could not queue the %s sample", layer)
-        self._last_score, self._starting = score, starting
+        self._last_score = score
         self.cycles_total += 1
         self.last_cycle_seconds = time.perf_counter() - started
         return samples
@@ -363,7 +363,8 @@ class Monitor:
         """Score, status and breakdown from the latest cycle."""
         score = getattr(self, "_last_score", None)
         levels = [a.level for a in self.active_alerts()]
-        starting = getattr(self, "_starting", False)
+        # Live, not the last cycle's: a status read just after the first load must not still say starting.
+        starting = is_starting(self.runtime.status.value, self.runtime.loaded_at is not None)
         if score is None:
             return {"status": "starting" if starting else "no_data", "performance_score": None, "components": []}
         return {"status": status_from(score.score, levels, starting), "performance_score": score.score,
