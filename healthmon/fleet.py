@@ -20,6 +20,8 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from healthmon.textsafe import redact_url
+
 HttpGet = Callable[[str, Mapping[str, str]], Any]  # (url, query parameters) -> the decoded JSON body
 DEFAULT_JOB = "healthmon"  # the job name in deploy/prometheus.yml
 RANGE_POINTS = 300  # per series: plenty for a chart, cheap for Prometheus
@@ -35,6 +37,7 @@ def urllib_get(timeout_seconds: float = 5.0) -> HttpGet:
 
     def get(url: str, params: Mapping[str, str]) -> Any:
         full_url = f"{url}?{urllib.parse.urlencode(params)}"
+        shown = redact_url(url)  # a Prometheus URL may carry user:password@ or a token in its query
         try:
             with urllib.request.urlopen(full_url, timeout=timeout_seconds) as response:
                 return json.load(response)
@@ -42,13 +45,13 @@ def urllib_get(timeout_seconds: float = 5.0) -> HttpGet:
             try:
                 return json.load(exc)
             except (json.JSONDecodeError, UnicodeDecodeError):
-                raise PrometheusError(f"{url} answered HTTP {exc.code} {exc.reason}: is this a Prometheus "
+                raise PrometheusError(f"{shown} answered HTTP {exc.code} {exc.reason}: is this a Prometheus "
                                       "server?") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise PrometheusError(f"cannot reach Prometheus at {url}: {reason}") from None
+            raise PrometheusError(f"cannot reach Prometheus at {shown}: {reason}") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise PrometheusError(f"{url} did not answer JSON: is this a Prometheus server?") from None
+            raise PrometheusError(f"{shown} did not answer JSON: is this a Prometheus server?") from None
 
     return get
 

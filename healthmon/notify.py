@@ -2,17 +2,25 @@
 
 Collection never waits for the network: transitions go into a bounded queue; when it is full the
 oldest notification is dropped and counted, so a dead receiver cannot grow memory without bound.
+
+The URL is a secret (a token in its query, or its path, as Slack's and Discord's are): the log and `health()`
+name it only as `redact_url(url, path=False)` (scheme, host and port), and an error text that quotes any part
+of it has that part replaced.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import queue
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Callable
+
+from healthmon.textsafe import log_text, redact_url
 
 Poster = Callable[[str, bytes, float], int]  # (url, body, timeout_seconds) -> HTTP status
 
@@ -34,6 +42,7 @@ class WebhookNotifier:
                  timeout_seconds: float = 5.0, max_queued: int = 1000,
                  sleep: Callable[[float], bool] | None = None, logger: logging.Logger | None = None) -> None:
         self.url = url
+        self.shown_url = redact_url(url, path=False)  # the only form of the URL that is logged or shown
         self._poster, self._attempts, self._backoff, self._timeout = poster, attempts, backoff_seconds, timeout_seconds
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(max_queued)
         self._stop = threading.Event()
@@ -67,8 +76,8 @@ class WebhookNotifier:
                 self.last_error = f"HTTP {status}"
                 if 400 <= status < 500 and status not in (408, 429):
                     return False  # the receiver refuses this payload: retrying will not change its mind
-            except (OSError, ValueError) as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
+            except (OSError, ValueError, http.client.HTTPException) as exc:  # a bad URL or a garbled answer
+                self.last_error = self._without_url(f"{type(exc).__name__}: {exc}")
             if attempt + 1 < self._attempts and self._sleep(self._backoff * 2**attempt):
                 return False  # stopping
         return False
@@ -83,8 +92,25 @@ class WebhookNotifier:
                 self.sent_total += 1
             else:
                 self.failed_total += 1
-                self._log.warning("webhook %s: could not deliver alert %s (%s)", self.url, payload.get("id"),
-                                  self.last_error)
+                self._log.warning("webhook %s: could not deliver alert %s (%s)", self.shown_url,
+                                  log_text(payload.get("id")), log_text(self.last_error))
+
+    def _without_url(self, text: str) -> str:
+        """An error text with every part of the URL that may be secret replaced by the redacted URL: urllib
+        quotes the path and query of a URL it refuses (`URL can't contain control characters. '/hook?s=…'`)."""
+        try:
+            parts = urllib.parse.urlsplit(self.url)
+            password = parts.password
+        except ValueError:
+            parts, password = None, None
+        pieces = {self.url, self.url.split("://", 1)[-1]}
+        if parts is not None:
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            pieces |= {target, parts.query, parts.fragment, parts.netloc, password or ""}
+            pieces |= {parts.path} if parts.path not in ("", "/") else set()
+        for piece in sorted((piece for piece in pieces if len(piece) >= 3), key=len, reverse=True):
+            text = text.replace(piece, self.shown_url)
+        return text
 
     def health(self) -> dict[str, Any]:
         return {"queued": self._queue.qsize(), "sent_total": self.sent_total, "failed_total": self.failed_total,

@@ -283,8 +283,8 @@ def test_model_page_before_requests_shows_card_and_what_to_do(live_monitor):
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["State"] == "loaded" and metrics["Parameters"].endswith("K") and metrics["Memory footprint"]
     card = " ".join(texts(at.markdown))
-    for fact in ("Source  \n`demo: demo`", "Architecture  \n`Qwen2ForCausalLM`", "Data type  \n`float32`",
-                 "Device  \n`cpu`", "Context window  \n`1,024 tokens`"):
+    for fact in ("Source  \n**demo\\: demo**", "Architecture  \n**Qwen2ForCausalLM**", "Data type  \n**float32**",
+                 "Device  \n**cpu**", "Context window  \n**1\\,024 tokens**"):  # values through escape_markdown
         assert fact in card, fact
     info = texts(at.info)
     assert any(text.startswith("**Demo model**") for text in info)

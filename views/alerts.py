@@ -5,6 +5,7 @@ from typing import Any, Iterable, Mapping
 
 import streamlit as st
 
+from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.widgets import (OPEN_STATES, alert_layer, alerts_frame, filter_alerts, layer_options, level_badge,
@@ -42,7 +43,7 @@ def headers(columns: Iterable[str]) -> dict[str, str]:
 def acknowledge(alert_id: str) -> None:
     """A callback: it runs before the fragment redraws, so the list already shows the acknowledgement."""
     if m.acknowledge_alert(alert_id):
-        st.toast(f"{t('Acknowledged:')} {alert_id}", icon=":material/check:")
+        st.toast(f"{t('Acknowledged:')} {escape_markdown(alert_id)}", icon=":material/check:")
     else:
         st.toast(t("This alert is no longer open."), icon=":material/info:")
 
@@ -50,7 +51,7 @@ def acknowledge(alert_id: str) -> None:
 def silence() -> None:
     matcher = st.session_state["alerts-silence-matcher"]
     until = m.silence_alerts(matcher, SILENCE_SECONDS[st.session_state["alerts-silence-duration"]])
-    st.toast(f"{t('Silenced')} {matcher} {t('until')} {local_time(until, viewer_timezone())}",
+    st.toast(f"{t('Silenced')} {escape_markdown(matcher)} {t('until')} {local_time(until, viewer_timezone())}",
              icon=":material/notifications_off:")
 
 
@@ -65,7 +66,7 @@ def alert_card(alert: Mapping[str, Any], zone: tzinfo) -> None:
                        f"{t('started')} {local_time(alert['started_at'], zone)}"]
             if alert.get("silenced_until"):
                 details.append(f"{t('silenced until')} {local_time(alert['silenced_until'], zone)}")
-            st.caption(" · ".join(details))
+            st.caption(" · ".join(escape_markdown(detail) for detail in details))
         acknowledged = bool(alert.get("acknowledged"))
         action.button(t("Acknowledged") if acknowledged else t("Acknowledge"), key=f"alerts-ack-{alert['id']}",
                       on_click=acknowledge, args=(alert["id"],), disabled=acknowledged,

@@ -7,7 +7,7 @@ from healthmon import charts
 from healthmon.quality.embedder import DISABLED_NAMES
 from healthmon.ui import panels
 from healthmon.ui.answers import show_answers
-from healthmon.ui.format import fmt, fmt_seconds
+from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
@@ -289,8 +289,8 @@ def scorer_state() -> None:
     st.markdown(f"**{t('Relevance scorer')}**")
     totals = t("Totals since the monitor started.")
     cols = st.columns(5)
-    setting = f"HEALTHMON_EMBEDDING_MODEL={name or repr(name)}".replace("`", "'")  # a code span: never markdown
-    cols[0].metric(t("Embedding model"), state, help=f"`{setting}`" + (
+    setting = escape_markdown(f"HEALTHMON_EMBEDDING_MODEL={name or repr(name)}")
+    cols[0].metric(t("Embedding model"), state, help=setting + (
         "  \n" + t("The embedding model loads in the background with the first finished request.") if waiting else ""))
     cols[1].metric(t("Queue"), f"{stats['relevance_queue_depth']} / {scorer.queue_max}",
                    help=t("Requests waiting for their relevance, of the queue's capacity."))
@@ -303,7 +303,7 @@ def scorer_state() -> None:
         st.info(t("Relevance is off (HEALTHMON_EMBEDDING_MODEL={name}): quality scores leave it out and canary drift "
                   "is not measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=multilingual-e5-small (the "
                   "default, bundled for offline use), all-MiniLM-L6-v2 or the path of a sentence-transformers model, "
-                  "and restart healthmon.").format(name=name or "''"), icon=":material/info:")
+                  "and restart healthmon.").format(name=escape_markdown(name or "''")), icon=":material/info:")
     elif failed:
         st.warning(t("The embedding model could not be loaded, so relevance and canary drift are not scored:"),
                    icon=":material/warning:")

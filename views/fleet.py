@@ -1,9 +1,13 @@
 """Fleet: every agent that a Prometheus scrapes, side by side, from HEALTHMON_PROMETHEUS_URL."""
 
+import html
+
 import pandas as pd
 import streamlit as st
 
 from healthmon import charts, fleet
+from healthmon.textsafe import redact_url
+from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import monitor, refresh_seconds, window_bounds
 
@@ -83,7 +87,8 @@ def live_fleet(client: fleet.PrometheusClient) -> None:
         table = fleet.fleet_table(client, at_seconds=until)
         frames = {name: fleet.compare(client, name, since, until) for name in fleet.COMPARISONS}
     except fleet.PrometheusError as exc:
-        st.error(t("Cannot read the fleet from Prometheus: {error}").format(error=exc), icon=":material/error:")
+        st.error(t("Cannot read the fleet from Prometheus: {error}").format(error=escape_markdown(exc)),
+                 icon=":material/error:")
         st.caption(t("Check that Prometheus runs at that address and scrapes the agents (its Status → Targets page)."))
         return
     if table.empty:
@@ -95,13 +100,14 @@ def live_fleet(client: fleet.PrometheusClient) -> None:
         for column, name in zip(columns, fleet.COMPARISONS[row_start:row_start + 2]):
             frame = frames[name]
             title, y_title = CHARTS[name]
-            figure = charts.time_series(frame, {c: c for c in frame.columns if c != "ts"}, title=t(title),
+            # Legend names are instance labels; plotly reads <a href>, <b>… in them, so they go in as entities.
+            figure = charts.time_series(frame, {c: html.escape(c) for c in frame.columns if c != "ts"}, title=t(title),
                                         y_title=t(y_title))
             column.plotly_chart(figure, key=f"fleet-{name}", width="stretch")
 
 
 if prometheus_url:
-    st.caption(t("Agents as the Prometheus at {url} sees them.").format(url=prometheus_url))
+    st.caption(t("Agents as the Prometheus at {url} sees them.").format(url=escape_markdown(redact_url(prometheus_url))))
     live_fleet(fleet.PrometheusClient(prometheus_url, fleet.urllib_get()))
 else:
     setup_help()

@@ -18,7 +18,7 @@ from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX
                                       InvalidRequest, parse_generate_body)
 from healthmon.tracing import Trace
 from healthmon.ui.chat import Turn, relevance_pending, request_body
-from healthmon.ui.format import fmt, fmt_seconds
+from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import monitor
 from healthmon.ui.widgets import model_caption, show_request, show_text
@@ -171,7 +171,7 @@ def show_turn(turn: Turn, newest: bool) -> None:
     with st.chat_message(turn.role):
         show_text(turn.content)
         if turn.error:
-            st.error(turn.error, icon=":material/error:")
+            st.error(escape_markdown(turn.error), icon=":material/error:")  # may quote the request
             st.caption(t("Left out of the conversation the model sees."))
         if turn.role == "assistant" and turn.trace_id:
             record = m.store.get_request(turn.trace_id)

@@ -8,7 +8,7 @@ from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.embedder import DISABLED_NAMES
 from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.ui import panels
-from healthmon.ui.format import fmt_seconds
+from healthmon.ui.format import escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
@@ -86,7 +86,7 @@ panels.refresh_note(m)
 
 def model_card(info: dict) -> None:
     with st.container(border=True):
-        st.markdown(f"#### {info['name']}")
+        st.markdown(f"#### {escape_markdown(info['name'])}")  # a model source is the client's text
         if info.get("is_demo"):
             st.info(f"**{t('Demo model')}**: " + t("a tiny model built offline for trying healthmon, not a real LLM: "
                                                    "its speed and output say nothing about a production model."),
@@ -105,9 +105,10 @@ def model_card(info: dict) -> None:
         if info["status"] == "loading":
             progress = info.get("progress") or {}
             st.progress(progress.get("fraction") or 0.0,
-                        text=f"{t('Loading')} {info['name']}: {progress.get('message') or t('starting')}")
+                        text=f"{t('Loading')} {escape_markdown(info['name'])}: "
+                             f"{escape_markdown(progress.get('message') or t('starting'))}")
         elif info["status"] == "error":
-            st.error(f"**{t('The model failed to load')}**: {info['error']}  \n"
+            st.error(f"**{t('The model failed to load')}**: {escape_markdown(info['error'])}  \n"
                      f"{t('System monitoring goes on. Retry from Settings or with POST /api/model/load.')}",
                      icon=":material/error:")
         elif info["status"] == "not_loaded":
@@ -186,7 +187,7 @@ def drift_trend(drift: pd.DataFrame) -> None:
         empty_state(t("Canary drift is off: it compares answers by their embeddings, and the embedding model is off "
                       "(HEALTHMON_EMBEDDING_MODEL={name}). Set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the "
                       "default) or the path of a sentence-transformers model and restart healthmon.").format(
-                          name=name or "''"))
+                          name=escape_markdown(name or "''")))
         return
     values = drift["canary_drift_similarity"] if "canary_drift_similarity" in drift else pd.Series(dtype="float64")
     low = min(0.0, float(values.min()) - 0.05) if values.notna().any() else 0.0  # cosine can go below 0

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts, views
-from healthmon.ui.format import fmt, fmt_duration_hours
+from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_seconds
 from healthmon.ui.tiles import Tile, tile_figures
@@ -52,7 +52,7 @@ def status_header(status: dict) -> None:
     info = status["model_info"]
     cols = st.columns(4)
     cols[0].metric(t("Service uptime"), fmt_duration_hours(status["service_uptime_hours"]))
-    cols[1].metric(t("Model"), t(info["status"].replace("_", " ")), help=info["name"])
+    cols[1].metric(t("Model"), t(info["status"].replace("_", " ")), help=escape_markdown(info["name"]))
     cols[2].metric(t("Active alerts"), status["active_alerts"])
     cols[3].metric(t("Monitoring"), t("running") if status["monitoring"] else t("stopped"))
     model_caption(info)
@@ -61,9 +61,11 @@ def status_header(status: dict) -> None:
     if info["status"] == "loading":
         progress = info.get("progress") or {}
         st.progress(min(1.0, progress.get("fraction") or 0.0),
-                    text=f"{t('Loading')} {info['name']}: {progress.get('message') or '…'}")
+                    text=f"{t('Loading')} {escape_markdown(info['name'])}: "
+                         f"{escape_markdown(progress.get('message') or '…')}")
     elif info["status"] == "error":
-        st.error(f"{t('The model failed to load')}: {info['error']}. {t('System monitoring goes on. Retry from Settings.')}")
+        st.error(f"{t('The model failed to load')}: {escape_markdown(info['error'])}. "
+                 f"{t('System monitoring goes on. Retry from Settings.')}")
 
 
 def gauges(status: dict) -> None:
@@ -81,7 +83,7 @@ def gauges(status: dict) -> None:
                                           steps=((0, 85, "healthy"), (85, 95, "warning"), (95, 100, "critical"))),
                              key="gauge-gpu", theme="streamlit")
     else:
-        cols[3].metric(t("GPU memory"), t("no GPU"), help=gpu.get("reason"))
+        cols[3].metric(t("GPU memory"), t("no GPU"), help=escape_markdown(gpu.get("reason") or ""))
 
 
 def breakdown(status: dict) -> None:
@@ -102,7 +104,7 @@ def alerts_list() -> None:
         return
     for alert in active:  # worst first, as the engine orders them
         icon = ":material/error:" if alert.level == "critical" else ":material/warning:"
-        (st.error if alert.level == "critical" else st.warning)(alert.message, icon=icon)
+        (st.error if alert.level == "critical" else st.warning)(escape_markdown(alert.message), icon=icon)
 
 
 def trend_tiles(status: dict) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import streamlit as st
 
 from healthmon.runtime.sources import ACCEPTED_FORMS, ModelSourceError, describe, parse_model_spec
-from healthmon.ui.format import NO_DATA, fmt_seconds
+from healthmon.ui.format import NO_DATA, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import language_selector, monitor, refresh_seconds
 from healthmon.ui.widgets import config_frame, show_text, spec_text
@@ -51,7 +51,7 @@ def load_model() -> None:
         st.toast(t("The model is already loading."), icon=":material/hourglass_top:")
         return
     m.runtime.load_async(spec)
-    st.toast(f"{t('Loading')} {describe(spec)}", icon=":material/download:")
+    st.toast(f"{t('Loading')} {escape_markdown(describe(spec))}", icon=":material/download:")
 
 
 def switch_monitoring(action: str) -> None:
@@ -66,16 +66,16 @@ def model_facts(info: dict[str, Any]) -> None:
     Facts only while loaded: after a failed reload, info() still carries the previous model's facts.
     """
     loaded = info["status"] == "loaded"
-    architecture = f" · {info['architecture']}" if loaded and info.get("architecture") else ""
-    st.markdown(f"{t('Current')}: `{info['name']}`{architecture}")
+    architecture = f" · {escape_markdown(info['architecture'])}" if loaded and info.get("architecture") else ""
+    st.markdown(f"{t('Current')}: **{escape_markdown(info['name'])}**{architecture}")  # the client's text, as text
     cols = st.columns(5)
     cols[0].metric(t("State"), t(info["status"]))
     if loaded:
         parameters = info.get("parameters")
         cols[1].metric(t("Load time"), fmt_seconds(info.get("load_seconds")))
         cols[2].metric(t("Parameters"), f"{parameters / 1e6:,.1f} M" if parameters else NO_DATA)
-        cols[3].metric(t("Device"), info.get("device") or NO_DATA)
-        cols[4].metric(t("Data type"), info.get("dtype") or NO_DATA)
+        cols[3].metric(t("Device"), escape_markdown(info.get("device") or NO_DATA))
+        cols[4].metric(t("Data type"), escape_markdown(info.get("dtype") or NO_DATA))
 
 
 st.title(t("Settings"))
@@ -90,7 +90,8 @@ def model_status() -> None:
         progress = info.get("progress") or {}
         fraction = progress.get("fraction")
         st.progress(fraction if fraction is not None else 0.0,
-                    text=f"{t('Loading')} {info['name']}: {progress.get('message') or t('starting')}"
+                    text=f"{t('Loading')} {escape_markdown(info['name'])}: "
+                         f"{escape_markdown(progress.get('message') or t('starting'))}"
                          + (f" ({fraction:.0%})" if fraction is not None else ""))
     elif info["status"] == "error":
         st.error(t("The model failed to load:"), icon=":material/error:")
@@ -105,7 +106,7 @@ source_col.text_input(t("New model source"), key="settings-model-spec", persist_
 button_col.button(t("Load / reload"), key="settings-load", on_click=load_model, type="primary",
                   icon=":material/download:", width="stretch")
 if "settings-load-error" in st.session_state:
-    st.error(st.session_state["settings-load-error"], icon=":material/error:")
+    st.error(escape_markdown(st.session_state["settings-load-error"]), icon=":material/error:")
 st.caption(t("Downloads go to the data directory; a failed load leaves the monitor running and says why here."))
 
 st.subheader(t("Monitoring"))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from healthmon import charts
 from healthmon.ui import panels
-from healthmon.ui.format import fmt
+from healthmon.ui.format import escape_markdown, fmt
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds
 
@@ -109,7 +109,7 @@ def gpu_section(gpu_now: dict, gpu: pd.DataFrame | None) -> None:
         empty_state(t("No GPU sample yet."))
         return
     if gpu is None:
-        st.info(f"**{t('No GPU')}**: {gpu_now.get('reason') or ''}. "
+        st.info(f"**{t('No GPU')}**: {escape_markdown(gpu_now.get('reason') or '')}. "
                 f"{t('GPU metrics appear when an NVIDIA GPU and its driver (NVML) are present.')}",
                 icon=":material/developer_board_off:")
         return

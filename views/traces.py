@@ -5,6 +5,7 @@ import streamlit as st
 
 from healthmon import charts
 from healthmon.quality.metrics import FLAGS
+from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.widgets import keep_selection, requests_table, show_request, viewer_timezone
@@ -99,7 +100,7 @@ def linked_trace() -> None:
     record = m.store.get_request(trace_id) if trace_id.isalnum() and len(trace_id) <= 64 else None
     st.subheader(t("Linked request"))
     if record is None:
-        st.warning(f"{t('No trace')} {trace_id!r}", icon=":material/search_off:")
+        st.warning(f"{t('No trace')} {escape_markdown(repr(trace_id))}", icon=":material/search_off:")  # from the URL
     else:
         show_request(record, key="traces-linked")
     if st.button(t("Close"), key="traces-linked-close", icon=":material/close:"):

@@ -28,6 +28,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from healthmon.textsafe import redact_url
+
 log = logging.getLogger("healthmon.export")
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 DEFAULT_SERVICE_NAME = "healthmon"
@@ -149,5 +151,5 @@ def trace_exporter_from_env(model_info: Callable[[], Mapping[str, Any]]) -> Trac
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     endpoint = environ.get(ENDPOINT_VARIABLES[1]) or environ.get(ENDPOINT_VARIABLES[0])
-    log.info("exporting traces over OTLP to %s", endpoint)
+    log.info("exporting traces over OTLP to %s", redact_url(endpoint))  # an endpoint may carry credentials
     return TraceExporter(BatchSpanProcessor(OTLPSpanExporter()), model_info, service_resource())

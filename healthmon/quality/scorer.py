@@ -25,6 +25,7 @@ from typing import Any, Callable
 from healthmon.quality.drift import CanaryReferences, canary_drift
 from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder, relevance
 from healthmon.quality.metrics import with_relevance
+from healthmon.textsafe import log_text
 
 QualitySink = Callable[[dict[str, Any]], None]
 QUEUE_FULL = "not scored: queue full"
@@ -132,7 +133,7 @@ class QualityScorer:
                 drift, drift_reason = canary_drift(self._references, self._embedder, record)
                 scored |= {"drift_similarity": None if drift is None else round(drift, 4), "drift_reason": drift_reason}
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the scorer
-            self._log.warning("scoring %s failed: %s", record.get("trace_id"), exc)
+            self._log.warning("scoring %s failed: %s", record.get("trace_id"), log_text(exc))
             with self._lock:
                 self.failed_total += 1
             return self._unscored(record, f"scoring failed: {type(exc).__name__}: {exc}")

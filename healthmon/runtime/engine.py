@@ -22,6 +22,7 @@ from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
 from healthmon.runtime.demo import is_demo_checkpoint
+from healthmon.textsafe import log_text
 from healthmon.tracing import Trace
 
 RecordSink = Callable[[dict[str, Any]], None]
@@ -93,7 +94,7 @@ class ModelRuntime:
             self.spec = spec or self.spec
             self.status, self.error, self.progress = ModelStatus.LOADING, None, None
         started = self._clock()
-        self._log.info("loading model %s%s", describe(self.spec),
+        self._log.info("loading model %s%s", log_text(describe(self.spec)),  # a source is the client's text
                        f" ({self.spec.chosen_because})" if self.spec.chosen_because else "")
         try:
             path = self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
@@ -103,7 +104,7 @@ class ModelRuntime:
         except BaseException as exc:  # noqa: BLE001 - a failed load must leave the monitor running
             with self._state_lock:
                 self.status, self.error = ModelStatus.ERROR, _friendly_error(exc)
-            self._log.error("model %s failed to load: %s", describe(self.spec), self.error)
+            self._log.error("model %s failed to load: %s", log_text(describe(self.spec)), log_text(self.error))
             if not isinstance(exc, Exception):
                 raise
             return False
@@ -112,7 +113,7 @@ class ModelRuntime:
             self.load_seconds = self._clock() - started
             self.loaded_at = self._wall_clock()
             self.status, self.progress = ModelStatus.LOADED, None
-        self._log.info("model loaded in %.2f s: %s", self.load_seconds, facts["architecture"])
+        self._log.info("model loaded in %.2f s: %s", self.load_seconds, log_text(facts["architecture"]))
         return True
 
     def load_async(self, spec: ModelSpec | None = None) -> threading.Thread:
@@ -233,7 +234,7 @@ class ModelRuntime:
         except Exception as exc:  # noqa: BLE001 - a failed generation is a failed request, not a dead worker
             stream.error = exc
             message = _friendly_error(exc)
-            self._log.warning("generation %s failed: %s", trace.trace_id, message)
+            self._log.warning("generation %s failed: %s", trace.trace_id, log_text(message))
             stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "error", error=message)
             _release_cuda_cache()
         finally:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from healthmon.runtime.engine import ModelNotReady, ModelRuntime, RuntimeBusy
 from healthmon.runtime.params import GenerationParams
+from healthmon.textsafe import log_text
 
 CANARY_PROMPT = "Describe what a health monitor for a language model does, in one sentence."
 CANARY_MAX_NEW_TOKENS = 16
@@ -44,7 +45,7 @@ class CanaryProbe:
         except ModelNotReady:
             return None
         except Exception as exc:  # noqa: BLE001 - a failing probe is a finding, recorded by the runtime
-            self._log.warning("canary probe failed: %s", exc)
+            self._log.warning("canary probe failed: %s", log_text(exc))
             return None
         self.last_result = record
         return record

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from healthmon.textsafe import one_line
+
 NO_DATA = "—"
 MILLISECONDS = " ms"  # fmt shows such a figure in seconds from 1,000 on
 
@@ -39,10 +41,22 @@ def fmt_duration_hours(hours: float) -> str:
     return f"{days}d {h}h {m}m" if days else f"{h}h {m}m {s}s" if h else f"{m}m {s}s"
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# Every ASCII punctuation character: CommonMark lets a backslash make each of them literal, and every construct
+# Streamlit's Markdown parses starts with one of them (`:color[..]`, `:material/..:`, `$` math, `<` HTML, `&` entities,
+# `[` links, `!` images, `*`/`_` emphasis, backticks).
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit's GFM turns bare `www.x.y`, `http://…` and `a@b.c` into links after parsing, on the text itself, where
+# no backslash is left: a WORD JOINER (invisible, no line break) after `www` / `http` and before `@` stops that.
+WORD_JOINER = "\u2060"
+_BARE_LINK = re.compile(r"(?i)(?<=www)(?=\.)|(?<=http)(?=s?:)|(?=@)")
 
 
-def escape_markdown(text: str) -> str:
-    """Text that st.caption / st.markdown show as the characters they are: a model source or a path may hold
-    `*`, `[`, backticks or `<`, which Markdown would turn into styling, links or HTML."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
+def escape_markdown(text: object) -> str:
+    """Client- or model-supplied text (a model source, an error quoting one, an alert message, a name) for any
+    Streamlit call that renders Markdown: st.markdown, st.caption, st.error/warning/info, st.toast, st.progress
+    text, help= tooltips, metric labels and values. It renders as the characters it holds, on one line: control
+    characters and newlines as visible escapes (textsafe.one_line), every ASCII punctuation character
+    backslash-escaped, a WORD_JOINER where a bare link would start, the ends stripped (leading spaces would make a
+    code block). The one way the pages show such text in Markdown; st.text and st.code (widgets.show_text) show
+    it without Markdown at all."""
+    return _ASCII_PUNCTUATION.sub(r"\\\1", _BARE_LINK.sub(WORD_JOINER, one_line(text).strip()))

@@ -19,6 +19,7 @@ import streamlit as st
 from healthmon import charts
 from healthmon.monitor import Monitor
 from healthmon.store.frames import percentiles
+from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
 from healthmon.ui import zoom
 from healthmon.ui.slots import LatestSlotCache
@@ -263,12 +264,13 @@ def histogram_bins(values: pd.Series, bins: int = 30, integer: bool = False) -> 
 
 
 def facts(pairs: Mapping[str, object], columns: int = 3) -> None:
-    """Label/value facts in a grid, values as code spans: names like Qwen2ForCausalLM fit where a metric's
-    large type would cut them off, and text from a model's config is never read as markdown."""
+    """Label/value facts in a grid, values in bold under their label: names like Qwen2ForCausalLM fit where a
+    metric's large type would cut them off, and text from a model's config or a model source is never read as
+    Markdown (escape_markdown)."""
     cols = st.columns(columns)
     for index, (label, value) in enumerate(pairs.items()):
-        text = "—" if value is None else " ".join(str(value).replace("`", "'").split())
-        cols[index % columns].markdown(f"{label}  \n`{text}`")
+        text = "—" if value is None else escape_markdown(value)
+        cols[index % columns].markdown(f"{label}  \n**{text}**")
 
 
 def has_gpu(sample: Mapping[str, Any]) -> bool:

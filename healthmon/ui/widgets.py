@@ -1,8 +1,9 @@
 """What the Alerts, Traces, Generate and Settings pages share: pure table builders and the request view.
 
-Prompts, model output and error texts go through st.code or st.text only, never Markdown or HTML: a model
-can be talked into printing `<script>` or a Markdown image link, and the page must show those characters,
-not act on them.
+Prompts, model output and error texts go through st.code or st.text only (show_text), never Markdown or HTML: a
+model can be talked into printing `<script>` or a Markdown image link, and the page must show those characters,
+not act on them. Where such text must sit in a Markdown element (a caption, a metric, an alert box), it goes
+through format.escape_markdown first.
 """
 
 from __future__ import annotations
@@ -246,7 +247,7 @@ def show_request(record: Mapping[str, Any], key: str) -> None:
     cols[3].metric(t("Prompt tokens"), fmt(record.get("prompt_tokens"), digits=0))
     cols[4].metric(t("Output tokens"), fmt(record.get("output_tokens"), digits=0))
     cols[5].metric(t("Tokens / s"), fmt(record.get("tokens_per_second")))
-    cols[6].metric(t("Finish reason"), record.get("finish_reason") or NO_DATA)
+    cols[6].metric(t("Finish reason"), escape_markdown(record.get("finish_reason") or NO_DATA))
     st.text(f"{t('Trace id')}: {record['trace_id']}    {t('Source')}: {record.get('source')}    "
             f"{t('Model')}: {record.get('model')}")
     if record.get("error"):
