@@ -192,6 +192,17 @@ def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
     assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1
 
 
+def test_generate_from_the_page_takes_from_the_same_rate_limit(open_page, monitor):
+    from healthmon.ratelimit import RateLimiter
+
+    monitor.rate_limiter = RateLimiter(rate_per_minute=0.01, burst=1)
+    at = generate(open_page("views/generate.py"), "Hello", max_new_tokens=2)
+    assert [turn.role for turn in turns(at)] == ["user", "assistant"]
+    generate(at, "Hello again", max_new_tokens=2)
+    assert turns(at)[-1].role == "user" and "Rate limit" in turns(at)[-1].error
+    assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1
+
+
 # ---- Traces -------------------------------------------------------------------------------------------------
 def test_traces_empty_state_links_to_generate(open_page):
     at = open_page("views/traces.py")

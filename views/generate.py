@@ -16,6 +16,7 @@ from healthmon.runtime.engine import GenerationStream, ModelNotReady, RuntimeBus
 from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX_REPETITION_PENALTY, MAX_TEMPERATURE,
                                       MIN_REPETITION_PENALTY,
                                       InvalidRequest, parse_generate_body)
+from healthmon.ratelimit import retry_after_header
 from healthmon.tracing import Trace
 from healthmon.ui.chat import Turn, relevance_pending, request_body
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
@@ -44,6 +45,7 @@ t = translator({
         "每行一个；回答在生成第一个停止字符串之前结束。\\n 表示换行。",
     "Clear conversation": "清空对话", "Invalid request:": "请求无效：", "The model is not ready:": "模型尚未就绪：",
     "The queue is full; try again in a few seconds.": "请求队列已满，请几秒后重试。",
+    "Rate limit reached; try again in {seconds} s.": "已达到速率限制，请 {seconds} 秒后重试。",
     "Generation failed:": "生成失败：", "Waiting for the first token…": "等待第一个 token……",
     "TTFT": "首 token 延迟", "≈ tokens / s": "≈ token/秒", "Chunks so far": "已收到片段",
     "Live figures count streamed text chunks (about one per token); the request's record below has the exact counts.":
@@ -119,6 +121,14 @@ def ask(turns: list[Turn], question: str, body: dict[str, Any]) -> None:
     with st.chat_message("user"):
         show_text(question)
     trace = Trace()
+    # The same per-client bucket as the API's (keyed by address): the page is no way around the limit.
+    address = st.context.ip_address  # None on a loopback host; not a string where no browser is (AppTest)
+    wait_seconds = m.rate_limiter.acquire(address if isinstance(address, str) and address else "loopback")
+    if wait_seconds > 0:
+        message = f"rate limit: retry in {wait_seconds:.1f} s"
+        m.record_request(build_record(trace, None, "ui", False, "rejected", m.runtime.model_name, None, message))
+        turns[-1].error = t("Rate limit reached; try again in {seconds} s.").format(seconds=retry_after_header(wait_seconds))
+        return
     try:
         params = parse_generate_body(body, max_new_tokens_cap=m.settings.max_new_tokens_cap,
                                      max_prompt_chars=m.settings.max_prompt_chars)

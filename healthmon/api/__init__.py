@@ -18,6 +18,7 @@ from healthmon import views
 from healthmon.api import alerts, handlers
 from healthmon.api.http import ApiError, Handler, error
 from healthmon.monitor import Monitor
+from healthmon.textsafe import log_text
 
 log = logging.getLogger("healthmon.api")
 
@@ -55,7 +56,7 @@ def _endpoint(methods: tuple[str, ...], handler: Handler, get_monitor: Callable[
         except ApiError as exc:
             return error(exc.status_code, exc.message, exc.headers)
         except Exception:  # noqa: BLE001 - a bug of ours: log it, answer 500, keep serving
-            log.exception("%s %s failed", request.method, request.url.path)
+            log.exception("%s %s failed", request.method, log_text(request.url.path))  # %0A would forge a line
             return error(500, "internal error; see the server log")
     return endpoint
 

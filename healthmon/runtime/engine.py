@@ -102,7 +102,10 @@ class ModelRuntime:
             loaded = self._loader(path, device=self._device, dtype=self._dtype)
             facts = loaded.describe() | {"is_demo": is_demo_checkpoint(path)}
         except BaseException as exc:  # noqa: BLE001 - a failed load must leave the monitor running
-            with self._state_lock:
+            # The previous model goes too: status `error` serves nothing, and its facts (architecture, device)
+            # beside the new name would describe a model that is not the one named.
+            with self._model_lock, self._state_lock:
+                self._loaded, self._facts = None, {}
                 self.status, self.error = ModelStatus.ERROR, _friendly_error(exc)
             self._log.error("model %s failed to load: %s", log_text(describe(self.spec)), log_text(self.error))
             if not isinstance(exc, Exception):
