@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import os
+import re
+import shutil
 import sqlite3
+import sys
+import tempfile
 import threading
+import time
+from contextlib import closing
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from healthmon.store.frames import downsample_frame
-from healthmon.store.sqlite import WRITER_THREAD_NAME, HistoryStore, StoreError
+from healthmon.store.schema import REQUEST_TEXT_COLUMNS
+from healthmon.store.sqlite import DROP_LOG_EVERY_SECONDS, WRITER_THREAD_NAME, HistoryStore, StoreError
 
 START = 1_700_000_000.0
 
@@ -49,7 +57,8 @@ def store(db_path: Path, clock: FakeClock) -> Iterator[HistoryStore]:
 
 
 def count_rows(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as conn:
+    # closing(): `with sqlite3.connect()` only commits, and the connection lives on until the cycle collector runs
+    with closing(sqlite3.connect(path)) as conn:
         return conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
 
 
@@ -414,11 +423,24 @@ class FailingConnection:
         pass
 
 
-def test_write_failure_is_counted_logged_once_and_retried(
-    store: HistoryStore, caplog: pytest.LogCaptureFixture
-) -> None:
-    real_writer = store._writer
+def fail_every_connection(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the store's writer connection, and every one it reopens, fail each statement: a disk that stays
+    broken, whatever the writer does about it. The list counts the (re)connects."""
+    connects: list[int] = []
+
+    def failing() -> FailingConnection:
+        connects.append(1)
+        return FailingConnection()
+
+    monkeypatch.setattr(store, "_connect", failing)
     store._writer = FailingConnection()  # type: ignore[assignment]
+    return connects
+
+
+def test_write_failure_is_counted_logged_once_and_retried(
+    store: HistoryStore, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connects = fail_every_connection(store, monkeypatch)
     store.append_sample("system", START, {"cpu": 1})
     with caplog.at_level(logging.ERROR):
         assert store.flush() is False
@@ -430,15 +452,16 @@ def test_write_failure_is_counted_logged_once_and_retried(
     assert "disk I/O error" in health["last_error"]
     assert health["pending"] == 2  # the failed batch is kept for retry
     assert len([r for r in caplog.records if "disk I/O error" in r.getMessage()]) == 1
-    store._writer = real_writer
+    assert connects == [1]  # the first failure closed the connection: the retry opened a fresh one
+    monkeypatch.undo()  # the disk works again: the next retry reconnects for real
     assert store.flush() is True
     assert store.frame("system", 0)["cpu"].tolist() == [1.0, 2.0]
     assert store.health()["ok"] is True and store.health()["pending"] == 0
 
 
-def test_retry_queue_is_bounded(db_path: Path, clock: FakeClock) -> None:
+def test_retry_queue_is_bounded(db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     store = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600, max_pending=3).open()
-    store._writer = FailingConnection()  # type: ignore[assignment]
+    fail_every_connection(store, monkeypatch)
     for second in range(5):
         store.append_sample("system", START + second, {"cpu": second})
     store.flush()
@@ -446,8 +469,68 @@ def test_retry_queue_is_bounded(db_path: Path, clock: FakeClock) -> None:
     store.flush()
     health = store.health()
     assert health["pending"] == 3 and health["dropped_total"] == 3
-    store._writer = None  # reconnects on the next flush
+    monkeypatch.undo()  # reconnects on the next flush
     store.close()
+    assert store.frame is not None and count_rows(db_path, "samples_system") == 3
+
+
+def drop_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "dropped" in r.getMessage()]
+
+
+def test_dropped_rows_are_said_with_their_count_at_most_once_a_minute(
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600, max_pending=3).open()
+    fail_every_connection(store, monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        for second in range(5):
+            store.append_sample("system", START + second, {"cpu": second})
+        assert drop_warnings(caplog) == []  # an append never logs: the writer side says it
+        store.flush()
+        assert len(drop_warnings(caplog)) == 1 and "dropped 2 rows" in drop_warnings(caplog)[0]
+        for second in range(5, 105):  # a full queue drops a row per append: still one line a minute, not 100
+            store.append_sample("system", START + second, {"cpu": second})
+            store.flush()
+        assert len(drop_warnings(caplog)) == 1
+        clock.now += DROP_LOG_EVERY_SECONDS
+        store.flush()
+        assert len(drop_warnings(caplog)) == 2 and "dropped 100 rows" in drop_warnings(caplog)[1]
+        assert "(102 since start" in drop_warnings(caplog)[1]
+        store.close()  # the disk is still broken: the 3 rows left are dropped, counted and said at once
+    assert store.health()["dropped_total"] == 105 and store.health()["pending"] == 0
+    assert len(drop_warnings(caplog)) == 3 and "dropped 3 rows" in drop_warnings(caplog)[2]
+
+
+class CheckpointFails(sqlite3.Connection):
+    """A real writer connection whose WAL checkpoints fail, as on an I/O error; everything else works."""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        if "wal_checkpoint" in sql:
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def test_failed_wal_checkpoints_are_counted_and_logged_once_per_streak(
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = HistoryStore(db_path, clock=clock, flush_interval_seconds=3600)
+    real_connect = store._connect
+    monkeypatch.setattr(store, "_connect", lambda: sqlite3.connect(
+        db_path, isolation_level=None, check_same_thread=False, factory=CheckpointFails))
+    with store, caplog.at_level(logging.INFO):
+        store.append_sample("system", START, {"cpu": 1})
+        assert store.flush() is True  # writes are fine
+        assert store.checkpoint() is False and store.checkpoint() is False
+        health = store.health()
+        assert health["checkpoint_failures_total"] == 2 and "disk I/O error" in health["last_checkpoint_error"]
+        assert health["ok"] is True  # the rows are written; the WAL just is not folded back yet
+        failures = [r for r in caplog.records if "checkpoint failed" in r.getMessage()]
+        assert len(failures) == 1 and failures[0].levelno == logging.WARNING
+        monkeypatch.setattr(store, "_connect", real_connect)
+        assert store.checkpoint() is True
+        assert store.health()["last_checkpoint_error"] is None and store.health()["checkpoint_failures_total"] == 2
+        assert any("checkpoints recovered" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores directory permissions")
@@ -534,6 +617,171 @@ def test_concurrent_appends_lose_nothing(db_path: Path, clock: FakeClock) -> Non
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert not store._thread.is_alive()
+
+
+# ---- a database that is really read-only when the store opens it ----------------------------------------------
+
+def in_thread_as_nobody(fn: Callable[[], Any]) -> Any:
+    """fn() in a new thread whose filesystem uid and gid are nobody's; threads it starts (the store's writer)
+    inherit them. Root passes every permission check, so a read-only file needs a writer that is not root:
+    setfsuid(2) is per thread on Linux and drops root's file capabilities with it, so the file is read-only to
+    that thread alone and the rest of the test (pytest, the model, the fixtures) runs as before. Not root: the
+    permissions already apply, fn runs as it is. Skips when the kernel or the container refuses (no CAP_SETUID)."""
+    if os.geteuid() != 0:
+        return fn()
+    if not sys.platform.startswith("linux"):
+        pytest.skip("a read-only file for root needs setfsuid(2), which is Linux only")
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no 'nobody' user to drop the writer's file privileges to")
+    libc = ctypes.CDLL(None, use_errno=True)
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        libc.setfsgid(nobody.pw_gid)
+        libc.setfsuid(nobody.pw_uid)
+        if libc.setfsuid(-1) != nobody.pw_uid:  # an invalid id changes nothing and answers the current one
+            box["skip"] = "setfsuid(nobody) did not take here (no CAP_SETUID?)"
+            return
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    if "skip" in box:
+        pytest.skip(box["skip"])
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def assert_read_only_here(path: Path) -> None:
+    """The mechanism's own check: this thread really cannot open the file for writing."""
+    with pytest.raises(PermissionError):
+        open(path, "r+b").close()
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A data directory that nobody can reach and write (pytest's tmp_path is root's, mode 0700), as the app's
+    own user owns its data directory; the database file inside it is what the tests make read-only."""
+    top = Path(tempfile.mkdtemp(prefix="healthmon-ro-"))
+    top.chmod(0o755)
+    data = top / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        import pwd
+
+        with_nobody = pwd.getpwnam("nobody") if "nobody" in {p.pw_name for p in pwd.getpwall()} else None
+        if with_nobody is not None:
+            os.chown(data, with_nobody.pw_uid, with_nobody.pw_gid)
+    yield data
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_database_read_only_at_open_is_written_once_it_is_writable(
+    shared_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15: the writer kept the read-only connection it opened, so it failed forever and the queued rows
+    were lost. A real read-only file (mode 0444, a non-root writer), then made writable: the rows arrive."""
+    path = shared_dir / "history.sqlite3"
+    with HistoryStore(path, flush_interval_seconds=3600) as earlier_run:  # the database a previous run left
+        earlier_run.append_request(request("before", START))
+    path.chmod(0o444)
+
+    def open_store() -> HistoryStore:
+        assert_read_only_here(path)
+        return HistoryStore(path, flush_interval_seconds=0.05).open()
+
+    caplog.set_level(logging.INFO)
+    store = in_thread_as_nobody(open_store)
+    try:
+        health = store.health()
+        assert health["ok"] is False and "readonly" in health["last_error"]  # said at open, before any write
+        for index in range(3):
+            store.append_request(request(f"queued{index}", START + 1 + index))
+            store.append_sample("system", START + index, {"cpu": index})
+        errors = store.health()["write_errors_total"]
+        wait_until(lambda: store.health()["write_errors_total"] >= errors + 2, "the writer to retry twice")
+        assert store.health()["pending"] == 6 and store.health()["ok"] is False
+        # nothing reached the file meanwhile; read as the writer's user: a root reader would leave root-owned -wal
+        # and -shm behind, which no app running as its own user could fix (RELIABILITY.md: not promised)
+        assert in_thread_as_nobody(lambda: count_rows(path, "requests")) == 1
+
+        path.chmod(0o666)  # the operator fixes the file (its owner stays root); the writer must notice on its own
+        wait_until(lambda: store.health()["ok"], "writes to recover")
+        health = store.health()
+        assert health["pending"] == 0 and health["dropped_total"] == 0
+        with closing(sqlite3.connect(path)) as fresh:  # what is on disk, not what the store believes
+            trace_ids = {row[0] for row in fresh.execute("SELECT trace_id FROM requests")}
+            assert trace_ids == {"before", "queued0", "queued1", "queued2"}
+            assert fresh.execute("SELECT COUNT(*) FROM samples_system").fetchone()[0] == 3
+        assert any("writes recovered" in r.getMessage() for r in caplog.records)
+    finally:
+        store.close()
+    with HistoryStore(path, flush_interval_seconds=3600) as restarted:  # a restart serves them
+        assert [r["trace_id"] for r in restarted.recent_requests()] == ["queued2", "queued1", "queued0", "before"]
+        assert restarted.get_request("queued1")["response"] == "hello"
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout_seconds} s"
+        time.sleep(0.02)
+
+
+# ---- per-request lists read only the columns they return ------------------------------------------------------
+
+def columns_read(store: HistoryStore, read: Callable[[], Any]) -> set[tuple[str, str]]:
+    """(table, column) of every column SQLite reads to run `read`, from its authorizer: exact, not a guess at
+    the SQL text. Setting an authorizer expires the cached statements, so each is prepared (and seen) again."""
+    store.layers()  # opens the reader connection
+    seen: set[tuple[str, str]] = set()
+
+    def authorize(action: int, table: str | None, column: str | None, *_: object) -> int:
+        if action == sqlite3.SQLITE_READ and table is not None and column is not None:
+            seen.add((table, column))
+        return sqlite3.SQLITE_OK
+
+    store._reader.set_authorizer(authorize)
+    try:
+        read()
+    finally:
+        store._reader.set_authorizer(None)
+    return seen
+
+
+def test_per_request_lists_never_read_prompt_or_response(store: HistoryStore) -> None:
+    """Issue 15 finding 7: the lists read whole prompts and responses they did not return (RSS 626 -> 970 MiB)."""
+    long_text = "x" * 4096
+    for index in range(3):
+        store.append_request(request(f"r{index}", START + index, prompt=long_text, response=long_text,
+                                     prompt_text=long_text))
+    store.flush()
+    texts = {("requests", name) for name in REQUEST_TEXT_COLUMNS}
+    frame: list[pd.DataFrame] = []
+    read = columns_read(store, lambda: frame.append(store.requests_frame(START, newest=10)))
+    assert ("requests", "latency_seconds") in read and not read & texts
+    assert not REQUEST_TEXT_COLUMNS & set(frame[0].columns) and frame[0]["trace_id"].tolist() == ["r0", "r1", "r2"]
+    recent: list[list[dict]] = []
+    read = columns_read(store, lambda: recent.append(store.recent_requests(10)))
+    assert ("requests", "trace_id") in read and not read & texts
+    assert not REQUEST_TEXT_COLUMNS & recent[0][0].keys() and recent[0][0]["latency_seconds"] == 1.2
+    read = columns_read(store, lambda: store.request_totals(START))
+    assert not read & texts
+    # asked for by name they still come, and a single record still has everything
+    assert store.requests_frame(START, columns=["trace_id", "prompt"])["prompt"].tolist() == [long_text] * 3
+    assert store.recent_requests(1, columns=["trace_id", "params"])[0]["params"]["temperature"] == 0.7
+    assert store.get_request("r0")["prompt"] == long_text
+    with pytest.raises(ValueError):
+        store.recent_requests(columns=["*"])
 
 
 def test_frame_dtypes_are_float(store: HistoryStore) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from healthmon.store.frames import TS_COLUMN, bucket_seconds, check_name
-from healthmon.store.schema import (ALERT_JSON_COLUMNS, REQUEST_COLUMNS, REQUEST_FRAME_COLUMNS,
-                                    REQUEST_JSON_COLUMNS, SAMPLES_PREFIX, StoreError, _decode)
+from healthmon.store.schema import (ALERT_JSON_COLUMNS, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS, REQUEST_LIST_COLUMNS,
+                                    SAMPLES_PREFIX, StoreError, _decode)
 
 
 class HistoryReads:
@@ -91,12 +91,10 @@ class HistoryReads:
                        columns: Iterable[str] | None = None, newest: int | None = None,
                        flags: Iterable[str] = ()) -> pd.DataFrame:
         """Requests started in [since, until], oldest first; numbers as float64 (NaN for NULL), JSON as text.
+        `columns` defaults to REQUEST_LIST_COLUMNS (no prompt, response or JSON: ask for them by name);
         `newest` keeps only that many of the latest (a week at one request a second is 600k rows); `flags`
         keeps the requests whose quality carries any of these flags."""
-        names = list(REQUEST_FRAME_COLUMNS if columns is None else columns)
-        unknown = [name for name in names if name not in REQUEST_COLUMNS]
-        if unknown:
-            raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
+        names = _request_columns(columns)
         where, params = _request_window(since, until, include_synthetic)
         wanted = list(flags)
         if wanted:  # CASE, not AND: json_each on text that is not JSON raises, and AND may evaluate it anyway
@@ -145,10 +143,14 @@ class HistoryReads:
                 "mean_latency_seconds": latency, "mean_tokens_per_second": tps,
                 "finish_reasons": dict(reasons)}
 
-    def recent_requests(self, limit: int = 50, include_synthetic: bool = True) -> list[dict[str, Any]]:
-        """The newest `limit` requests, newest first, with params/spans/quality decoded from JSON."""
+    def recent_requests(self, limit: int = 50, include_synthetic: bool = True,
+                        columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The newest `limit` requests, newest first: `columns` (default REQUEST_LIST_COLUMNS, no texts or JSON;
+        get_request reads one whole record), JSON ones decoded."""
+        names = _request_columns(columns)
         where = "" if include_synthetic else "WHERE COALESCE(synthetic, 0) = 0 "
-        names, rows = self._query("request", f"SELECT * FROM requests {where}ORDER BY ts DESC LIMIT ?", [limit])
+        _, rows = self._query("request", f"SELECT {', '.join(names)} FROM requests {where}ORDER BY ts DESC LIMIT ?",
+                              [limit])
         return [_decode(names, row, REQUEST_JSON_COLUMNS) for row in rows]
 
     def get_request(self, trace_id: str) -> dict[str, Any] | None:
@@ -183,6 +185,15 @@ class HistoryReads:
 
 
 ANSWER_SIGNALS = ("quality_score", "relevance", "degeneration_score", "mean_token_entropy", "perplexity")
+
+
+def _request_columns(columns: Iterable[str] | None) -> list[str]:
+    """The columns a per-request list selects, named one by one (never `*`, which drags the texts along)."""
+    names = list(REQUEST_LIST_COLUMNS if columns is None else columns)
+    unknown = [name for name in names if name not in REQUEST_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown request columns {unknown}; known: {list(REQUEST_COLUMNS)}")
+    return names
 
 
 def _request_window(since: float, until: float | None, include_synthetic: bool) -> tuple[str, list[Any]]:

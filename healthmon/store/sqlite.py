@@ -5,6 +5,11 @@ pending every flush interval in one transaction. Reads see every accepted write 
 trace answers right after its generate): a read of a table with queued rows flushes first, and a read of a
 table with none queued touches neither the queue nor the writer. While writes fail, reads see what was
 committed.
+
+A failed write closes the writer connection, so the next retry opens a fresh one: a connection opened while the
+file was read-only stays read-only after the file is fixed, and would fail forever. Rows are dropped only past
+max_pending (oldest first), for a batch that can never bind, or when close() cannot write them; every drop is
+counted in health()["dropped_total"] and said in a WARNING, at most once a minute.
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ from healthmon.store.schema import (ALERT_COLUMNS, ALERT_JSON_COLUMNS, INSERT_AL
                                     INSERT_TRANSITION, PRUNE_EVERY_SECONDS, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS,
                                     SAMPLES_PREFIX, SCHEMA, SILENCE_COLUMNS, TRANSITION_COLUMNS, WRITER_THREAD_NAME,
                                     StoreError, _CorruptDatabase, _encode, _insert_sql, _transaction, migrate)
+
+DROP_LOG_EVERY_SECONDS = 60.0  # one WARNING a minute at most, however many rows a full queue drops meanwhile
 
 class HistoryStore(HistoryReads):
     """Durable history of samples, requests, alerts and silences in one SQLite file (WAL), fed by a bounded queue."""
@@ -62,6 +69,11 @@ class HistoryStore(HistoryReads):
         self._logged_error: str | None = None
         self._last_prune_at = float("-inf")
         self._dropped_total = 0
+        self._dropped_unreported = 0  # dropped since the last WARNING (under _pending_lock)
+        self._drops_reported_at = float("-inf")
+        self._opened_once = False  # quick_check runs on the first open only, not on every reopen after a failure
+        self._checkpoint_failures_total = 0
+        self._last_checkpoint_error: str | None = None
         self._written_rows_total = 0
         self._write_errors_total = 0
         self._last_error: str | None = None
@@ -97,6 +109,9 @@ class HistoryStore(HistoryReads):
         with self._write_lock:
             self._finished = True
             self._close_connections()
+        with self._pending_lock:  # the last flush failed: these rows will never be written, so say so
+            self._drop_pending_locked(len(self._pending))
+        self._report_drops(force=True)
 
     def __enter__(self) -> HistoryStore:
         return self.open()
@@ -110,6 +125,7 @@ class HistoryStore(HistoryReads):
             now = self._clock()
             if now - self._last_prune_at >= PRUNE_EVERY_SECONDS:
                 self.prune(now)
+                self.checkpoint()
 
     # --- enqueue (caller's thread: validate, never touch SQLite, never block on I/O) -------------
     def append_sample(self, layer: str, ts: float, values: Mapping[str, Any]) -> None:
@@ -152,11 +168,10 @@ class HistoryStore(HistoryReads):
         with self._pending_lock:
             if self._closed:
                 self._dropped_total += 1
+                self._dropped_unreported += 1
                 return
-            if len(self._pending) >= self._max_pending:
-                self._unwritten[self._pending.popleft()[0]] -= 1
-                self._dropped_total += 1
             self._pending.append(op)
+            self._drop_pending_locked(len(self._pending) - self._max_pending)
             self._unwritten[op[0]] += 1
 
     def _catch_up(self, kind: str) -> None:
@@ -167,6 +182,25 @@ class HistoryStore(HistoryReads):
         if unwritten:
             self.flush()
 
+    def _drop_pending_locked(self, count: int) -> None:
+        """Drop the `count` oldest queued ops and count them (caller holds _pending_lock; the WARNING comes from
+        _report_drops on the writer side, so an append never waits on logging)."""
+        for _ in range(max(count, 0)):
+            self._unwritten[self._pending.popleft()[0]] -= 1
+            self._dropped_total += 1
+            self._dropped_unreported += 1
+
+    def _report_drops(self, force: bool = False) -> None:
+        """One WARNING with the rows dropped since the last one, at most every DROP_LOG_EVERY_SECONDS."""
+        now = self._clock()
+        with self._pending_lock:
+            count, total = self._dropped_unreported, self._dropped_total
+            if not count or (not force and now - self._drops_reported_at < DROP_LOG_EVERY_SECONDS):
+                return
+            self._dropped_unreported, self._drops_reported_at = 0, now
+        self._log.warning("history store %s: dropped %d rows that will never be written (%d since start; "
+                          "last error: %s)", self._path, count, total, self._last_error)
+
     def _forget(self, batch: list[tuple]) -> None:
         """The batch is committed or dropped for good: it no longer makes reads flush."""
         with self._pending_lock:
@@ -175,6 +209,11 @@ class HistoryStore(HistoryReads):
     # --- writer side -----------------------------------------------------------------------------
     def flush(self) -> bool:
         """Write everything pending in one transaction now; False when it failed (health() says why)."""
+        written = self._flush()
+        self._report_drops()
+        return written
+
+    def _flush(self) -> bool:
         with self._write_lock:
             if self._finished:
                 return False
@@ -190,7 +229,6 @@ class HistoryStore(HistoryReads):
                 return False
             except Exception as exc:  # noqa: BLE001 - a batch that cannot bind would fail the same way again
                 self._record_failure(exc, batch, retry=False)
-                self._forget(batch)
                 return False
             self._forget(batch)
             self._written_rows_total += rows
@@ -221,6 +259,31 @@ class HistoryStore(HistoryReads):
                 self._record_failure(exc, [], retry=True)
                 return 0
         return deleted
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database (PASSIVE: never waits for readers); the writer calls it after each prune.
+
+        SQLite's own auto-checkpoints fail silently, and a WAL that is never checkpointed grows without bound; so a
+        failure here is counted and logged, once per streak. False when it failed."""
+        with self._write_lock:
+            if self._finished or self._failing:  # writes already fail and say so; nothing new to checkpoint
+                return False
+            try:
+                busy, log_frames, _ = self._ensure_writer().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if busy or log_frames < 0:  # -1: the file is not in WAL mode (journal_mode=WAL did not take)
+                    raise sqlite3.OperationalError(f"wal_checkpoint returned busy={busy}, log={log_frames}")
+            except (sqlite3.Error, OSError) as exc:
+                self._checkpoint_failures_total += 1
+                if self._last_checkpoint_error is None:
+                    self._log.warning("history store %s: WAL checkpoint failed (%s: %s); the -wal file grows until "
+                                      "one succeeds", self._path, type(exc).__name__, exc)
+                self._last_checkpoint_error = f"{type(exc).__name__}: {exc}"
+                self._close_connections()
+                return False
+            if self._last_checkpoint_error is not None:
+                self._log.info("history store %s: WAL checkpoints recovered", self._path)
+            self._last_checkpoint_error = None
+            return True
 
     def _write_batch(self, conn: sqlite3.Connection, batch: list[tuple]) -> int:
         samples: dict[str, list[tuple[float, dict[str, float]]]] = {}
@@ -274,25 +337,56 @@ class HistoryStore(HistoryReads):
             self._log.warning("history database %s disappeared; creating a new one", self._path)
             self._close_connections()
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._sync_sidecar_modes()
         try:
-            self._writer = self._open_checked()
+            self._writer = self._open_checked(check=not self._opened_once)
         except _CorruptDatabase as exc:
             self._move_aside(str(exc))
-            self._writer = self._open_checked()
+            self._writer = self._open_checked(check=True)
+        self._opened_once = True
         return self._writer
 
-    def _open_checked(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    def _sync_sidecar_modes(self) -> None:
+        """Give -wal and -shm the database file's permission bits again, as SQLite does when it creates them.
+
+        SQLite copies the file's mode into the -wal and -shm it creates: while the file is read-only they come out
+        0444, and stay so after the file is fixed, so every reopen would still fail with "readonly database".
+        Only files we own can be changed; anything else is left as it is (the open then says why)."""
+        with suppress(OSError):
+            mode = self._path.stat().st_mode & 0o777
+            for suffix in ("-wal", "-shm"):
+                sidecar = Path(f"{self._path}{suffix}")
+                with suppress(OSError):
+                    if sidecar.stat().st_mode & 0o777 != mode:
+                        sidecar.chmod(mode)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=5.0)
+
+    def _open_checked(self, check: bool) -> sqlite3.Connection:
+        """A writer connection with WAL set up, the schema migrated, and writes proven to work.
+
+        quick_check reads the whole file, so it runs on the first open only (`check`), not on each reopen while
+        writes fail. The probe matters because SQLite opens a file it may not write read-only, without an error,
+        and in WAL mode even BEGIN IMMEDIATE succeeds on it: only a page write says so."""
+        conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            result = conn.execute("PRAGMA quick_check").fetchone()[0] if check else "ok"
             if result != "ok":
                 raise _CorruptDatabase(f"quick_check: {result}")
             conn.executescript(SCHEMA)
             added = migrate(conn)
             if added:
                 self._log.info("history database %s: added columns %s", self._path, ", ".join(added))
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("BEGIN IMMEDIATE")
+            try:  # rewrites page 1 with its own value, rolled back: "attempt to write a readonly database" or nothing
+                conn.execute(f"PRAGMA user_version = {version}")
+            finally:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
         except sqlite3.OperationalError:  # locked, read-only, I/O: not corruption, never move the file for it
             conn.close()
             raise
@@ -311,6 +405,11 @@ class HistoryStore(HistoryReads):
                           self._path, reason, aside)
 
     def _close_connections(self) -> None:
+        """Close both connections (caller holds _write_lock); the next write or read opens fresh ones.
+
+        After a failed write too, and the reader with the writer: SQLite shares one -shm mapping among a process's
+        connections to a file, and one first opened while the file was read-only stays read-only for all of them
+        (a new writer included) until every connection is closed. So a reopen must close the reader as well."""
         self._sample_columns.clear()
         with self._read_lock:
             for conn in (self._writer, self._reader):
@@ -324,17 +423,19 @@ class HistoryStore(HistoryReads):
         error = f"{type(exc).__name__}: {exc}"
         self._write_errors_total += 1
         self._failing, self._last_error, self._last_error_at = True, error, self._clock()
+        if retry:
+            self._close_connections()
         with self._pending_lock:
             if retry:
                 self._pending.extendleft(reversed(batch))
-                while len(self._pending) > self._max_pending:
-                    self._unwritten[self._pending.popleft()[0]] -= 1
-                    self._dropped_total += 1
+                self._drop_pending_locked(len(self._pending) - self._max_pending)
             else:
+                self._unwritten.subtract(op[0] for op in batch)
                 self._dropped_total += len(batch)
+                self._dropped_unreported += len(batch)
         if error != self._logged_error:
             self._logged_error = error
-            action = "will retry" if retry else f"dropped {len(batch)} queued rows"
+            action = "will reopen and retry" if retry else f"dropping this batch of {len(batch)} rows"
             self._log.error("history store %s: write failed (%s), %s", self._path, error, action)
 
     # --- reads (any thread; queries.py's reads call _catch_up first, so they see every accepted write) ---
@@ -348,6 +449,7 @@ class HistoryStore(HistoryReads):
             "ok": running and not self._failing, "path": str(self._path), "pending": pending,
             "written_rows_total": self._written_rows_total, "write_errors_total": self._write_errors_total,
             "dropped_total": dropped_total, "last_error": self._last_error, "last_error_at": self._last_error_at,
-            "last_flush_at": self._last_flush_at,
+            "last_flush_at": self._last_flush_at, "checkpoint_failures_total": self._checkpoint_failures_total,
+            "last_checkpoint_error": self._last_checkpoint_error,
             "db_size_bytes": sum(path.stat().st_size for path in sizes if path.exists()),
         }
