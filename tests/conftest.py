@@ -99,3 +99,28 @@ def page_monitor(data_dir, monkeypatch):
     yield make
     release_monitor()
     st.cache_resource.clear()
+
+
+# --- A real OpenAI-compatible server: `transformers serve` on the packaged model (tests/serve_fixture.py) ---
+
+@pytest.fixture(scope="session")
+def transformers_serve_session(tmp_path_factory):
+    """One `transformers serve` for the session (15-20 s to start); always stopped at the end."""
+    from tests.serve_fixture import TransformersServe, packaged_checkpoint, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = TransformersServe(packaged_checkpoint(), tmp_path_factory.mktemp("transformers-serve"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def transformers_serve(transformers_serve_session):
+    """The session's server, restarted first if an earlier test killed it and did not bring it back."""
+    if not transformers_serve_session.running():
+        transformers_serve_session.restart()
+    return transformers_serve_session

@@ -1,0 +1,294 @@
+"""A streaming client for an OpenAI-compatible model server (vLLM, llama.cpp, Ollama, TGI, transformers serve).
+
+healthmon measures a remote target from its stream: each text delta carries the moment its bytes arrived
+(`time.perf_counter`), and the stream ends with one `StreamEnd` holding the finish reason and `usage`. Servers
+end streams differently, and both read the same here: OpenAI and vLLM send a last `choices: []` chunk with
+`usage`, then `data: [DONE]`; `transformers serve` puts `usage` on the finish chunk and closes without `[DONE]`.
+A stream is finished by `[DONE]` or, failing that, by a finish reason before the connection closes; anything
+else is a `RemoteStreamBroken`. Every failure is a `RemoteError` subclass that says which of the five it is.
+The SSE and chunk reading is healthmon.openai_stream's, shared with healthmon's own OpenAI endpoints.
+
+>>> with RemoteClient("http://127.0.0.1:8000/v1") as client:  # doctest: +SKIP
+...     for event in client.stream_chat([{"role": "user", "content": "Hi"}], max_tokens=8):
+...         print(event)
+TextDelta(text='Hello', arrived_seconds=..., reasoning=False)
+...
+StreamEnd(finish_reason='length', usage=Usage(prompt_tokens=31, completion_tokens=8), model='...', ...)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from healthmon.openai_stream import DONE, MalformedEvent, SSEReader, Usage, read_chunk
+from healthmon.textsafe import one_line, redact_url
+
+MAX_MESSAGE_CHARS = 300  # of a server's error text kept in an exception
+_NOT_EXPOSED = (404, 405, 501)  # a /health or /metrics the server does not have (llama.cpp answers 501)
+
+
+class RemoteError(Exception):
+    """Any failure talking to the remote server; the subclass says which kind."""
+
+
+class RemoteConnectError(RemoteError):
+    """No connection to the server, or it dropped before any answer: the target is down or unreachable."""
+
+
+class RemoteTimeout(RemoteError):
+    """The server took the request but sent no answer within the read timeout."""
+
+
+class RemoteHTTPError(RemoteError):
+    """The server answered with an error status; `message` is its own explanation, from its error body."""
+
+    def __init__(self, status_code: int, message: str, url: str) -> None:
+        super().__init__(f"{redact_url(url)} answered {status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+
+
+class RemoteStreamBroken(RemoteError):
+    """The stream stopped before its end (connection lost, silence past the read timeout, an error event)."""
+
+    def __init__(self, reason: str, deltas_received: int) -> None:
+        super().__init__(f"the stream broke after {deltas_received} text deltas: {reason}")
+        self.reason = reason
+        self.deltas_received = deltas_received
+
+
+class RemoteInvalidResponse(RemoteError):
+    """The answer is not what an OpenAI-compatible server sends (not SSE, not JSON, the wrong shape)."""
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the answer's text and when its bytes arrived (perf_counter seconds), for TTFT and TPOT.
+
+    `reasoning` marks a reasoning model's thinking (`reasoning_content`): output tokens too, not the answer."""
+
+    text: str
+    arrived_seconds: float
+    reasoning: bool = False
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The stream's last event: why generation stopped and the server's token counts, when it sent them."""
+
+    finish_reason: str | None
+    usage: Usage | None
+    model: str | None
+    arrived_seconds: float
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """One health probe: whether the server answered 2xx, on which URL, how fast, and why not when it did not."""
+
+    ok: bool
+    status_code: int
+    url: str
+    latency_seconds: float
+    detail: str
+
+
+StreamEvent = TextDelta | StreamEnd
+
+
+class RemoteClient:
+    """One OpenAI-compatible server at `base_url` (ending in `/v1`); thread-safe, as its httpx.Client is."""
+
+    def __init__(self, base_url: str, *, model: str | None = None, api_key: str | None = None,
+                 connect_timeout_seconds: float = 5.0, read_timeout_seconds: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        # vLLM, llama.cpp and TGI serve /health and /metrics beside /v1, at the server's root.
+        self.root_url = self.base_url.removesuffix("/v1")
+        self.model = model
+        self.read_timeout_seconds = read_timeout_seconds
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        timeout = httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds, pool=connect_timeout_seconds)
+        self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> RemoteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def stream_chat(self, messages: Sequence[Mapping[str, Any]], *, model: str | None = None,
+                    **params: Any) -> Iterator[StreamEvent]:
+        """POST /chat/completions streaming: TextDeltas as they arrive, then one StreamEnd.
+
+        `params` go into the body as given (max_tokens, temperature, stop, seed, ...). Nothing is sent until the
+        first `next()`; closing the generator early closes the connection, which stops the server generating.
+        """
+        body: dict[str, Any] = {**params, "messages": list(messages), "stream": True,
+                                "stream_options": {"include_usage": True}}
+        if model or self.model:
+            body["model"] = model or self.model
+        url = f"{self.base_url}/chat/completions"
+        with self._open(url, body) as response:
+            yield from self._read_stream(response, url)
+
+    def list_models(self) -> tuple[str, ...]:
+        """The ids GET /models lists (a server may list none: transformers serve lists its Hub cache)."""
+        url = f"{self.base_url}/models"
+        response = self._get(url)
+        if not response.is_success:
+            raise RemoteHTTPError(response.status_code, error_message(response), url)
+        try:
+            data = response.json()["data"]
+            return tuple(str(entry["id"]) for entry in data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RemoteInvalidResponse(f"{redact_url(url)} is not a model list: {one_line(response.text[:200])}") \
+                from exc
+
+    def health(self) -> HealthCheck:
+        """GET <root>/health (vLLM, llama.cpp, TGI, transformers serve), else GET /models (Ollama has no /health).
+
+        An HTTP answer, healthy or not (llama.cpp says 503 while loading), is a HealthCheck; no answer raises.
+        """
+        url = f"{self.root_url}/health"
+        started = time.perf_counter()
+        response = self._get(url)
+        if response.status_code in _NOT_EXPOSED:
+            url = f"{self.base_url}/models"
+            started = time.perf_counter()
+            response = self._get(url)
+        latency_seconds = time.perf_counter() - started
+        detail = "" if response.is_success else error_message(response)
+        return HealthCheck(response.is_success, response.status_code, url, latency_seconds, detail)
+
+    def fetch_metrics(self) -> str | None:
+        """The Prometheus text at <root>/metrics, or None where the server exposes none."""
+        url = f"{self.root_url}/metrics"
+        response = self._get(url)
+        if response.status_code in _NOT_EXPOSED:
+            return None
+        if not response.is_success:
+            raise RemoteHTTPError(response.status_code, error_message(response), url)
+        return response.text
+
+    def _get(self, url: str) -> httpx.Response:
+        try:
+            return self._http.get(url)
+        except httpx.TransportError as exc:
+            raise _before_answer(exc, url, self.read_timeout_seconds) from exc
+
+    def _open(self, url: str, body: dict[str, Any]) -> _OpenStream:
+        return _OpenStream(self._http, url, body, self.read_timeout_seconds)
+
+    def _read_stream(self, response: httpx.Response, url: str) -> Iterator[StreamEvent]:
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith("text/event-stream"):
+            raise RemoteInvalidResponse(f"{redact_url(url)} answered {content_type or 'no content type'}, "
+                                        "not an event stream")
+        reader, deltas = SSEReader(), 0
+        finish_reason: str | None = None
+        usage: Usage | None = None
+        model: str | None = None
+        chunks = response.iter_bytes()
+        while True:
+            try:
+                data = next(chunks, None)
+                events = reader.feed(data) if data is not None else []
+            except httpx.ReadTimeout as exc:
+                raise RemoteStreamBroken(f"no data for {self.read_timeout_seconds:g} s", deltas) from exc
+            except httpx.TransportError as exc:
+                raise RemoteStreamBroken(f"the connection failed: {one_line(exc) or type(exc).__name__}",
+                                         deltas) from exc
+            except ValueError as exc:  # the reader refuses an event too large to be a chunk
+                raise RemoteInvalidResponse(str(exc)) from exc
+            arrived_seconds = time.perf_counter()
+            if data is None:  # the server closed the stream: finished only if it said why it stopped
+                if finish_reason is None:
+                    raise RemoteStreamBroken("the connection closed before a finish reason", deltas)
+                yield StreamEnd(finish_reason, usage, model, arrived_seconds)
+                return
+            for event in events:
+                if event is DONE:
+                    yield StreamEnd(finish_reason, usage, model, arrived_seconds)
+                    return
+                if isinstance(event, MalformedEvent):
+                    raise RemoteInvalidResponse(f"an event that is not a JSON object: {one_line(event.data[:200])}")
+                content = read_chunk(event)
+                if content.error is not None:  # transformers serve and vLLM report a failure mid-stream this way
+                    raise RemoteStreamBroken(f"the server sent an error: {_error_text(content.error)}", deltas)
+                if not isinstance(event.get("choices"), list):
+                    raise RemoteInvalidResponse(f"a stream chunk without choices: {one_line(json.dumps(event))[:200]}")
+                model = event["model"] if isinstance(event.get("model"), str) else model
+                finish_reason = content.finish_reason or finish_reason
+                usage = content.usage or usage
+                for text, reasoning in ((content.reasoning_text, True), (content.text, False)):
+                    if text:
+                        deltas += 1
+                        yield TextDelta(text, arrived_seconds, reasoning)
+
+
+class _OpenStream:
+    """The streaming POST as a context manager: transport failures and error statuses become RemoteErrors."""
+
+    def __init__(self, http: httpx.Client, url: str, body: dict[str, Any], read_timeout_seconds: float) -> None:
+        self._request = http.build_request("POST", url, json=body, headers={"Accept": "text/event-stream"})
+        self._http, self._url, self._read_timeout_seconds = http, url, read_timeout_seconds
+        self._response: httpx.Response | None = None
+
+    def __enter__(self) -> httpx.Response:
+        try:
+            self._response = self._http.send(self._request, stream=True)
+            if not self._response.is_success:
+                self._response.read()
+        except httpx.TransportError as exc:
+            if self._response is not None:
+                self._response.close()
+            raise _before_answer(exc, self._url, self._read_timeout_seconds) from exc
+        if not self._response.is_success:
+            self._response.close()
+            raise RemoteHTTPError(self._response.status_code, error_message(self._response), self._url)
+        return self._response
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+def _before_answer(exc: httpx.TransportError, url: str, read_timeout_seconds: float) -> RemoteError:
+    """A transport failure before any answer: a timeout once connected, otherwise no usable connection."""
+    where = redact_url(url)
+    if isinstance(exc, httpx.ReadTimeout):
+        return RemoteTimeout(f"{where} sent no answer within {read_timeout_seconds:g} s")
+    return RemoteConnectError(f"cannot reach {where}: {one_line(exc) or type(exc).__name__}")
+
+
+def error_message(response: httpx.Response) -> str:
+    """The server's own words from an error answer: OpenAI's `{"error": {"message"}}`, `{"error": "..."}`
+    (TGI, transformers serve), FastAPI's `{"detail"}`, vLLM's `{"message"}`, else the text or the reason."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("error", "detail", "message"):
+            if body.get(key):
+                return _error_text(body[key])
+    text = one_line(response.text.strip())
+    return (text or response.reason_phrase or "no message")[:MAX_MESSAGE_CHARS]
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        error = error.get("message") or error
+    text = error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
+    return one_line(text)[:MAX_MESSAGE_CHARS]
