@@ -12,24 +12,7 @@ from healthmon.ui.widgets import (OPEN_STATES, alert_layer, alerts_frame, filter
                                   level_css, local_time, rules_frame, silence_matchers, viewer_timezone,
                                   watched_rules)
 
-t = translator({
-    "Level": "级别", "Layer": "层级", "level": "级别", "layer": "层级", "system": "系统", "model": "模型",
-    "service": "服务", "other": "其他",
-    "threshold": "阈值", "baseline": "基线", "forecast": "预测", "pending": "待定", "firing": "告警中",
-    "resolved": "已恢复", "Open alerts": "当前告警", "All alerts in this window": "此时间窗口内的全部告警",
-    "No open alerts match the filters.": "没有符合筛选条件的当前告警。",
-    "No alerts match the filters.": "没有符合筛选条件的告警。",
-    "No alerts in this window. The rules below are being watched.": "此时间窗口内没有告警。下列规则正在监视中。",
-    "Acknowledge": "确认", "Acknowledged": "已确认", "Acknowledged:": "已确认：",
-    "This alert is no longer open.": "此告警已不再处于活动状态。", "started": "开始于",
-    "silenced until": "静默至", "Silence": "静默", "Silence alerts": "静默告警",
-    "Rule or metric": "规则或指标", "For": "时长", "rule": "规则", "metric": "指标",
-    "Silenced": "已静默", "until": "直到",
-    "Silenced alerts stay listed here but are not counted as active and send no notifications.":
-        "被静默的告警仍会列在此处，但不计入活动告警，也不会发送通知。",
-    "Rules being watched": "正在监视的规则", "kind": "类型", "state": "状态", "message": "消息", "ended": "结束于",
-    "acknowledged": "已确认", "id": "ID", "condition": "条件", "reason": "原因",
-})
+t = translator("alerts")
 m = monitor()
 LEVELS = ("critical", "warning")
 SILENCE_SECONDS = {"15 min": 900, "1 h": 3600, "4 h": 4 * 3600, "24 h": 86400}

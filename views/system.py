@@ -9,40 +9,7 @@ from healthmon.ui.format import escape_markdown, fmt
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds
 
-t = translator({
-    "This machine and the healthmon process over the time window chosen in the sidebar.":
-        "本机与 healthmon 进程在侧边栏所选时间窗口内的资源使用情况。",
-    "CPU": "CPU", "Load (1 min)": "负载（1 分钟）", "Memory": "内存", "Swap": "交换分区", "Disk": "磁盘",
-    "Process RSS": "进程常驻内存", "Waiting for the first sample…": "等待第一次采样…",
-    "CPU total": "CPU 总使用率", "CPU per core, now": "各核心 CPU 使用率（当前）", "core": "核心",
-    "Load average": "平均负载", "1 min": "1 分钟", "5 min": "5 分钟", "15 min": "15 分钟",
-    "runnable processes": "可运行进程数", "cores": "核",
-    "Memory and disk": "内存与磁盘", "Memory and swap": "内存与交换分区", "Disk usage": "磁盘使用率",
-    "Disk and network I/O": "磁盘与网络 I/O", "Disk I/O": "磁盘 I/O", "read": "读取", "write": "写入",
-    "Network": "网络", "sent": "发送", "received": "接收", "Process": "进程", "Resident memory": "常驻内存",
-    "Process CPU": "进程 CPU", "Threads": "线程数", "Open files": "打开文件数", "threads": "线程",
-    "open files": "打开的文件", "% of one core": "单核百分比",
-    "GPU": "GPU", "GPU utilization": "GPU 利用率", "GPU memory": "GPU 显存", "GPU temperature": "GPU 温度",
-    "GPU power": "GPU 功耗", "device": "设备", "name": "名称", "utilization %": "利用率 %",
-    "memory used MiB": "已用显存 MiB", "memory total MiB": "总显存 MiB", "temperature °C": "温度 °C",
-    "power W": "功耗 W",
-    "Per-core figures appear after the first collection cycle.": "第一次采集完成后显示各核心数据。",
-    "This OS does not report a load average.": "此操作系统不提供平均负载。",
-    "Disk I/O counters are not available on this machine (or only one sample so far: rates need two).":
-        "本机无法读取磁盘 I/O 计数器（或目前只有一次采样：速率需要两次采样）。",
-    "Network counters are not available on this machine (or only one sample so far: rates need two).":
-        "本机无法读取网络计数器（或目前只有一次采样：速率需要两次采样）。",
-    "This machine does not report CPU use.": "本机不提供 CPU 使用率。",
-    "This machine does not report memory use.": "本机不提供内存使用率。",
-    "This machine does not report disk use.": "本机不提供磁盘使用率。",
-    "This OS does not let the process count this.": "此操作系统不允许进程统计该项。",
-    "No samples in this window yet: the first arrives one collection interval ({interval:g} s) after "
-    "monitoring starts.": "此时间窗口内尚无采样：监控启动后一个采集周期（{interval:g} 秒）即有首个采样。",
-    "No GPU": "无 GPU", "GPU metrics appear when an NVIDIA GPU and its driver (NVML) are present.":
-        "存在 NVIDIA GPU 及其驱动（NVML）时显示 GPU 指标。",
-    "No GPU sample yet.": "尚无 GPU 采样。", "No samples for this GPU metric in this window yet.":
-        "此时间窗口内尚无该 GPU 指标的数据。",
-})
+t = translator("system")
 SYSTEM_COLUMNS = ("cpu_usage", "cpu_count", "load_avg_1m", "load_avg_5m", "load_avg_15m", "memory_usage",
                   "swap_usage", "disk_usage", "disk_read_bytes_per_second", "disk_write_bytes_per_second",
                   "network_sent_bytes_per_second", "network_recv_bytes_per_second")

@@ -10,27 +10,7 @@ from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.widgets import keep_selection, requests_table, show_request, viewer_timezone
 
-t = translator({
-    "Include canary probes": "包含金丝雀探测请求",
-    "The monitor's own test requests, which check the model while nobody uses it.":
-        "监控自身发出的测试请求，用于在无人使用时检查模型。",
-    "No requests in this window yet. Send one from the Generate page or to POST /api/model/generate.":
-        "此时间窗口内尚无请求。请在“生成”页面发送一个，或调用 POST /api/model/generate。",
-    "Open Generate": "打开“生成”页面", "time": "时间", "source": "来源", "status": "状态",
-    "latency": "延迟", "TTFT": "首 token 延迟", "tokens in": "输入 token", "tokens out": "输出 token",
-    "tokens/s": "token/秒", "finish reason": "结束原因", "trace id": "追踪 ID",
-    "Select a request in the table to see its spans, prompt and response.":
-        "在表格中选择一个请求，查看其阶段耗时、提示词和回复。",
-    "requests in this window; the newest": "个请求在此时间窗口内；显示最新的",
-    "are shown.": "个。", "Request": "请求", "quality": "质量",
-    "Quality score 0-100 of each successful generation (relevance included once the background scorer has run).":
-        "每次成功生成的质量评分 0-100（后台评分完成后包含相关性）。",
-    "Only answers flagged": "仅显示带标记的回答", "Any of these flags; empty shows every request.":
-        "任一标记即可；留空显示所有请求。", "degenerate": "退化", "off_topic": "答非所问",
-    "language_mismatch": "语言不符", "empty": "空回复", "truncated": "被截断", "low_confidence": "低置信度",
-    "No request in this window carries these flags.": "此时间窗口内没有带这些标记的请求。",
-    "Linked request": "链接的请求", "Close": "关闭", "No trace": "没有追踪",
-})
+t = translator("traces")
 m = monitor()
 ROW_LIMIT = 500  # a table, not an archive: the CSV and the API reach further back
 COLUMNS = ["trace_id", "ts", "source", "status", "latency_seconds", "ttft_seconds", "prompt_tokens",

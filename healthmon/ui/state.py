@@ -12,11 +12,7 @@ from healthmon.ui.i18n import LANGUAGES, translator
 
 WINDOWS = ("15m", "1h", "6h", "24h", "7d")
 MAX_POINTS = 2000  # per trace: the browser stays fast and Plotly stays under its WebGL budget
-t = translator({
-    "Zoomed in: the last {span} (live)": "已放大：最近 {span}（实时）",
-    "Zoomed in: {start} – {end} UTC ({span})": "已放大：{start} – {end} UTC（{span}）",
-    "Reset zoom": "重置缩放", "{n:.0f} s": "{n:.0f} 秒", "{n:.0f} min": "{n:.0f} 分钟", "{n:.1f} h": "{n:.1f} 小时",
-})
+t = translator("state")
 
 
 @st.cache_resource(show_spinner="Starting the monitor…")

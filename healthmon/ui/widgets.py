@@ -40,51 +40,7 @@ OPEN_STATES = ("pending", "firing")
 REQUEST_TABLE_COLUMNS = ("time", "source", "status", "latency_ms", "ttft_ms", "prompt_tokens", "output_tokens",
                          "tokens_per_second", "finish_reason", "quality_score", "trace_id")
 
-t = translator({
-    "Status": "状态", "Latency": "延迟", "TTFT": "首 token 延迟", "Prompt tokens": "输入 token",
-    "Output tokens": "输出 token", "Tokens / s": "token/秒", "Finish reason": "结束原因", "Trace id": "追踪 ID",
-    "Source": "来源", "Prompt": "提示词", "Response": "回复", "Parameters": "参数", "Spans": "阶段耗时",
-    "ms since the request arrived": "自请求到达起的毫秒数", "ok": "成功", "error": "失败", "rejected": "已拒绝",
-    "The request failed:": "请求失败：", "The request was rejected:": "请求被拒绝：",
-    "No spans: the request never reached the model.": "没有阶段记录：请求未到达模型。",
-    "(empty)": "（空）", "resolve": "恢复", "for": "持续", "learned baseline": "学习基线",
-    "predicted": "预测", "within": "内", "worse when higher": "越高越差", "worse when lower": "越低越差",
-    "samples": "个样本",
-    "Quality": "生成质量", "Quality score": "质量评分", "Relevance": "相关性", "Perplexity": "困惑度",
-    "Repetition": "重复率", "Distinct-2": "Distinct-2", "Language": "语言", "Empty": "空回复", "Truncated": "被截断",
-    "Canary drift": "金丝雀漂移", "pending": "待计算", "match": "一致", "mismatch": "不一致", "yes": "是",
-    "no": "否", "reference": "基准",
-    "0-100 from degeneration, relevance, language, completion and confidence, weighted, then capped by the worst flag.":
-        "0-100，由退化、相关性、语言、完整性和置信度加权得出，再按最严重的标记封顶。",
-    "Flags": "标记", "none": "无", "degenerate": "退化", "off_topic": "答非所问", "language_mismatch": "语言不符",
-    "empty": "空回复", "truncated": "被截断", "low_confidence": "低置信度", "Degeneration": "退化",
-    "Entropy": "熵",
-    "0-100 from repeated 3-grams, compression ratio and a loop at the end: under 50 is degenerate.":
-        "0-100，由重复 3-gram、压缩比和结尾的循环得出：低于 50 即为退化。",
-    "Mean entropy (nats) of the model's distribution at each generated token: high means it was unsure, a "
-    "hallucination risk.": "每个生成 token 处模型分布的平均熵（nat）：越高说明模型越不确定，有幻觉风险。",
-    "Whether the answer is in the language the prompt asks for, or is written in; code and numbers carry none.":
-        "回答是否使用提示词要求的语言（或提示词本身的语言）；代码和数字不计语言。",
-    "expected": "期望", "asked for": "明确要求", "answer": "回答",
-    "Cosine similarity of the prompt's and the response's sentence embeddings, computed in the background.":
-        "提示词与回复句向量的余弦相似度，在后台计算。",
-    "exp(-mean token log-probability) of the response under the model itself: lower reads more fluent to it.":
-        "回复在模型自身下的 exp(-平均 token 对数概率)：越低说明模型认为越流畅。",
-    "Share of 3-grams that repeat an earlier one (words; characters for Chinese): a looping model climbs to 1.":
-        "重复先前出现过的 3-gram 的比例（按词计；中文按字计）：模型陷入循环时趋近 1。",
-    "Distinct 2-grams over all 2-grams: 1 never repeats, near 0 loops.":
-        "不同 2-gram 占全部 2-gram 的比例：1 表示从不重复，接近 0 表示循环。",
-    "The response has no text.": "回复没有文字。",
-    "Cut at max_new_tokens rather than stopped by the model itself.":
-        "因达到 max_new_tokens 被截断，而非模型自行结束。",
-    "Embedding similarity of this canary answer to the first one recorded for the model; below 0.8 warns.":
-        "此次金丝雀回答与该模型首次记录回答的向量相似度；低于 0.8 告警。",
-    "prompt": "提示词", "response": "回复", "not scored": "未计算",
-    "the background scorer has not reached this request yet": "后台评分尚未处理到此请求",
-    "this probe's answer is the reference the next ones are compared with": "此次探测的回答即为之后比较的基准",
-    "No quality for this request: it is measured on successful generations only.":
-        "此请求没有质量数据：只对成功的生成计算。",
-})
+t = translator("widgets")
 
 
 # ---- time -------------------------------------------------------------------------------------------------
