@@ -1,0 +1,261 @@
+"""Every metric the monitor samples, declared once: its layer, unit, meaning, label, Prometheus export and which
+direction is good. The exporter, the alert rules and the pages read these instead of describing metrics again.
+
+`layer` is the sample a metric is found in: a monitor layer (system, process, gpu, model, service, quality,
+score), `gpu_device` for the entries of the gpu sample's `devices` list, or `model_info` for facts the exporter
+reads live from the runtime. Keys the monitor derives at run time are not listed: the per-GPU `gpu<i>_…` copies
+of the device fields, and the learned bands `<metric>_baseline_low|high` of the baseline layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+PERCENT_TO_RATIO = 0.01
+MIB_TO_BYTES = 1024**2
+GIB_TO_BYTES = 1024**3
+BILLIONS = 1e9
+Good = Literal["low", "high"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: enough to label a chart, format a value, export it and judge which way is worse."""
+
+    key: str
+    layer: str
+    unit: str  # as shown after a value: "%", "s", "GiB", "tok/s", "of 5"; "" for counts, ratios and scores
+    label: str  # short English label for charts and tiles
+    description: str  # one sentence; the Prometheus help text where the metric is exported
+    prometheus_name: str | None = None  # None: not exported as a gauge of its own
+    prometheus_scale: float = 1.0  # multiplies the sample's value into Prometheus base units
+    good: Good | None = None  # None where neither direction is healthy in itself (a count, a drift signal)
+    alertable: bool = False  # a rule may watch it (rules.METRICS)
+
+
+_S = MetricSpec
+_SPECS: tuple[MetricSpec, ...] = (
+    # ---- system (collectors/system.py) ----
+    _S("cpu_usage", "system", "%", "CPU", "CPU busy across all cores.", "healthmon_system_cpu_usage_ratio",
+       PERCENT_TO_RATIO, "low", True),
+    _S("cpu_per_core", "system", "%", "CPU per core", "CPU busy on each core."),
+    _S("cpu_count", "system", "", "CPU cores", "Logical CPU cores."),
+    _S("load_avg_1m", "system", "", "Load 1m", "1-minute load average.", "healthmon_system_load1", good="low"),
+    _S("load_avg_5m", "system", "", "Load 5m", "5-minute load average.", "healthmon_system_load5", good="low"),
+    _S("load_avg_15m", "system", "", "Load 15m", "15-minute load average.", "healthmon_system_load15", good="low"),
+    _S("memory_usage", "system", "%", "Memory", "Memory in use.", "healthmon_system_memory_usage_ratio",
+       PERCENT_TO_RATIO, "low", True),
+    _S("memory_used_gb", "system", "GiB", "Memory used", "Memory in use.", "healthmon_system_memory_used_bytes",
+       GIB_TO_BYTES, "low"),
+    _S("memory_total_gb", "system", "GiB", "Memory total", "Physical memory.", "healthmon_system_memory_total_bytes",
+       GIB_TO_BYTES),
+    _S("memory_available_gb", "system", "GiB", "Memory available", "Memory available without swapping.",
+       "healthmon_system_memory_available_bytes", GIB_TO_BYTES, "high"),
+    _S("swap_usage", "system", "%", "Swap", "Swap in use.", "healthmon_system_swap_usage_ratio", PERCENT_TO_RATIO,
+       "low"),
+    _S("swap_used_gb", "system", "GiB", "Swap used", "Swap in use.", "healthmon_system_swap_used_bytes", GIB_TO_BYTES,
+       "low"),
+    _S("disk_usage", "system", "%", "Disk", "Share of the data filesystem in use.",
+       "healthmon_system_disk_usage_ratio", PERCENT_TO_RATIO, "low", True),
+    _S("disk_used_gb", "system", "GiB", "Disk used", "Space used on the data filesystem.",
+       "healthmon_system_disk_used_bytes", GIB_TO_BYTES, "low"),
+    _S("disk_total_gb", "system", "GiB", "Disk total", "Size of the data filesystem.",
+       "healthmon_system_disk_total_bytes", GIB_TO_BYTES),
+    _S("disk_read_bytes_per_second", "system", "B/s", "Disk read", "Disk reads over the last collection interval.",
+       "healthmon_system_disk_read_bytes_per_second"),
+    _S("disk_write_bytes_per_second", "system", "B/s", "Disk write", "Disk writes over the last collection interval.",
+       "healthmon_system_disk_written_bytes_per_second"),
+    _S("network_recv_bytes_per_second", "system", "B/s", "Network in",
+       "Network bytes received over the last collection interval.",
+       "healthmon_system_network_receive_bytes_per_second"),
+    _S("network_sent_bytes_per_second", "system", "B/s", "Network out",
+       "Network bytes sent over the last collection interval.", "healthmon_system_network_transmit_bytes_per_second"),
+    _S("system_uptime_hours", "system", "h", "Uptime", "Time since the host booted."),
+    # ---- process (collectors/process.py) ----
+    _S("process_rss_mb", "process", "MiB", "Process memory", "Resident memory of the monitored process.",
+       "healthmon_process_resident_memory_bytes", MIB_TO_BYTES, "low"),
+    _S("process_cpu_percent", "process", "%", "Process CPU",
+       "CPU of the monitored process, where 100 % is one core busy: above it when it runs in parallel.",
+       "healthmon_process_cpu_usage_ratio", PERCENT_TO_RATIO),
+    _S("process_threads", "process", "", "Threads", "Threads of the monitored process.", "healthmon_process_threads"),
+    _S("process_open_files", "process", "", "Open files",
+       "Regular files the process holds open (all descriptors where files are hidden).",
+       "healthmon_process_open_files"),
+    # ---- gpu (collectors/gpu.py): all GPUs together, and the torch allocator of this process ----
+    _S("gpu_available", "gpu", "", "GPU available", "1 when NVML reports at least one GPU.", "healthmon_gpu_available"),
+    _S("gpu_count", "gpu", "", "GPUs", "GPUs NVML reports."),
+    _S("gpu_utilization", "gpu", "%", "GPU", "Mean busy share of the GPUs that report it."),
+    _S("gpu_memory_used_mb", "gpu", "MiB", "GPU memory used", "GPU memory in use on all GPUs.", good="low"),
+    _S("gpu_memory_total_mb", "gpu", "MiB", "GPU memory total", "GPU memory on all GPUs."),
+    _S("gpu_memory_usage", "gpu", "%", "GPU memory", "GPU memory in use on all GPUs.", good="low", alertable=True),
+    _S("gpu_temperature_c", "gpu", "°C", "GPU temperature", "Hottest GPU's temperature.", good="low"),
+    _S("gpu_power_w", "gpu", "W", "GPU power", "Power draw of all GPUs."),
+    _S("process_gpu_memory_mb", "gpu", "MiB", "Process GPU memory", "GPU memory held by the monitored process."),
+    _S("torch_cuda_allocated_mb", "gpu", "MiB", "Torch allocated", "Torch CUDA memory allocated to tensors.",
+       "healthmon_torch_cuda_allocated_bytes", MIB_TO_BYTES),
+    _S("torch_cuda_reserved_mb", "gpu", "MiB", "Torch reserved", "Torch CUDA memory reserved by its caching allocator.",
+       "healthmon_torch_cuda_reserved_bytes", MIB_TO_BYTES),
+    # ---- gpu_device: one entry per GPU, exported with `gpu` and `name` labels ----
+    _S("utilization_percent", "gpu_device", "%", "GPU", "GPU busy (DCGM_FI_DEV_GPU_UTIL).",
+       "healthmon_gpu_utilization_ratio", PERCENT_TO_RATIO),
+    _S("memory_used_mb", "gpu_device", "MiB", "GPU memory used", "GPU memory in use (DCGM_FI_DEV_FB_USED).",
+       "healthmon_gpu_memory_used_bytes", MIB_TO_BYTES, "low"),
+    _S("memory_total_mb", "gpu_device", "MiB", "GPU memory total",
+       "GPU memory size (DCGM FB_USED + FB_FREE).", "healthmon_gpu_memory_total_bytes", MIB_TO_BYTES),
+    _S("memory_percent", "gpu_device", "%", "GPU memory", "Share of the GPU's memory in use.",
+       "healthmon_gpu_memory_usage_ratio", PERCENT_TO_RATIO, "low"),
+    _S("temperature_c", "gpu_device", "°C", "GPU temperature", "GPU temperature (DCGM_FI_DEV_GPU_TEMP).",
+       "healthmon_gpu_temperature_celsius", good="low"),
+    _S("power_w", "gpu_device", "W", "GPU power", "GPU power draw (DCGM_FI_DEV_POWER_USAGE).",
+       "healthmon_gpu_power_usage_watts"),
+    _S("process_memory_mb", "gpu_device", "MiB", "Process GPU memory", "GPU memory held by the monitored process.",
+       "healthmon_gpu_process_memory_used_bytes", MIB_TO_BYTES),
+    # ---- model (monitor._model_sample): facts, and the requests (probes included) finished in the last interval ----
+    _S("model_status", "model", "", "Model state", "not_loaded, loading, loaded or error."),
+    _S("model_loaded", "model", "", "Model loaded", "1 while the model is loaded and serving.", good="high"),
+    _S("in_flight", "model", "", "Running", "Requests generating now (vllm:num_requests_running).",
+       "healthmon_num_requests_running"),
+    _S("queued", "model", "", "Waiting", "Requests waiting for the model (vllm:num_requests_waiting).",
+       "healthmon_num_requests_waiting", good="low"),
+    _S("memory_footprint_gb", "model", "GiB", "Model memory", "Weights and buffers in memory."),
+    _S("parameters_billions", "model", "billion", "Parameters", "Parameters of the loaded model, in billions."),
+    _S("load_seconds", "model", "s", "Load time", "How long the last successful load took.",
+       "healthmon_model_load_duration_seconds", good="low"),
+    _S("completed_requests", "model", "", "Completed", "Requests (probes included) finished in the last interval."),
+    _S("inference_time", "model", "s", "Latency", "Mean whole-request time of the requests finished in the last "
+       "interval; grows with the answer's length.", good="low", alertable=True),
+    _S("ttft_seconds", "model", "s", "TTFT", "Mean time to first token of the requests finished in the last interval.",
+       good="low", alertable=True),
+    _S("tokens_per_second", "model", "tok/s", "Throughput", "Mean decoding speed of the requests (probes included) "
+       "finished in the last interval.", good="high"),
+    _S("inter_token_latency_seconds", "model", "s", "Time per token", "Mean time per output token of the requests "
+       "finished in the last interval.", good="low", alertable=True),
+    # ---- model_info: read live from the runtime by the exporter ----
+    _S("parameters", "model_info", "", "Parameters", "Parameters of the loaded model.", "healthmon_model_parameters"),
+    _S("memory_footprint_bytes", "model_info", "B", "Model memory", "Weights and buffers in memory.",
+       "healthmon_model_memory_footprint_bytes"),
+    _S("queue_max", "model_info", "", "Queue limit", "Waiting requests allowed before new ones are rejected as busy.",
+       "healthmon_num_requests_waiting_max"),
+    # ---- service (analysis/stats.py): user requests; totals since start, window_* and percentiles over the window --
+    _S("total_requests", "service", "", "Requests", "User requests since start."),
+    _S("succeeded_requests", "service", "", "Succeeded", "User requests answered since start."),
+    _S("failed_requests", "service", "", "Failed", "User requests that failed since start.", good="low"),
+    _S("rejected_requests", "service", "", "Rejected", "User requests refused (busy, not ready) since start.",
+       good="low"),
+    _S("success_rate", "service", "%", "Success rate", "Share of user requests answered since start.", good="high"),
+    _S("avg_response_time", "service", "s", "Mean latency", "Mean latency of the answered user requests since start.",
+       good="low"),
+    _S("requests_per_minute", "service", "", "Requests / min", "User requests received in the last minute."),
+    _S("prompt_tokens_total", "service", "", "Prompt tokens",
+       "Prompt tokens of the answered user requests since start."),
+    _S("output_tokens_total", "service", "", "Output tokens", "Tokens generated for user requests since start."),
+    _S("window_requests", "service", "", "Requests in window", "User requests received in the stats window."),
+    _S("failure_rate", "service", "%", "Failure rate", "Share of the stats window's user requests that failed.",
+       good="low", alertable=True),
+    _S("latency_p50_seconds", "service", "s", "Latency p50", "Median latency over the stats window.", good="low"),
+    _S("latency_p95_seconds", "service", "s", "Latency p95", "95th percentile latency over the stats window.",
+       good="low"),
+    _S("latency_p99_seconds", "service", "s", "Latency p99", "99th percentile latency over the stats window.",
+       good="low"),
+    _S("ttft_p50_seconds", "service", "s", "TTFT p50", "Median time to first token over the stats window.", good="low"),
+    _S("ttft_p95_seconds", "service", "s", "TTFT p95", "95th percentile time to first token over the stats window.",
+       good="low"),
+    _S("ttft_p99_seconds", "service", "s", "TTFT p99", "99th percentile time to first token over the stats window.",
+       good="low"),
+    _S("window_tokens_per_second", "service", "tok/s", "Users' throughput",
+       "Mean decoding speed of the user requests answered in the stats window.", good="high", alertable=True),
+    # ---- quality (quality/window.py over user answers of its window; quality/scorer.py counters) ----
+    _S("quality_requests", "quality", "", "Scored answers", "User answers in the quality window."),
+    _S("quality_score", "quality", "", "Quality score", "Generation quality score of recent user requests, 0-100.",
+       "healthmon_quality_score", good="high", alertable=True),
+    _S("relevance", "quality", "", "Relevance", "Prompt-response embedding cosine similarity, -1..1.",
+       "healthmon_quality_relevance", good="high", alertable=True),
+    _S("perplexity", "quality", "", "Perplexity", "Perplexity of recent outputs under the model itself.",
+       "healthmon_quality_perplexity", alertable=True),
+    _S("mean_logprob", "quality", "", "Mean log-prob", "Mean token log-probability of recent outputs."),
+    _S("repetition_rate", "quality", "", "Repetition", "Share of repeated 3-grams in recent outputs, 0-1.",
+       "healthmon_quality_repetition_rate", good="low", alertable=True),
+    _S("distinct_1", "quality", "", "Distinct-1", "Distinct words (characters in Chinese) over all, 0-1.", good="high"),
+    _S("distinct_2", "quality", "", "Distinct-2", "Distinct bigrams over all bigrams in recent outputs, 0-1.",
+       "healthmon_quality_distinct_2", good="high"),
+    _S("mean_token_entropy", "quality", "", "Token entropy", "Mean entropy of the model's next-token distributions; "
+       "high is low confidence.", good="low"),
+    _S("language_mismatch_percent", "quality", "%", "Wrong language",
+       "Share of recent answers not in the expected language.", good="low"),
+    _S("empty_response_percent", "quality", "%", "Empty", "Share of recent answers that were empty.", good="low"),
+    _S("truncated_percent", "quality", "%", "Truncated", "Share of recent answers cut off by the token limit.",
+       good="low"),
+    _S("degenerate_percent", "quality", "%", "Degenerate", "Share of recent answers that loop or repeat.", good="low"),
+    _S("degenerate_recent", "quality", "of 5", "Degenerate streak",
+       "How many of the last 5 user answers were degenerate (looping, repeating).",
+       "healthmon_quality_degenerate_recent", good="low", alertable=True),
+    _S("language_mismatch_recent", "quality", "of 5", "Wrong-language streak",
+       "How many of the last 5 user answers were not in the expected language.",
+       "healthmon_quality_language_mismatch_recent", good="low", alertable=True),
+    _S("canary_drift_similarity", "quality", "", "Canary drift",
+       "Similarity of the latest canary answer to the first one recorded for this model, -1..1.",
+       "healthmon_quality_canary_drift_similarity", good="high", alertable=True),
+    _S("relevance_queue_depth", "quality", "", "Scoring queue", "Answers waiting for relevance scoring.", good="low"),
+    _S("relevance_scored_total", "quality", "", "Scored", "Answers scored for relevance since start."),
+    _S("relevance_dropped_total", "quality", "", "Dropped", "Answers left unscored because the queue was full.",
+       good="low"),
+    _S("relevance_failed_total", "quality", "", "Scoring failures", "Relevance scorings that failed since start.",
+       good="low"),
+    _S("embedding_model_ready", "quality", "", "Embedder ready", "1 once the embedding model for relevance has loaded.",
+       good="high"),
+    # ---- score (analysis/score.py) ----
+    _S("performance_score", "score", "", "Health score", "Health score, 0 (bad) to 100 (good).",
+       "healthmon_health_score", good="high"),
+    _S("score_system", "score", "", "System score", "Score of the system component, 0-100.", good="high"),
+    _S("score_model", "score", "", "Model score", "Score of the model component, 0-100.", good="high"),
+    _S("score_service", "score", "", "Service score", "Score of the service component, 0-100.", good="high"),
+    _S("score_quality", "score", "", "Quality score", "Score of the quality component, 0-100.", good="high"),
+)
+
+CATALOG: dict[str, MetricSpec] = {s.key: s for s in _SPECS}
+if len(CATALOG) != len(_SPECS):
+    raise ValueError(f"metric keys declared twice: {sorted({s.key for s in _SPECS if CATALOG[s.key] is not s})}")
+
+
+def spec(key: str) -> MetricSpec:
+    """The metric's declaration; KeyError names the key, so a typo fails where it is made."""
+    return CATALOG[key]
+
+
+def find(key: str) -> MetricSpec | None:
+    """The declaration, or None for keys the catalog does not list (derived or old stored ones)."""
+    return CATALOG.get(key)
+
+
+def unit(key: str) -> str:
+    """The metric's unit, "" for unknown keys."""
+    found = CATALOG.get(key)
+    return found.unit if found else ""
+
+
+def unit_suffix(key: str) -> str:
+    """What follows a number: '92.5%' takes no space, '0.21 s' and '3 of 5' do."""
+    text = unit(key)
+    return "" if not text else text if text == "%" else " " + text
+
+
+def label(key: str) -> str:
+    """The short label, or the key itself where the catalog has none."""
+    found = CATALOG.get(key)
+    return found.label if found else key
+
+
+def by_layer(layer: str) -> tuple[MetricSpec, ...]:
+    """The layer's metrics in declaration order."""
+    return tuple(s for s in _SPECS if s.layer == layer)
+
+
+def exported(layer: str) -> tuple[MetricSpec, ...]:
+    """The layer's metrics that are Prometheus gauges of their own."""
+    return tuple(s for s in by_layer(layer) if s.prometheus_name is not None)
+
+
+def alertable() -> tuple[str, ...]:
+    """The keys a rule may watch, in declaration order."""
+    return tuple(s.key for s in _SPECS if s.alertable)
