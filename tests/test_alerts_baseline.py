@@ -66,7 +66,7 @@ def test_throughput_halving_above_the_limit_fires() -> None:
     rng = random.Random(3)
     engine = AlertEngine(default_rules())
     values = series(rng, 40.0, 3.0, minutes(30)) + series(rng, 20.0, 2.0, minutes(20))
-    firing = fired(feed(engine, values, "tokens_per_second"))
+    firing = fired(feed(engine, values, "window_tokens_per_second"))
     assert [(t.kind, t.alert_id.split("-")[0]) for t in firing] == [("baseline", "throughput_baseline")]
     assert firing[0].ts - minutes(30) * STEP_SECONDS <= 3 * 60
 
@@ -77,7 +77,7 @@ def test_improvement_is_quiet() -> None:
     values = series(rng, 0.8, 0.05, minutes(30)) + series(rng, 0.4, 0.03, minutes(60))
     assert feed(engine, values, "inference_time") == []
     values = series(rng, 20.0, 2.0, minutes(30)) + series(rng, 40.0, 3.0, minutes(60))
-    assert feed(engine, values, "tokens_per_second", start=10**6) == []
+    assert feed(engine, values, "window_tokens_per_second", start=10**6) == []
 
 
 def test_single_spike_is_quiet() -> None:
@@ -89,7 +89,7 @@ def test_single_spike_is_quiet() -> None:
 
 def test_near_constant_metric_ignores_trivial_shift() -> None:
     engine = AlertEngine(default_rules())
-    assert feed(engine, [40.0] * minutes(30) + [38.0] * minutes(30), "tokens_per_second") == []
+    assert feed(engine, [40.0] * minutes(30) + [38.0] * minutes(30), "window_tokens_per_second") == []
 
 
 def test_gap_longer_than_window_restarts_warm_up() -> None:
@@ -156,7 +156,7 @@ def test_the_learned_band_is_where_a_sample_would_breach() -> None:
 def test_the_engine_reports_each_warmed_up_baseline_band() -> None:
     engine = AlertEngine([dataclasses.replace(LATENCY, warmup_samples=5, max_samples=50),
                           dataclasses.replace(LATENCY, name="latency_again", warmup_samples=50, max_samples=60),
-                          BaselineRule(name="tps", metric="tokens_per_second", bad_direction="down")])
+                          BaselineRule(name="tps", metric="window_tokens_per_second", bad_direction="down")])
     assert engine.baseline_bands() == {}
     feed(engine, [1.0, 1.2, 0.8, 1.0, 1.1, 1.0], "inference_time")
     bands = engine.baseline_bands()

@@ -88,3 +88,8 @@ def test_read_samples_groups_by_timestamp_and_sorts() -> None:
                                    (20.0, {"cpu_usage": 1.0, "memory_usage": 3.0})]
     with pytest.raises(ReplayError, match="x.csv:2"):
         read_samples(["timestamp,metric,value", "1,bad,1"], "x.csv")
+
+
+def test_a_recording_under_the_old_throughput_name_replays_as_the_new_one() -> None:
+    lines = ["timestamp,metric,value", "10,tokens_per_second,18.5"]
+    assert read_samples(lines) == [(10.0, {"window_tokens_per_second": 18.5})]

@@ -21,10 +21,11 @@ def test_defaults_keep_the_original_limits() -> None:
             ("memory_usage", ">", 80, "warning"), ("degenerate_recent", ">", 2.5, "warning"),
             ("language_mismatch_recent", ">", 2.5, "warning")} <= thresholds
     # No fixed latency or throughput limit: a request's time grows with its answer and depends on the hardware.
-    assert not {metric for metric, *_ in thresholds} & {"inference_time", "tokens_per_second", "ttft_seconds"}
+    assert not {metric for metric, *_ in thresholds} & {"inference_time", "window_tokens_per_second", "ttft_seconds"}
     assert rules["failure_rate_warning"].min_traffic == 10
     baselines = {(r.metric, r.bad_direction) for r in rules.values() if isinstance(r, BaselineRule)}
-    assert baselines == {("inter_token_latency_seconds", "up"), ("ttft_seconds", "up"), ("tokens_per_second", "down"),
+    assert baselines == {("inter_token_latency_seconds", "up"), ("ttft_seconds", "up"),
+                         ("window_tokens_per_second", "down"),
                          ("quality_score", "down"), ("relevance", "down"), ("perplexity", "up")}
     forecasts = {(r.metric, r.threshold) for r in rules.values() if isinstance(r, ForecastRule)}
     assert forecasts == {("memory_usage", 90), ("disk_usage", 95), ("gpu_memory_usage", 95)}
@@ -72,6 +73,16 @@ def test_load_toml_and_json(tmp_path: Path) -> None:
     as_json.write_text(json.dumps({"threshold": [{"name": "t", "metric": "failure_rate", "op": ">", "fire": 5,
                                                   "resolve": 2, "min_traffic": 20}]}))
     assert load_rules(as_json)[0].min_traffic == 20
+
+
+def test_a_rules_file_naming_the_old_service_throughput_keeps_its_meaning(tmp_path: Path) -> None:
+    """tokens_per_second in a rules file meant the users' throughput over the stats window before the model and
+    service layers got names of their own; it still does."""
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"baseline": [{"name": "tps", "metric": "tokens_per_second", "bad_direction": "down"}]}))
+    assert load_rules(path)[0].metric == "window_tokens_per_second"
+    with pytest.raises(ValueError, match="metric: one of"):  # in code, the model layer's own metric is not watched
+        BaselineRule(name="tps", metric="tokens_per_second", bad_direction="down")
 
 
 @pytest.mark.parametrize(("table", "message"), [

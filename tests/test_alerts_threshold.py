@@ -73,9 +73,9 @@ def test_single_spike_never_fires_and_pending_is_dropped_silently() -> None:
 
 
 def test_less_than_rule_uses_mirrored_hysteresis() -> None:
-    rule = ThresholdRule(name="throughput_warning", metric="tokens_per_second", op="<", fire=10, resolve=12)
+    rule = ThresholdRule(name="throughput_warning", metric="window_tokens_per_second", op="<", fire=10, resolve=12)
     engine = AlertEngine([rule])
-    transitions = feed(engine, [40.0] * 3 + [5.0] * 8 + [11.0] * 5 + [13.0], metric="tokens_per_second")
+    transitions = feed(engine, [40.0] * 3 + [5.0] * 8 + [11.0] * 5 + [13.0], metric="window_tokens_per_second")
     assert [t.state for t in transitions] == ["pending", "firing", "resolved"]
     assert transitions[-1].ts == 1000.0 + 16 * 5
 

@@ -28,7 +28,7 @@ SERIES = {  # built-in metric -> the series its Prometheus rule reads
     "cpu_usage": "healthmon_system_cpu_usage_ratio", "memory_usage": "healthmon_system_memory_usage_ratio",
     "disk_usage": "healthmon_system_disk_usage_ratio", "gpu_memory_usage": "instance:healthmon_gpu_memory_usage:ratio",
     "inference_time": "instance:healthmon_e2e_request_latency_seconds:mean1m",
-    "tokens_per_second": "instance:healthmon_generation_tokens_per_second:ratio_rate1m",
+    "window_tokens_per_second": "instance:healthmon_generation_tokens_per_second:ratio_rate1m",
     "failure_rate": "instance:healthmon_request_failure:ratio5m",
     "repetition_rate": "healthmon_quality_repetition_rate",
     "degenerate_recent": "healthmon_quality_degenerate_recent",

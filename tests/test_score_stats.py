@@ -98,28 +98,30 @@ def test_stats_empty_window_reports_none_not_zero():
     stats.observe(record(0))
     snap = stats.snapshot(now=10_000)
     assert snap["total_requests"] == 1
-    assert snap["latency_p95_seconds"] is None and snap["tokens_per_second"] is None
+    assert snap["latency_p95_seconds"] is None and snap["window_tokens_per_second"] is None
     assert snap["requests_per_minute"] == 0
 
 
-def test_where_layers_share_a_metric_the_service_layer_is_the_one_scored():
-    """tokens_per_second comes from the model layer (last interval, probes included) and the service layer (the
-    stats window, users only); the score and the alert rules read the service one, whatever the layers' order."""
+def test_the_model_and_service_throughputs_have_names_of_their_own():
+    """The model layer's tokens_per_second (last interval, probes included) and the service layer's
+    window_tokens_per_second (the stats window, users only) both reach the flat metrics; the score reads the users'."""
+    from healthmon.analysis.score import health_score
     from healthmon.monitor import flatten_layers
 
-    samples = {"service": {"tokens_per_second": 4.0, "failure_rate": 0.0},
-               "model": {"tokens_per_second": 40.0, "model_loaded": 1}, "custom": {"tokens_per_second": 99.0}}
+    samples = {"service": {"window_tokens_per_second": 4.0, "failure_rate": 0.0},
+               "model": {"tokens_per_second": 40.0, "model_loaded": 1}}
     flat = flatten_layers(samples)
-    assert flat == {"tokens_per_second": 4.0, "failure_rate": 0.0, "model_loaded": 1}
-    assert flatten_layers(dict(reversed(samples.items()))) == flat
+    assert flat == {"window_tokens_per_second": 4.0, "tokens_per_second": 40.0, "failure_rate": 0.0, "model_loaded": 1}
+    model = next(c for c in health_score(flat).components if c["component"] == "model")
+    assert model["inputs"] == {"model_loaded": 1, "window_tokens_per_second": 4.0}
 
 
 def test_a_long_answer_at_a_normal_pace_scores_healthy():
     """128 tokens at 19 tokens/s take 7 s: whole-request latency says nothing about health, the pace does."""
     from healthmon.analysis.score import health_score
 
-    normal = {"model_loaded": 1, "inference_time": 7.0, "latency_p95_seconds": 13.0, "tokens_per_second": 19.0,
+    normal = {"model_loaded": 1, "inference_time": 7.0, "latency_p95_seconds": 13.0, "window_tokens_per_second": 19.0,
               "inter_token_latency_seconds": 0.052, "ttft_p95_seconds": 0.4, "failure_rate": 0.0}
     assert health_score(normal).score >= 95
-    slow = normal | {"inter_token_latency_seconds": 0.4, "tokens_per_second": 2.5}
+    slow = normal | {"inter_token_latency_seconds": 0.4, "window_tokens_per_second": 2.5}
     assert health_score(slow).score < 80

@@ -13,7 +13,7 @@ from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
 t = translator("model")
-USERS_TPS = "users_tokens_per_second"
+USERS_TPS = "window_tokens_per_second"  # the service layer's: user requests over the stats window
 MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
@@ -58,11 +58,11 @@ def model_card(info: dict) -> None:
 
 
 def with_users_throughput(model: pd.DataFrame, service: pd.DataFrame) -> pd.DataFrame:
-    """The model frame with the service layer's tokens/s (user requests, stats window) as USERS_TPS; both
-    layers are sampled in the same cycles, so each model row takes the service row nearest in time."""
-    if model.empty or "tokens_per_second" not in service:
+    """The model frame with the service layer's USERS_TPS; both layers are sampled in the same cycles, so each
+    model row takes the service row nearest in time."""
+    if model.empty or USERS_TPS not in service:
         return model.assign(**{USERS_TPS: float("nan")})
-    users = service[["ts", "tokens_per_second"]].rename(columns={"tokens_per_second": USERS_TPS}).dropna()
+    users = service[["ts", USERS_TPS]].dropna()
     if users.empty:
         return model.assign(**{USERS_TPS: float("nan")})
     step = model["ts"].diff().median()
@@ -92,8 +92,8 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
             # steadier line than the per-interval means: drawn beside them, with its learned band.
             panels.trend(model, {"tokens_per_second": t("per interval"), USERS_TPS: t("users, 5-min mean")},
                          "throughput", title=t("Throughput"), y_title=t("tokens/s"), missing=no_requests,
-                         connect=True, baseline=(baseline, "tokens_per_second", USERS_TPS),
-                         thresholds=charts.limits_in_reach(panels.limits(m, "tokens_per_second"),
+                         connect=True, baseline=(baseline, USERS_TPS),
+                         thresholds=charts.limits_in_reach(panels.limits(m, USERS_TPS),
                                                            model[["tokens_per_second", USERS_TPS]].stack()))
     panels.trend(model, {"in_flight": t("in flight"), "queued": t("queued")}, "queue",
                  title=t("Requests in flight and queued"), y_title=t("requests"),
@@ -207,11 +207,10 @@ def live_card() -> None:
 def history_charts() -> None:
     """The window's trends and probes, each time the window can have gained a point."""
     model = with_users_throughput(panels.history(m, "model", MODEL_COLUMNS),
-                                  panels.history(m, "service", ["tokens_per_second"]))
+                                  panels.history(m, "service", [USERS_TPS]))
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
-    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("ttft_seconds",
-                                                                                  "tokens_per_second")),
+    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("ttft_seconds", USERS_TPS)),
                      m.runtime.queue_max)
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 

@@ -1,8 +1,9 @@
 """Offline replay: run the live alert engine over recorded samples and print its transitions as JSON lines.
 
 Input is a CSV with the header `timestamp,metric,value` (timestamp in unix seconds, metric one of
-`rules.METRICS`). Rows sharing a timestamp form one evaluation, evaluations run in time order, and the
-samples' own timestamps are the engine's clock, so a replay behaves exactly like the live loop did.
+`rules.METRICS` or an old name in `rules.RENAMED_METRICS`). Rows sharing a timestamp form one evaluation,
+evaluations run in time order, and the samples' own timestamps are the engine's clock, so a replay behaves
+exactly like the live loop did.
 The CSV carries no request_count, so ratio rules run without their minimum-traffic guard: a recorded
 failure_rate is taken as already past it. Bad input stops the replay with the line number (exit code 2).
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from healthmon.analysis.alerts import AlertEngine, Transition
-from healthmon.analysis.rules import METRICS, Rule, ThresholdRule, default_rules, load_rules
+from healthmon.analysis.rules import METRICS, Rule, ThresholdRule, canonical_metric, default_rules, load_rules
 
 HEADER = ["timestamp", "metric", "value"]
 
@@ -52,7 +53,7 @@ def read_samples(lines: Iterable[str], source: str = "<csv>") -> list[tuple[floa
         if len(row) != 3:
             raise ReplayError(f"{where}: expected 3 columns (timestamp,metric,value), got {len(row)}")
         ts = _number(row[0], "timestamp", where)
-        metric = row[1].strip()
+        metric = canonical_metric(row[1].strip())
         if metric not in METRICS:
             raise ReplayError(f"{where}: unknown metric {metric!r}; known: {', '.join(METRICS)}")
         cycle = cycles.setdefault(ts, {})

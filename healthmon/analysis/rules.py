@@ -17,7 +17,9 @@ fields below (omitted keys take the field default; unknown keys are an error)::
     for_seconds = 60
 
 JSON has the same shape: {"threshold": [{...}], "baseline": [...], "forecast": [...]}. Every problem
-raises ValueError naming the file, the rule (`threshold[0] (cpu_warning)`) and the field.
+raises ValueError naming the file, the rule (`threshold[0] (cpu_warning)`) and the field. A metric under
+an old name (`RENAMED_METRICS`) is read as its new one: `tokens_per_second` in a rules file is the users'
+throughput over the stats window, `window_tokens_per_second`, as it was before the rename.
 """
 
 from __future__ import annotations
@@ -31,43 +33,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Union
 
-METRICS = (
-    "cpu_usage",
-    "memory_usage",
-    "disk_usage",
-    "gpu_memory_usage",
-    "inference_time",
-    "ttft_seconds",
-    "tokens_per_second",
-    "failure_rate",
-    "quality_score",
-    "relevance",
-    "perplexity",
-    "repetition_rate",
-    "canary_drift_similarity",
-    "inter_token_latency_seconds",
-    "degenerate_recent",
-    "language_mismatch_recent",
-)
+from healthmon.catalog import alertable, unit_suffix
+
+METRICS = alertable()  # the catalog's metrics a rule may watch
+# Old names a rules file or a replay recording may still use, read as the metric they meant: the service
+# layer's throughput was `tokens_per_second` until it got a name of its own (the model layer keeps that one).
+RENAMED_METRICS = {"tokens_per_second": "window_tokens_per_second"}
 TRAFFIC_METRIC = "request_count"  # requests in the failure-rate window, for the minimum-traffic guard
-METRIC_UNITS = {
-    "cpu_usage": "%",
-    "memory_usage": "%",
-    "disk_usage": "%",
-    "gpu_memory_usage": "%",
-    "inference_time": " s",
-    "ttft_seconds": " s",
-    "tokens_per_second": " tok/s",
-    "failure_rate": "%",
-    "quality_score": "",
-    "relevance": "",
-    "perplexity": "",
-    "repetition_rate": "",
-    "canary_drift_similarity": "",
-    "inter_token_latency_seconds": " s",
-    "degenerate_recent": " of 5",
-    "language_mismatch_recent": " of 5",
-}
+METRIC_UNITS = {metric: unit_suffix(metric) for metric in METRICS}
 LEVELS = ("warning", "critical")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
@@ -79,6 +52,11 @@ class Condition(Enum):
     BAND = "band"  # inside the hysteresis band: keeps a firing alert, breaks a pending streak
     CLEAR = "clear"  # the resolve condition holds: resolves a firing alert
     UNKNOWN = "unknown"  # no data, no traffic or still learning: neither advances nor resolves
+
+
+def canonical_metric(name: str) -> str:
+    """The metric an old name stands for (RENAMED_METRICS), else the name itself."""
+    return RENAMED_METRICS.get(name, name)
 
 
 def format_value(metric: str, value: float) -> str:
@@ -250,7 +228,7 @@ def default_rules() -> list[Rule]:
         BaselineRule(name="time_per_output_token_baseline", metric="inter_token_latency_seconds", bad_direction="up",
                      reason="Decoding slower per token than this model's own normal (slower device, swapping, "
                             "contention), whatever the answers' lengths."),
-        BaselineRule(name="throughput_baseline", metric="tokens_per_second", bad_direction="down",
+        BaselineRule(name="throughput_baseline", metric="window_tokens_per_second", bad_direction="down",
                      reason="Throughput halving far above 10 tok/s is still a regression."),
         BaselineRule(name="quality_score_baseline", metric="quality_score", bad_direction="down", warmup_samples=30,
                      for_samples=3,
@@ -285,6 +263,7 @@ def _build(section: str, index: int, table: Any) -> Rule:
         raise ValueError(f"{where}: expected a table of fields, got {table!r}")
     where = f"{where} ({table['name']})" if isinstance(table.get("name"), str) else where
     cls = RULE_TYPES[section]
+    table = table | {"metric": canonical_metric(table["metric"])} if isinstance(table.get("metric"), str) else table
     known = {f.name: f for f in fields(cls)}
     for key in table:
         if key not in known:

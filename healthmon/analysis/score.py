@@ -48,7 +48,8 @@ DEFAULT_COMPONENTS: tuple[Component, ...] = (
     Component("model", 0.30, {
         "model_loaded": Curve(good=1.0, bad=0.0),
         "inter_token_latency_seconds": Curve(good=0.05, bad=0.5),  # 20 tokens/s reads faster than people do; 2 not
-        "tokens_per_second": Curve(good=20.0, bad=2.0),  # the seed warns under 10
+        # the users' throughput over the stats window: steadier than the last interval's, and without probes
+        "window_tokens_per_second": Curve(good=20.0, bad=2.0),  # the seed warns under 10
     }),
     Component("service", 0.30, {
         "failure_rate": Curve(good=0.0, bad=20.0),  # percent; the seed warns over 10 %

@@ -1,7 +1,8 @@
 """Request statistics: lifetime counters plus sliding-window percentiles and rates.
 
-Counters follow the Prometheus convention (monotonic since the process started); percentiles and
-requests-per-minute come from a bounded window so a quiet hour does not hide a bad minute.
+Counters follow the Prometheus convention (monotonic since the process started); percentiles,
+requests-per-minute, the failure rate and the users' throughput (`window_tokens_per_second`) come from a
+bounded window so a quiet hour does not hide a bad minute.
 """
 
 from __future__ import annotations
@@ -87,5 +88,5 @@ class RequestStats:
             "latency_p50_seconds": latency["p50"], "latency_p95_seconds": latency["p95"],
             "latency_p99_seconds": latency["p99"],
             "ttft_p50_seconds": ttft["p50"], "ttft_p95_seconds": ttft["p95"], "ttft_p99_seconds": ttft["p99"],
-            "tokens_per_second": None if not rates else round(float(np.mean(rates)), 3),
+            "window_tokens_per_second": None if not rates else round(float(np.mean(rates)), 3),
         }

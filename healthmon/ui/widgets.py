@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from healthmon.analysis.rules import (BaselineRule, ForecastRule, Rule, ThresholdRule, format_value)
+from healthmon.analysis.rules import (METRICS, BaselineRule, ForecastRule, Rule, ThresholdRule, format_value)
+from healthmon.catalog import spec
 from healthmon.charts import LEVEL_COLORS, waterfall
 from healthmon.monitor import Monitor
 from healthmon.quality.drift import REFERENCE_RECORDED
@@ -29,13 +30,8 @@ from healthmon.ui.i18n import translator
 Translate = Callable[[str], str]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 LAYERS = ("system", "model", "service", "quality")
-METRIC_LAYERS = {  # every metric a rule may watch (rules.METRICS), by the layer that produces it
-    "cpu_usage": "system", "memory_usage": "system", "disk_usage": "system", "gpu_memory_usage": "system",
-    "inference_time": "model", "ttft_seconds": "model", "tokens_per_second": "model",
-    "inter_token_latency_seconds": "model", "failure_rate": "service",
-    "quality_score": "quality", "relevance": "quality", "perplexity": "quality", "repetition_rate": "quality",
-    "canary_drift_similarity": "quality", "degenerate_recent": "quality", "language_mismatch_recent": "quality",
-}
+METRIC_LAYERS = {  # every metric a rule may watch, by its catalog layer; the Alerts page files GPUs under system
+    metric: "system" if spec(metric).layer == "gpu" else spec(metric).layer for metric in METRICS}
 OPEN_STATES = ("pending", "firing")
 REQUEST_TABLE_COLUMNS = ("time", "source", "status", "latency_ms", "ttft_ms", "prompt_tokens", "output_tokens",
                          "tokens_per_second", "finish_reason", "quality_score", "trace_id")
