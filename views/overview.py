@@ -6,6 +6,7 @@ import streamlit as st
 from healthmon import charts, views
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
+from healthmon.ui.metric_text import metric_help, metric_label
 from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_seconds
 from healthmon.ui.tiles import Tile, tile_figures
 from healthmon.ui.widgets import model_caption
@@ -13,13 +14,9 @@ from healthmon.ui.widgets import model_caption
 t = translator("overview")
 
 TILES = (
-    Tile("CPU", "system", "cpu_usage", " %"),
-    Tile("Memory", "system", "memory_usage", " %"),
-    Tile("GPU memory", "gpu", "gpu_memory_usage", " %"),
-    Tile("Latency p95", "service", "latency_p95_seconds", " ms", 0, scale=1000),
-    Tile("TTFT p95", "service", "ttft_p95_seconds", " ms", 0, scale=1000),
-    Tile("Tokens / s", "service", "tokens_per_second", "", 1, higher_is_worse=False),
-    Tile("Error rate", "service", "failure_rate", " %"),
+    Tile.of("cpu_usage"), Tile.of("memory_usage"), Tile.of("gpu_memory_usage"),
+    Tile.of("latency_p95_seconds", 0, unit=" ms", scale=1000), Tile.of("ttft_p95_seconds", 0, unit=" ms", scale=1000),
+    Tile.of("window_tokens_per_second", unit=""), Tile.of("failure_rate"),
 )
 SCORE_STEPS = ((0, 60, "critical"), (60, 80, "warning"), (80, 100, "healthy"))
 
@@ -98,9 +95,10 @@ def trend_tiles(status: dict) -> None:
     for col, tile in zip(cols, TILES):
         latest, change = tile_figures(frames[tile.layer], tile)
         with col:
-            st.metric(t(tile.label), fmt(latest, tile.unit, tile.digits),
+            st.metric(metric_label(tile.column), fmt(latest, tile.unit, tile.digits),
                       delta=None if change is None else fmt(change, tile.unit, tile.digits),
-                      delta_color="inverse" if tile.higher_is_worse else "normal", help=t("change over the window"))
+                      delta_color="inverse" if tile.higher_is_worse else "normal",
+                      help=f"{metric_help(tile.column)} {t('The arrow: change over the window.')}")
             st.plotly_chart(charts.sparkline(frames[tile.layer], tile.column), key=f"spark-{tile.column}",
                             theme="streamlit", config={"displayModeBar": False})
     if status["request_stats"]["total_requests"] == 0:

@@ -7,15 +7,16 @@ from healthmon import charts
 from healthmon.ui import panels
 from healthmon.ui.format import escape_markdown, fmt
 from healthmon.ui.i18n import translator
+from healthmon.ui.metric_text import metric_help, metric_label
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds
 
 t = translator("system")
 SYSTEM_COLUMNS = ("cpu_usage", "cpu_count", "load_avg_1m", "load_avg_5m", "load_avg_15m", "memory_usage",
                   "swap_usage", "disk_usage", "disk_read_bytes_per_second", "disk_write_bytes_per_second",
                   "network_sent_bytes_per_second", "network_recv_bytes_per_second")
-PROCESS_CHARTS = (("process_rss_mb", "Resident memory", "MiB"), ("process_cpu_percent", "Process CPU", "% of one core"),
-                  ("process_threads", "Threads", "threads"), ("process_open_files", "Open files", "open files"))
-PROCESS_COLUMNS = tuple(column for column, *_ in PROCESS_CHARTS)
+PROCESS_CHARTS = (("process_rss_mb", "MiB"), ("process_cpu_percent", "% of one core"), ("process_threads", "threads"),
+                  ("process_open_files", "open files"))  # (metric, y-axis title); titles from the catalog
+PROCESS_COLUMNS = tuple(column for column, _ in PROCESS_CHARTS)
 # (per-device metric, chart title, y-axis title, alert metric whose limits apply)
 GPU_CHARTS = (("utilization", "GPU utilization", "%", None), ("memory_usage", "GPU memory", "%", "gpu_memory_usage"),
               ("temperature_c", "GPU temperature", "°C", None), ("power_w", "GPU power", "W", None))
@@ -34,16 +35,17 @@ def now_tiles(system_now: dict, process_now: dict) -> None:
         st.caption(t("Waiting for the first sample…"))
         return
     top, bottom = st.columns(3), st.columns(3)
-    top[0].metric(t("CPU"), fmt(system_now.get("cpu_usage"), " %"))
-    top[1].metric(t("Load (1 min)"), fmt(system_now.get("load_avg_1m"), digits=2),
+    top[0].metric(metric_label("cpu_usage"), fmt(system_now.get("cpu_usage"), " %"), help=metric_help("cpu_usage"))
+    top[1].metric(metric_label("load_avg_1m"), fmt(system_now.get("load_avg_1m"), digits=2),
                   help=f"{system_now.get('cpu_count')} {t('cores')}")
-    top[2].metric(t("Process RSS"), fmt(process_now.get("process_rss_mb"), " MiB", 0))
-    bottom[0].metric(t("Memory"), fmt(system_now.get("memory_usage"), " %"),
+    top[2].metric(metric_label("process_rss_mb"), fmt(process_now.get("process_rss_mb"), " MiB", 0),
+                  help=metric_help("process_rss_mb"))
+    bottom[0].metric(metric_label("memory_usage"), fmt(system_now.get("memory_usage"), " %"),
                      help=f"{fmt(system_now.get('memory_used_gb'), ' GiB', 2)} / "
                           f"{fmt(system_now.get('memory_total_gb'), ' GiB', 2)}")
-    bottom[1].metric(t("Swap"), fmt(system_now.get("swap_usage"), " %"),
+    bottom[1].metric(metric_label("swap_usage"), fmt(system_now.get("swap_usage"), " %"),
                      help=fmt(system_now.get("swap_used_gb"), " GiB", 2))
-    bottom[2].metric(t("Disk"), fmt(system_now.get("disk_usage"), " %"),
+    bottom[2].metric(metric_label("disk_usage"), fmt(system_now.get("disk_usage"), " %"),
                      help=f"{fmt(system_now.get('disk_used_gb'), ' GiB', 1)} / "
                           f"{fmt(system_now.get('disk_total_gb'), ' GiB', 1)}")
 
@@ -139,9 +141,10 @@ def process_section(process: pd.DataFrame) -> None:
         empty_state(no_samples())
         return
     cols = st.columns(2)
-    for index, (column, title, unit) in enumerate(PROCESS_CHARTS):
+    for index, (column, unit) in enumerate(PROCESS_CHARTS):
         with cols[index % 2]:
-            panels.trend(process, {column: t(title)}, column.replace("_", "-"), title=t(title), y_title=t(unit),
+            title = metric_label(column)
+            panels.trend(process, {column: title}, column.replace("_", "-"), title=title, y_title=t(unit),
                          missing=t("This OS does not let the process count this."), height=240)
 
 

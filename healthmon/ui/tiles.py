@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from healthmon.catalog import spec
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -16,6 +18,13 @@ class Tile:
     digits: int = 1
     higher_is_worse: bool = True
     scale: float = 1.0  # display = stored value * scale (seconds shown as ms)
+
+    @classmethod
+    def of(cls, key: str, digits: int = 1, *, unit: str | None = None, scale: float = 1.0) -> Tile:
+        """A catalog metric's tile: label, layer, unit and which way is worse as the catalog declares them."""
+        metric = spec(key)
+        shown_unit = unit if unit is not None else f" {metric.unit}" if metric.unit else ""
+        return cls(metric.label, metric.layer, key, shown_unit, digits, metric.good != "high", scale)
 
 
 def tile_figures(frame: pd.DataFrame, tile: Tile) -> tuple[float | None, float | None]:
