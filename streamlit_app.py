@@ -14,7 +14,7 @@ from healthmon.api import build_routes
 from healthmon.api.guard import GuardMiddleware, served_names
 from healthmon.config import load_settings
 from healthmon.export.prometheus import metrics_route
-from healthmon.monitor import get_monitor, release_monitor
+from healthmon.registry import get_monitor, release_monitor
 from healthmon.ui.gate import exposure_warning, require_access
 
 

@@ -35,12 +35,12 @@ def cycle_cost(cycles: int, data_dir: Path, model: str) -> dict:
     from healthmon.monitor import Monitor
 
     monitor = Monitor(load_settings(data_dir=data_dir, probe_interval=0.0, model=model))
-    monitor.runtime.load()
-    monitor.collect_once()  # warm-up: first psutil calls and imports
+    monitor.target.load()
+    monitor.loop.collect_once()  # warm-up: first psutil calls and imports
     process = psutil.Process()
     cpu_before, wall_before = process.cpu_times(), time.perf_counter()
     for _ in range(cycles):
-        monitor.collect_once()
+        monitor.loop.collect_once()
     cpu_after, wall_after = process.cpu_times(), time.perf_counter()
     monitor.close()
     cpu_seconds = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)

@@ -16,6 +16,7 @@ is its own count over its own wall time. Reports the median tokens/s of each and
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 import argparse
 import concurrent.futures
 import json
@@ -64,12 +65,12 @@ def compare(runtime: ModelRuntime, bare_worker: concurrent.futures.Executor, pro
         bare_count, bare_rate = bare_worker.submit(bare_generation, model, tokenizer, prompt, new_tokens).result()
         record = runtime.generate(params)
         bare.append(bare_rate)
-        instrumented.append(record["output_tokens"] / record["latency_seconds"])  # end to end, admission to record
-        reported.append(record["tokens_per_second"])
-        counts.append((bare_count, record["output_tokens"]))
+        instrumented.append(record.output_tokens / record.latency_seconds)  # end to end, admission to record
+        reported.append(record.tokens_per_second)
+        counts.append((bare_count, record.output_tokens))
     ratios = [i / b for i, b in zip(instrumented, bare)]
     return {
-        "prompt": prompt, "prompt_tokens": record["prompt_tokens"],
+        "prompt": prompt, "prompt_tokens": record.prompt_tokens,
         "tokens_bare_instrumented": sorted(set(counts)), "equal_token_counts": all(b == i for b, i in counts),
         "bare_tokens_per_second_median": round(statistics.median(bare), 2),
         "instrumented_tokens_per_second_median": round(statistics.median(instrumented), 2),
@@ -92,7 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = args.model_dir or build_demo_model(Path(tmp) / "demo-model")
         runtime = ModelRuntime(ModelSpec("local", str(model_dir)), demo_dir=model_dir, models_dir=model_dir,
-                               on_record=lambda record: None, resolver=lambda spec, **_: model_dir)
+                               sink=SimpleNamespace(record=lambda record: None), resolver=lambda spec, **_: model_dir)
         runtime.load()
         # Force exactly new_tokens on both paths, so neither stops early at an end-of-text token.
         runtime._loaded.model.generation_config.min_new_tokens = args.new_tokens

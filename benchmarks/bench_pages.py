@@ -331,7 +331,7 @@ def server_cost(data_dir: Path, runs: int) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from healthmon.monitor import get_monitor, release_monitor
+    from healthmon.registry import get_monitor, release_monitor
     from healthmon.ui.panels import history_cache
 
     os.environ.update(APP_ENV | {"HEALTHMON_DATA_DIR": str(data_dir)})
@@ -342,10 +342,10 @@ def server_cost(data_dir: Path, runs: int) -> dict:
     st.cache_resource.clear()
     m = get_monitor(start=False)
     deadline = time.monotonic() + 180
-    while m.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
+    while m.target.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
         time.sleep(0.25)
-    m.collect_once()  # a live sample for the 'now' tiles; history comes from the fixture
-    results = {"model_status": m.runtime.info()["status"]}
+    m.loop.collect_once()  # a live sample for the 'now' tiles; history comes from the fixture
+    results = {"model_status": m.target.info()["status"]}
     timer = FragmentTimer()
     timer.install(st)
     try:

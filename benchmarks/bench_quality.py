@@ -25,6 +25,7 @@ load from other processes on a shared machine hits both sides alike.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import statistics
@@ -34,6 +35,7 @@ import threading
 import time
 import timeit
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, load_embedder, relevance  # noqa: E402
 from healthmon.quality.fluency import TokenLogprobRecorder  # noqa: E402
+from healthmon.records import RequestRecord  # noqa: E402
 from healthmon.quality.metrics import text_quality  # noqa: E402
 from healthmon.quality.scorer import QualityScorer  # noqa: E402
 from healthmon.runtime.demo import build_demo_model  # noqa: E402
@@ -57,7 +60,7 @@ def client_tokens_per_second(runtime: ModelRuntime, params: GenerationParams, qu
     runtime.measure_quality = quality  # only switched between requests, while the worker waits
     started = time.perf_counter()
     record = runtime.generate(params)
-    return record["output_tokens"] / (time.perf_counter() - started)
+    return record.output_tokens / (time.perf_counter() - started)
 
 
 def drain(scorer: QualityScorer, gap: threading.Event | None = None) -> float:
@@ -98,7 +101,7 @@ def best_seconds(action, number: int) -> float:
     return min(timeit.repeat(action, number=number, repeat=7)) / number
 
 
-def request_path_seconds(model: object, record: dict, new_tokens: int) -> dict[str, float]:
+def request_path_seconds(model: object, record: "RequestRecord", new_tokens: int) -> dict[str, float]:
     """What quality adds to one request on the model's thread, timed alone."""
     head = model.get_output_embeddings()
     hidden = torch.zeros(1, 1, head.weight.shape[1], dtype=head.weight.dtype)
@@ -108,7 +111,7 @@ def request_path_seconds(model: object, record: dict, new_tokens: int) -> dict[s
             measured = best_seconds(lambda: (head(hidden), recorder.observe([0])), 2000)
     per_token = max(0.0, measured - bare)
     logprobs = [-0.5] * new_tokens
-    text = best_seconds(lambda: text_quality(record["prompt"], record["response"], "length", logprobs), 200)
+    text = best_seconds(lambda: text_quality(record.prompt, record.response, "length", logprobs), 200)
     return {"per_token_seconds": per_token, "text_metrics_seconds": text,
             "total_seconds": per_token * new_tokens + text}
 
@@ -128,7 +131,7 @@ def main() -> None:
         scorer = QualityScorer(scored.append, embedding_model=args.embedding_model, load=lambda name: embedder,
                                can_run=lambda: gap.is_set() and runtime.is_idle())  # runtime: created just below
         runtime = ModelRuntime(ModelSpec("local", str(model_dir)), demo_dir=model_dir, models_dir=model_dir,
-                               on_record=scorer.submit, resolver=lambda spec, **_: model_dir)
+                               sink=SimpleNamespace(record=scorer.submit), resolver=lambda spec, **_: model_dir)
         runtime.load()
         model = runtime._loaded.model
         model.generation_config.min_new_tokens = args.new_tokens  # neither side stops early
@@ -156,7 +159,7 @@ def main() -> None:
 
         def off_beside_eager_scorer() -> float:
             for index in range(3):  # about three pairs to embed: busy for the whole request
-                eager.submit(sample | {"trace_id": f"eager{index}"})
+                eager.submit(dataclasses.replace(sample, trace_id=f"eager{index}", stage="finished"))
             tokens_per_second = off()
             drain(eager)
             return tokens_per_second
@@ -165,7 +168,7 @@ def main() -> None:
 
         started = time.perf_counter()
         for record in scored[: args.rounds]:
-            relevance(embedder, record["prompt"], record["response"])
+            relevance(embedder, record.prompt, record.response)
         pairs_per_second = min(len(scored), args.rounds) / (time.perf_counter() - started)
         request_seconds = args.new_tokens / statistics.median(side_off)
         scorer.close()
@@ -187,7 +190,7 @@ def main() -> None:
             "model_requests_per_second_back_to_back": round(1 / request_seconds, 2),
             "scored_total": scorer.stats()["relevance_scored_total"],
             "dropped_total": scorer.stats()["relevance_dropped_total"],
-            "sample_quality": sample["quality"],
+            "sample_quality": sample.quality,
         }
     print(json.dumps(result, indent=2, ensure_ascii=False))
 

@@ -43,11 +43,11 @@ def ring_bytes_per_cycle(data_dir: Path) -> float:
 
     monitor = Monitor(load_settings(env={}, data_dir=data_dir, probe_interval=0.0, ring_size=1000))
     try:
-        monitor.collect_once()
+        monitor.loop.collect_once()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(200):
-            monitor.collect_once()
+            monitor.loop.collect_once()
         monitor.store.flush()  # what the store queues is written, so only what the rings keep remains
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()

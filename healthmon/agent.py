@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from healthmon.config import ConfigError, load_settings
-    from healthmon.monitor import get_monitor, release_monitor
+    from healthmon.registry import get_monitor, release_monitor
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

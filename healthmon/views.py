@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from healthmon.monitor import COLLECTOR_THREAD_NAME, Monitor
+from healthmon.loop import COLLECTOR_THREAD_NAME
+from healthmon.monitor import Monitor
 
 SEED_TARGET_TOKENS_PER_SECOND = 50  # the seed's throughput target, shown as a reference line
 DEFAULT_MAX_REQUESTS = 1000  # per-request lists in an answer: a week at one request a second is 600k rows
@@ -40,7 +41,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def latest_system(monitor: Monitor) -> dict[str, Any]:
-    system, process, gpu = monitor.latest("system"), monitor.latest("process"), monitor.latest("gpu")
+    system, process, gpu = monitor.loop.latest("system"), monitor.loop.latest("process"), monitor.loop.latest("gpu")
     if not system:
         return {}
     out = {"timestamp": iso(system.pop("ts"))} | system
@@ -53,7 +54,7 @@ def latest_system(monitor: Monitor) -> dict[str, Any]:
 
 
 def latest_model(monitor: Monitor) -> dict[str, Any]:
-    model = monitor.latest("model")
+    model = monitor.loop.latest("model")
     if not model:
         return {}
     out = {"timestamp": iso(model.pop("ts"))} | model
@@ -67,10 +68,10 @@ def latest_model(monitor: Monitor) -> dict[str, Any]:
 
 def status_payload(monitor: Monitor) -> dict[str, Any]:
     """GET /api/health/status: the seed's fields, measured."""
-    health = monitor.health()
-    info = monitor.runtime.info()
+    health = monitor.loop.health()
+    info = monitor.target.info()
     stats = monitor.request_stats.snapshot(monitor.clock())
-    alerts = monitor.active_alerts()
+    alerts = monitor.alerts.active()
     return clean({
         "status": health["status"],
         "performance_score": health["performance_score"],
@@ -84,7 +85,7 @@ def status_payload(monitor: Monitor) -> dict[str, Any]:
         "request_stats": stats,
         "active_alerts": len(alerts),
         "active_alert_levels": [a.level for a in alerts],
-        "collector_errors": {layer: dict(entry) for layer, entry in list(monitor.collector_errors.items())},
+        "collector_errors": {layer: dict(entry) for layer, entry in list(monitor.loop.collector_errors.items())},
         "collector_threads": sum(t.name == COLLECTOR_THREAD_NAME for t in threading.enumerate()),
         "store": monitor.store.health(),
         "timestamp": iso(monitor.clock()),

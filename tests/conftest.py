@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from healthmon.monitor import get_monitor, release_monitor
+from healthmon.registry import get_monitor, release_monitor
 from tests.appserver import ROOT, AppServer, free_port  # noqa: F401 - free_port: tests import it from here
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -27,9 +27,9 @@ os.environ["HEALTHMON_MODEL"] = "demo"
 def wait_for_model(monitor, timeout_seconds: float = 60.0) -> str:
     """Wait until the monitor's model, loading in the background, is loaded or failed; its status then."""
     deadline = time.monotonic() + timeout_seconds
-    while monitor.runtime.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
+    while monitor.target.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
         time.sleep(0.05)
-    return monitor.runtime.info()["status"]
+    return monitor.target.info()["status"]
 
 
 def plotly_spec(spec_json: str) -> dict:

@@ -10,6 +10,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from healthmon.records import RequestRecord
 from healthmon.api import build_routes
 from healthmon.config import load_settings
 from healthmon.monitor import Monitor
@@ -41,7 +42,7 @@ def make_monitor(tmp_path, clock, system, **settings) -> Monitor:
 
 def run_cycles(monitor: Monitor, clock: FakeClock, cycles: int, step_seconds: float = 10.0) -> None:
     for _ in range(cycles):
-        monitor.collect_once()
+        monitor.loop.collect_once()
         clock.now += step_seconds
 
 
@@ -84,14 +85,14 @@ def test_a_firing_alert_survives_a_restart(tmp_path):
     monitor = make_monitor(tmp_path, clock, system)
     system.values["disk_usage"] = 99.0
     run_cycles(monitor, clock, 6)
-    assert [a.rule for a in monitor.active_alerts()] == ["disk_critical"]
+    assert [a.rule for a in monitor.alerts.active()] == ["disk_critical"]
     monitor.close()
 
     restarted = make_monitor(tmp_path, clock, system)
     try:
-        assert [a.rule for a in restarted.active_alerts()] == ["disk_critical"]
+        assert [a.rule for a in restarted.alerts.active()] == ["disk_critical"]
         run_cycles(restarted, clock, 2)
-        assert len([a for a in restarted.active_alerts() if a.rule == "disk_critical"]) == 1  # no duplicate
+        assert len([a for a in restarted.alerts.active() if a.rule == "disk_critical"]) == 1  # no duplicate
     finally:
         restarted.close()
 
@@ -122,8 +123,8 @@ def test_silences_survive_a_restart_until_they_end(tmp_path):
     clock, system = FakeClock(), FakeSystem()
     first = make_monitor(tmp_path, clock, system)
     try:
-        first.silence_alerts("memory_usage", 3600)  # a metric: both memory rules
-        first.silence_alerts("disk_critical", 60)  # a rule name, ending before the restart
+        first.alerts.silence("memory_usage", 3600)  # a metric: both memory rules
+        first.alerts.silence("disk_critical", 60)  # a rule name, ending before the restart
     finally:
         first.close()
     clock.now += 120
@@ -131,9 +132,9 @@ def test_silences_survive_a_restart_until_they_end(tmp_path):
     try:
         system.values.update(memory_usage=95.0, disk_usage=99.0)
         run_cycles(restarted, clock, 6)
-        firing = {a.rule for a in restarted.alert_engine.all_alerts() if a.state == "firing"}
+        firing = {a.rule for a in restarted.alerts.engine.all_alerts() if a.state == "firing"}
         assert {"memory_critical", "disk_critical"} <= firing
-        assert [a.rule for a in restarted.active_alerts()] == ["disk_critical"]  # memory is still silenced
+        assert [a.rule for a in restarted.alerts.active()] == ["disk_critical"]  # memory is still silenced
         assert [s["matcher"] for s in restarted.store.load_silences(active_at=clock())] == ["memory_usage"]
     finally:
         restarted.close()
@@ -203,7 +204,7 @@ def test_bad_webhook_url_is_a_clear_config_error(tmp_path):
 
 
 def test_a_streak_of_degenerate_answers_fires_naming_its_traces_and_resolves(tmp_path):
-    """Through the live path: answers scored by the real text metrics reach the quality window by record_quality."""
+    """Through the live path: answers scored by the real text metrics reach the quality window through the pipeline."""
     from healthmon.quality.metrics import text_quality
 
     clock, system = FakeClock(), FakeSystem()
@@ -211,8 +212,8 @@ def test_a_streak_of_degenerate_answers_fires_naming_its_traces_and_resolves(tmp
 
     def answer(trace_id: str, response: str, finish_reason: str = "stop") -> None:
         quality = text_quality("What is the capital of France?", response, finish_reason)
-        monitor.record_quality({"trace_id": trace_id, "ts": clock.now, "synthetic": False, "status": "ok",
-                                "prompt": "What is the capital of France?", "response": response, "quality": quality})
+        monitor.pipeline.record(RequestRecord.from_row({"trace_id": trace_id, "ts": clock.now, "synthetic": False, "status": "ok",
+                                "prompt": "What is the capital of France?", "response": response, "quality": quality} | {"stage": "scored"}))
 
     loop = "The capital is Paris, la Francine, la Francine, la Francine, la Francine, la Francine, la Fran"
     good = "The capital of France is Paris, a city on the Seine known for its museums and its history."
@@ -220,15 +221,15 @@ def test_a_streak_of_degenerate_answers_fires_naming_its_traces_and_resolves(tmp
         for trace_id, response in (("t1", good), ("t2", loop), ("t3", loop), ("t4", good)):
             answer(trace_id, response, "length" if response == loop else "stop")
         run_cycles(monitor, clock, 1)
-        assert not [a for a in monitor.active_alerts() if a.rule == "degeneration_streak"]  # 2 of 4
+        assert not [a for a in monitor.alerts.active() if a.rule == "degeneration_streak"]  # 2 of 4
         answer("t5", loop, "length")
         run_cycles(monitor, clock, 1)
-        firing = [a for a in monitor.active_alerts() if a.rule == "degeneration_streak"]
+        firing = [a for a in monitor.alerts.active() if a.rule == "degeneration_streak"]
         assert firing and "traces t2, t3, t5" in firing[0].message
-        assert monitor.latest("quality")["degenerate_recent"] == 3
+        assert monitor.loop.latest("quality")["degenerate_recent"] == 3
         for trace_id in ("t6", "t7", "t8", "t9"):
             answer(trace_id, good)
         run_cycles(monitor, clock, 1)
-        assert not [a for a in monitor.active_alerts() if a.rule == "degeneration_streak"]  # 1 of the last 5
+        assert not [a for a in monitor.alerts.active() if a.rule == "degeneration_streak"]  # 1 of the last 5
     finally:
         monitor.close()

@@ -277,7 +277,7 @@ def test_the_monitor_measures_the_disk_that_holds_its_data_dir(tmp_path, monkeyp
     data_dir = tmp_path / "new" / "data"
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0))
     try:
-        monitor.collect_once()
+        monitor.loop.collect_once()
     finally:
         monitor.close()
     assert fake.disk_paths == [str(data_dir)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 import threading
 from pathlib import Path
 
 import pytest
 
+from healthmon.generate_service import GenerateLimits, GenerateService
+from healthmon.ratelimit import RateLimiter
 from healthmon.runtime.engine import ModelNotReady, ModelRuntime, RuntimeBusy
 from healthmon.runtime.generate import encode_prompt
 from healthmon.runtime.params import GenerationParams, InvalidRequest
@@ -16,7 +19,7 @@ from healthmon.runtime.sources import ModelSpec, ModelSourceError
 
 def make_runtime(model_dir: Path, records: list, **kwargs) -> ModelRuntime:
     resolver = kwargs.pop("resolver", lambda spec, **_: model_dir)
-    return ModelRuntime(ModelSpec("demo", ""), demo_dir=model_dir, models_dir=model_dir, on_record=records.append,
+    return ModelRuntime(ModelSpec("demo", ""), demo_dir=model_dir, models_dir=model_dir, sink=SimpleNamespace(record=records.append),
                         resolver=resolver, **kwargs)
 
 
@@ -42,15 +45,15 @@ def test_greedy_generation_is_measured_in_tokens(loaded):
     record = runtime.generate(GenerationParams("Tell me about memory.", max_new_tokens=12, temperature=0))
     assert records[-1] is record
     tokenizer = runtime._loaded.tokenizer
-    assert record["status"] == "ok"
-    assert record["prompt_tokens"] == len(encode_prompt(tokenizer, "Tell me about memory."))
-    assert 1 <= record["output_tokens"] <= 12
-    assert record["finish_reason"] in ("stop", "length")
-    assert "Tell me about memory." not in record["response"]
-    assert 0 < record["ttft_seconds"] <= record["latency_seconds"]
-    assert record["tokens_per_second"] > 0
-    assert [s["name"] for s in record["spans"]] == ["queue", "tokenize", "prefill", "decode", "detokenize"]
-    offsets = [s["start_offset_seconds"] for s in record["spans"]]
+    assert record.status == "ok"
+    assert record.prompt_tokens == len(encode_prompt(tokenizer, "Tell me about memory."))
+    assert 1 <= record.output_tokens <= 12
+    assert record.finish_reason in ("stop", "length")
+    assert "Tell me about memory." not in record.response
+    assert 0 < record.ttft_seconds <= record.latency_seconds
+    assert record.tokens_per_second > 0
+    assert [s["name"] for s in record.spans] == ["queue", "tokenize", "prefill", "decode", "detokenize"]
+    offsets = [s["start_offset_seconds"] for s in record.spans]
     assert offsets == sorted(offsets)
 
 
@@ -58,25 +61,25 @@ def test_length_finish_reason_when_the_cap_is_hit(loaded):
     runtime, _ = loaded
     record = runtime.generate(GenerationParams("The CPU", max_new_tokens=3, temperature=0))
     eos = runtime._loaded.tokenizer.eos_token
-    assert record["output_tokens"] <= 3
-    if record["output_tokens"] == 3:
-        assert record["finish_reason"] in ("length", "stop")
-    assert eos not in record["response"]
+    assert record.output_tokens <= 3
+    if record.output_tokens == 3:
+        assert record.finish_reason in ("length", "stop")
+    assert eos not in record.response
 
 
 def test_streamed_text_equals_blocking_text_for_greedy(loaded):
     runtime, _ = loaded
     params = GenerationParams("写一句关于天气的话。", max_new_tokens=20, temperature=0)
-    blocking = runtime.generate(params)["response"]
+    blocking = runtime.generate(params).response
     stream = runtime.stream(params, source="ui")
     streamed = "".join(stream)
-    assert streamed == blocking == stream.result()["response"]
+    assert streamed == blocking == stream.result().response
 
 
 def test_sampling_with_a_seed_is_reproducible(loaded):
     runtime, _ = loaded
     params = GenerationParams("Latency is", max_new_tokens=10, temperature=0.9, top_p=0.95, seed=7)
-    assert runtime.generate(params)["response"] == runtime.generate(params)["response"]
+    assert runtime.generate(params).response == runtime.generate(params).response
 
 
 def test_prompt_beyond_the_context_is_a_client_error(loaded):
@@ -84,7 +87,7 @@ def test_prompt_beyond_the_context_is_a_client_error(loaded):
     context = runtime.info()["context_tokens"]
     with pytest.raises(InvalidRequest, match="context"):
         runtime.generate(GenerationParams("word " * context, max_new_tokens=10))
-    assert records[-1]["status"] == "rejected"
+    assert records[-1].status == "rejected"
 
 
 def test_bounded_queue_rejects_with_busy(demo_model_dir):
@@ -103,16 +106,16 @@ def test_bounded_queue_rejects_with_busy(demo_model_dir):
     with pytest.raises(RuntimeBusy, match="queue is full"):
         runtime.generate(GenerationParams("two", max_new_tokens=2))
     release.set()
-    assert first.result(30)["status"] == "ok"
-    assert [r["status"] for r in records] == ["rejected", "ok"]
+    assert first.result(30).status == "ok"
+    assert [r.status for r in records] == ["ok"]  # a refusal at admission is the generate service's to record
 
 
-def test_not_loaded_is_rejected_and_recorded(demo_model_dir):
+def test_not_loaded_is_refused_at_admission(demo_model_dir):
     records: list = []
     runtime = make_runtime(demo_model_dir, records)
-    with pytest.raises(ModelNotReady):
+    with pytest.raises(ModelNotReady, match="not loaded"):
         runtime.generate(GenerationParams("hi"))
-    assert records[0]["status"] == "rejected" and "not loaded" in records[0]["error"]
+    assert records == []  # refused before admission: the generate service records it
 
 
 def test_failed_load_is_an_error_state_that_can_be_retried(demo_model_dir):
@@ -139,9 +142,9 @@ def test_out_of_memory_during_generation_fails_one_request_only(demo_model_dir):
     runtime._loaded.model.generate = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("CUDA out of memory. Tried"))
     with pytest.raises(RuntimeError):
         runtime.generate(GenerationParams("hi", max_new_tokens=2))
-    assert records[-1]["status"] == "error" and records[-1]["error"].startswith("out of memory")
+    assert records[-1].status == "error" and records[-1].error.startswith("out of memory")
     runtime._loaded.model.generate = original
-    assert runtime.generate(GenerationParams("hi", max_new_tokens=2))["status"] == "ok"
+    assert runtime.generate(GenerationParams("hi", max_new_tokens=2)).status == "ok"
 
 
 def test_abandoned_stream_cancels_generation(loaded):
@@ -151,17 +154,21 @@ def test_abandoned_stream_cancels_generation(loaded):
     next(iterator, None)
     iterator.close()
     record = stream.result(30)
-    assert record["output_tokens"] < 200 or record["finish_reason"] in ("stop", "length")
+    assert record.output_tokens < 200 or record.finish_reason in ("stop", "length")
 
 
 def test_canary_probe_is_synthetic_and_yields_to_users(loaded):
     runtime, records = loaded
-    probe = CanaryProbe(runtime, interval_seconds=60)
+    service = GenerateService(runtime, SimpleNamespace(record=records.append), RateLimiter(0, 1),
+                              GenerateLimits(64, 1000))
+    probe = CanaryProbe(service, interval_seconds=60)
     record = probe.probe_once()
-    assert record["synthetic"] is True and record["source"] == "probe"
-    assert record["params"]["temperature"] == 0.0
+    assert record.synthetic is True and record.source == "probe"
+    assert record.params["temperature"] == 0.0
     runtime.queued += 1  # pretend a user request is waiting
     try:
+        before = len(records)
         assert probe.probe_once() is None and probe.skipped_busy == 1
+        assert len(records) == before  # a skipped probe is no request: nothing recorded
     finally:
         runtime.queued -= 1

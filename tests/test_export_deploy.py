@@ -173,11 +173,11 @@ def exposed_names(tmp_path_factory) -> set[str]:
                       "torch_cuda_reserved_mb": 1.0})]
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path_factory.mktemp("names"), probe_interval=0.0),
                       collectors=collectors)
-    monitor.runtime.info = lambda: {"name": "m", "source": "demo", "status": "loaded", "in_flight": 0, "queued": 0,
+    monitor.target.info = lambda: {"name": "m", "source": "demo", "status": "loaded", "in_flight": 0, "queued": 0,
                                     "queue_max": 8, "parameters": 1, "memory_footprint_bytes": 1, "load_seconds": 1}
     try:
-        monitor.collect_once()
-        monitor.rings["quality"].append(monitor.clock(), {"quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0,
+        monitor.loop.collect_once()
+        monitor.loop.rings["quality"].append(monitor.clock(), {"quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0,
                                                           "repetition_rate": 0.0, "distinct_2": 1.0,
                                                           "canary_drift_similarity": 1.0, "degenerate_recent": 0,
                                                           "language_mismatch_recent": 0})

@@ -14,10 +14,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 from healthmon.config import load_settings
 from healthmon.export.otlp import TraceExporter, trace_exporter_from_env
 from healthmon.monitor import Monitor
+from healthmon.records import RequestRecord
 from healthmon.runtime.params import GenerationParams
 
 
-def record(**overrides) -> dict:
+def record(**overrides) -> RequestRecord:
     base = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "ts": 1_800_000_000.25, "source": "api",
             "synthetic": False, "status": "ok", "error": None, "model": "demo (built-in, offline)",
             "latency_seconds": 0.5, "prompt_tokens": 9, "output_tokens": 16, "finish_reason": "length",
@@ -30,7 +31,7 @@ def record(**overrides) -> dict:
                       {"name": "decode", "start_offset_seconds": 0.1, "duration_seconds": 0.39,
                        "attributes": {"output_tokens": 16}},
                       {"name": "detokenize", "start_offset_seconds": 0.49, "duration_seconds": 0.01}]}
-    return base | overrides
+    return RequestRecord.from_row(base | overrides)
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def exported(tracer: TraceExporter, exporter: InMemorySpanExporter) -> tuple:
 
 def test_a_generation_becomes_one_trace_with_genai_attributes(memory):
     tracer, exporter = memory
-    tracer.export(record())
+    tracer.record(record())
     root, children = exported(tracer, exporter)
     assert root.name == "chat demo (built-in, offline)" and root.kind is SpanKind.SERVER
     assert root.context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
@@ -70,7 +71,7 @@ def test_a_generation_becomes_one_trace_with_genai_attributes(memory):
 
 def test_stages_are_child_spans_at_their_measured_times(memory):
     tracer, exporter = memory
-    tracer.export(record())
+    tracer.record(record())
     root, children = exported(tracer, exporter)
     by_name = {span.name: span for span in children}
     assert list(by_name) == ["validate", "queue", "tokenize", "prefill", "decode", "detokenize"]
@@ -84,13 +85,13 @@ def test_stages_are_child_spans_at_their_measured_times(memory):
 
 def test_failures_and_probes_are_marked(memory):
     tracer, exporter = memory
-    tracer.export(record(status="error", error="RuntimeError: CUDA out of memory", output_tokens=None,
+    tracer.record(record(status="error", error="RuntimeError: CUDA out of memory", output_tokens=None,
                          finish_reason="error", spans=[]))
     root, _ = exported(tracer, exporter)
     assert root.status.status_code is StatusCode.ERROR and "out of memory" in root.status.description
     assert root.attributes["error.type"] == "error" and "gen_ai.response.model" not in root.attributes
     exporter.clear()
-    tracer.export(record(synthetic=True, source="probe", trace_id="ff" * 16))
+    tracer.record(record(synthetic=True, source="probe", trace_id="ff" * 16))
     root, _ = exported(tracer, exporter)
     assert root.kind is SpanKind.INTERNAL and root.attributes["healthmon.synthetic"] is True
 
@@ -99,8 +100,8 @@ def test_text_completion_without_a_chat_template_and_a_bad_record_never_raises()
     exporter = InMemorySpanExporter()
     tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {"has_chat_template": False})
     try:
-        tracer.export({"trace_id": "not hex"})  # logged, not raised: tracing must never fail a request
-        tracer.export(record())
+        tracer.record(record(trace_id="not hex"))  # logged, not raised: tracing must never fail a request
+        tracer.record(record())
         root, _ = exported(tracer, exporter)
         assert root.attributes["gen_ai.operation.name"] == "text_completion"
     finally:
@@ -141,8 +142,8 @@ def test_a_monitor_exports_real_generations_over_otlp_http(data_dir, monkeypatch
     monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0))
     try:
-        assert monitor.trace_exporter is not None and monitor.runtime.load()
-        result = monitor.runtime.generate(GenerationParams("Trace me", max_new_tokens=5, temperature=0.0))
+        assert monitor.trace_exporter is not None and monitor.target.load()
+        result = monitor.target.generate(GenerationParams("Trace me", max_new_tokens=5, temperature=0.0))
     finally:
         monitor.close()  # flushes the batch processor
         server.shutdown()
@@ -154,9 +155,9 @@ def test_a_monitor_exports_real_generations_over_otlp_http(data_dir, monkeypatch
     assert {"key": "service.name", "value": "gpu-node-7"} in [
         {"key": a.key, "value": a.value.string_value} for a in resource.attributes]
     spans = [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
-    assert {span.trace_id.hex() for span in spans} == {result["trace_id"]}
+    assert {span.trace_id.hex() for span in spans} == {result.trace_id}
     root = next(span for span in spans if not span.parent_span_id)
     attributes = {a.key: a.value for a in root.attributes}
     assert attributes["gen_ai.operation.name"].string_value == "chat"  # the demo tokenizer has a chat template
-    assert attributes["gen_ai.usage.output_tokens"].int_value == result["output_tokens"]
+    assert attributes["gen_ai.usage.output_tokens"].int_value == result.output_tokens
     assert {span.name for span in spans} >= {"queue", "tokenize", "prefill", "decode", "detokenize"}

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from healthmon.records import RequestRecord
 from healthmon.config import load_settings
 from healthmon.export.prometheus import MonitorCollector, build_registry, metrics_route
 from healthmon.monitor import Monitor
@@ -58,7 +59,7 @@ def monitor(tmp_path):
     collectors = [Fixed("system", SYSTEM), Fixed("process", PROCESS), Fixed("gpu", GPU)]
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0, interval=5.0),
                       collectors=collectors, clock=clock)
-    monitor.collect_once()
+    monitor.loop.collect_once()
     yield monitor
     monitor.close()
 
@@ -128,10 +129,10 @@ def test_model_state_is_one_hot_and_info_names_the_model(monitor):
 def test_a_failed_reload_leaves_no_facts_of_the_previous_model(monitor, tmp_path):
     from healthmon.runtime.sources import parse_model_spec
 
-    assert monitor.runtime.load() is True
+    assert monitor.target.load() is True
     loaded = families(exposition(monitor))["healthmon_model_info"].samples[0].labels
     assert loaded["architecture"] and loaded["device"]
-    assert monitor.runtime.load(parse_model_spec(str(tmp_path / "nowhere"))) is False
+    assert monitor.target.load(parse_model_spec(str(tmp_path / "nowhere"))) is False
     info = families(exposition(monitor))["healthmon_model_info"].samples[0].labels
     assert "nowhere" in info["model_name"] and info["architecture"] == "" and info["device"] == ""
     assert value(exposition(monitor), "healthmon_model_state", state="error") == 1
@@ -139,7 +140,7 @@ def test_a_failed_reload_leaves_no_facts_of_the_previous_model(monitor, tmp_path
 
 def test_health_score_status_and_components(monitor):
     text = exposition(monitor)
-    health = monitor.health()
+    health = monitor.loop.health()
     assert value(text, "healthmon_health_score") == health["performance_score"]
     statuses = {s.labels["status"]: s.value for s in families(text)["healthmon_health_status"].samples}
     assert statuses[health["status"]] == 1 and sum(statuses.values()) == 1
@@ -147,10 +148,10 @@ def test_health_score_status_and_components(monitor):
 
 
 def test_alert_states_follow_the_engine(monitor):
-    monitor.collectors[0].values = SYSTEM | {"disk_usage": 99.0}
+    monitor.loop.collectors[0].values = SYSTEM | {"disk_usage": 99.0}
     for _ in range(5):
         monitor.clock.now += 10
-        monitor.collect_once()
+        monitor.loop.collect_once()
     text = exposition(monitor)
     assert value(text, "healthmon_alerts", rule="disk_critical", state="firing", level="critical",
                  kind="threshold", metric="disk_usage") == 1
@@ -163,7 +164,7 @@ def test_a_failing_section_costs_only_its_own_series(monitor, monkeypatch):
     def broken():
         raise RuntimeError("runtime lock poisoned")
 
-    monkeypatch.setattr(monitor.runtime, "info", broken)
+    monkeypatch.setattr(monitor.target, "info", broken)
     parsed = families(exposition(monitor))
     assert "healthmon_model_state" not in parsed
     assert "healthmon_system_cpu_usage_ratio" in parsed and "healthmon_health_score" in parsed
@@ -172,9 +173,9 @@ def test_a_failing_section_costs_only_its_own_series(monitor, monkeypatch):
 def test_requests_through_the_real_runtime_reach_the_histograms(data_dir):
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0))
     try:
-        assert monitor.runtime.load()
-        monitor.runtime.generate(GenerationParams("What is a histogram?", max_new_tokens=6, temperature=0.0))
-        monitor.runtime.generate(GenerationParams("Probe", max_new_tokens=4, temperature=0.0),
+        assert monitor.target.load()
+        monitor.target.generate(GenerationParams("What is a histogram?", max_new_tokens=6, temperature=0.0))
+        monitor.target.generate(GenerationParams("Probe", max_new_tokens=4, temperature=0.0),
                                  source="probe", synthetic=True)
         text = exposition(monitor)
         assert value(text, "healthmon_requests_total", status="ok") == 1
@@ -201,10 +202,10 @@ def test_names_follow_prometheus_conventions(monitor):
 
 @needs_promtool
 def test_promtool_check_metrics_finds_nothing_to_say(monitor):
-    monitor.runtime.info = lambda: {"name": "demo", "source": "demo", "status": "loaded", "in_flight": 0,
+    monitor.target.info = lambda: {"name": "demo", "source": "demo", "status": "loaded", "in_flight": 0,
                                     "queued": 0, "queue_max": 8, "parameters": 10, "load_seconds": 0.5}
-    monitor.request_metrics.observe({"status": "ok", "synthetic": False, "latency_seconds": 0.2, "ttft_seconds": 0.01,
-                                     "prompt_tokens": 3, "output_tokens": 2, "finish_reason": "stop"})
+    monitor.request_metrics.record(RequestRecord.from_row({"status": "ok", "synthetic": False, "latency_seconds": 0.2, "ttft_seconds": 0.01,
+                                     "prompt_tokens": 3, "output_tokens": 2, "finish_reason": "stop"}))
     result = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition(monitor), capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 0 and result.stdout.strip() == "" and result.stderr.strip() == "", result

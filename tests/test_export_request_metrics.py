@@ -7,6 +7,7 @@ import math
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from healthmon.records import RequestRecord
 from healthmon.export.request_metrics import (REQUEST_DURATION_BUCKETS_SECONDS, TPOT_BUCKETS_SECONDS,
                                               TTFT_BUCKETS_SECONDS, RequestMetrics, inference_seconds)
 
@@ -55,7 +56,7 @@ def test_every_outcome_series_exists_before_the_first_request():
 
 def test_a_completed_request_counts_once_everywhere():
     metrics = RequestMetrics()
-    metrics.observe(ok_record())
+    metrics.record(RequestRecord.from_row(ok_record()))
     values = samples(metrics)
     assert values[("healthmon_requests_total", (("status", "ok"),))] == 1
     assert values[("healthmon_request_success_total", (("finished_reason", "length"),))] == 1
@@ -73,9 +74,9 @@ def test_a_completed_request_counts_once_everywhere():
 
 def test_failed_and_rejected_requests_are_counted_but_not_timed():
     metrics = RequestMetrics()
-    metrics.observe({"status": "error", "synthetic": False, "latency_seconds": 1.0, "finish_reason": "error"})
-    metrics.observe({"status": "rejected", "synthetic": False, "latency_seconds": 0.0, "finish_reason": "error"})
-    metrics.observe({"status": "mystery", "synthetic": False, "latency_seconds": 0.0})  # unknown: an error
+    metrics.record(RequestRecord.from_row({"status": "error", "synthetic": False, "latency_seconds": 1.0, "finish_reason": "error"}))
+    metrics.record(RequestRecord.from_row({"status": "rejected", "synthetic": False, "latency_seconds": 0.0, "finish_reason": "error"}))
+    metrics.record(RequestRecord.from_row({"status": "mystery", "synthetic": False, "latency_seconds": 0.0}))  # unknown: an error
     values = samples(metrics)
     assert values[("healthmon_requests_total", (("status", "error"),))] == 2
     assert values[("healthmon_requests_total", (("status", "rejected"),))] == 1
@@ -85,8 +86,8 @@ def test_failed_and_rejected_requests_are_counted_but_not_timed():
 
 def test_canary_probes_never_touch_the_user_metrics():
     metrics = RequestMetrics()
-    metrics.observe(ok_record(synthetic=True, source="probe"))
-    metrics.observe(ok_record(synthetic=True, source="probe", status="error"))
+    metrics.record(RequestRecord.from_row(ok_record(synthetic=True, source="probe")))
+    metrics.record(RequestRecord.from_row(ok_record(synthetic=True, source="probe", status="error")))
     values = samples(metrics)
     assert values[("healthmon_canary_requests_total", (("status", "ok"),))] == 1
     assert values[("healthmon_canary_requests_total", (("status", "error"),))] == 1
@@ -97,6 +98,6 @@ def test_canary_probes_never_touch_the_user_metrics():
 
 
 def test_inference_time_is_prefill_plus_decode_and_absent_without_tokens():
-    assert math.isclose(inference_seconds({"spans": SPANS}), 0.23)
-    assert inference_seconds({"spans": [SPANS[0]]}) is None
-    assert inference_seconds({}) is None
+    assert math.isclose(inference_seconds(RequestRecord.from_row({"status": "ok", "spans": SPANS})), 0.23)
+    assert inference_seconds(RequestRecord.from_row({"status": "ok", "spans": [SPANS[0]]})) is None
+    assert inference_seconds(RequestRecord.from_row({"status": "rejected"})) is None

@@ -118,7 +118,7 @@ def test_a_folder_with_several_ggufs_or_a_bad_file_is_a_clear_error(tmp_path):
 def test_a_bad_gguf_leaves_the_runtime_in_error_naming_the_file(tmp_path):
     (tmp_path / "broken.gguf").write_text("hello")
     runtime = ModelRuntime(parse_model_spec(str(tmp_path / "broken.gguf")), demo_dir=tmp_path, models_dir=tmp_path,
-                           on_record=lambda record: None)
+                           sink=SimpleNamespace(record=lambda record: None))
     assert runtime.load() is False
     info = runtime.info()
     assert info["status"] == "error" and "broken.gguf is not a GGUF file" in info["error"]

@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from healthmon.monitor import get_monitor, release_monitor
+from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 
 from conftest import plotly_spec, wait_for_model
@@ -39,8 +39,8 @@ def run_page(lang: str = "en") -> AppTest:
 
 def test_overview_with_data_shows_gauges_breakdown_and_tiles(live_monitor):
     for _ in range(3):
-        live_monitor.runtime.generate(GenerationParams("How busy is the CPU?", max_new_tokens=8))
-        live_monitor.collect_once()
+        live_monitor.target.generate(GenerationParams("How busy is the CPU?", max_new_tokens=8))
+        live_monitor.loop.collect_once()
     live_monitor.store.flush()
     at = run_page()
     assert not at.exception
@@ -76,7 +76,7 @@ def test_overview_before_any_sample_or_request_says_so(live_monitor):
 
 def test_overview_shows_a_firing_alert(live_monitor):
     for i in range(6):
-        live_monitor.alert_engine.evaluate(1_800_000_000 + 20 * i, {"disk_usage": 99.0})
+        live_monitor.alerts.engine.evaluate(1_800_000_000 + 20 * i, {"disk_usage": 99.0})
     live_monitor.clock = lambda: 1_800_000_000 + 200
     at = run_page()
     assert not at.exception
@@ -84,7 +84,7 @@ def test_overview_shows_a_firing_alert(live_monitor):
 
 
 def test_overview_in_chinese(live_monitor):
-    live_monitor.collect_once()
+    live_monitor.loop.collect_once()
     at = run_page("zh")
     assert not at.exception
     assert at.title[0].value == "总览"

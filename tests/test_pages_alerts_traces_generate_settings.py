@@ -16,7 +16,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, ThresholdRule
-from healthmon.monitor import Monitor, get_monitor, release_monitor
+from healthmon.monitor import Monitor
+from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import parse_model_spec
 from healthmon.ui import widgets
@@ -49,7 +50,7 @@ def monitor(data_dir, monkeypatch) -> Monitor:
     monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
     _reset()
     m = get_monitor(start=False)
-    assert wait_for_model(m) == "loaded", m.runtime.info()
+    assert wait_for_model(m) == "loaded", m.target.info()
     yield m
     _reset()
 
@@ -121,9 +122,9 @@ def test_generate_streams_text_counts_the_request_and_traces_show_it(open_page, 
     assert not traces.exception
     assert "What is latency?" in codes(traces) and record["response"] in codes(traces)
 
-    newer = monitor.runtime.generate(GenerationParams("Another one", max_new_tokens=4), source="api")
+    newer = monitor.target.generate(GenerationParams("Another one", max_new_tokens=4), source="api")
     traces.run()  # what a live refresh does: the new request comes first, the selection moves with its request
-    assert table(traces, "trace_id")["trace_id"].tolist()[:2] == [newer["trace_id"], record["trace_id"]]
+    assert table(traces, "trace_id")["trace_id"].tolist()[:2] == [newer.trace_id, record["trace_id"]]
     assert list(traces.session_state["traces-table"]["selection"]["rows"]) == [1]
     assert "What is latency?" in codes(traces) and "Another one" not in codes(traces)
 
@@ -185,7 +186,7 @@ def test_generate_shows_markup_as_text(open_page):
 
 
 def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
-    monitor.runtime.unload()
+    monitor.target.unload()
     at = generate(open_page("views/generate.py"), "Hello")
     assert any("not loaded" in warning.value for warning in at.warning)
     assert turns(at)[-1].error and "not loaded" in turns(at)[-1].error
@@ -195,7 +196,7 @@ def test_generate_says_when_the_model_is_not_ready(open_page, monitor):
 def test_generate_from_the_page_takes_from_the_same_rate_limit(open_page, monitor):
     from healthmon.ratelimit import RateLimiter
 
-    monitor.rate_limiter = RateLimiter(rate_per_minute=0.01, burst=1)
+    monitor.generate.rate_limiter = RateLimiter(rate_per_minute=0.01, burst=1)
     at = generate(open_page("views/generate.py"), "Hello", max_new_tokens=2)
     assert [turn.role for turn in turns(at)] == ["user", "assistant"]
     generate(at, "Hello again", max_new_tokens=2)
@@ -232,8 +233,8 @@ def fire_cpu_alert(m: Monitor) -> str:
     """Four CPU samples at 99 %, 31 s apart, ending now: past cpu_warning's 3 samples and 60 s."""
     now = m.clock()
     for index in range(4):
-        m.alert_engine.evaluate(now - 93 + 31 * index, {"cpu_usage": 99.0})
-    [alert] = m.active_alerts()
+        m.alerts.engine.evaluate(now - 93 + 31 * index, {"cpu_usage": 99.0})
+    [alert] = m.alerts.active()
     return alert.id
 
 
@@ -246,13 +247,13 @@ def test_alerts_lists_a_firing_alert_acknowledges_and_silences_it(open_page, mon
     assert listed.loc[0, "state"] == "firing" and listed.loc[0, "level"] == "warning"
 
     at.button(key=f"alerts-ack-{alert_id}").click().run()
-    assert monitor.alert_engine.get(alert_id).acknowledged
+    assert monitor.alerts.engine.get(alert_id).acknowledged
     assert any(alert_id in toast.value.replace("\\", "") for toast in at.toast)  # escape_markdown's backslashes
     assert at.button(key=f"alerts-ack-{alert_id}").disabled
 
     at.selectbox(key="alerts-silence-matcher").select("cpu_warning")
     at.button(key="alerts-silence").click().run()
-    assert monitor.active_alerts() == []  # still listed, no longer active
+    assert monitor.alerts.active() == []  # still listed, no longer active
     assert any(r"cpu\_warning" in toast.value for toast in at.toast)
     assert table(at, "acknowledged").loc[0, "silenced_until"]
 
@@ -307,7 +308,7 @@ def test_settings_refuses_a_malformed_model_source_and_keeps_the_model(open_page
     at.text_input(key="settings-model-spec").input("ftp:somewhere")
     at.button(key="settings-load").click().run()
     assert any("unknown model source" in error.value for error in at.error)
-    assert monitor.runtime.info()["status"] == "loaded"
+    assert monitor.target.info()["status"] == "loaded"
 
 
 def test_settings_shows_the_configuration_without_secrets(open_page):

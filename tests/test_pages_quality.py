@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from healthmon.collectors.gpu import GpuCollector
-from healthmon.monitor import get_monitor, release_monitor
+from healthmon.registry import get_monitor, release_monitor
 from healthmon.quality.metrics import text_quality
 from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.runtime.params import GenerationParams
@@ -55,7 +55,7 @@ def _monitor(monkeypatch, data_dir, embedding_model: str | None):
     monkeypatch.setattr("healthmon.monitor.GpuCollector", lambda: GpuCollector(nvml=NoGpuNvml()))
     _reset()
     monitor = get_monitor(start=False)
-    assert wait_for_model(monitor) == "loaded", monitor.runtime.info()
+    assert wait_for_model(monitor) == "loaded", monitor.target.info()
     return monitor
 
 
@@ -74,7 +74,7 @@ def quality_on(data_dir, monkeypatch):
 def collect(monitor, cycles: int = 3) -> None:
     for _ in range(cycles):
         time.sleep(0.1)
-        monitor.collect_once()
+        monitor.loop.collect_once()
     monitor.store.flush()
 
 
@@ -93,12 +93,12 @@ def finalized(monitor, trace_ids: list[str], timeout_seconds: float = 60) -> lis
 
 def serve(monitor, prompts: list[str], probes: int = 0) -> list[dict]:
     """User requests (and canary probes), scored, then a few collection cycles: the quality layer holds them."""
-    ids = [monitor.runtime.generate(GenerationParams(prompt, max_new_tokens=12, temperature=0.0))["trace_id"]
+    ids = [monitor.target.generate(GenerationParams(prompt, max_new_tokens=12, temperature=0.0)).trace_id
            for prompt in prompts]
     for _ in range(probes):
         probe = monitor.probe.probe_once()
-        assert probe is not None and probe["status"] == "ok"
-        ids.append(probe["trace_id"])
+        assert probe is not None and probe.status == "ok"
+        ids.append(probe.trace_id)
         finalized(monitor, ids)  # the first probe becomes the reference before the next one is compared
     records = finalized(monitor, ids)
     collect(monitor)

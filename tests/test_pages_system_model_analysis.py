@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from healthmon import charts
 from healthmon.collectors.gpu import GpuCollector
-from healthmon.monitor import get_monitor, release_monitor
+from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels
 
@@ -105,16 +105,16 @@ def collect(monitor, cycles: int = 3) -> None:
     """A few cycles, far enough apart for psutil to measure CPU over each (as the loop's interval is)."""
     for _ in range(cycles):
         time.sleep(0.1)
-        monitor.collect_once()
+        monitor.loop.collect_once()
     monitor.store.flush()
 
 
 def serve_requests(monitor, count: int = 3) -> None:
     """User requests and one canary probe, each followed by a cycle (model metrics are per-cycle means)."""
     for index in range(count):
-        monitor.runtime.generate(GenerationParams(f"Tell me about request {index}", max_new_tokens=8 + 4 * index,
+        monitor.target.generate(GenerationParams(f"Tell me about request {index}", max_new_tokens=8 + 4 * index,
                                                   temperature=0.0))
-        monitor.collect_once()
+        monitor.loop.collect_once()
     assert monitor.probe.probe_once() is not None
     collect(monitor)
 
@@ -164,7 +164,7 @@ def test_system_page_charts_the_machine_and_says_there_is_no_gpu(live_monitor):
     for key in ("chart-cpu", "chart-cpu-per-core", "chart-memory", "chart-disk", "chart-process-rss-mb",
                 "chart-process-threads"):
         assert points(figures[key]) > 0, key
-    assert len(figures["chart-cpu-per-core"]["data"][0]["y"]) == live_monitor.latest("system")["cpu_count"]
+    assert len(figures["chart-cpu-per-core"]["data"][0]["y"]) == live_monitor.loop.latest("system")["cpu_count"]
     assert figures["chart-cpu"]["layout"]["xaxis"]["title"]["text"] == "time (UTC)"
     limits = [a["text"] for a in figures["chart-memory"]["layout"]["annotations"]]
     assert limits == ["warning > 80 %", "critical > 90 %"]  # the alert rules' own limits
@@ -216,7 +216,7 @@ def test_learned_baselines_are_kept_as_history_and_shaded_on_the_charts(live_mon
     """Each cycle stores every warmed-up baseline's band (layer "baseline"); the Model latency chart and the
     Analysis quality charts shade it as it stood at each point."""
     bands = {"ttft_seconds": (0.2, 0.6), "quality_score": (60.0, 90.0)}
-    monkeypatch.setattr(live_monitor.alert_engine, "baseline_bands", lambda: dict(bands))
+    monkeypatch.setattr(live_monitor.alerts.engine, "baseline_bands", lambda: dict(bands))
     serve_requests(live_monitor)
     # Quality is scored as requests finish, and may land in a later cycle: one scored cycle, written outright.
     live_monitor.store.append_sample("quality", live_monitor.clock(), {"quality_score": 80.0, "quality_requests": 1})
@@ -312,7 +312,7 @@ def test_model_page_shows_a_failed_load_with_its_reason(data_dir, monkeypatch, t
     monitor = _monitor(monkeypatch, data_dir, NoGpuNvml(), HEALTHMON_MODEL=str(tmp_path / "missing"))
     try:
         at = run_page("views/model.py")
-        assert monitor.runtime.info()["status"] == "error"
+        assert monitor.target.info()["status"] == "error"
         assert at.error and at.error[0].value.startswith("**The model failed to load**")
         assert "missing" in at.error[0].value
     finally:
@@ -393,7 +393,7 @@ def test_a_refresh_within_a_point_keeps_history_charts_unchanged(live_monitor):
     live_monitor.clock = lambda: frozen  # both runs fall in one point-width slot
     at = run_page("views/system.py")
     before = {key: spec for key, spec in charts_by_key(at).items() if key != "chart-cpu-per-core"}
-    live_monitor.collect_once()
+    live_monitor.loop.collect_once()
     live_monitor.store.flush()
     at.run()
     after = {key: spec for key, spec in charts_by_key(at).items() if key != "chart-cpu-per-core"}

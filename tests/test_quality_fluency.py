@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 import math
 import time
 from pathlib import Path
@@ -106,16 +107,16 @@ def test_output_embeddings_are_restored_after_generation_even_when_it_fails(load
 def test_runtime_records_carry_quality_only_when_measured(demo_model_dir: Path):
     def runtime(measure: bool) -> ModelRuntime:
         instance = ModelRuntime(ModelSpec("demo", ""), demo_dir=demo_model_dir, models_dir=demo_model_dir,
-                                on_record=lambda record: None, resolver=lambda spec, **_: demo_model_dir,
+                                sink=SimpleNamespace(record=lambda record: None), resolver=lambda spec, **_: demo_model_dir,
                                 measure_quality=measure)
         assert instance.load()
         return instance
 
     params = GenerationParams("Tell me about memory.", max_new_tokens=12, temperature=0)
     measured = runtime(True).generate(params)
-    quality = measured["quality"]
+    quality = measured.quality
     assert quality["perplexity"] >= 1.0 and quality["mean_logprob"] <= 0.0
     assert quality["language_match"] is True and quality["relevance_reason"] == "pending"
     assert {"relevance", "repetition_rate", "distinct_2", "quality_score"} <= quality.keys()
     unmeasured = runtime(False).generate(params)
-    assert "quality" not in unmeasured and unmeasured["response"] == measured["response"]
+    assert unmeasured.quality is None and unmeasured.response == measured.response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+import dataclasses
 import json
 import sys
 import threading
@@ -9,6 +11,10 @@ import threading
 import numpy as np
 import pytest
 
+from healthmon.generate_service import GenerateLimits, GenerateService
+from healthmon.pipeline import RequestPipeline
+from healthmon.ratelimit import RateLimiter
+from healthmon.records import RequestRecord
 from healthmon.quality.drift import REFERENCE_RECORDED, CanaryReferences
 from healthmon.quality.embedder import EmbedderUnavailable, load_embedder
 from healthmon.quality.metrics import text_quality
@@ -35,21 +41,23 @@ class BagOfWordsEmbedder:
     query = passage
 
 
-def record(trace_id: str, prompt: str, response: str, **extra) -> dict:
-    return {"trace_id": trace_id, "status": "ok", "source": "api", "synthetic": False, "model": "demo", "ts": 1.0,
-            "prompt": prompt, "response": response, "quality": text_quality(prompt, response, "stop")} | extra
+def record(trace_id: str, prompt: str, response: str, **extra) -> RequestRecord:
+    return RequestRecord.from_row({"trace_id": trace_id, "status": "ok", "source": "api", "synthetic": False,
+                                   "model": "demo", "ts": 1.0, "prompt": prompt, "response": response,
+                                   "quality": text_quality(prompt, response, "stop")} | extra)
 
 
 class Sink:
-    """Collects on_quality calls and lets a test wait for a number of them."""
+    """Collects the scorer's published records (as rows) and lets a test wait for a number of them."""
 
     def __init__(self) -> None:
         self.records: list[dict] = []
         self._changed = threading.Condition()
 
-    def __call__(self, item: dict) -> None:
+    def __call__(self, item: RequestRecord) -> None:
+        assert item.stage == "scored"
         with self._changed:
-            self.records.append(item)
+            self.records.append(item.to_row())
             self._changed.notify_all()
 
     def wait_for(self, count: int) -> list[dict]:
@@ -80,8 +88,8 @@ def test_worker_fills_relevance_and_reemits_the_whole_record():
 def test_only_finished_generations_with_quality_are_scored():
     sink = Sink()
     worker = scorer(sink)
-    assert not worker.submit({"trace_id": "x", "status": "error", "quality": None})
-    assert not worker.submit(record("y", "p", "r") | {"quality": None})
+    assert not worker.submit(RequestRecord.from_row({"trace_id": "x", "status": "error", "quality": None}))
+    assert not worker.submit(dataclasses.replace(record("y", "p", "r"), quality=None))
     worker.close()
     assert sink.records == []
 
@@ -174,27 +182,26 @@ def test_unreadable_references_file_starts_over(tmp_path):
 
 
 def test_runtime_records_flow_through_the_scorer_into_the_quality_layer(demo_model_dir, tmp_path):
-    """The wiring the monitor uses: on_record -> submit, can_run = model idle, on_quality -> store and layer."""
+    """The wiring the monitor uses: the runtime and the scorer publish into one pipeline, whose quality window
+    takes the scored pass; the scorer runs only while the model is idle."""
     window, sink = QualityWindow(), Sink()
-
-    def on_quality(item: dict) -> None:
-        window.add(item)
-        sink(item)
-
-    worker = scorer(on_quality, references=CanaryReferences(tmp_path / "canary_references.json"),
+    pipeline = RequestPipeline()
+    worker = scorer(pipeline.record, references=CanaryReferences(tmp_path / "canary_references.json"),
                     can_run=lambda: runtime.is_idle())
+    pipeline.sinks += [worker, window, SimpleNamespace(record=lambda r: sink(r) if r.stage == "scored" else None)]
     runtime = ModelRuntime(ModelSpec("demo", ""), demo_dir=demo_model_dir, models_dir=demo_model_dir,
-                           on_record=worker.submit, resolver=lambda spec, **_: demo_model_dir)
+                           sink=pipeline, resolver=lambda spec, **_: demo_model_dir)
     assert runtime.load()
     answered = runtime.generate(GenerationParams("Why does memory matter?", max_new_tokens=20, temperature=0))
-    assert answered["quality"]["relevance"] is None and answered["quality"]["perplexity"] is not None
-    probe = CanaryProbe(runtime, interval_seconds=60)
+    assert answered.quality["relevance"] is None and answered.quality["perplexity"] is not None
+    service = GenerateService(runtime, pipeline, RateLimiter(0, 1), GenerateLimits(64, 1000))
+    probe = CanaryProbe(service, interval_seconds=60)
     probe.probe_once()
     probe.probe_once()
     final, first_probe, second_probe = sink.wait_for(3)
     worker.close()
-    assert final["trace_id"] == answered["trace_id"] and final["quality"]["relevance"] is not None
-    assert final["quality"]["perplexity"] == answered["quality"]["perplexity"]
+    assert final["trace_id"] == answered.trace_id and final["quality"]["relevance"] is not None
+    assert final["quality"]["perplexity"] == answered.quality["perplexity"]
     assert first_probe["quality"]["drift_reason"] == REFERENCE_RECORDED
     assert second_probe["quality"]["drift_similarity"] == pytest.approx(1.0)  # greedy: the same answer
     sample = window.sample(final["ts"])

@@ -51,7 +51,7 @@ def test_every_guarded_endpoint_checks_the_token_in_constant_time(tmp_path, monk
         assert len(compared) == len(GUARDED)  # every Bearer guess went through hmac.compare_digest
         assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 3  # refused generates count
 
-        monitor.collect_once()
+        monitor.loop.collect_once()
         answers = [client.get(path).text for path in ("/api/health/status", "/api/model/info", "/api/alerts",
                                                       "/api/health/metrics?window=15m", "/api/traces")]
         for secret in (TOKEN, WEBHOOK, "WEBHOOK-SECRET"):

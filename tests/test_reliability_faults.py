@@ -31,7 +31,7 @@ def make_monitor(data_dir, collectors=None, load_model: bool = True, **settings)
                                     **({"model": "demo"} | settings)),
                       collectors=collectors if collectors is not None else [SystemCollector()])
     if load_model:
-        assert monitor.runtime.load(), monitor.runtime.error
+        assert monitor.target.load(), monitor.target.error
     return monitor
 
 
@@ -78,16 +78,16 @@ def test_a_raising_collector_never_stops_the_others(data_dir):
     client = client_for(monitor)
     try:
         monitor.start()  # the real loop thread, so a raise would show as a dead loop
-        wait_for(lambda: monitor.cycles_total >= 5, "five collection cycles")
+        wait_for(lambda: monitor.loop.cycles_total >= 5, "five collection cycles")
         answer = status(client)
         errors = answer["collector_errors"]["process"]
         assert errors["count"] >= 5 and "sensor unplugged" in errors["last_error"]
         assert answer["monitoring"] is True and answer["latest_system"]["memory_usage"] is not None
-        assert len(monitor.rings["system"]) >= 5 and len(monitor.rings["process"]) == 0
+        assert len(monitor.loop.rings["system"]) >= 5 and len(monitor.loop.rings["process"]) == 0
         assert answer["performance_score"] is not None  # scored from the layers that did report
 
         flaky.broken = False
-        wait_for(lambda: len(monitor.rings["process"]) >= 2, "the collector back after it recovers")
+        wait_for(lambda: len(monitor.loop.rings["process"]) >= 2, "the collector back after it recovers")
         assert monitor.running and status(client)["collector_threads"] == 1
     finally:
         monitor.close()
@@ -97,11 +97,11 @@ def test_a_failing_model_sample_is_counted_like_a_collector(data_dir, monkeypatc
     """It was recorded with count 0 and no time (found by this test, fixed in 2ea2ab8)."""
     monitor = make_monitor(data_dir, load_model=False)
     try:
-        monkeypatch.setattr(monitor.runtime, "info", lambda: 1 / 0)
-        monitor.collect_once()
-        monitor.collect_once()
-        assert len(monitor.rings["system"]) == 2  # the live view goes on either way
-        errors = monitor.collector_errors["model"]
+        monkeypatch.setattr(monitor.target, "info", lambda: 1 / 0)
+        monitor.loop.collect_once()
+        monitor.loop.collect_once()
+        assert len(monitor.loop.rings["system"]) == 2  # the live view goes on either way
+        errors = monitor.loop.collector_errors["model"]
         assert errors["count"] == 2 and "ZeroDivisionError" in errors["last_error"] and errors["last_error_at"]
     finally:
         monitor.close()
@@ -162,22 +162,22 @@ def test_nvml_failing_mid_run_keeps_the_live_view_going(data_dir):
                            load_model=False)
     client = client_for(monitor)
     try:
-        monitor.collect_once()
+        monitor.loop.collect_once()
         gpu = status(client)["latest_system"]["gpu_info"]
         assert gpu["gpu_available"] is True and gpu["gpu_utilization"] == 40
 
         nvml.lost = True
         for _ in range(3):
-            monitor.collect_once()
+            monitor.loop.collect_once()
         answer = status(client)
         gpu = answer["latest_system"]["gpu_info"]
         assert gpu["gpu_available"] is False and "GPU is lost" in gpu["reason"]  # a state, said in words
         assert "gpu" not in answer["collector_errors"]  # handled inside the collector, as designed
-        assert len(monitor.rings["system"]) == len(monitor.rings["gpu"]) == 4  # one sample a cycle, every layer
+        assert len(monitor.loop.rings["system"]) == len(monitor.loop.rings["gpu"]) == 4  # one sample a cycle, every layer
         assert answer["performance_score"] is not None
 
         nvml.lost = False
-        monitor.collect_once()
+        monitor.loop.collect_once()
         assert status(client)["latest_system"]["gpu_info"]["gpu_available"] is True
     finally:
         monitor.close()
@@ -190,8 +190,8 @@ def test_a_failed_model_load_can_be_retried_through_the_api(data_dir, tmp_path):
     monitor = make_monitor(data_dir, load_model=False, model=str(checkpoint))
     client = client_for(monitor)
     try:
-        assert monitor.runtime.load() is False
-        monitor.collect_once()
+        assert monitor.target.load() is False
+        monitor.loop.collect_once()
         answer = status(client)
         assert answer["model_info"]["status"] == "error" and "checkpoint" in answer["model_info"]["error"]
         assert answer["latest_model"]["model_status"] == "error" and answer["latest_system"]
@@ -202,16 +202,16 @@ def test_a_failed_model_load_can_be_retried_through_the_api(data_dir, tmp_path):
         shutil.copytree(data_dir / "demo-model", checkpoint)  # the cause is fixed; retry the same source
         accepted = client.post("/api/model/load")
         assert accepted.status_code == 202, accepted.text
-        wait_for(lambda: monitor.runtime.info()["status"] in ("loaded", "error"), "the reload")
+        wait_for(lambda: monitor.target.info()["status"] in ("loaded", "error"), "the reload")
         assert status(client)["model_info"]["status"] == "loaded"
         assert generate(client).status_code == 200
 
         broken = client.post("/api/model/load", json={"model": str(tmp_path / "nowhere")})
         assert broken.status_code == 202
-        wait_for(lambda: monitor.runtime.info()["status"] in ("loaded", "error"), "the failed reload")
+        wait_for(lambda: monitor.target.info()["status"] in ("loaded", "error"), "the failed reload")
         assert status(client)["model_info"]["status"] == "error"  # a bad reload is a state, not a crash
-        monitor.collect_once()
-        assert len(monitor.rings["system"]) == 2
+        monitor.loop.collect_once()
+        assert len(monitor.loop.rings["system"]) == 2
     finally:
         monitor.close()
 
@@ -221,7 +221,7 @@ def test_a_failed_model_load_can_be_retried_through_the_api(data_dir, tmp_path):
 def test_out_of_memory_fails_one_request_clearly_and_the_next_succeeds(data_dir, monkeypatch):
     monitor = make_monitor(data_dir)
     client = client_for(monitor)
-    model = monitor.runtime._loaded.model
+    model = monitor.target._loaded.model
     real_generate = model.generate
     calls = {"count": 0}
 
@@ -239,7 +239,7 @@ def test_out_of_memory_fails_one_request_clearly_and_the_next_succeeds(data_dir,
         assert "out of memory" in body["error"] and body["trace_id"]
         assert generate(client).status_code == 200  # the worker survived and the model is still loaded
 
-        monitor.collect_once()
+        monitor.loop.collect_once()
         answer = status(client)
         stats = answer["request_stats"]
         assert stats["failed_requests"] == 1 and stats["succeeded_requests"] == 1 and stats["total_requests"] == 2
@@ -263,11 +263,11 @@ def test_a_failing_disk_keeps_serving_and_monitoring_then_catches_up(data_dir, m
         raise sqlite3.OperationalError(disk_error)
 
     try:
-        monitor.collect_once()
+        monitor.loop.collect_once()
         assert store.flush() is True
         monkeypatch.setattr(store, "_write_batch", failing_write)
         for _ in range(3):
-            monitor.collect_once()
+            monitor.loop.collect_once()
         during = generate(client, "written while the disk is full")
         assert during.status_code == 200, during.text  # the request path never waits on the disk
         assert store.flush() is False
@@ -275,7 +275,7 @@ def test_a_failing_disk_keeps_serving_and_monitoring_then_catches_up(data_dir, m
         answer = status(client)
         assert answer["store"]["ok"] is False and disk_error in answer["store"]["last_error"]
         assert answer["store"]["write_errors_total"] >= 1 and answer["store"]["pending"] > 0
-        assert len(monitor.rings["system"]) == 4 and answer["latest_system"]["memory_usage"] is not None
+        assert len(monitor.loop.rings["system"]) == 4 and answer["latest_system"]["memory_usage"] is not None
         assert answer["request_stats"]["succeeded_requests"] == 1
         assert client.get("/api/health/metrics?window=15m").status_code == 200  # history reads still answer
 
@@ -297,8 +297,8 @@ def test_a_failing_disk_under_the_running_loop_keeps_the_live_view(data_dir, mon
     try:
         monitor.start()
         wait_for(lambda: monitor.store.health()["write_errors_total"] >= 2, "the writer thread to fail twice")
-        seen = len(monitor.rings["system"])
-        wait_for(lambda: len(monitor.rings["system"]) >= seen + 3, "more live samples while the disk is full")
+        seen = len(monitor.loop.rings["system"])
+        wait_for(lambda: len(monitor.loop.rings["system"]) >= seen + 3, "more live samples while the disk is full")
         answer = status(client)
         assert answer["monitoring"] is True and answer["collector_threads"] == 1
         assert answer["store"]["ok"] is False and "disk is full" in answer["store"]["last_error"]

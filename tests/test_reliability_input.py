@@ -39,7 +39,7 @@ def api(tmp_path_factory, demo_model_dir):
     shutil.copytree(demo_model_dir, data / "demo-model")
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=data, probe_interval=0.0, rate_limit_per_minute=0.0,
                                     max_new_tokens_cap=8, max_prompt_chars=4000))
-    assert monitor.runtime.load(), monitor.runtime.error
+    assert monitor.target.load(), monitor.target.error
     client = TestClient(Starlette(routes=build_routes(lambda: monitor)), raise_server_exceptions=False)
     yield monitor, client
     monitor.close()
@@ -164,8 +164,8 @@ def test_nasty_bodies_get_the_right_4xx(api, body, status, fragment):
 
 def test_a_prompt_beyond_the_context_is_a_4xx_that_says_so(api):
     monitor, client = api
-    context = monitor.runtime.info()["context_tokens"]
-    tokenizer = monitor.runtime._loaded.tokenizer
+    context = monitor.target.info()["context_tokens"]
+    tokenizer = monitor.target._loaded.tokenizer
     prompt = " ".join(f"w{i}x" for i in range(640))
     assert len(prompt) <= monitor.settings.max_prompt_chars and len(tokenizer(prompt)["input_ids"]) > context
     response = client.post(GENERATE, json={"prompt": prompt, "max_new_tokens": 1})

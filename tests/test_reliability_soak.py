@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 
 from healthmon.api import build_routes
 from healthmon.config import load_settings
-from healthmon.monitor import COLLECTOR_THREAD_NAME, Monitor
+from healthmon.loop import COLLECTOR_THREAD_NAME
+from healthmon.monitor import Monitor
 from healthmon.runtime.params import GenerationParams
 
 WARM_UP_SECONDS = 10.0
@@ -69,7 +70,7 @@ class SteadyLoad:
 def test_resources_stay_flat_under_collection_and_load(data_dir):
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, interval=0.2, probe_interval=1.0, ring_size=RING_SIZE,
                                     rate_limit_per_minute=0.0))
-    assert monitor.runtime.load(), monitor.runtime.error
+    assert monitor.target.load(), monitor.target.error
     process = psutil.Process()
     readings: list[tuple[float, float, int, int, Counter]] = []  # (elapsed s, RSS MB, OS threads, fds, names)
     with TestClient(Starlette(routes=build_routes(lambda: monitor))) as client:
@@ -83,13 +84,13 @@ def test_resources_stay_flat_under_collection_and_load(data_dir):
                 assert time.monotonic() < deadline, "the quality scorer never got ready"
                 time.sleep(0.2)
             time.sleep(WARM_UP_SECONDS)
-            cycles_at_start, started = monitor.cycles_total, time.monotonic()
+            cycles_at_start, started = monitor.loop.cycles_total, time.monotonic()
             generated_at_start = load.answers[GENERATED]
             while (elapsed := time.monotonic() - started) < MEASURE_SECONDS:
                 readings.append((elapsed, process.memory_info().rss / 2**20, process.num_threads(),
                                  process.num_fds(), thread_names()))
                 time.sleep(1.0)
-            cycles = monitor.cycles_total - cycles_at_start
+            cycles = monitor.loop.cycles_total - cycles_at_start
             generated = load.answers[GENERATED] - generated_at_start
             store = monitor.store.health()
         finally:
@@ -127,7 +128,7 @@ def test_100_start_stop_restart_cycles_leave_no_threads(data_dir):
             assert monitor.running and collector_threads() == 1
             assert monitor.stop() is True and collector_threads() == 0
         assert thread_names() == before, (before, thread_names())
-        assert monitor.collect_once()["system"]  # still usable after all that
+        assert monitor.loop.collect_once()["system"]  # still usable after all that
     finally:
         monitor.close()
 
@@ -174,8 +175,8 @@ def test_closing_a_monitor_leaves_no_threads(data_dir):
         monitor = Monitor(settings)
         try:
             monitor.start()
-            assert monitor.runtime.load(), monitor.runtime.error
-            monitor.runtime.generate(GenerationParams("one request", max_new_tokens=2))
+            assert monitor.target.load(), monitor.target.error
+            monitor.target.generate(GenerationParams("one request", max_new_tokens=2))
         finally:
             monitor.close()
     assert thread_names() == before, (before, thread_names())

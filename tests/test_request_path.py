@@ -3,13 +3,15 @@ cut, stop strings, chat messages and the templated prompt, on the demo model's r
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 import threading
 from typing import Any
 
 import pytest
 import torch
 
-from healthmon.runtime.engine import ModelRuntime, build_record, releasable_text
+from healthmon.records import RequestRecord, build_record
+from healthmon.runtime.engine import ModelRuntime, releasable_text
 from healthmon.runtime.generate import cut_at_stop, decode_whole_characters, render_prompt, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body
@@ -51,41 +53,41 @@ def tokenizer(demo_model_dir):
     return load_checkpoint(demo_model_dir).tokenizer
 
 
-def generate_scripted(tokenizer, script: list[int], params: GenerationParams) -> dict[str, Any]:
+def generate_scripted(tokenizer, script: list[int], params: GenerationParams) -> tuple[RequestRecord, Any]:
     clock = ManualClock()
     model = ScriptedModel(script, tokenizer.eos_token_id, clock)
     trace = Trace(clock=clock)
     outcome = run_generation(model, tokenizer, params, trace, max_new_tokens_cap=1024)
-    return build_record(trace, params, "api", False, "ok", "demo", outcome, None, quality=False) | {"model_": model}
+    return build_record(trace, params, "api", False, "ok", "demo", outcome, None, quality=False), model
 
 
 def test_the_end_of_turn_token_is_neither_counted_nor_timed(tokenizer):
     answer = tokenizer("Paris is the capital.", add_special_tokens=False)["input_ids"]
-    record = generate_scripted(tokenizer, answer + [tokenizer.eos_token_id], GenerationParams("Capital of France?"))
-    assert record["response"] == "Paris is the capital."
-    assert record["output_tokens"] == len(answer)  # not len(answer) + 1
-    assert record["finish_reason"] == "stop"
+    record, model = generate_scripted(tokenizer, answer + [tokenizer.eos_token_id], GenerationParams("Capital of France?"))
+    assert record.response == "Paris is the capital."
+    assert record.output_tokens == len(answer)  # not len(answer) + 1
+    assert record.finish_reason == "stop"
     # Each token takes 0.5 s on the scripted clock: tokens/s is the answer's tokens over the time they took.
-    assert record["tokens_per_second"] == pytest.approx(2.0)
-    assert record["inter_token_latency_seconds"] == pytest.approx(0.5)
+    assert record.tokens_per_second == pytest.approx(2.0)
+    assert record.inter_token_latency_seconds == pytest.approx(0.5)
 
 
 def test_an_answer_cut_at_max_new_tokens_ends_in_whole_characters(tokenizer):
     ids = tokenizer("北京是中国的首都，长城很长。", add_special_tokens=False)["input_ids"]
     cut = max(n for n in range(1, len(ids)) if tokenizer.decode(ids[:n]).endswith("\ufffd"))
-    record = generate_scripted(tokenizer, ids, GenerationParams("介绍北京", max_new_tokens=cut))
-    assert record["finish_reason"] == "length" and record["output_tokens"] == cut
-    assert record["response"] and "\ufffd" not in record["response"]
-    assert "北京是中国的首都，长城很长。".startswith(record["response"])
+    record, model = generate_scripted(tokenizer, ids, GenerationParams("介绍北京", max_new_tokens=cut))
+    assert record.finish_reason == "length" and record.output_tokens == cut
+    assert record.response and "\ufffd" not in record.response
+    assert "北京是中国的首都，长城很长。".startswith(record.response)
     assert decode_whole_characters(tokenizer, ids) == "北京是中国的首都，长城很长。"
 
 
 def test_a_stop_string_ends_the_answer_before_it(tokenizer):
     ids = tokenizer("one two three END four", add_special_tokens=False)["input_ids"]
     params = parse_generate_body({"prompt": "count", "stop": ["END"]}, max_new_tokens_cap=64, max_prompt_chars=100)
-    record = generate_scripted(tokenizer, ids, params)
-    assert record["response"] == "one two three " and record["finish_reason"] == "stop"
-    assert record["model_"].calls[0]["stop_strings"] == ["END"]  # and transformers stops generating there
+    record, model = generate_scripted(tokenizer, ids, params)
+    assert record.response == "one two three " and record.finish_reason == "stop"
+    assert model.calls[0]["stop_strings"] == ["END"]  # and transformers stops generating there
     assert cut_at_stop("a b", ("x",)) == ("a b", False)
 
 
@@ -104,11 +106,11 @@ def test_messages_reach_the_model_through_its_chat_template(tokenizer):
                                   "repetition_penalty": 1.3}, max_new_tokens_cap=64, max_prompt_chars=1000)
     text, templated = render_prompt(tokenizer, params)
     assert templated and text.index("You are terse.") < text.index("Hi") < text.index("Hello.") < text.index("RSS?")
-    record = generate_scripted(tokenizer, [tokenizer.eos_token_id], params)
-    assert record["prompt_text"] == text and record["prompt"] == "What is RSS?"
-    assert record["prompt_tokens"] == len(tokenizer(text, add_special_tokens=False)["input_ids"])
-    assert record["model_"].calls[0]["repetition_penalty"] == 1.3
-    assert record["params"]["messages"][0] == {"role": "system", "content": "You are terse."}
+    record, model = generate_scripted(tokenizer, [tokenizer.eos_token_id], params)
+    assert record.prompt_text == text and record.prompt == "What is RSS?"
+    assert record.prompt_tokens == len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert model.calls[0]["repetition_penalty"] == 1.3
+    assert record.params["messages"][0] == {"role": "system", "content": "You are terse."}
 
 
 def test_a_template_that_refuses_the_messages_is_a_client_error(tokenizer):
@@ -142,7 +144,7 @@ def test_queue_seconds_is_the_wait_behind_a_running_request(demo_model_dir):
 
     records: list[dict] = []
     runtime = ModelRuntime(ModelSpec("demo", ""), demo_dir=demo_model_dir, models_dir=demo_model_dir,
-                           on_record=records.append, resolver=lambda spec, **_: demo_model_dir,
+                           sink=SimpleNamespace(record=records.append), resolver=lambda spec, **_: demo_model_dir,
                            loader=lambda path, **_: LoadedModel(HeldModel(), real.tokenizer, path, "cpu", "float32"),
                            clock=clock, measure_quality=False)
     try:
@@ -153,8 +155,8 @@ def test_queue_seconds_is_the_wait_behind_a_running_request(demo_model_dir):
         waiting = runtime.stream(GenerationParams("user", max_new_tokens=2, temperature=0), want_text=False)
         clock.now += 2.5  # the probe runs for 2.5 s while the user request waits
         release.set()
-        assert probe.result(30)["queue_seconds"] == 0
-        assert waiting.result(30)["queue_seconds"] == pytest.approx(2.5)
+        assert probe.result(30).queue_seconds == 0
+        assert waiting.result(30).queue_seconds == pytest.approx(2.5)
     finally:
         release.set()
         runtime.close()

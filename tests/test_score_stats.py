@@ -2,6 +2,7 @@
 
 import pytest
 
+from healthmon.records import RequestRecord
 from healthmon.analysis.score import Curve, health_score, is_starting, status_from, without_model
 from healthmon.analysis.stats import RequestStats
 
@@ -38,12 +39,12 @@ def test_the_monitor_says_starting_until_the_model_first_loads(tmp_path):
 
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0), collectors=[])
     try:
-        monitor.collect_once()
-        assert monitor.health()["status"] == "starting"
+        monitor.loop.collect_once()
+        assert monitor.loop.health()["status"] == "starting"
         assert 'healthmon_health_status{status="starting"} 1.0' in generate_latest(build_registry(monitor)).decode()
-        assert monitor.runtime.load() is True
-        monitor.collect_once()
-        assert monitor.health()["status"] == "healthy"
+        assert monitor.target.load() is True
+        monitor.loop.collect_once()
+        assert monitor.loop.health()["status"] == "healthy"
     finally:
         monitor.close()
 
@@ -80,9 +81,9 @@ def record(ts, status="ok", latency=1.0, ttft=0.1, tps=20.0):
 def test_stats_account_for_every_request():
     stats = RequestStats(window_seconds=300)
     for i in range(8):
-        stats.observe(record(1000 + i, latency=float(i + 1)))
-    stats.observe(record(1010, status="error"))
-    stats.observe(record(1011, status="rejected"))
+        stats.record(RequestRecord.from_row(record(1000 + i, latency=float(i + 1))))
+    stats.record(RequestRecord.from_row(record(1010, status="error")))
+    stats.record(RequestRecord.from_row(record(1011, status="rejected")))
     snap = stats.snapshot(now=1020)
     assert snap["total_requests"] == 10
     assert snap["succeeded_requests"] + snap["failed_requests"] + snap["rejected_requests"] == 10
@@ -95,7 +96,7 @@ def test_stats_account_for_every_request():
 
 def test_stats_empty_window_reports_none_not_zero():
     stats = RequestStats(window_seconds=60)
-    stats.observe(record(0))
+    stats.record(RequestRecord.from_row(record(0)))
     snap = stats.snapshot(now=10_000)
     assert snap["total_requests"] == 1
     assert snap["latency_p95_seconds"] is None and snap["window_tokens_per_second"] is None
@@ -106,7 +107,7 @@ def test_the_model_and_service_throughputs_have_names_of_their_own():
     """The model layer's tokens_per_second (last interval, probes included) and the service layer's
     window_tokens_per_second (the stats window, users only) both reach the flat metrics; the score reads the users'."""
     from healthmon.analysis.score import health_score
-    from healthmon.monitor import flatten_layers
+    from healthmon.loop import flatten_layers
 
     samples = {"service": {"window_tokens_per_second": 4.0, "failure_rate": 0.0},
                "model": {"tokens_per_second": 40.0, "model_loaded": 1}}

@@ -6,6 +6,7 @@ files and real log handlers; nothing is faked but the absent model directory.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 import io
 import logging
 import threading
@@ -184,7 +185,7 @@ def test_a_newline_in_a_model_source_does_not_forge_a_log_line(tmp_path):
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     runtime = ModelRuntime(parse_model_spec(str(tmp_path / source)), demo_dir=tmp_path / "demo",
-                           models_dir=tmp_path / "models", on_record=lambda record: None, logger=logger)
+                           models_dir=tmp_path / "models", sink=SimpleNamespace(record=lambda record: None), logger=logger)
     try:
         assert runtime.load() is False and runtime.info()["status"] == "error"
     finally:

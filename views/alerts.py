@@ -25,7 +25,7 @@ def headers(columns: Iterable[str]) -> dict[str, str]:
 
 def acknowledge(alert_id: str) -> None:
     """A callback: it runs before the fragment redraws, so the list already shows the acknowledgement."""
-    if m.acknowledge_alert(alert_id):
+    if m.alerts.acknowledge(alert_id):
         st.toast(f"{t('Acknowledged:')} {escape_markdown(alert_id)}", icon=":material/check:")
     else:
         st.toast(t("This alert is no longer open."), icon=":material/info:")
@@ -33,7 +33,7 @@ def acknowledge(alert_id: str) -> None:
 
 def silence() -> None:
     matcher = st.session_state["alerts-silence-matcher"]
-    until = m.silence_alerts(matcher, SILENCE_SECONDS[st.session_state["alerts-silence-duration"]])
+    until = m.alerts.silence(matcher, SILENCE_SECONDS[st.session_state["alerts-silence-duration"]])
     st.toast(f"{t('Silenced')} {escape_markdown(matcher)} {t('until')} {local_time(until, viewer_timezone())}",
              icon=":material/notifications_off:")
 
@@ -61,7 +61,7 @@ st.title(t("Alerts"))
 
 @st.fragment(run_every=refresh_seconds(m))
 def live_alerts() -> None:
-    alerts = m.alerts_view(window_bounds(m)[0])
+    alerts = m.alerts.view(window_bounds(m)[0])
     if not alerts:
         empty_state(t("No alerts in this window. The rules below are being watched."))
         return

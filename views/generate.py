@@ -12,12 +12,10 @@ from typing import Any
 
 import streamlit as st
 
-from healthmon.runtime.engine import GenerationStream, ModelNotReady, RuntimeBusy, build_record
+from healthmon.generate_service import GenerateRefused
 from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX_REPETITION_PENALTY, MAX_TEMPERATURE,
-                                      MIN_REPETITION_PENALTY,
-                                      InvalidRequest, parse_generate_body)
-from healthmon.ratelimit import retry_after_header
-from healthmon.tracing import Trace
+                                      MIN_REPETITION_PENALTY)
+from healthmon.target import TokenStream
 from healthmon.ui.chat import Turn, relevance_pending, request_body
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
@@ -53,7 +51,7 @@ def live_figures(slot: Any, ttft_seconds: float | None, chunks: int, elapsed_sec
                      "the request's record below has the exact counts."))
 
 
-def consume(stream: GenerationStream) -> tuple[str, str | None]:
+def consume(stream: TokenStream) -> tuple[str, str | None]:
     """Drain the stream into the bubble as it arrives; the answer's text, and the error if it failed.
 
     closing() ends the generator when the script is interrupted (the viewer left or rerun), which cancels
@@ -84,39 +82,33 @@ def consume(stream: GenerationStream) -> tuple[str, str | None]:
 
 
 def ask(turns: list[Turn], question: str, body: dict[str, Any]) -> None:
-    """Validate as the API does, admit, stream the answer; the turns record the outcome, refusals included."""
+    """Through the generate service, as the API: rate limit, validate, admit, stream; refusals are recorded too."""
     turns.append(Turn("user", question))
     with st.chat_message("user"):
         show_text(question)
-    trace = Trace()
     # The same per-client bucket as the API's (keyed by address): the page is no way around the limit.
     address = st.context.ip_address  # None on a loopback host; not a string where no browser is (AppTest)
-    wait_seconds = m.rate_limiter.acquire(address if isinstance(address, str) and address else "loopback")
-    if wait_seconds > 0:
-        message = f"rate limit: retry in {wait_seconds:.1f} s"
-        m.record_request(build_record(trace, None, "ui", False, "rejected", m.runtime.model_name, None, message))
-        turns[-1].error = t("Rate limit reached; try again in {seconds} s.").format(seconds=retry_after_header(wait_seconds))
-        return
+    client = address if isinstance(address, str) and address else "loopback"
     try:
-        params = parse_generate_body(body, max_new_tokens_cap=m.settings.max_new_tokens_cap,
-                                     max_prompt_chars=m.settings.max_prompt_chars)
-        trace.add("validate", trace.start_seconds, trace.now())
-        stream = m.runtime.stream(params, trace=trace, source="ui")
-    except InvalidRequest as exc:  # counted like the API's refusals: one record per request
-        m.record_request(build_record(trace, None, "ui", False, "rejected", m.runtime.model_name, None, str(exc)))
-        turns[-1].error = f"{t('Invalid request:')} {exc}"
-        return
-    except ModelNotReady as exc:
-        turns[-1].error = f"{t('The model is not ready:')} {exc}"
-        return
-    except RuntimeBusy:
-        turns[-1].error = t("The queue is full; try again in a few seconds.")
+        stream = m.generate.start(body, client=client, source="ui")
+    except GenerateRefused as exc:
+        turns[-1].error = refusal_message(exc)
         return
     with st.chat_message("assistant"):
         text, error = consume(stream)
-    record = stream.record or {}
-    failed = error or (record.get("error") if record.get("status") != "ok" else None)
+    record = stream.record
+    failed = error or (record.error if record is not None and not record.completed else None)
     turns.append(Turn("assistant", text, stream.trace_id, f"{t('Generation failed:')} {failed}" if failed else None))
+
+
+def refusal_message(refusal: GenerateRefused) -> str:
+    if refusal.reason == "rate_limited":
+        return t("Rate limit reached; try again in {seconds} s.").format(seconds=refusal.headers["Retry-After"])
+    if refusal.reason == "not_ready":
+        return f"{t('The model is not ready:')} {refusal.message.removeprefix('model not ready: ')}"
+    if refusal.reason == "busy":
+        return t("The queue is full; try again in a few seconds.")
+    return f"{t('Invalid request:')} {refusal.message}"
 
 
 def answer_details(record: dict[str, Any] | None) -> None:
@@ -160,7 +152,7 @@ def show_turn(turn: Turn, newest: bool) -> None:
 
 
 st.title(t("Generate"))
-info = m.runtime.info()
+info = m.target.info()
 if info.get("is_demo"):
     st.info(t("This is the built-in demo model: a tiny offline model, so its answers are only for trying the monitor."),
             icon=":material/science:")

@@ -200,7 +200,7 @@ def probe_section(probes: pd.DataFrame, drift: pd.DataFrame) -> None:
 @st.fragment(run_every=refresh_seconds(m))
 def live_card() -> None:
     """What is loaded and its state (loading progress, errors, requests running), every collection interval."""
-    model_card(m.runtime.info())
+    model_card(m.target.info())
 
 
 @st.fragment(run_every=panels.chart_refresh_seconds(m))
@@ -211,7 +211,7 @@ def history_charts() -> None:
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
     inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("ttft_seconds", USERS_TPS)),
-                     m.runtime.queue_max)
+                     m.target.info()["queue_max"])
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 
 

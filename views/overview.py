@@ -80,7 +80,7 @@ def breakdown(status: dict) -> None:
 
 
 def alerts_list() -> None:
-    active = m.active_alerts()
+    active = m.alerts.active()
     if not active:
         st.caption(t("No active alerts."))
         return

@@ -22,10 +22,10 @@ def load_model() -> None:
         st.session_state["settings-load-error"] = str(exc)
         return
     st.session_state.pop("settings-load-error", None)
-    if m.runtime.info()["status"] == "loading":
+    if m.target.info()["status"] == "loading":
         st.toast(t("The model is already loading."), icon=":material/hourglass_top:")
         return
-    m.runtime.load_async(spec)
+    m.target.load_async(spec)
     st.toast(f"{t('Loading')} {escape_markdown(describe(spec))}", icon=":material/download:")
 
 
@@ -59,7 +59,7 @@ st.subheader(t("Model source"))
 
 @st.fragment(run_every=refresh_seconds(m))
 def model_status() -> None:
-    info = m.runtime.info()
+    info = m.target.info()
     model_facts(info)
     if info["status"] == "loading":
         progress = info.get("progress") or {}
@@ -74,7 +74,7 @@ def model_status() -> None:
 
 
 model_status()
-st.session_state.setdefault("settings-model-spec", spec_text(m.runtime.spec))
+st.session_state.setdefault("settings-model-spec", spec_text(m.target.spec))
 source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
 source_col.text_input(t("New model source"), key="settings-model-spec", persist_state="session", help=t(ACCEPTED_FORMS),
                       placeholder="demo · modelscope:Qwen/Qwen2.5-0.5B-Instruct · hf:Qwen/Qwen2.5-0.5B-Instruct · /a/dir")
@@ -92,8 +92,8 @@ def monitoring() -> None:
     running = m.running
     cols = st.columns(3)
     cols[0].metric(t("State"), t("running") if running else t("stopped"))
-    cols[1].metric(t("Collection cycles"), m.cycles_total)
-    cols[2].metric(t("Last cycle"), fmt_seconds(m.last_cycle_seconds))
+    cols[1].metric(t("Collection cycles"), m.loop.cycles_total)
+    cols[2].metric(t("Last cycle"), fmt_seconds(m.loop.last_cycle_seconds))
     buttons = st.columns([1, 1, 1, 3])
     buttons[0].button(t("Start"), key="settings-start", on_click=switch_monitoring, args=("start",),
                       disabled=running, icon=":material/play_arrow:", width="stretch")

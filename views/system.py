@@ -156,10 +156,10 @@ def no_samples() -> str:
 @st.fragment(run_every=refresh_seconds(m))
 def live_now() -> None:
     """The latest sample, every collection interval."""
-    system_now = m.latest("system")
+    system_now = m.loop.latest("system")
     left, right = st.columns([3, 2])
     with left:
-        now_tiles(system_now, m.latest("process"))
+        now_tiles(system_now, m.loop.latest("process"))
     with right:
         per_core(system_now)
 
@@ -167,7 +167,7 @@ def live_now() -> None:
 @st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
 def history_charts() -> None:
     """The window's history, each time it can have gained a point; each layer read once."""
-    gpu_now = m.latest("gpu")
+    gpu_now = m.loop.latest("gpu")
     system = panels.history(m, "system", SYSTEM_COLUMNS, POINTS)
     process = panels.history(m, "process", PROCESS_COLUMNS, POINTS)
     gpu = None
@@ -177,7 +177,7 @@ def history_charts() -> None:
     if system.empty:
         empty_state(no_samples())
     else:
-        cpu_section(system, m.latest("system").get("cpu_count"))
+        cpu_section(system, m.loop.latest("system").get("cpu_count"))
         memory_and_disk_section(system)
     process_section(process)
     gpu_section(gpu_now, gpu)

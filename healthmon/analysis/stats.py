@@ -10,13 +10,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
+from healthmon.records import STATUSES, RequestRecord
 from healthmon.store.frames import percentiles
-
-STATUSES = ("ok", "error", "rejected")
 
 
 @dataclass(frozen=True)
@@ -42,21 +41,23 @@ class RequestStats:
         self._completed: deque[_Completed] = deque(maxlen=max_window_items)
         self._received_ts: deque[tuple[float, str]] = deque(maxlen=max_window_items)
 
-    def observe(self, record: Mapping[str, Any]) -> None:
-        """Count one user request record (synthetic probe requests are kept out by the caller)."""
-        status = record["status"] if record.get("status") in STATUSES else "error"
-        ts = float(record["ts"])
+    def record(self, record: RequestRecord) -> None:
+        """Count one user request when it finishes; canary probes and the scored pass are not counted."""
+        if record.synthetic or record.stage != "finished":
+            return
+        status = record.status if record.status in STATUSES else "error"
+        ts = float(record.ts)
         with self._lock:
             self._counts[status] += 1
             self._received_ts.append((ts, status))
             if status != "ok":
                 return
-            latency = float(record.get("latency_seconds") or 0.0)
+            latency = float(record.latency_seconds or 0.0)
             self._latency_sum_seconds += latency
-            self._prompt_tokens_total += int(record.get("prompt_tokens") or 0)
-            self._output_tokens_total += int(record.get("output_tokens") or 0)
-            self._completed.append(_Completed(ts, latency, record.get("ttft_seconds"), record.get("tokens_per_second"),
-                                              record.get("prompt_tokens"), record.get("output_tokens")))
+            self._prompt_tokens_total += int(record.prompt_tokens or 0)
+            self._output_tokens_total += int(record.output_tokens or 0)
+            self._completed.append(_Completed(ts, latency, record.ttft_seconds, record.tokens_per_second,
+                                              record.prompt_tokens, record.output_tokens))
 
     def snapshot(self, now: float) -> dict[str, Any]:
         """Seed-compatible totals plus windowed percentiles; None, never 0, where there is no data."""

@@ -29,14 +29,14 @@ async def alerts_list(request: Request, monitor: Monitor) -> Response:
         since = monitor.clock() - 86400
     else:
         since, _ = window(request, monitor)
-    alerts = await run_in_threadpool(monitor.alerts_view, since)
-    return JSONResponse(views.clean({"active": len(monitor.active_alerts()), "alerts": [_alert_row(a) for a in alerts]}))
+    alerts = await run_in_threadpool(monitor.alerts.view, since)
+    return JSONResponse(views.clean({"active": len(monitor.alerts.active()), "alerts": [_alert_row(a) for a in alerts]}))
 
 
 async def alert_acknowledge(request: Request, monitor: Monitor) -> Response:
     check_token(request, monitor)
     alert_id = request.path_params["alert_id"]
-    if not monitor.acknowledge_alert(alert_id):
+    if not monitor.alerts.acknowledge(alert_id):
         raise ApiError(404, f"no open alert {alert_id!r}")
     return JSONResponse({"message": "acknowledged", "id": alert_id})
 
@@ -53,7 +53,7 @@ async def alert_silence(request: Request, monitor: Monitor) -> Response:
         raise ApiError(422, f"send only {{\"matcher\": \"<rule name or metric, up to {MAX_MATCHER_CHARS} "
                             f"characters>\", \"duration_seconds\": {MIN_SILENCE_SECONDS}..{MAX_SILENCE_SECONDS}}}")
     try:
-        until = monitor.silence_alerts(matcher, float(duration))
+        until = monitor.alerts.silence(matcher, float(duration))
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
     return JSONResponse({"message": "silenced", "matcher": matcher, "until": views.iso(until)})

@@ -13,9 +13,9 @@ from healthmon import views
 from healthmon.api.http import (ApiError, Handler, check_token, client_address, json_body, max_points, max_requests,
                                 query_int, window)
 from healthmon.monitor import Monitor
-from healthmon.runtime.engine import ModelNotReady, RuntimeBusy, build_record
-from healthmon.ratelimit import retry_after_header
-from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body
+from healthmon.generate_service import GenerateRefused
+from healthmon.records import RequestRecord
+from healthmon.runtime.params import InvalidRequest
 from healthmon.runtime.sources import ModelSourceError, parse_model_spec
 from healthmon.tracing import Trace
 
@@ -52,7 +52,7 @@ async def system_restart(request: Request, monitor: Monitor) -> Response:
 
 
 async def model_info(request: Request, monitor: Monitor) -> Response:
-    info = monitor.runtime.info()
+    info = monitor.target.info()
     return JSONResponse({"model_info": views.model_info_payload(info), "model_loaded": info["status"] == "loaded"})
 
 
@@ -66,10 +66,10 @@ async def model_load(request: Request, monitor: Monitor) -> Response:
         spec = parse_model_spec(body["model"]) if body.get("model") else None
     except ModelSourceError as exc:
         raise ApiError(422, str(exc)) from exc
-    if monitor.runtime.status.value == "loading":
+    if monitor.target.status.value == "loading":
         raise ApiError(409, "the model is already loading")
-    monitor.runtime.load_async(spec)
-    return JSONResponse({"message": "loading", "model_info": views.model_info_payload(monitor.runtime.info())},
+    monitor.target.load_async(spec)
+    return JSONResponse({"message": "loading", "model_info": views.model_info_payload(monitor.target.info())},
                         status_code=202)
 
 
@@ -77,18 +77,16 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
     """Every request that reaches this handler is counted: refused ones are recorded as rejected."""
     trace = Trace()
     try:
-        params = await _admissible_params(request, monitor)
+        check_token(request, monitor)
+        body = await json_body(request)
     except ApiError as exc:
-        monitor.record_request(build_record(trace, None, "api", False, "rejected", monitor.runtime.model_name,
-                                            None, exc.message))
+        monitor.generate.refuse(trace, "api", exc.message)
         raise
-    trace.add("validate", trace.start_seconds, trace.now())
+    client = client_address(request, monitor.settings.trust_forwarded_for)
     try:
-        stream = monitor.runtime.stream(params, trace=trace, source="api", want_text=False)
-    except ModelNotReady as exc:
-        raise ApiError(503, f"model not ready: {exc}", {"Retry-After": "5"}) from exc
-    except RuntimeBusy as exc:
-        raise ApiError(503, f"busy: {exc}; retry later", {"Retry-After": "2"}) from exc
+        stream = monitor.generate.start(body, client=client, source="api", trace=trace, want_text=False)
+    except GenerateRefused as exc:
+        raise ApiError(exc.status_code, exc.message, exc.headers) from exc
     await asyncio.wrap_future(stream.finished)  # waits without holding a worker thread
     try:
         record = stream.result()
@@ -99,31 +97,15 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
     return JSONResponse(views.clean(generate_answer(record)))
 
 
-async def _admissible_params(request: Request, monitor: Monitor) -> GenerationParams:
-    check_token(request, monitor)
-    client = client_address(request, monitor.settings.trust_forwarded_for)
-    wait_seconds = monitor.rate_limiter.acquire(client)
-    if wait_seconds > 0:
-        raise ApiError(429, f"rate limit: {monitor.settings.rate_limit_per_minute:g} generate requests per minute "
-                            f"per client; retry in {wait_seconds:.1f} s", {"Retry-After": retry_after_header(wait_seconds)})
-    settings = monitor.settings
-    try:
-        return parse_generate_body(await json_body(request), max_new_tokens_cap=settings.max_new_tokens_cap,
-                                   max_prompt_chars=settings.max_prompt_chars)
-    except InvalidRequest as exc:
-        raise ApiError(exc.status_code, str(exc)) from exc
-
-
-def generate_answer(record: dict[str, Any]) -> dict[str, Any]:
+def generate_answer(record: RequestRecord) -> dict[str, Any]:
     """The seed's fields (lengths now in tokens, text without the prompt) plus the measured extras."""
     return {
-        "generated_text": record.get("response") or "", "inference_time": record["latency_seconds"],
-        "prompt_length": record.get("prompt_tokens"), "response_length": record.get("output_tokens"),
-        "tokens_per_second": record.get("tokens_per_second"), "trace_id": record["trace_id"],
-        "prompt_tokens": record.get("prompt_tokens"), "output_tokens": record.get("output_tokens"),
-        "ttft_seconds": record.get("ttft_seconds"), "finish_reason": record.get("finish_reason"),
-        "queue_seconds": record.get("queue_seconds"), "model": record.get("model"),
-        "quality": record.get("quality"),
+        "generated_text": record.response or "", "inference_time": record.latency_seconds,
+        "prompt_length": record.prompt_tokens, "response_length": record.output_tokens,
+        "tokens_per_second": record.tokens_per_second, "trace_id": record.trace_id,
+        "prompt_tokens": record.prompt_tokens, "output_tokens": record.output_tokens,
+        "ttft_seconds": record.ttft_seconds, "finish_reason": record.finish_reason,
+        "queue_seconds": record.queue_seconds, "model": record.model, "quality": record.quality,
     }
 
 

@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from healthmon.records import RequestRecord
 from healthmon.textsafe import redact_url
 
 log = logging.getLogger("healthmon.export")
@@ -57,24 +58,24 @@ def _nanoseconds(unix_seconds: float) -> int:
     return whole * NANOSECONDS + round((unix_seconds - whole) * NANOSECONDS)
 
 
-def genai_attributes(record: Mapping[str, Any], operation: str) -> dict[str, Any]:
+def genai_attributes(record: RequestRecord, operation: str) -> dict[str, Any]:
     """The GenAI semantic-convention attributes of one request record (absent values are left out)."""
-    params = record.get("params") or {}
+    params = record.params or {}
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": operation,
-        "gen_ai.request.model": record.get("model"),
-        "gen_ai.response.model": record.get("model") if record.get("status") == "ok" else None,
+        "gen_ai.request.model": record.model,
+        "gen_ai.response.model": record.model if record.completed else None,
         "gen_ai.request.max_tokens": params.get("max_new_tokens"),
         "gen_ai.request.temperature": params.get("temperature"),
         "gen_ai.request.top_p": params.get("top_p"),
         "gen_ai.request.seed": params.get("seed"),
-        "gen_ai.usage.input_tokens": record.get("prompt_tokens"),
-        "gen_ai.usage.output_tokens": record.get("output_tokens"),
-        "gen_ai.response.finish_reasons": [record["finish_reason"]] if record.get("finish_reason") else None,
-        "healthmon.source": record.get("source"),
-        "healthmon.synthetic": bool(record.get("synthetic")),
-        "healthmon.status": record.get("status"),
-        "error.type": record.get("status") if record.get("status") != "ok" else None,
+        "gen_ai.usage.input_tokens": record.prompt_tokens,
+        "gen_ai.usage.output_tokens": record.output_tokens,
+        "gen_ai.response.finish_reasons": [record.finish_reason] if record.finish_reason else None,
+        "healthmon.source": record.source,
+        "healthmon.synthetic": record.synthetic,
+        "healthmon.status": record.status,
+        "error.type": record.status if not record.completed else None,
     }
     return {key: value for key, value in attributes.items() if value is not None}
 
@@ -95,34 +96,36 @@ class TraceExporter:
         """"chat" when the model's tokenizer has a chat template (generate.encode_prompt then applies it)."""
         return "chat" if self._model_info().get("has_chat_template") else "text_completion"
 
-    def export(self, record: Mapping[str, Any]) -> None:
-        """Queue one request's spans for export (the runtime's record sink calls this on its own thread)."""
+    def record(self, record: RequestRecord) -> None:
+        """Queue one finished request's spans for export (on the producer's thread); the scored pass adds none."""
+        if record.stage != "finished":
+            return
         try:
             self._export(record)
         except Exception:  # noqa: BLE001 - tracing is an add-on: it must never fail the request
-            log.exception("could not export trace %s", record.get("trace_id"))
+            log.exception("could not export trace %s", record.trace_id)
 
-    def _export(self, record: Mapping[str, Any]) -> None:
+    def _export(self, record: RequestRecord) -> None:
         operation = self._operation()
-        start_seconds = float(record["ts"])
-        token = self._ids.wanted.set(int(record["trace_id"], 16))
+        start_seconds = float(record.ts)
+        token = self._ids.wanted.set(int(record.trace_id, 16))
         try:
             root = self._tracer.start_span(
-                f"{operation} {record.get('model')}", context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),
-                kind=SpanKind.INTERNAL if record.get("synthetic") else SpanKind.SERVER,
+                f"{operation} {record.model}", context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),
+                kind=SpanKind.INTERNAL if record.synthetic else SpanKind.SERVER,
                 attributes=genai_attributes(record, operation), start_time=_nanoseconds(start_seconds))
         finally:
             self._ids.wanted.reset(token)
         parent = trace_api.set_span_in_context(root)
-        for stage in record.get("spans") or ():
+        for stage in record.spans:
             stage_start = start_seconds + float(stage["start_offset_seconds"])
             attributes = {f"healthmon.{key}": value for key, value in (stage.get("attributes") or {}).items()}
             child = self._tracer.start_span(str(stage["name"]), context=parent, attributes=attributes,
                                             start_time=_nanoseconds(stage_start))
             child.end(end_time=_nanoseconds(stage_start + float(stage["duration_seconds"])))
-        if record.get("status") != "ok":
-            root.set_status(Status(StatusCode.ERROR, str(record.get("error") or record.get("status"))))
-        root.end(end_time=_nanoseconds(start_seconds + float(record["latency_seconds"])))
+        if not record.completed:
+            root.set_status(Status(StatusCode.ERROR, str(record.error or record.status)))
+        root.end(end_time=_nanoseconds(start_seconds + float(record.latency_seconds)))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._provider.force_flush(timeout_millis)

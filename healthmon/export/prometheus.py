@@ -84,7 +84,7 @@ class MonitorCollector:
 
     def _fresh(self, layer: str) -> dict[str, Any]:
         """The layer's latest sample, or {} when there is none or it is stale (module docstring)."""
-        sample = self._monitor.latest(layer)
+        sample = self._monitor.loop.latest(layer)
         interval = self._monitor.settings.interval
         stale_after = max(STALE_AFTER_INTERVALS * interval, MIN_STALE_AFTER_SECONDS)
         if not sample or self._monitor.clock() - sample["ts"] > stale_after:
@@ -97,12 +97,12 @@ class MonitorCollector:
                                 value=1.0 if monitor.running else 0.0)
         yield GaugeMetricFamily("healthmon_start_time_seconds", "When the monitor started (unix time).",
                                 value=monitor.started_at)
-        yield CounterMetricFamily("healthmon_collection_cycles", "Collection cycles run.", value=monitor.cycles_total)
-        if monitor.last_cycle_seconds is not None:
+        yield CounterMetricFamily("healthmon_collection_cycles", "Collection cycles run.", value=monitor.loop.cycles_total)
+        if monitor.loop.last_cycle_seconds is not None:
             yield GaugeMetricFamily("healthmon_collection_duration_seconds", "Duration of the last collection cycle.",
-                                    value=monitor.last_cycle_seconds)
+                                    value=monitor.loop.last_cycle_seconds)
         errors = CounterMetricFamily("healthmon_collector_errors", "Failed collections by layer.", labels=["layer"])
-        for layer, entry in sorted(monitor.collector_errors.items()):
+        for layer, entry in sorted(monitor.loop.collector_errors.items()):
             errors.add_metric([layer], entry.get("count", 0))
         yield errors
 
@@ -127,7 +127,7 @@ class MonitorCollector:
                 yield family
 
     def _model(self) -> Iterator[Metric]:
-        info = self._monitor.runtime.info()
+        info = self._monitor.target.info()
         yield InfoMetricFamily("healthmon_model", "The monitored model; its labels say which one.", value={
             "model_name": str(info["name"]), "source": str(info["source"]),
             "demo": str(bool(info.get("is_demo"))).lower(),
@@ -143,12 +143,12 @@ class MonitorCollector:
         """Each quality figure's latest value in the lookback: samples without finished requests carry none."""
         since = self._monitor.clock() - QUALITY_LOOKBACK_SECONDS
         latest: dict[str, Any] = {}
-        for _, values in self._monitor.rings["quality"].items(since=since):
+        for _, values in self._monitor.loop.rings["quality"].items(since=since):
             latest |= {key: value for key, value in values.items() if value is not None}
         yield from _gauges(latest, exported("quality"))
 
     def _health(self) -> Iterator[Metric]:
-        health = self._monitor.health()
+        health = self._monitor.loop.health()
         yield _one_hot("healthmon_health_status", "Overall status (one-hot): the score, capped by firing alerts.",
                        "status", HEALTH_STATUSES, health["status"])
         if health["performance_score"] is None:
@@ -162,7 +162,7 @@ class MonitorCollector:
         yield components
 
     def _alerts(self) -> Iterator[Metric]:
-        engine = self._monitor.alert_engine
+        engine = self._monitor.alerts.engine
         open_alerts = [a for a in engine.all_alerts() if a.state in ("pending", "firing")]
         family = GaugeMetricFamily("healthmon_alerts", "Open alerts, 1 per rule and state (as Prometheus' ALERTS; "
                                    "`rule`, since a Prometheus rule relaying it sets alertname itself).",
@@ -170,7 +170,7 @@ class MonitorCollector:
         for alert in open_alerts:
             family.add_metric([alert.rule, alert.metric, alert.level, alert.kind, alert.state], 1.0)
         yield family
-        active = [a.level for a in self._monitor.active_alerts()]
+        active = [a.level for a in self._monitor.alerts.active()]
         counts = GaugeMetricFamily("healthmon_alerts_active", "Firing alerts that notify (not silenced or "
                                    "inhibited), by level.", labels=["level"])
         for level in LEVELS:

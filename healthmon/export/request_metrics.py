@@ -1,6 +1,6 @@
 """Per-request Prometheus metrics: counters by outcome, token counters and latency histograms.
 
-The Monitor hands every request record to `RequestMetrics.observe` as it completes, so histograms see
+The request pipeline hands every request record to `RequestMetrics.record` as it completes, so histograms see
 each request exactly once (a scrape-time collector could only see the windowed summaries). Names echo
 vLLM (`vllm:e2e_request_latency_seconds` -> `healthmon_e2e_request_latency_seconds`) and buckets follow
 the OpenTelemetry GenAI semantic conventions, so existing dashboards and habits carry over.
@@ -10,9 +10,10 @@ Canary probes (synthetic records) never touch the user metrics: they are counted
 `sum(rate(healthmon_requests_total[5m]))` is user traffic with no label filter to remember, and it
 agrees with the request statistics and the health score, which also leave probes out.
 
+>>> from healthmon.records import RequestRecord
 >>> metrics = RequestMetrics()
->>> metrics.observe({"status": "ok", "synthetic": False, "latency_seconds": 0.3, "finish_reason": "stop",
-...                  "prompt_tokens": 5, "output_tokens": 7, "ttft_seconds": 0.05})
+>>> metrics.record(RequestRecord("0" * 32, 0.0, "api", "ok", "demo", 0.3, finish_reason="stop", prompt_tokens=5,
+...                              output_tokens=7, ttft_seconds=0.05))
 >>> from prometheus_client import CollectorRegistry, generate_latest
 >>> registry = CollectorRegistry(); registry.register(metrics)
 >>> b'healthmon_generation_tokens_total 7.0' in generate_latest(registry)
@@ -21,12 +22,13 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Iterable
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics_core import Metric
 
-STATUSES = ("ok", "error", "rejected")
+from healthmon.records import STATUSES, RequestRecord
+
 FINISH_REASONS = ("stop", "length", "cancelled")  # what run_generation reports for a completed request
 # gen_ai.server.request.duration (OTel GenAI): doubling from 10 ms to 82 s
 REQUEST_DURATION_BUCKETS_SECONDS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
@@ -37,9 +39,9 @@ TTFT_BUCKETS_SECONDS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0
 TPOT_BUCKETS_SECONDS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 
 
-def inference_seconds(record: Mapping[str, Any]) -> float | None:
+def inference_seconds(record: RequestRecord) -> float | None:
     """Prefill plus decode: the model's own time for the request, which tokens/s is measured over."""
-    durations = {span["name"]: span["duration_seconds"] for span in record.get("spans") or ()}
+    durations = {span["name"]: span["duration_seconds"] for span in record.spans}
     if "prefill" not in durations:
         return None
     return float(durations["prefill"]) + float(durations.get("decode", 0.0))
@@ -85,24 +87,26 @@ class RequestMetrics:
                             self._ttft, self._tpot, self._queue, self._inference, self._canary_requests,
                             self._canary_e2e)
 
-    def observe(self, record: Mapping[str, Any]) -> None:
-        """Count one request record (engine.build_record's shape); histograms take completed requests only."""
-        status = record.get("status") if record.get("status") in STATUSES else "error"
+    def record(self, record: RequestRecord) -> None:
+        """Count one request when it finishes (not its scored pass); histograms take completed requests only."""
+        if record.stage != "finished":
+            return
+        status = record.status if record.status in STATUSES else "error"
         completed = status == "ok"
-        if record.get("synthetic"):
+        if record.synthetic:
             self._canary_requests.labels(status).inc()
             if completed:
-                self._canary_e2e.observe(float(record["latency_seconds"]))
+                self._canary_e2e.observe(float(record.latency_seconds))
             return
         self._requests.labels(status).inc()
         if not completed:
             return
-        self._success.labels(str(record.get("finish_reason") or "stop")).inc()
-        self._prompt_tokens.inc(int(record.get("prompt_tokens") or 0))
-        self._generation_tokens.inc(int(record.get("output_tokens") or 0))
-        for histogram, value in ((self._e2e, record.get("latency_seconds")), (self._ttft, record.get("ttft_seconds")),
-                                 (self._tpot, record.get("inter_token_latency_seconds")),
-                                 (self._queue, record.get("queue_seconds")),
+        self._success.labels(str(record.finish_reason or "stop")).inc()
+        self._prompt_tokens.inc(int(record.prompt_tokens or 0))
+        self._generation_tokens.inc(int(record.output_tokens or 0))
+        for histogram, value in ((self._e2e, record.latency_seconds), (self._ttft, record.ttft_seconds),
+                                 (self._tpot, record.inter_token_latency_seconds),
+                                 (self._queue, record.queue_seconds),
                                  (self._inference, inference_seconds(record))):
             if value is not None:
                 histogram.observe(float(value))

@@ -3,16 +3,16 @@
 The request path only calls `submit()`, which never blocks: the record joins a bounded queue or, when the
 queue is full, goes straight back with relevance None ("not scored: queue full") and the drop is counted.
 One daemon thread loads the embedding model (on start, so the monitor itself starts in seconds), waits until
-`can_run()` says the model is idle, scores, and calls `on_quality(record)` with `quality.relevance` filled in
-(and, for canary probes, `quality.drift_similarity`). Waiting for the model matters on a CPU: an embedding
+`can_run()` says the model is idle, scores, and publishes the record's `scored` pass with `quality.relevance`
+filled in (and, for canary probes, `quality.drift_similarity`) through the request pipeline it was given. Waiting for the model matters on a CPU: an embedding
 running beside a generation takes cores from it (measured in benchmarks/bench_quality.py); under sustained
 load the queue fills and drops are counted, rather than slowing every answer. The thread leaves
 `torch.set_num_threads` alone: the setting is not per thread (other threads, and threads started later, take
 it up), and a one-thread scorer left the model worker on one core.
 
-Every submitted record reaches `on_quality` exactly once, scored or not, so a consumer can aggregate quality
-from `on_quality` alone; it is a different sink from the runtime's `on_record`, so request statistics never
-count a request twice. `on_quality` runs on the scorer's thread, or on the submitter's for a dropped record.
+Every submitted record is published scored exactly once, scored or not, so a sink can aggregate quality from
+the `scored` passes alone; sinks that count requests skip that pass, so none counts a request twice. `publish`
+runs on the scorer's thread, or on the submitter's for a dropped record.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from typing import Any, Callable
 from healthmon.quality.drift import CanaryReferences, canary_drift
 from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder, relevance
 from healthmon.quality.metrics import with_relevance
+from healthmon.records import RequestRecord
 from healthmon.textsafe import log_text
 
-QualitySink = Callable[[dict[str, Any]], None]
+Publish = Callable[[RequestRecord], None]
 QUEUE_FULL = "not scored: queue full"
 STOPPING = "not scored: the scorer stopped first"
 SCORER_THREAD_NAME = "healthmon-quality-scorer"
@@ -37,11 +38,11 @@ _STOP = object()
 class QualityScorer:
     """Scores relevance and canary drift on one background thread; start() is optional (submit() starts it)."""
 
-    def __init__(self, on_quality: QualitySink, *, embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    def __init__(self, publish: Publish, *, embedding_model: str = DEFAULT_EMBEDDING_MODEL,
                  load: Callable[[str], Embedder] = load_embedder, references: CanaryReferences | None = None,
                  can_run: Callable[[], bool] = lambda: True, queue_max: int = 256,
                  idle_poll_seconds: float = 0.05, logger: logging.Logger | None = None) -> None:
-        self._on_quality = on_quality
+        self._publish = publish
         self.embedding_model = embedding_model
         self._load = load
         self._references = references
@@ -68,9 +69,14 @@ class QualityScorer:
             self._thread = threading.Thread(target=self._work, name=SCORER_THREAD_NAME, daemon=True)
             self._thread.start()
 
-    def submit(self, record: dict[str, Any]) -> bool:
+    def record(self, record: RequestRecord) -> None:
+        """The pipeline's sink: a finished generation is queued for scoring; its scored pass is not."""
+        if record.stage == "finished":
+            self.submit(record)
+
+    def submit(self, record: RequestRecord) -> bool:
         """Queue a finished generation's record for scoring; False when it has no quality or was dropped."""
-        if record.get("status") != "ok" or not isinstance(record.get("quality"), dict):
+        if not record.completed or not isinstance(record.quality, dict):
             return False
         self.start()
         with self._lock:
@@ -122,18 +128,18 @@ class QualityScorer:
                 return False
         return not self._stop.is_set()
 
-    def _score(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _score(self, record: RequestRecord) -> dict[str, Any]:
         """Relevance for every record, drift for canary probes; a reason in place of each value it cannot have."""
         if self._embedder is None:
             return self._unscored(record, self.embedder_error)
         try:
-            value, reason = relevance(self._embedder, record.get("prompt") or "", record.get("response") or "")
-            scored = with_relevance(record["quality"], value, reason, self._embedder.name)
+            value, reason = relevance(self._embedder, record.prompt or "", record.response or "")
+            scored = with_relevance(record.quality, value, reason, self._embedder.name)
             if self._is_probe(record):
-                drift, drift_reason = canary_drift(self._references, self._embedder, record)
+                drift, drift_reason = canary_drift(self._references, self._embedder, record.to_row())
                 scored |= {"drift_similarity": None if drift is None else round(drift, 4), "drift_reason": drift_reason}
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the scorer
-            self._log.warning("scoring %s failed: %s", record.get("trace_id"), log_text(exc))
+            self._log.warning("scoring %s failed: %s", record.trace_id, log_text(exc))
             with self._lock:
                 self.failed_total += 1
             return self._unscored(record, f"scoring failed: {type(exc).__name__}: {exc}")
@@ -141,16 +147,16 @@ class QualityScorer:
             self.scored_total += 1
         return scored
 
-    def _is_probe(self, record: dict[str, Any]) -> bool:
-        return record.get("source") == "probe" and self._references is not None
+    def _is_probe(self, record: RequestRecord) -> bool:
+        return record.source == "probe" and self._references is not None
 
-    def _unscored(self, record: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    def _unscored(self, record: RequestRecord, reason: str | None) -> dict[str, Any]:
         """The quality with relevance (and a probe's drift) None, and the reason why."""
-        unscored = with_relevance(record["quality"], None, reason)
+        unscored = with_relevance(record.quality, None, reason)
         return unscored | {"drift_similarity": None, "drift_reason": reason} if self._is_probe(record) else unscored
 
-    def _emit(self, record: dict[str, Any], quality: dict[str, Any]) -> None:
+    def _emit(self, record: RequestRecord, quality: dict[str, Any]) -> None:
         try:
-            self._on_quality(record | {"quality": quality})
+            self._publish(record.scored(quality))
         except Exception:  # noqa: BLE001 - bookkeeping must never stop scoring
-            self._log.exception("recording the quality of %s failed", record.get("trace_id"))
+            self._log.exception("recording the quality of %s failed", record.trace_id)

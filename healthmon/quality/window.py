@@ -23,9 +23,13 @@ alert's message can name them.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from healthmon.records import RequestRecord
 
 MEAN_FIELDS = ("quality_score", "relevance", "perplexity", "mean_logprob", "repetition_rate", "distinct_1",
                "distinct_2", "mean_token_entropy")
@@ -67,11 +71,18 @@ def summarize(qualities: Sequence[Mapping[str, Any]], drift_similarities: Sequen
 class QualityWindow:
     """Thread-safe: the scorer adds from its thread, the collection loop samples from its own."""
 
-    def __init__(self, window_seconds: float = WINDOW_SECONDS, max_answers: int = MAX_ANSWERS) -> None:
+    def __init__(self, window_seconds: float = WINDOW_SECONDS, max_answers: int = MAX_ANSWERS, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._window_seconds = window_seconds
         self._answers: deque[Answer] = deque(maxlen=max_answers)
         self._drifts: deque[float] = deque(maxlen=max_answers)
+
+    def record(self, record: RequestRecord) -> None:
+        """The pipeline's sink: an answer joins the window when it is scored, at the time it was scored."""
+        if record.stage == "scored":
+            self.add(record.to_row(), ts=self._clock())
 
     def add(self, record: Mapping[str, Any], ts: float | None = None) -> None:
         """A record re-emitted by the scorer: user answers join the window, probes count only by their drift."""

@@ -1,7 +1,8 @@
-"""ModelRuntime: the model's lifecycle, admission into a bounded queue, and one record per request.
+"""ModelRuntime: the in-process transformers target — the model's lifecycle, a bounded queue, one record each.
 
-Every generate request that reaches the runtime ends in exactly one record handed to `on_record`
-(status ok, error or rejected), so the request statistics can account for every request received.
+Every request the runtime admits ends in exactly one record handed to the request pipeline (status ok, error,
+or rejected when the worker finds it invalid); requests it refuses at admission raise ModelNotReady or
+RuntimeBusy, and the generate service records those.
 """
 
 from __future__ import annotations
@@ -12,37 +13,23 @@ import queue
 import threading
 import time
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from healthmon.quality.metrics import text_quality
+from healthmon.pipeline import RequestSink
+from healthmon.records import RequestRecord, build_record
 from healthmon.runtime.generate import GenerationOutcome, cut_at_stop, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
 from healthmon.runtime.demo import is_demo_checkpoint
+from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
 from healthmon.textsafe import log_text
 from healthmon.tracing import Trace
 
-RecordSink = Callable[[dict[str, Any]], None]
+__all__ = ["ModelNotReady", "ModelRuntime", "ModelStatus", "RuntimeBusy", "GenerationStream"]
 _END = object()
 _STOP_WORKER = object()
-
-
-class ModelStatus(str, Enum):
-    NOT_LOADED = "not_loaded"
-    LOADING = "loading"
-    LOADED = "loaded"
-    ERROR = "error"
-
-
-class ModelNotReady(RuntimeError):
-    """The model is not loaded (still loading, failed, or unloaded): answer 503, try again later."""
-
-
-class RuntimeBusy(RuntimeError):
-    """The bounded queue is full: answer 503 with Retry-After instead of piling requests up."""
 
 
 def _friendly_error(exc: BaseException) -> str:
@@ -53,9 +40,9 @@ def _friendly_error(exc: BaseException) -> str:
 
 
 class ModelRuntime:
-    """Owns one model; serializes access to it; measures and records every request."""
+    """Owns one model; serializes access to it; measures and records every request it admits."""
 
-    def __init__(self, spec: ModelSpec, *, demo_dir: Path, models_dir: Path, on_record: RecordSink,
+    def __init__(self, spec: ModelSpec, *, demo_dir: Path, models_dir: Path, sink: RequestSink,
                  device: str = "auto", dtype: str = "auto", queue_max: int = 8, max_new_tokens_cap: int = 1024,
                  resolver: Callable[..., Path] = resolve_model_path,
                  loader: Callable[..., LoadedModel] = load_checkpoint,
@@ -64,7 +51,7 @@ class ModelRuntime:
         self.spec = spec
         self.measure_quality = measure_quality  # per-request quality in the record (off only to measure its cost)
         self._demo_dir, self._models_dir = demo_dir, models_dir
-        self._on_record = on_record
+        self._sink = sink
         self._device, self._dtype = device, dtype
         self.queue_max = queue_max
         self.max_new_tokens_cap = max_new_tokens_cap
@@ -161,7 +148,7 @@ class ModelRuntime:
     # ---- generation ----------------------------------------------------------------------
     def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
                synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> "GenerationStream":
-        """Admit a request and start it; raises ModelNotReady or RuntimeBusy (both recorded as rejected)."""
+        """Admit a request and start it; raises ModelNotReady or RuntimeBusy (the caller records the refusal)."""
         trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
         with self._state_lock:
             rejection = None
@@ -175,8 +162,6 @@ class ModelRuntime:
             else:
                 self.queued += 1
         if rejection is not None:
-            if not only_if_idle:
-                self._emit(trace, params, source, synthetic, "rejected", error=str(rejection))
             raise rejection
         stream = GenerationStream(self, params, trace, source, synthetic, want_text)
         self._ensure_worker()
@@ -205,7 +190,7 @@ class ModelRuntime:
             worker.join(timeout_seconds)
         self.unload()
 
-    def generate(self, params: GenerationParams, **kwargs: Any) -> dict[str, Any]:
+    def generate(self, params: GenerationParams, **kwargs: Any) -> RequestRecord:
         """Blocking generation: the record of the request, or the request's exception."""
         return self.stream(params, want_text=False, **kwargs).result()
 
@@ -246,11 +231,11 @@ class ModelRuntime:
             stream.tokens.put(_END)
 
     def _emit(self, trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str, *,
-              outcome: GenerationOutcome | None = None, error: str | None = None) -> dict[str, Any]:
+              outcome: GenerationOutcome | None = None, error: str | None = None) -> RequestRecord:
         record = build_record(trace, params, source, synthetic, status, self.model_name, outcome, error,
                               quality=self.measure_quality)
         try:
-            self._on_record(record)
+            self._sink.record(record)
         except Exception:  # noqa: BLE001 - bookkeeping must never fail the request
             self._log.exception("recording request %s failed", trace.trace_id)
         return record
@@ -264,47 +249,6 @@ def _release_cuda_cache() -> None:
             torch.cuda.empty_cache()
     except Exception:  # noqa: BLE001
         pass
-
-
-def build_record(trace: Trace, params: GenerationParams | None, source: str, synthetic: bool, status: str,
-                 model_name: str, outcome: GenerationOutcome | None, error: str | None, *,
-                 quality: bool = True) -> dict[str, Any]:
-    """The stored form of one request: timings in seconds from the trace's start, token counts from the tokenizer,
-    and (for a generation, with `quality`) the answer-time quality; relevance follows from the background scorer.
-    `params` is None for a request refused before its body was accepted (token, rate limit, invalid body): such a
-    record keeps no prompt."""
-    end = trace.now()
-    record: dict[str, Any] = {
-        "trace_id": trace.trace_id, "ts": trace.start_unix_seconds, "source": source, "synthetic": synthetic,
-        "status": status, "error": error, "model": model_name, "latency_seconds": end - trace.start_seconds,
-        "finish_reason": "error" if status != "ok" else None,
-    }
-    if params is not None:
-        record |= {"prompt": params.prompt, "prompt_chars": len(params.prompt), "params": params.to_dict()}
-    spans = {span.name: span for span in trace.spans}
-    if "queue" in spans:
-        record["queue_seconds"] = spans["queue"].duration_seconds
-    if "tokenize" in spans:
-        record["tokenize_seconds"] = spans["tokenize"].duration_seconds
-    if outcome is not None:
-        n = outcome.output_tokens
-        first, last = outcome.first_token_seconds, outcome.last_token_seconds
-        model_seconds = (last - outcome.generate_start_seconds) if last is not None else None
-        record |= {
-            "finish_reason": outcome.finish_reason, "response": outcome.text, "response_chars": len(outcome.text),
-            "prompt_text": outcome.prompt_text,
-            "prompt_tokens": outcome.prompt_tokens, "output_tokens": n,
-            "ttft_seconds": None if first is None else first - trace.start_seconds,
-            "decode_seconds": None if first is None else last - first,
-            "inter_token_latency_seconds": (last - first) / (n - 1) if n > 1 else None,
-            "tokens_per_second": n / model_seconds if model_seconds else None,
-        }
-        record["params"] = record.get("params", {}) | {"max_new_tokens": outcome.max_new_tokens}
-        if quality:
-            record["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs,
-                                             outcome.token_entropies)
-    record["spans"] = trace.to_list()
-    return record
 
 
 def releasable_text(text: str, stops: tuple[str, ...]) -> str:
@@ -330,7 +274,7 @@ class GenerationStream:
         self.cancelled = threading.Event()
         self.done = threading.Event()
         self.finished: concurrent.futures.Future[None] = concurrent.futures.Future()  # for asyncio callers
-        self.record: dict[str, Any] | None = None
+        self.record: RequestRecord | None = None
         self.error: BaseException | None = None
         self.queued_at_seconds = trace.now()  # made at admission: the wait starts here, not when the worker takes it
         self._tokenizer = runtime._loaded.tokenizer if runtime._loaded else None
@@ -360,11 +304,11 @@ class GenerationStream:
             if not self.done.is_set():
                 self.cancelled.set()  # the consumer went away: stop spending the model on it
         self.result()
-        final = (self.record or {}).get("response") or ""
+        final = (self.record.response if self.record else None) or ""
         if final.startswith(emitted) and final != emitted:
             yield final[len(emitted):]
 
-    def result(self, timeout: float | None = None) -> dict[str, Any]:
+    def result(self, timeout: float | None = None) -> RequestRecord:
         if not self.done.wait(timeout):
             raise TimeoutError(f"generation {self.trace_id} still running")
         if self.error is not None:

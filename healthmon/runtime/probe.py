@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from healthmon.runtime.engine import ModelNotReady, ModelRuntime, RuntimeBusy
+from healthmon.records import RequestRecord
 from healthmon.runtime.params import GenerationParams
+from healthmon.target import ModelNotReady, RuntimeBusy
 from healthmon.textsafe import log_text
+
+if TYPE_CHECKING:
+    from healthmon.generate_service import GenerateService
 
 CANARY_PROMPT = "Describe what a health monitor for a language model does, in one sentence."
 CANARY_MAX_NEW_TOKENS = 16
@@ -22,29 +26,29 @@ CANARY_MAX_NEW_TOKENS = 16
 class CanaryProbe:
     """A daemon thread that probes the runtime every `interval_seconds` (0 disables it)."""
 
-    def __init__(self, runtime: ModelRuntime, interval_seconds: float, *,
+    def __init__(self, service: "GenerateService", interval_seconds: float, *,
                  wait: Callable[[threading.Event, float], bool] | None = None,
                  logger: logging.Logger | None = None) -> None:
-        self._runtime = runtime
+        self._service = service
         self.interval_seconds = interval_seconds
         self._wait = wait or (lambda event, seconds: event.wait(seconds))
         self._log = logger or logging.getLogger("healthmon.probe")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.last_result: dict[str, Any] | None = None
+        self.last_result: RequestRecord | None = None
         self.skipped_busy = 0
 
-    def probe_once(self) -> dict[str, Any] | None:
+    def probe_once(self) -> RequestRecord | None:
         """Run one probe now if the model is loaded and idle; the record, or None when skipped."""
         params = GenerationParams(CANARY_PROMPT, max_new_tokens=CANARY_MAX_NEW_TOKENS, temperature=0.0)
         try:
-            record = self._runtime.generate(params, source="probe", synthetic=True, only_if_idle=True)
+            record = self._service.probe(params)
         except RuntimeBusy:
             self.skipped_busy += 1
             return None
         except ModelNotReady:
             return None
-        except Exception as exc:  # noqa: BLE001 - a failing probe is a finding, recorded by the runtime
+        except Exception as exc:  # noqa: BLE001 - a failing probe is a finding, recorded by the target
             self._log.warning("canary probe failed: %s", log_text(exc))
             return None
         self.last_result = record

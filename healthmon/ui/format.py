@@ -59,4 +59,6 @@ def escape_markdown(text: object) -> str:
     backslash-escaped, a WORD_JOINER where a bare link would start, the ends stripped (leading spaces would make a
     code block). The one way the pages show such text in Markdown; st.text and st.code (widgets.show_text) show
     it without Markdown at all."""
-    return _ASCII_PUNCTUATION.sub(r"\\\1", _BARE_LINK.sub(WORD_JOINER, one_line(text).strip()))
+    # The text's own word joiners go first: one alone would render as a paragraph holding nothing visible.
+    plain = one_line(text).replace(WORD_JOINER, "").strip()
+    return _ASCII_PUNCTUATION.sub(r"\\\1", _BARE_LINK.sub(WORD_JOINER, plain))

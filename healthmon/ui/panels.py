@@ -116,7 +116,7 @@ def present(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
 def limits(m: Monitor, metric: str, unit: str = "") -> list[tuple[float, str, str]]:
     """The fixed limits on a metric of the rules the Monitor runs (HEALTHMON_RULES_FILE's, when set), labelled
     in the page's language."""
-    return charts.rule_limits(m.alert_engine.rules, metric, unit=unit,
+    return charts.rule_limits(m.alerts.engine.rules, metric, unit=unit,
                               level_names={level: t(level) for level in ("warning", "critical")})
 
 

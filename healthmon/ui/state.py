@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from healthmon.monitor import Monitor, get_monitor
+from healthmon.monitor import Monitor
+from healthmon.registry import get_monitor
 from healthmon.store.frames import window_seconds
 from healthmon.ui import zoom
 from healthmon.ui.i18n import LANGUAGES, translator

@@ -102,7 +102,7 @@ def level_css(levels: Iterable[str]) -> list[str]:
 
 def watched_rules(m: Monitor) -> list[Rule]:
     """The rules the monitor's engine evaluates."""
-    return m.alert_engine.rules
+    return m.alerts.engine.rules
 
 
 def rule_condition(rule: Rule, words: Translate) -> str:

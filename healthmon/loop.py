@@ -1,0 +1,210 @@
+"""CollectionLoop: every interval, one sample per layer, the score and the alert rules, into ring and store.
+
+The collectors' layers (system, process, gpu) come from the collectors; the model, service and quality layers
+are built here from the target and the request sinks; the score and the learned baselines follow from them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+from healthmon.alert_service import AlertService
+from healthmon.analysis.alerts import EVIDENCE_SUFFIX
+from healthmon.analysis.rules import TRAFFIC_METRIC
+from healthmon.analysis.score import ScoreResult, health_score, is_starting, status_from, without_model
+from healthmon.analysis.stats import RequestStats
+from healthmon.collectors.base import Collector, safe_collect
+from healthmon.pipeline import CompletedWindow
+from healthmon.quality.window import QualityWindow
+from healthmon.records import RequestRecord
+from healthmon.store.ring import Ring
+from healthmon.store.sqlite import HistoryStore
+from healthmon.target import Target
+
+log = logging.getLogger("healthmon")
+
+LAYERS = ("system", "process", "gpu", "model", "service", "quality", "score", "baseline")
+COLLECTOR_THREAD_NAME = "healthmon-collector"
+
+# Each metric has one name across the layers (the catalog declares each once: the model layer's throughput is
+# tokens_per_second, the service layer's window_tokens_per_second). Should a collector's layer reuse a name, the
+# later layer here is the one the score and the alert rules read; a layer not listed never wins.
+FLAT_LAYER_ORDER = ("system", "process", "gpu", "model", "quality", "service")
+# For each metric a rule may watch, the request field behind it: the trace ids of this cycle's requests, worst
+# first, name the evidence in an alert's message.
+LATENCY_EVIDENCE = {"inference_time": ("latency_seconds", True), "ttft_seconds": ("ttft_seconds", True),
+                    "inter_token_latency_seconds": ("inter_token_latency_seconds", True),
+                    "tokens_per_second": ("tokens_per_second", False),
+                    "window_tokens_per_second": ("tokens_per_second", False)}
+
+
+def flatten_layers(samples: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One {metric: value} from every layer's sample, by FLAT_LAYER_ORDER (unknown layers first, so never win)."""
+    def rank(layer: str) -> int:
+        return FLAT_LAYER_ORDER.index(layer) if layer in FLAT_LAYER_ORDER else -1
+
+    return {key: value for layer in sorted(samples, key=rank) for key, value in samples[layer].items()}
+
+
+def latency_evidence(records: Iterable[RequestRecord], limit: int = 5) -> dict[str, list[str]]:
+    """For each latency metric, the trace ids of this cycle's requests, worst first, for alert messages."""
+    records = list(records)
+    out: dict[str, list[str]] = {}
+    for metric, (key, higher_is_worse) in LATENCY_EVIDENCE.items():
+        measured = sorted((r for r in records if getattr(r, key) is not None), key=lambda r: getattr(r, key),
+                          reverse=higher_is_worse)
+        if measured:
+            out[metric] = [r.trace_id for r in measured[:limit]]
+    return out
+
+
+def model_sample(info: dict[str, Any], completed: list[RequestRecord]) -> dict[str, Any]:
+    """Model facts, and the mean of the requests (probes included) completed since the last sample."""
+    def mean(key: str) -> float | None:
+        values = [getattr(r, key) for r in completed if getattr(r, key) is not None]
+        return round(sum(values) / len(values), 6) if values else None
+
+    return {
+        "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
+        "in_flight": info["in_flight"], "queued": info["queued"],
+        "memory_footprint_gb": info.get("memory_footprint_gb"), "parameters_billions": info.get("parameters_billions"),
+        "load_seconds": info.get("load_seconds"), "completed_requests": len(completed),
+        "inference_time": mean("latency_seconds"), "ttft_seconds": mean("ttft_seconds"),
+        "tokens_per_second": mean("tokens_per_second"),
+        "inter_token_latency_seconds": mean("inter_token_latency_seconds"),
+    }
+
+
+class CollectionLoop:
+    """One named daemon thread; start and stop are the monitor's (under its lifecycle lock)."""
+
+    def __init__(self, collectors: Iterable[Collector], target: Target, store: HistoryStore, alerts: AlertService, *,
+                 request_stats: RequestStats, completed: CompletedWindow, quality_window: QualityWindow,
+                 quality_stats: Callable[[], dict[str, Any]], interval_seconds: float, ring_size: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.collectors = list(collectors)
+        self._target, self._store, self._alerts = target, store, alerts
+        self._request_stats, self._completed = request_stats, completed
+        self._quality_window, self._quality_stats = quality_window, quality_stats
+        self.interval_seconds = interval_seconds
+        self._clock = clock
+        self.rings = {layer: Ring(ring_size) for layer in LAYERS}
+        self.collector_errors: dict[str, dict[str, Any]] = {}
+        self.cycles_total = 0
+        self.last_cycle_seconds: float | None = None
+        self._last_score: ScoreResult | None = None
+        self._latency_evidence: dict[str, list[str]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- the thread ------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._thread and self._thread.is_alive())
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=COLLECTOR_THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(10.0, 3 * self.interval_seconds))
+            self._thread = None
+
+    def _run(self) -> None:
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            self.collect_once()
+            next_due += self.interval_seconds
+            now = time.monotonic()
+            if next_due < now:  # fell behind (a slow disk, a suspended laptop): skip, don't burst
+                next_due = now + self.interval_seconds
+            self._stop.wait(next_due - now)
+
+    # ---- one cycle -------------------------------------------------------------------------
+    def collect_once(self) -> dict[str, dict[str, Any]]:
+        """One collection cycle: every layer, the score and the alert rules. Never raises."""
+        started = time.perf_counter()
+        ts = self._clock()
+        samples: dict[str, dict[str, Any]] = {}
+        for collector in self.collectors:
+            values, error = safe_collect(collector, log)
+            if error is None:
+                samples[collector.layer] = values
+            else:
+                self._count_error(collector.layer, error, ts)
+        for layer, build in (("model", self._model_sample), ("service", self._service_sample),
+                             ("quality", self._quality_sample)):
+            try:
+                samples[layer] = build(ts)
+            except Exception as exc:  # noqa: BLE001 - same isolation as the collectors
+                error = f"{type(exc).__name__}: {exc}"
+                if self.collector_errors.get(layer, {}).get("last_error") != error:  # once per new error, no spam
+                    log.exception("building the %s sample failed", layer)
+                self._count_error(layer, error, ts)
+        flat = flatten_layers(samples)
+        score = health_score(without_model(flat) if self._starting() else flat)
+        samples["score"] = {"performance_score": score.score,
+                            **{f"score_{c['component']}": c["score"] for c in score.components}}
+        self._alerts.evaluate(ts, self._alert_inputs(ts, flat))
+        baseline = self._alerts.baseline_sample()
+        if baseline:  # none until a baseline has warmed up: no empty rows
+            samples["baseline"] = baseline
+        for layer, values in samples.items():
+            self.rings[layer].append(ts, values)
+            try:
+                self._store.append_sample(layer, ts, values)
+            except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop
+                log.exception("could not queue the %s sample", layer)
+        self._last_score = score
+        self.cycles_total += 1
+        self.last_cycle_seconds = time.perf_counter() - started
+        return samples
+
+    def _starting(self) -> bool:
+        return is_starting(self._target.status.value, self._target.loaded_at is not None)
+
+    def _count_error(self, layer: str, error: str, ts: float) -> None:
+        entry = self.collector_errors.setdefault(layer, {"count": 0})
+        entry.update(count=entry["count"] + 1, last_error=error, last_error_at=ts)
+
+    def _model_sample(self, ts: float) -> dict[str, Any]:
+        completed = self._completed.drain()
+        self._latency_evidence = latency_evidence(completed)
+        return model_sample(self._target.info(), completed)
+
+    def _quality_sample(self, ts: float) -> dict[str, Any]:
+        """Quality of the user answers of the last 5 minutes (quality/window.py), and the scorer's counters."""
+        return self._quality_window.sample(ts) | self._quality_stats()
+
+    def _service_sample(self, ts: float) -> dict[str, Any]:
+        snapshot = self._request_stats.snapshot(ts)
+        return {key: value for key, value in snapshot.items() if key != "window_seconds"}
+
+    def _alert_inputs(self, ts: float, metrics: dict[str, Any]) -> dict[str, Any]:
+        """The flat metrics, the traffic the rules gate on, and the trace ids behind each metric."""
+        inputs: dict[str, Any] = dict(metrics)
+        inputs[TRAFFIC_METRIC] = metrics.get("window_requests")
+        evidence = self._quality_window.evidence(ts) | self._latency_evidence
+        return inputs | {metric + EVIDENCE_SUFFIX: ids for metric, ids in evidence.items()}
+
+    # ---- reading ---------------------------------------------------------------------------
+    def latest(self, layer: str) -> dict[str, Any]:
+        item = self.rings[layer].latest()
+        return dict(item[1]) | {"ts": item[0]} if item else {}
+
+    def health(self) -> dict[str, Any]:
+        """Score, status and breakdown from the latest cycle."""
+        levels = [a.level for a in self._alerts.active()]
+        # Live, not the last cycle's: a status read just after the first load must not still say starting.
+        starting = self._starting()
+        score = self._last_score
+        if score is None:
+            return {"status": "starting" if starting else "no_data", "performance_score": None, "components": []}
+        return {"status": status_from(score.score, levels, starting), "performance_score": score.score,
+                "components": score.components}

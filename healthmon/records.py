@@ -1,0 +1,119 @@
+"""RequestRecord: one request as every sink sees it, built in one place from its trace and outcome.
+
+Timings are seconds measured on the trace's monotonic clock from the request's arrival; `ts` is the arrival on
+the wall clock (unix seconds). A record passes the pipeline twice when it is a finished generation: once as
+`finished` (the answer-time figures) and once as `scored` (the same request with relevance, and a canary's drift,
+added by the background scorer). Sinks that count requests take only the first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+from healthmon.quality.metrics import text_quality
+from healthmon.tracing import Trace
+
+if TYPE_CHECKING:  # types only: the records module sits below the runtime, which imports it
+    from healthmon.runtime.generate import GenerationOutcome
+    from healthmon.runtime.params import GenerationParams
+
+Stage = Literal["finished", "scored"]
+STATUSES = ("ok", "error", "rejected")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One generate request, refused ones included (status `rejected`, no prompt when refused before its body)."""
+
+    trace_id: str
+    ts: float  # arrival, unix seconds
+    source: str  # api | ui | openai | probe | …
+    status: str  # ok | error | rejected
+    model: str
+    latency_seconds: float  # arrival to the last token (or to the refusal)
+    synthetic: bool = False  # a canary probe: kept out of every user-request figure
+    error: str | None = None
+    finish_reason: str | None = None  # stop | length | cancelled, or error when not ok
+    prompt: str | None = None
+    prompt_chars: int | None = None
+    params: dict[str, Any] | None = None
+    queue_seconds: float | None = None
+    tokenize_seconds: float | None = None
+    response: str | None = None
+    response_chars: int | None = None
+    prompt_text: str | None = None  # exactly what the model received, chat template included
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    ttft_seconds: float | None = None
+    decode_seconds: float | None = None
+    inter_token_latency_seconds: float | None = None
+    tokens_per_second: float | None = None  # output tokens over the model's own time (prefill + decode)
+    quality: dict[str, Any] | None = None
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    stage: Stage = "finished"
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "ok"
+
+    def scored(self, quality: dict[str, Any]) -> "RequestRecord":
+        """The same request with the background scorer's quality: the second pass through the pipeline."""
+        return dataclasses.replace(self, quality=quality, stage="scored")
+
+    def to_row(self) -> dict[str, Any]:
+        """The stored and API form: the fields that have a value, and always the identifying ones."""
+        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "stage"}
+        return {key: value for key, value in row.items() if value is not None or key in _ALWAYS}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "RequestRecord":
+        """A record read back from the store (or written by hand in a test); unknown keys are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {"trace_id": "", "ts": 0.0, "source": "api", "model": "", "latency_seconds": 0.0}  # a test's row
+        values |= {key: value for key, value in row.items() if key in known and value is not None}
+        values["synthetic"] = bool(values.get("synthetic"))
+        return cls(**values)
+
+
+_ALWAYS = frozenset({"trace_id", "ts", "source", "synthetic", "status", "error", "model", "latency_seconds",
+                     "finish_reason", "spans"})
+
+
+def build_record(trace: Trace, params: GenerationParams | None, source: str, synthetic: bool, status: str,
+                 model_name: str, outcome: GenerationOutcome | None, error: str | None, *,
+                 quality: bool = True) -> RequestRecord:
+    """The record of one request: timings from the trace's start, token counts from the tokenizer (or the server's
+    usage), and (for a generation, with `quality`) the answer-time quality; relevance follows from the scorer.
+    `params` is None for a request refused before its body was accepted: such a record keeps no prompt."""
+    end = trace.now()
+    values: dict[str, Any] = {}
+    if params is not None:
+        values |= {"prompt": params.prompt, "prompt_chars": len(params.prompt), "params": params.to_dict()}
+    spans = {span.name: span for span in trace.spans}
+    if "queue" in spans:
+        values["queue_seconds"] = spans["queue"].duration_seconds
+    if "tokenize" in spans:
+        values["tokenize_seconds"] = spans["tokenize"].duration_seconds
+    finish_reason = "error" if status != "ok" else None
+    if outcome is not None:
+        n = outcome.output_tokens
+        first, last = outcome.first_token_seconds, outcome.last_token_seconds
+        model_seconds = (last - outcome.generate_start_seconds) if last is not None else None
+        finish_reason = outcome.finish_reason
+        values |= {
+            "response": outcome.text, "response_chars": len(outcome.text), "prompt_text": outcome.prompt_text,
+            "prompt_tokens": outcome.prompt_tokens, "output_tokens": n,
+            "ttft_seconds": None if first is None else first - trace.start_seconds,
+            "decode_seconds": None if first is None else last - first,
+            "inter_token_latency_seconds": (last - first) / (n - 1) if n > 1 else None,
+            "tokens_per_second": n / model_seconds if model_seconds else None,
+        }
+        values["params"] = (values.get("params") or {}) | {"max_new_tokens": outcome.max_new_tokens}
+        if quality and params is not None:
+            values["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason,
+                                             outcome.token_logprobs, outcome.token_entropies)
+    return RequestRecord(trace_id=trace.trace_id, ts=trace.start_unix_seconds, source=source, synthetic=synthetic,
+                         status=status, error=error, model=model_name, latency_seconds=end - trace.start_seconds,
+                         finish_reason=finish_reason, spans=trace.to_list(), **values)

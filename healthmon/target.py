@@ -1,0 +1,73 @@
+"""Target: what a monitored model offers the monitor — its state and facts, and generations streamed with timings.
+
+The in-process transformers runtime (runtime/engine.py) is one target; a remote OpenAI-compatible server is
+another. Everything above a target (the generate service, the collection loop, pages, the API) sees only this
+protocol, so a new kind of model is one new class. A target records every request it admits into the request
+pipeline it was given; refusals before admission are the generate service's to record.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
+
+if TYPE_CHECKING:
+    from healthmon.records import RequestRecord
+    from healthmon.runtime.params import GenerationParams
+    from healthmon.tracing import Trace
+
+
+class ModelStatus(str, Enum):
+    NOT_LOADED = "not_loaded"
+    LOADING = "loading"
+    LOADED = "loaded"
+    ERROR = "error"
+
+
+class ModelNotReady(RuntimeError):
+    """The model is not loaded (still loading, failed, unloaded, or a remote server is down): 503, try later."""
+
+
+class RuntimeBusy(RuntimeError):
+    """The bounded queue is full: answer 503 with Retry-After instead of piling requests up."""
+
+
+class TokenStream(Protocol):
+    """A running generation: iterate for text deltas as they are produced, or wait for its record."""
+
+    trace_id: str
+    trace: Trace
+    finished: concurrent.futures.Future[None]  # done with the request, for asyncio callers
+    record: RequestRecord | None
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def result(self, timeout: float | None = None) -> RequestRecord: ...
+
+    def cancel(self) -> None: ...
+
+
+class Target(Protocol):
+    """The model being monitored."""
+
+    status: ModelStatus
+    error: str | None
+    loaded_at: float | None  # wall-clock time it first became ready; None until then
+
+    @property
+    def model_name(self) -> str: ...
+
+    def info(self) -> dict[str, Any]:
+        """State and facts for pages, /api/model/info and the model layer (status, in_flight, queued, …)."""
+
+    def is_idle(self) -> bool: ...
+
+    def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> TokenStream:
+        """Admit and start a generation; raises ModelNotReady or RuntimeBusy when it cannot take it now."""
+
+    def load_async(self, spec: Any = None) -> Any:
+        """(Re)load or reconnect in the background; a failure becomes status `error` with its reason."""
+
+    def close(self) -> None: ...
