@@ -252,7 +252,8 @@ def parse_request(kind: Kind, body: Any, *, max_new_tokens_cap: int, max_prompt_
 def generation_kwargs(request: OpenAIRequest) -> dict[str, Any]:
     """Keyword arguments of GenerationParams for this request; what was not sent keeps healthmon's default."""
     kwargs: dict[str, Any] = {"prompt": request.messages[-1].content if request.messages else request.prompt,
-                              "messages": request.messages, "stop": request.stop}
+                              "messages": request.messages, "stop": request.stop,
+                              "raw_prompt": request.kind == "completion"}
     optional = {"max_new_tokens": request.max_tokens, "temperature": request.temperature, "top_p": request.top_p,
                 "seed": request.seed, "repetition_penalty": request.repetition_penalty}
     kwargs |= {name: value for name, value in optional.items() if value is not None}

@@ -3,6 +3,7 @@ mapping onto GenerationParams, answer bodies and chunks, and the SSE reader, byt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -167,7 +168,7 @@ def test_a_chat_request_maps_to_params_with_its_conversation():
 
 
 def test_what_a_request_does_not_send_keeps_healthmons_defaults():
-    assert GenerationParams(**generation_kwargs(completion())) == GenerationParams("Once")
+    assert GenerationParams(**generation_kwargs(completion())) == GenerationParams("Once", raw_prompt=True)
 
 
 _SETTINGS = st.fixed_dictionaries({}, optional={
@@ -198,7 +199,8 @@ def test_requests_are_accepted_and_mapped_exactly_as_the_generate_api_would(fiel
         assert expected is None, error
         assert error.status_code == 400
         return
-    assert GenerationParams(**generation_kwargs(request)) == expected
+    # a text completion continues its prompt as it is: that, and only that, differs from the generate API
+    assert GenerationParams(**generation_kwargs(request)) == dataclasses.replace(expected, raw_prompt=not as_chat)
 
 
 # --- answers ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The REST API: the seed's endpoints (and traces, alerts) as Starlette routes, for st.App or the agent.
+"""The REST API: the seed's endpoints (and traces, alerts) under /api, and the OpenAI-compatible ones under /v1,
+as Starlette routes for st.App or the agent.
 
-Everything under /api answers JSON itself, including unknown paths (404) and wrong methods (405):
+Everything under /api and /v1 answers JSON itself, including unknown paths (404) and wrong methods (405):
 under `streamlit run`, anything a route does not match falls through to Streamlit's HTML page with 200.
 """
 
@@ -15,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from healthmon import views
-from healthmon.api import alerts, handlers
+from healthmon.api import alerts, handlers, openai
 from healthmon.api.http import ApiError, Handler, error
 from healthmon.monitor import Monitor
 from healthmon.textsafe import log_text
@@ -44,34 +45,47 @@ ENDPOINTS: list[tuple[str, tuple[str, ...], Handler]] = [
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def _endpoint(methods: tuple[str, ...], handler: Handler, get_monitor: Callable[[], Monitor]):
+ErrorBody = Callable[..., Response]
+
+
+def _endpoint(methods: tuple[str, ...], handler: Handler, get_monitor: Callable[[], Monitor],
+              error_body: ErrorBody = error):
     allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
 
     async def endpoint(request: Request) -> Response:
         if request.method not in allowed:
-            return error(405, f"{request.method} is not allowed here; use {', '.join(methods)}",
-                         {"Allow": ", ".join(sorted(allowed))})
+            return error_body(405, f"{request.method} is not allowed here; use {', '.join(methods)}",
+                              {"Allow": ", ".join(sorted(allowed))})
         try:
             return await handler(request, get_monitor())
         except ApiError as exc:
-            return error(exc.status_code, exc.message, exc.headers)
+            return error_body(exc.status_code, exc.message, exc.headers)
         except Exception:  # noqa: BLE001 - a bug of ours: log it, answer 500, keep serving
             log.exception("%s %s failed", request.method, log_text(request.url.path))  # %0A would forge a line
-            return error(500, "internal error; see the server log")
+            return error_body(500, "internal error; see the server log")
     return endpoint
 
 
-async def _not_found(request: Request) -> Response:
-    return error(404, f"no API endpoint {request.url.path}; see the README for the list")
+def _not_found(error_body: ErrorBody):
+    async def not_found(request: Request) -> Response:
+        return error_body(404, f"no API endpoint {request.url.path}; see the README for the list")
+    return not_found
+
+
+def _router(endpoints: list, get_monitor: Callable[[], Monitor], error_body: ErrorBody) -> Router:
+    routes: list[BaseRoute] = [Route(path, _endpoint(methods, handler, get_monitor, error_body), methods=ALL_METHODS)
+                               for path, methods, handler in endpoints]
+    routes.append(Route("/{path:path}", _not_found(error_body), methods=ALL_METHODS))
+    return Router(routes=routes)
 
 
 def build_routes(get_monitor: Callable[[], Monitor], cors_origins: tuple[str, ...] = ()) -> list[BaseRoute]:
     """Routes for st.App or the agent; `get_monitor` is called per request, so the monitor can start later."""
-    routes: list[BaseRoute] = [Route(path, _endpoint(methods, handler, get_monitor), methods=ALL_METHODS)
-                               for path, methods, handler in ENDPOINTS]
-    routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
-    api: Any = Router(routes=routes)
-    if cors_origins:
-        api = CORSMiddleware(api, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
-                             allow_headers=["Authorization", "Content-Type"])
-    return [Mount("/api", app=api)]
+    mounts = []
+    for prefix, endpoints, error_body in (("/api", ENDPOINTS, error), ("/v1", openai.ENDPOINTS, openai.openai_error)):
+        app: Any = _router(endpoints, get_monitor, error_body)
+        if cors_origins:
+            app = CORSMiddleware(app, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                                 allow_headers=["Authorization", "Content-Type"])
+        mounts.append(Mount(prefix, app=app))
+    return mounts

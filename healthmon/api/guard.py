@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIXES = ("/api/", "/v1/")  # the paths that answer as an API (JSON), not as Streamlit's page
 JSON_TYPES = ("application/json",)
 
 
@@ -67,7 +68,7 @@ def check(method: str, path: str, headers: dict[str, str], names: frozenset[str]
     if "*" not in names and host_name(host) not in names:
         return Refusal(403, f"this server does not answer to the host name {host_name(host)[:80]!r}; "
                             "add it to HEALTHMON_ALLOWED_HOSTS if a proxy forwards it")
-    if method not in STATE_CHANGING or not path.startswith("/api/"):
+    if method not in STATE_CHANGING or not path.startswith(API_PREFIXES):
         return None
     origin = headers.get("origin")
     if origin is not None and not _same_or_allowed(origin, host, origins):
@@ -114,9 +115,11 @@ class GuardMiddleware:
 
 
 def _api_path_case(scope) -> Refusal | None:
-    """`/api` and `/API/…` would fall through to Streamlit's HTML page with 200: answer them as the API."""
+    """`/api`, `/v1` and `/API/…` would fall through to Streamlit's HTML page with 200: answer them as the API."""
     path = scope.get("path", "")
     lowered = path.lower()
-    if lowered == "/api" or lowered == "/api/" or (lowered.startswith("/api/") and not path.startswith("/api/")):
-        return Refusal(404, f"no API endpoint {path[:200]!r}; API paths are lower case under /api/, see the README")
+    for prefix in API_PREFIXES:
+        if lowered in (prefix[:-1], prefix) or (lowered.startswith(prefix) and not path.startswith(prefix)):
+            return Refusal(404, f"no API endpoint {path[:200]!r}; API paths are lower case under /api/ and /v1/, "
+                                "see the README")
     return None

@@ -108,7 +108,10 @@ def render_prompt(tokenizer: Any, params: GenerationParams) -> tuple[str, bool]:
     """The text the model receives, and whether it is templated (then it already holds its special tokens).
 
     A chat model gets its own chat template, which may add a default system prompt; a model without one gets
-    the prompt as it is, or a conversation as a plain transcript ending where the assistant should answer."""
+    the prompt as it is, or a conversation as a plain transcript ending where the assistant should answer. A raw
+    prompt (a text completion) is continued as it is, template or not."""
+    if params.raw_prompt:
+        return params.prompt, False
     if getattr(tokenizer, "chat_template", None):
         try:
             text = tokenizer.apply_chat_template(params.chat(), tokenize=False, add_generation_prompt=True)

@@ -60,6 +60,7 @@ class GenerationParams:
     messages: tuple[ChatMessage, ...] = ()
     stop: tuple[str, ...] = ()
     repetition_penalty: float = 1.0
+    raw_prompt: bool = False  # a text completion (/v1/completions): the prompt is continued as is, no chat template
 
     @property
     def greedy(self) -> bool:
@@ -76,6 +77,8 @@ class GenerationParams:
                                "stop": list(self.stop), "repetition_penalty": self.repetition_penalty}
         if self.messages:
             out["messages"] = self.chat()
+        if self.raw_prompt:
+            out["raw_prompt"] = True
         return out
 
 
