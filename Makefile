@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test agent bench install install-dev
+.PHONY: run test lint agent bench install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest
+
+# ruff and mypy as configured in pyproject.toml (no format check: the code is not ruff-formatted).
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 agent: install
 	$(BIN)/python -m healthmon agent
