@@ -16,7 +16,6 @@ is its own count over its own wall time. Reports the median tokens/s of each and
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import argparse
 import concurrent.futures
 import json
@@ -26,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 

@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, load_embedder, relevance  # noqa: E402
 from healthmon.quality.fluency import TokenLogprobRecorder  # noqa: E402
-from healthmon.records import RequestRecord  # noqa: E402
 from healthmon.quality.metrics import text_quality  # noqa: E402
 from healthmon.quality.scorer import QualityScorer  # noqa: E402
+from healthmon.records import RequestRecord  # noqa: E402
 from healthmon.runtime.demo import build_demo_model  # noqa: E402
 from healthmon.runtime.engine import ModelRuntime  # noqa: E402
 from healthmon.runtime.params import GenerationParams  # noqa: E402
@@ -101,7 +101,7 @@ def best_seconds(action, number: int) -> float:
     return min(timeit.repeat(action, number=number, repeat=7)) / number
 
 
-def request_path_seconds(model: object, record: "RequestRecord", new_tokens: int) -> dict[str, float]:
+def request_path_seconds(model: object, record: RequestRecord, new_tokens: int) -> dict[str, float]:
     """What quality adds to one request on the model's thread, timed alone."""
     head = model.get_output_embeddings()
     hidden = torch.zeros(1, 1, head.weight.shape[1], dtype=head.weight.dtype)

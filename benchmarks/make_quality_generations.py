@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf  # noqa: E402
-from healthmon.runtime.generate import decode_whole_characters  # noqa: E402
 from quality_eval_prompts import prompts  # noqa: E402
+
+from healthmon.runtime.generate import decode_whole_characters  # noqa: E402
+from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf  # noqa: E402
 
 NEW_TOKENS = 80
 MODES = {"greedy": {"do_sample": False}, "sampled": {"do_sample": True, "temperature": 0.9, "top_p": 0.95}}

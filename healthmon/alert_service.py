@@ -7,7 +7,8 @@ transitions, acknowledgements, silences), restores it after a restart, and notif
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from healthmon.analysis.alerts import AlertEngine
 from healthmon.notify import WebhookNotifier

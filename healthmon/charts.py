@@ -10,7 +10,7 @@ fonts are left to the caller's theme (Streamlit's light or dark), so figures rea
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -8,8 +8,9 @@ full).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from healthmon.pipeline import RequestSink
 from healthmon.ratelimit import RateLimiter, retry_after_header

@@ -18,7 +18,8 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from healthmon.textsafe import log_text, redact_url
 

@@ -22,11 +22,20 @@ healthmon.openai_wire.OpenAIError: 'n' must be 1: healthmon returns one choice p
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from healthmon.runtime.params import (MAX_REPETITION_PENALTY, MAX_TEMPERATURE, MIN_REPETITION_PENALTY,
-                                      ChatMessage, InvalidRequest, parse_messages, parse_stop, validate_prompt)
+from healthmon.runtime.params import (
+    MAX_REPETITION_PENALTY,
+    MAX_TEMPERATURE,
+    MIN_REPETITION_PENALTY,
+    ChatMessage,
+    InvalidRequest,
+    parse_messages,
+    parse_stop,
+    validate_prompt,
+)
 
 Kind = Literal["chat", "completion"]
 MAX_SEED = 2**32 - 1  # as parse_generate_body

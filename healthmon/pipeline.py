@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from healthmon.records import RequestRecord
 
@@ -40,7 +41,7 @@ class RequestPipeline:
 class StoreSink:
     """History: both passes, the scored one replacing the finished row (same trace id)."""
 
-    def __init__(self, store: "RequestStore") -> None:
+    def __init__(self, store: RequestStore) -> None:
         self._store = store
 
     def record(self, record: RequestRecord) -> None:

@@ -9,8 +9,9 @@ pipeline it was given; refusals before admission are the generate service's to r
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Iterator
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from healthmon.records import RequestRecord

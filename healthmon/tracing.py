@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 SPAN_NAMES = ("validate", "queue", "tokenize", "prefill", "decode", "detokenize")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -19,7 +19,7 @@ MAX_REQUESTS_LIMIT = 10_000
 
 def iso(ts: float | None) -> str | None:
     """ISO 8601 with an explicit UTC offset: the seed's naive timestamps were ambiguous across time zones."""
-    return None if ts is None else datetime.fromtimestamp(float(ts), timezone.utc).isoformat()
+    return None if ts is None else datetime.fromtimestamp(float(ts), UTC).isoformat()
 
 
 def clean(value: Any) -> Any:

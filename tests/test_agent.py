@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import ROOT, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT, free_port
 from healthmon.__main__ import build_parser
 
 

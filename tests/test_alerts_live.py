@@ -10,11 +10,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from healthmon.records import RequestRecord
 from healthmon.api import build_routes
 from healthmon.config import load_settings
 from healthmon.monitor import Monitor
 from healthmon.notify import WebhookNotifier
+from healthmon.records import RequestRecord
 
 
 class FakeClock:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from healthmon.analysis import rules as rules_module
-from healthmon.analysis.rules import (BaselineRule, Condition, ForecastRule, ThresholdRule, default_rules,
-                                      load_rules)
+from healthmon.analysis.rules import BaselineRule, Condition, ForecastRule, ThresholdRule, default_rules, load_rules
 
 
 def test_defaults_keep_the_original_limits() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +14,7 @@ from healthmon.runtime.engine import ModelNotReady, ModelRuntime, RuntimeBusy
 from healthmon.runtime.generate import encode_prompt
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.probe import CanaryProbe
-from healthmon.runtime.sources import ModelSpec, ModelSourceError
+from healthmon.runtime.sources import ModelSourceError, ModelSpec
 
 
 def make_runtime(model_dir: Path, records: list, **kwargs) -> ModelRuntime:

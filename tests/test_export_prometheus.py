@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from healthmon.records import RequestRecord
 from healthmon.config import load_settings
 from healthmon.export.prometheus import MonitorCollector, build_registry, metrics_route
 from healthmon.monitor import Monitor
+from healthmon.records import RequestRecord
 from healthmon.runtime.params import GenerationParams
 
 PROMTOOL = shutil.which("promtool")

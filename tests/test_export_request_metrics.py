@@ -7,9 +7,14 @@ import math
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from healthmon.export.request_metrics import (
+    REQUEST_DURATION_BUCKETS_SECONDS,
+    TPOT_BUCKETS_SECONDS,
+    TTFT_BUCKETS_SECONDS,
+    RequestMetrics,
+    inference_seconds,
+)
 from healthmon.records import RequestRecord
-from healthmon.export.request_metrics import (REQUEST_DURATION_BUCKETS_SECONDS, TPOT_BUCKETS_SECONDS,
-                                              TTFT_BUCKETS_SECONDS, RequestMetrics, inference_seconds)
 
 SPANS = [{"name": "queue", "start_offset_seconds": 0.0, "duration_seconds": 0.01},
          {"name": "prefill", "start_offset_seconds": 0.02, "duration_seconds": 0.03},

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pandas as pd
 import pytest
+from conftest import free_port, plotly_spec
 from streamlit.testing.v1 import AppTest
 
-from conftest import free_port, plotly_spec
 from healthmon import fleet
 
 NOW = 1_800_000_000.0

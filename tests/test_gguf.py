@@ -12,8 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 from healthmon.runtime.engine import ModelRuntime
-from healthmon.runtime.gguf import (MARKER_FILE, GgufError, cached_checkpoint, check_gguf, packaged_gguf,
-                                    prepare_for_saving)
+from healthmon.runtime.gguf import (
+    MARKER_FILE,
+    GgufError,
+    cached_checkpoint,
+    check_gguf,
+    packaged_gguf,
+    prepare_for_saving,
+)
 from healthmon.runtime.sources import ModelSourceError, ModelSpec, parse_model_spec, resolve_model_path
 
 

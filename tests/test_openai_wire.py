@@ -9,12 +9,23 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from healthmon.openai_stream import (DONE, DONE_SSE, ChunkContent, ChunkStream, MalformedEvent, SSEReader, Usage,
-                                     completion_id, encode_sse, models_body, openai_finish_reason, read_chunk,
-                                     response_body)
+from healthmon.openai_stream import (
+    DONE,
+    DONE_SSE,
+    ChunkContent,
+    ChunkStream,
+    MalformedEvent,
+    SSEReader,
+    Usage,
+    completion_id,
+    encode_sse,
+    models_body,
+    openai_finish_reason,
+    read_chunk,
+    response_body,
+)
 from healthmon.openai_wire import OpenAIError, OpenAIRequest, from_invalid_request, generation_kwargs, parse_request
 from healthmon.runtime.params import ChatMessage, GenerationParams, InvalidRequest, parse_generate_body
 

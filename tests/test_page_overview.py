@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-
 import pytest
 import streamlit as st
+from conftest import plotly_spec, wait_for_model
 from streamlit.testing.v1 import AppTest
 
 from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
-
-from conftest import plotly_spec, wait_for_model
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ to these four pages keeps the test independent of the other views.
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import streamlit as st
+from conftest import wait_for_model
 from streamlit.testing.v1 import AppTest
 
 from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, ThresholdRule
@@ -21,8 +22,6 @@ from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import parse_model_spec
 from healthmon.ui import widgets
-
-from conftest import wait_for_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = """
@@ -223,7 +222,7 @@ def test_requests_table_has_local_times_and_milliseconds():
     frame = pd.DataFrame({"trace_id": ["t1"], "ts": [0.0], "source": ["ui"], "status": ["ok"],
                           "latency_seconds": [0.25], "ttft_seconds": [float("nan")], "prompt_tokens": [3.0],
                           "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"]})
-    shown = widgets.requests_table(frame, timezone.utc)
+    shown = widgets.requests_table(frame, UTC)
     assert shown.loc[0, "time"] == "1970-01-01 00:00:00" and shown.loc[0, "latency_ms"] == 250
     assert pd.isna(shown.loc[0, "ttft_ms"]) and list(shown.columns) == list(widgets.REQUEST_TABLE_COLUMNS)
 

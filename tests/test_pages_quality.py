@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timezone
+from datetime import UTC
 
 import pandas as pd
 import pytest
 import streamlit as st
+from conftest import plotly_spec, wait_for_model
 from streamlit.testing.v1 import AppTest
 
 from healthmon.collectors.gpu import GpuCollector
-from healthmon.registry import get_monitor, release_monitor
-from healthmon.quality.metrics import text_quality
 from healthmon.quality.drift import REFERENCE_RECORDED
+from healthmon.quality.metrics import text_quality
+from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels, widgets
-
-from conftest import plotly_spec, wait_for_model
 
 
 class _NvmlError(Exception):
@@ -232,7 +231,7 @@ def test_quality_scores_come_from_dicts_or_json_text():
                           "latency_seconds": [0.25], "ttft_seconds": [0.1], "prompt_tokens": [3.0],
                           "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"],
                           "quality": ['{"quality_score": 80.0}']})
-    assert widgets.requests_table(frame, timezone.utc).loc[0, "quality_score"] == 80.0
+    assert widgets.requests_table(frame, UTC).loc[0, "quality_score"] == 80.0
 
 
 def test_weighted_mean_counts_each_interval_by_its_requests():

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 import streamlit as st
+from conftest import plotly_spec, wait_for_model
 from streamlit.testing.v1 import AppTest
 
 from healthmon import charts
@@ -20,8 +21,6 @@ from healthmon.collectors.gpu import GpuCollector
 from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels
-
-from conftest import plotly_spec, wait_for_model
 
 MB = 1024**2
 

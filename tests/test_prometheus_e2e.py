@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from streamlit.testing.v1 import AppTest
-
 from conftest import ROOT, free_port
-from healthmon import fleet
+from streamlit.testing.v1 import AppTest
 from test_agent import AgentProcess
+
+from healthmon import fleet
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(

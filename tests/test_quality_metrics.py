@@ -7,7 +7,14 @@ import math
 import pytest
 
 from healthmon.quality.language import detect, expected_language, language_mismatch
-from healthmon.quality.metrics import distinct_n, quality_score, repetition_rate, text_quality, text_units, with_relevance
+from healthmon.quality.metrics import (
+    distinct_n,
+    quality_score,
+    repetition_rate,
+    text_quality,
+    text_units,
+    with_relevance,
+)
 from healthmon.quality.uncertainty import uncertainty
 from healthmon.quality.window import QualityWindow, summarize
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import dataclasses
 import json
 import sys
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from healthmon.generate_service import GenerateLimits, GenerateService
 from healthmon.pipeline import RequestPipeline
-from healthmon.ratelimit import RateLimiter
-from healthmon.records import RequestRecord
 from healthmon.quality.drift import REFERENCE_RECORDED, CanaryReferences
 from healthmon.quality.embedder import EmbedderUnavailable, load_embedder
 from healthmon.quality.metrics import text_quality
 from healthmon.quality.scorer import QUEUE_FULL, STOPPING, QualityScorer
 from healthmon.quality.window import QualityWindow
+from healthmon.ratelimit import RateLimiter
+from healthmon.records import RequestRecord
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.probe import CanaryProbe

@@ -12,8 +12,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from healthmon.runtime.gguf import MARKER_FILE, cached_checkpoint, packaged_gguf
 from healthmon.runtime.generate import decode_whole_characters
+from healthmon.runtime.gguf import MARKER_FILE, cached_checkpoint, packaged_gguf
 from tests.appserver import ROOT
 
 PACKAGED = packaged_gguf()

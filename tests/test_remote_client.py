@@ -8,8 +8,16 @@ import json
 import httpx
 import pytest
 
-from healthmon.remote.client import (RemoteClient, RemoteConnectError, RemoteHTTPError, RemoteInvalidResponse,
-                                     RemoteStreamBroken, StreamEnd, TextDelta, Usage)
+from healthmon.remote.client import (
+    RemoteClient,
+    RemoteConnectError,
+    RemoteHTTPError,
+    RemoteInvalidResponse,
+    RemoteStreamBroken,
+    StreamEnd,
+    TextDelta,
+    Usage,
+)
 from tests.appserver import free_port
 
 HI = [{"role": "user", "content": "Say hello to the world."}]

@@ -3,8 +3,8 @@ cut, stop strings, chat messages and the templated prompt, on the demo model's r
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest

@@ -2,9 +2,9 @@
 
 import pytest
 
-from healthmon.records import RequestRecord
 from healthmon.analysis.score import Curve, health_score, is_starting, status_from, without_model
 from healthmon.analysis.stats import RequestStats
+from healthmon.records import RequestRecord
 
 
 def test_curve_both_directions():
@@ -32,10 +32,11 @@ def test_a_first_load_under_way_is_starting_not_critical():
 
 
 def test_the_monitor_says_starting_until_the_model_first_loads(tmp_path):
+    from prometheus_client import generate_latest
+
     from healthmon.config import load_settings
     from healthmon.export.prometheus import build_registry
     from healthmon.monitor import Monitor
-    from prometheus_client import generate_latest
 
     monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0), collectors=[])
     try:

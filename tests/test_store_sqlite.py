@@ -6,16 +6,16 @@ import ctypes
 import logging
 import math
 import os
-import re
 import shutil
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -6,12 +6,12 @@ files and real log handlers; nothing is faked but the absent model directory.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import io
 import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings, strategies as st

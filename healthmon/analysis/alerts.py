@@ -29,8 +29,9 @@ from __future__ import annotations
 import math
 import numbers
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from healthmon.analysis.baseline import RobustBaseline
 from healthmon.analysis.forecast import TrendWindow, judge

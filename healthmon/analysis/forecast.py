@@ -13,8 +13,8 @@ rule owns it). A timestamp that goes backwards restarts the window; a gap simply
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from healthmon.analysis.rules import METRIC_UNITS, Condition, ForecastRule
 

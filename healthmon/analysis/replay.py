@@ -16,8 +16,8 @@ import dataclasses
 import json
 import math
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from healthmon.analysis.alerts import AlertEngine, Transition
 from healthmon.analysis.rules import METRICS, Rule, ThresholdRule, canonical_metric, default_rules, load_rules

@@ -9,8 +9,9 @@ defaults follow the original design's alert thresholds so the score and the aler
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ under `streamlit run`, anything a route does not match falls through to Streamli
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
 
 from healthmon.api.http import ApiError, check_token, client_address, json_body
 from healthmon.generate_service import GenerateRefused
@@ -34,7 +34,8 @@ log = logging.getLogger("healthmon.api")
 SOURCE = "openai"
 _ERROR_TYPES = {401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
                 413: "invalid_request_error", 429: "rate_limit_exceeded", 503: "server_error"}
-_ERROR_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded", 503: "model_not_ready"}
+_ERROR_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
+_REFUSAL_CODES = {"not_ready": "model_not_ready", "busy": "queue_full", "rate_limited": "rate_limit_exceeded"}
 
 
 class _InvalidOpenAIRequest(InvalidRequest):
@@ -90,6 +91,9 @@ def completions(kind: Kind) -> Callable[[Request, Monitor], Any]:
         except GenerateRefused as exc:
             cause = exc.__cause__
             detail = cause.error if isinstance(cause, _InvalidOpenAIRequest) else None
+            if detail is None and exc.reason in _REFUSAL_CODES:
+                detail = OpenAIError(exc.message, status_code=exc.status_code, code=_REFUSAL_CODES[exc.reason],
+                                     error_type=_ERROR_TYPES.get(exc.status_code, "server_error"))
             return openai_error(exc.status_code, exc.message, exc.headers, error=detail)
         wire = parsed[0]
         if wire.stream:

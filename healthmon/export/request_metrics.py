@@ -22,7 +22,7 @@ True
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics_core import Metric

@@ -17,10 +17,10 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Iterable, Iterator, TextIO
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
 
-from healthmon.quality.embedder import (DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder,
-                                        relevance)
+from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder, relevance
 from healthmon.quality.metrics import text_quality, with_relevance
 
 EMBEDDING_MODEL_ENV = "HEALTHMON_EMBEDDING_MODEL"

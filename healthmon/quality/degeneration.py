@@ -17,8 +17,8 @@ metrics.text_units), each cheap:
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from healthmon.analysis.score import Curve
 

@@ -43,7 +43,7 @@ class TokenLogprobRecorder:
         self._logprobs: list[torch.Tensor] = []
         self._entropies: list[torch.Tensor] = []
 
-    def __enter__(self) -> "TokenLogprobRecorder":
+    def __enter__(self) -> TokenLogprobRecorder:
         if self._head is not None:
             inner, pending = self._head.forward, self._pending
             self._previous_forward = self._head.__dict__.get("forward")

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Identify = Callable[[str], "tuple[str, float] | None"]
 

@@ -27,7 +27,8 @@ character is the nearest thing to a word), every other run of letters or digits 
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from healthmon.analysis.score import Curve
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop

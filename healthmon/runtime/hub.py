@@ -6,9 +6,10 @@ Every failure becomes a ModelSourceError whose message a person can act on (offl
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tqdm.std import tqdm
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from healthmon.records import RequestRecord
 from healthmon.runtime.params import GenerationParams
@@ -26,7 +27,7 @@ CANARY_MAX_NEW_TOKENS = 16
 class CanaryProbe:
     """A daemon thread that probes the runtime every `interval_seconds` (0 disables it)."""
 
-    def __init__(self, service: "GenerateService", interval_seconds: float, *,
+    def __init__(self, service: GenerateService, interval_seconds: float, *,
                  wait: Callable[[threading.Event, float], bool] | None = None,
                  logger: logging.Logger | None = None) -> None:
         self._service = service

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from healthmon.store.frames import TS_COLUMN, bucket_seconds, check_name
-from healthmon.store.schema import (ALERT_JSON_COLUMNS, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS, REQUEST_LIST_COLUMNS,
-                                    SAMPLES_PREFIX, StoreError, _decode)
+from healthmon.store.schema import (
+    ALERT_JSON_COLUMNS,
+    REQUEST_COLUMNS,
+    REQUEST_JSON_COLUMNS,
+    REQUEST_LIST_COLUMNS,
+    SAMPLES_PREFIX,
+    StoreError,
+    _decode,
+)
 
 
 class HistoryReads:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any, Iterable, Iterator, Mapping
-
+from typing import Any
 
 from healthmon.store.frames import finite_number
+
 WRITER_THREAD_NAME = "healthmon-store-writer"
 PRUNE_EVERY_SECONDS = 60.0
 SAMPLES_PREFIX = "samples_"

@@ -20,17 +20,35 @@ import sqlite3
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, Callable, Mapping
-
+from typing import Any
 
 from healthmon.store.frames import TS_COLUMN, check_name, finite_number, numeric_values
 from healthmon.store.queries import HistoryReads
-from healthmon.store.schema import (ALERT_COLUMNS, ALERT_JSON_COLUMNS, INSERT_ALERT, INSERT_REQUEST, INSERT_SILENCE,
-                                    INSERT_TRANSITION, PRUNE_EVERY_SECONDS, REQUEST_COLUMNS, REQUEST_JSON_COLUMNS,
-                                    SAMPLES_PREFIX, SCHEMA, SILENCE_COLUMNS, TRANSITION_COLUMNS, WRITER_THREAD_NAME,
-                                    StoreError, _CorruptDatabase, _encode, _insert_sql, _transaction, migrate)
+from healthmon.store.schema import (
+    ALERT_COLUMNS,
+    ALERT_JSON_COLUMNS,
+    INSERT_ALERT,
+    INSERT_REQUEST,
+    INSERT_SILENCE,
+    INSERT_TRANSITION,
+    PRUNE_EVERY_SECONDS,
+    REQUEST_COLUMNS,
+    REQUEST_JSON_COLUMNS,
+    SAMPLES_PREFIX,
+    SCHEMA,
+    SILENCE_COLUMNS,
+    TRANSITION_COLUMNS,
+    WRITER_THREAD_NAME,
+    StoreError,
+    _CorruptDatabase,
+    _encode,
+    _insert_sql,
+    _transaction,
+    migrate,
+)
 
 DROP_LOG_EVERY_SECONDS = 60.0  # one WARNING a minute at most, however many rows a full queue drops meanwhile
 
