@@ -68,7 +68,10 @@ def quantiles_ms(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50_ms": None, "p95_ms": None, "max_ms": None}
     ordered = sorted(values)
-    pick = lambda q: round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    def pick(q: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
     return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "max_ms": round(1000 * ordered[-1], 1)}
 
 

@@ -68,7 +68,7 @@ def compare(runtime: ModelRuntime, bare_worker: concurrent.futures.Executor, pro
         instrumented.append(record.output_tokens / record.latency_seconds)  # end to end, admission to record
         reported.append(record.tokens_per_second)
         counts.append((bare_count, record.output_tokens))
-    ratios = [i / b for i, b in zip(instrumented, bare)]
+    ratios = [i / b for i, b in zip(instrumented, bare, strict=True)]
     return {
         "prompt": prompt, "prompt_tokens": record.prompt_tokens,
         "tokens_bare_instrumented": sorted(set(counts)), "equal_token_counts": all(b == i for b, i in counts),

@@ -55,7 +55,7 @@ def main() -> None:
             with torch.inference_mode():
                 out = model.generate(**inputs, max_new_tokens=NEW_TOKENS, pad_token_id=tokenizer.pad_token_id,
                                      **sampling)
-            for item, ids in zip(batch, out[:, inputs["input_ids"].shape[1]:].tolist()):
+            for item, ids in zip(batch, out[:, inputs["input_ids"].shape[1]:].tolist(), strict=True):
                 ended = end_of_turn in ids
                 answer_ids = ids[:ids.index(end_of_turn)] if ended else ids
                 rows.append(item | {"mode": mode, "finish_reason": "stop" if ended else "length",

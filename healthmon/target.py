@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from healthmon.tracing import Trace
 
 
-class ModelStatus(str, Enum):
+class ModelStatus(str, Enum):  # noqa: UP042 - a StrEnum would change what str() and format() print
     NOT_LOADED = "not_loaded"
     LOADING = "loading"
     LOADED = "loaded"

@@ -4,6 +4,7 @@ mapping onto GenerationParams, answer bodies and chunks, and the SSE reader, byt
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -321,7 +322,7 @@ def test_any_stream_split_anywhere_reads_back_its_text_finish_and_usage(kind, pi
     chunks = _stream_chunks(kind, pieces, include_usage)
     wire = (b": ping\n\n" + b"".join(map(encode_sse, chunks)) + DONE_SSE).replace(b"\n", line_end)
     bounds = [0, *sorted(cut % (len(wire) + 1) for cut in cuts), len(wire)]
-    events = _read([wire[a:b] for a, b in zip(bounds, bounds[1:])])
+    events = _read([wire[a:b] for a, b in itertools.pairwise(bounds)])
     assert events == [*chunks, DONE]
     contents = [read_chunk(event) for event in events[:-1]]
     assert "".join(content.text for content in contents) == "".join(pieces)

@@ -323,7 +323,7 @@ def test_analysis_shows_each_answers_figures_and_the_worst_answers_link_to_their
     for name in ("quality-score", "degeneration-score"):
         assert points(figures[f"chart-answers-{name}"]) > 0, name
     flags = figures["chart-answers-flags"]["data"][0]
-    assert dict(zip(flags["x"], flags["y"]))["degenerate"] == 1
+    assert dict(zip(flags["x"], flags["y"], strict=True))["degenerate"] == 1
     worst = table(at, "trace")
     assert worst["trace"].tolist()[0] == "/traces?trace=worst1" and "degenerate" in worst["flags"].tolist()[0]
     assert len(worst) == 3 and worst["quality_score"].is_monotonic_increasing

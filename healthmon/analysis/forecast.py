@@ -70,7 +70,7 @@ def predict_linear(ts_list: Sequence[float], values: Sequence[float], horizon_se
     origin = ts_list[-1]
     rel = [t - origin for t in ts_list]
     sums = (sum(rel), sum(values), sum(t * t for t in rel),
-            sum(t * v for t, v in zip(rel, values)), sum(v * v for v in values))
+            sum(t * v for t, v in zip(rel, values, strict=True)), sum(v * v for v in values))
     return _from_sums(len(rel), *sums, now=0.0, span_seconds=max(ts_list) - min(ts_list),
                       horizon_seconds=horizon_seconds, threshold=threshold, op=op)
 

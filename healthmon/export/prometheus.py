@@ -56,10 +56,18 @@ def _help(spec: MetricSpec) -> str:
 
 def _gauges(sample: dict[str, Any], specs: Iterable[MetricSpec]) -> Iterator[Metric]:
     """One unlabeled gauge per exported spec whose key has a number (or a flag, as 0/1) in the sample."""
-    for spec in specs:
-        value = sample.get(spec.key)
-        if isinstance(value, (int, float)) and spec.prometheus_name is not None:
-            yield GaugeMetricFamily(spec.prometheus_name, _help(spec), value=_scaled(value, spec.prometheus_scale))
+    for metric in specs:
+        value = sample.get(metric.key)
+        if isinstance(value, (int, float)) and metric.prometheus_name is not None:
+            yield GaugeMetricFamily(metric.prometheus_name, _help(metric),
+                                    value=_scaled(value, metric.prometheus_scale))
+
+
+def _gauge_name(metric: MetricSpec) -> str:
+    """The Prometheus name of a metric the catalog exports; a spec without one is a bug where it is asked for."""
+    if metric.prometheus_name is None:
+        raise ValueError(f"{metric.key} is not exported to Prometheus")
+    return metric.prometheus_name
 
 
 def _one_hot(name: str, documentation: str, label: str, states: Iterable[str], current: str) -> GaugeMetricFamily:
@@ -117,13 +125,13 @@ class MonitorCollector:
             return
         yield from _gauges(sample | {"gpu_available": bool(sample.get("gpu_available"))}, exported("gpu"))
         devices = sample.get("devices") or []
-        for spec in exported("gpu_device"):
-            family = GaugeMetricFamily(spec.prometheus_name, _help(spec), labels=["gpu", "name"])
+        for metric in exported("gpu_device"):
+            family = GaugeMetricFamily(_gauge_name(metric), _help(metric), labels=["gpu", "name"])
             for device in devices:
-                value = device.get(spec.key)
+                value = device.get(metric.key)
                 if value is not None:
                     family.add_metric([str(device["index"]), str(device.get("name") or "")],
-                                      _scaled(value, spec.prometheus_scale))
+                                      _scaled(value, metric.prometheus_scale))
             if family.samples:
                 yield family
 
@@ -155,7 +163,7 @@ class MonitorCollector:
         if health["performance_score"] is None:
             return
         score = spec("performance_score")
-        yield GaugeMetricFamily(score.prometheus_name, score.description, value=health["performance_score"])
+        yield GaugeMetricFamily(_gauge_name(score), score.description, value=health["performance_score"])
         components = GaugeMetricFamily("healthmon_health_component_score", "Score of each component, 0-100.",
                                        labels=["component"])
         for component in health["components"]:

@@ -77,7 +77,7 @@ def score_jsonl(lines: TextIO, out: TextIO, embedding_model: str) -> int:
             good.append((number, parse_line(line)))
         except ValueError as exc:
             results[number] = {"line": number, "error": str(exc)}
-    for (number, _), quality in zip(good, score_pairs((pair for _, pair in good), embedding_model)):
+    for (number, _), quality in zip(good, score_pairs((pair for _, pair in good), embedding_model), strict=True):
         results[number] = {"line": number, **quality}
     for number in sorted(results):
         out.write(json.dumps(results[number], ensure_ascii=False) + "\n")

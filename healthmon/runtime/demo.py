@@ -203,7 +203,7 @@ def _chat_text(question: str, answer: str) -> str:
 
 def _token_stream(tokenizer: PreTrainedTokenizerFast, paragraphs: list[str], chats: list[str]) -> torch.Tensor:
     """Plain paragraphs and chat turns alternate, each ended by <|endoftext|>, in one long stream of ids."""
-    pieces = [text + EOS for pair in zip(paragraphs, chats) for text in pair]
+    pieces = [text + EOS for pair in zip(paragraphs, chats, strict=True) for text in pair]
     return torch.tensor([i for ids in tokenizer(pieces)["input_ids"] for i in ids], dtype=torch.long)
 
 

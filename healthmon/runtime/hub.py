@@ -46,7 +46,7 @@ def download_modelscope(model_id: str, cache_dir: Path, report: Progress, downlo
         if isinstance(exc, (ConnectionError, TimeoutError)):
             try:  # offline, but downloaded before: use the cached snapshot
                 return Path(download(model_id, cache_dir=str(cache_dir), local_files_only=True))
-            except Exception:
+            except Exception:  # noqa: BLE001 - not cached either: the first failure is the one to report
                 pass
         raise ModelSourceError(f"could not download {model_id} from ModelScope: {reason(exc)}. {_FIX_HINT}") from exc
 

@@ -74,7 +74,7 @@ def percentiles(values: Iterable[Any], qs: Iterable[float] = (50, 95, 99)) -> di
     if not finite:
         return {f"p{q:g}": None for q in qs}
     results = np.percentile(np.asarray(finite), qs)
-    return {f"p{q:g}": float(result) for q, result in zip(qs, results)}
+    return {f"p{q:g}": float(result) for q, result in zip(qs, results, strict=True)}
 
 
 def window_seconds(label: str) -> int:

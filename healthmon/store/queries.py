@@ -184,12 +184,12 @@ class HistoryReads:
         """One alert's state changes, oldest first."""
         names, rows = self._query("alert", "SELECT * FROM alert_transitions WHERE alert_id = ? ORDER BY ts, id",
                                   [alert_id])
-        return [dict(zip(names, row)) for row in rows]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def load_silences(self, active_at: float) -> list[dict[str, Any]]:
         """Silences still in force at `active_at` (ended ones stay until retention prunes them), by matcher."""
         names, rows = self._query("silence", "SELECT * FROM silences WHERE ends_at > ? ORDER BY matcher", [active_at])
-        return [dict(zip(names, row)) for row in rows]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 ANSWER_SIGNALS = ("quality_score", "relevance", "degeneration_score", "mean_token_entropy", "perplexity")

@@ -113,7 +113,7 @@ def _encode(record: Mapping[str, Any], columns: Mapping[str, str], json_columns:
 
 
 def _decode(names: list[str], row: tuple, json_columns: frozenset[str]) -> dict[str, Any]:
-    record = dict(zip(names, row))
+    record = dict(zip(names, row, strict=True))
     for name in json_columns & record.keys():
         if isinstance(record[name], str):
             with suppress(ValueError):  # keep text that is not JSON as it is
