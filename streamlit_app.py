@@ -1,7 +1,7 @@
 """healthmon: the Streamlit pages and, on the same port, the REST API (st.App routes).
 
 Streamlit executes this file twice: imported as a module for the ASGI app, and as __main__ for each
-script run. The Monitor therefore lives in healthmon.monitor's process-wide registry, never here.
+script run. The Monitor therefore lives in healthmon.registry's process-wide registry, never here.
 """
 
 import logging

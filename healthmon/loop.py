@@ -61,14 +61,23 @@ def latency_evidence(records: Iterable[RequestRecord], limit: int = 5) -> dict[s
     return out
 
 
+# What a remote target's info adds to the model layer: its health check and the server's own metrics.
+SERVER_FIGURES = ("target_health_latency_seconds", "server_requests_running", "server_requests_waiting",
+                  "server_kv_cache_usage_ratio", "server_preemptions", "server_ttft_seconds",
+                  "server_prompt_tokens_per_second", "server_generation_tokens_per_second")
+
+
 def model_sample(info: dict[str, Any], completed: list[RequestRecord]) -> dict[str, Any]:
     """Model facts, and the mean of the requests (probes included) completed since the last sample."""
     def mean(key: str) -> float | None:
         values = [getattr(r, key) for r in completed if getattr(r, key) is not None]
         return round(sum(values) / len(values), 6) if values else None
 
-    return {
+    available = {"loaded": 1, "error": 0}.get(info["status"])  # None while loading: no verdict yet
+    server = {key: info.get(key) for key in SERVER_FIGURES if info.get(key) is not None}
+    return server | {
         "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
+        "model_available": available,
         "in_flight": info["in_flight"], "queued": info["queued"],
         "memory_footprint_gb": info.get("memory_footprint_gb"), "parameters_billions": info.get("parameters_billions"),
         "load_seconds": info.get("load_seconds"), "completed_requests": len(completed),
@@ -91,6 +100,7 @@ class CollectionLoop:
         self._quality_window, self._quality_stats = quality_window, quality_stats
         self.interval_seconds = interval_seconds
         self._clock = clock
+        self._ring_size = ring_size
         self.rings = {layer: Ring(ring_size) for layer in LAYERS}
         self.collector_errors: dict[str, dict[str, Any]] = {}
         self.cycles_total = 0
@@ -156,7 +166,8 @@ class CollectionLoop:
         if baseline:  # none until a baseline has warmed up: no empty rows
             samples["baseline"] = baseline
         for layer, values in samples.items():
-            self.rings[layer].append(ts, values)
+            # a collector's own layer gets a ring of its own the first time, rather than a KeyError in the loop
+            self.rings.setdefault(layer, Ring(self._ring_size)).append(ts, values)
             try:
                 self._store.append_sample(layer, ts, values)
             except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop

@@ -31,6 +31,7 @@ from healthmon.quality.drift import REFERENCES_FILE, CanaryReferences
 from healthmon.quality.scorer import QualityScorer
 from healthmon.quality.window import QualityWindow
 from healthmon.ratelimit import RateLimiter
+from healthmon.remote.target import RemoteTarget
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.probe import CanaryProbe
 from healthmon.runtime.sources import parse_model_spec
@@ -38,6 +39,18 @@ from healthmon.store.sqlite import HistoryStore
 from healthmon.target import Target
 
 log = logging.getLogger("healthmon")
+REMOTE_PREFIX = "openai:"
+
+
+def build_target(settings: Settings, sink: RequestPipeline) -> Target:
+    """HEALTHMON_MODEL=openai:<base URL> watches a running server; anything else is a model loaded in-process."""
+    if settings.model.strip().lower().startswith(REMOTE_PREFIX):
+        return RemoteTarget(settings.model.strip()[len(REMOTE_PREFIX):], sink=sink,
+                            model=settings.target_model or None, api_key=settings.target_api_key or None,
+                            queue_max=settings.queue_max)
+    return ModelRuntime(parse_model_spec(settings.model), demo_dir=settings.demo_model_dir,
+                        models_dir=settings.models_dir, sink=sink, device=settings.device, dtype=settings.dtype,
+                        queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
 
 
 class Monitor:
@@ -55,10 +68,7 @@ class Monitor:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # disk usage is measured where history and models go
         # The sinks, in the order a record reaches them: history first, so a read after the answer finds it.
         self.pipeline = RequestPipeline()
-        self.target: Target = target or ModelRuntime(
-            parse_model_spec(settings.model), demo_dir=settings.demo_model_dir, models_dir=settings.models_dir,
-            sink=self.pipeline, device=settings.device, dtype=settings.dtype,
-            queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
+        self.target: Target = target or build_target(settings, self.pipeline)
         self.request_stats = RequestStats()
         self.request_metrics = RequestMetrics()
         self.completed = CompletedWindow()

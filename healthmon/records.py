@@ -107,8 +107,9 @@ def build_record(trace: Trace, params: GenerationParams | None, source: str, syn
             "prompt_tokens": outcome.prompt_tokens, "output_tokens": n,
             "ttft_seconds": None if first is None else first - trace.start_seconds,
             "decode_seconds": None if first is None else last - first,
-            "inter_token_latency_seconds": (last - first) / (n - 1) if n > 1 else None,
-            "tokens_per_second": n / model_seconds if model_seconds else None,
+            # A remote server that sends no usage leaves the token counts unknown: None, never a guess.
+            "inter_token_latency_seconds": (last - first) / (n - 1) if n is not None and n > 1 else None,
+            "tokens_per_second": n / model_seconds if n is not None and model_seconds else None,
         }
         values["params"] = (values.get("params") or {}) | {"max_new_tokens": outcome.max_new_tokens}
         if quality and params is not None:

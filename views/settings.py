@@ -69,20 +69,39 @@ def model_status() -> None:
                          f"{escape_markdown(progress.get('message') or t('starting'))}"
                          + (f" ({fraction:.0%})" if fraction is not None else ""))
     elif info["status"] == "error":
-        st.error(t("The model failed to load:"), icon=":material/error:")
+        remote = info.get("source") == "openai"
+        st.error(t("The remote server does not answer:") if remote else t("The model failed to load:"),
+                 icon=":material/error:")
         show_text(info["error"])
 
 
+def remote_source(info: dict[str, Any]) -> None:
+    """A remote target serves its own model: where it is, and a health check on demand."""
+    source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
+    source_col.caption(t("Watching the OpenAI-compatible server at {url}; set HEALTHMON_MODEL to watch another.")
+                       .format(url=escape_markdown(info["ref"])))
+    button_col.button(t("Check now"), key="settings-check", on_click=m.target.load_async,
+                      icon=":material/refresh:", width="stretch")
+
+
+def local_source() -> None:
+    st.session_state.setdefault("settings-model-spec", spec_text(m.target.spec))
+    source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
+    source_col.text_input(t("New model source"), key="settings-model-spec", persist_state="session",
+                          help=t(ACCEPTED_FORMS), placeholder="demo · modelscope:Qwen/Qwen2.5-0.5B-Instruct · "
+                                                              "hf:Qwen/Qwen2.5-0.5B-Instruct · /a/dir")
+    button_col.button(t("Load / reload"), key="settings-load", on_click=load_model, type="primary",
+                      icon=":material/download:", width="stretch")
+    if "settings-load-error" in st.session_state:
+        st.error(escape_markdown(st.session_state["settings-load-error"]), icon=":material/error:")
+    st.caption(t("Downloads go to the data directory; a failed load leaves the monitor running and says why here."))
+
+
 model_status()
-st.session_state.setdefault("settings-model-spec", spec_text(m.target.spec))
-source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
-source_col.text_input(t("New model source"), key="settings-model-spec", persist_state="session", help=t(ACCEPTED_FORMS),
-                      placeholder="demo · modelscope:Qwen/Qwen2.5-0.5B-Instruct · hf:Qwen/Qwen2.5-0.5B-Instruct · /a/dir")
-button_col.button(t("Load / reload"), key="settings-load", on_click=load_model, type="primary",
-                  icon=":material/download:", width="stretch")
-if "settings-load-error" in st.session_state:
-    st.error(escape_markdown(st.session_state["settings-load-error"]), icon=":material/error:")
-st.caption(t("Downloads go to the data directory; a failed load leaves the monitor running and says why here."))
+if m.target.info().get("source") == "openai":
+    remote_source(m.target.info())
+else:
+    local_source()
 
 st.subheader(t("Monitoring"))
 

@@ -206,6 +206,9 @@ RULE_TYPES: dict[str, type] = {"threshold": ThresholdRule, "baseline": BaselineR
 def default_rules() -> list[Rule]:
     """The original design's limits, made stateful, plus learned baselines and forecasts."""
     return [
+        ThresholdRule(name="model_unavailable", metric="model_available", op="<", fire=0.5, resolve=0.5,
+                      level="critical", for_samples=2, for_seconds=10,
+                      reason="the model failed to load, or the remote server it is served by went away"),
         ThresholdRule(name="cpu_warning", metric="cpu_usage", op=">", fire=85, resolve=80, for_seconds=60,
                       keep_firing_seconds=60,
                       reason="Seed limit; CPU is spiky both ways, so it must hold (and clear) for a minute."),

@@ -68,7 +68,10 @@ async def model_load(request: Request, monitor: Monitor) -> Response:
         raise ApiError(422, str(exc)) from exc
     if monitor.target.status.value == "loading":
         raise ApiError(409, "the model is already loading")
-    monitor.target.load_async(spec)
+    try:
+        monitor.target.load_async(spec)
+    except ModelSourceError as exc:  # a remote target serves its own model
+        raise ApiError(409, str(exc)) from exc
     return JSONResponse({"message": "loading", "model_info": views.model_info_payload(monitor.target.info())},
                         status_code=202)
 

@@ -136,7 +136,8 @@ async def _events(kind: Kind, wire: OpenAIRequest, stream: TokenStream, monitor:
         finished = True
         log.warning("streamed generation %s failed: %s", stream.trace_id, log_text(exc))
         message = f"generation failed: {exc}"
-        yield f"data: {json.dumps(OpenAIError(message, status_code=500, error_type='server_error').body())}\n\n".encode()
+        body = OpenAIError(message, status_code=500, error_type="server_error").body()
+        yield f"data: {json.dumps(body)}\n\n".encode()
     finally:
         if not finished:  # the client went away mid-answer: stop spending the model on it
             stream.cancel()

@@ -142,6 +142,15 @@ class RemoteClient:
         with self._open(url, body) as response:
             yield from self._read_stream(response, url)
 
+    def stream_completion(self, prompt: str, *, model: str | None = None, **params: Any) -> Iterator[StreamEvent]:
+        """POST /completions streaming: a text completion, the prompt continued as it is (no chat template)."""
+        body: dict[str, Any] = {**params, "prompt": prompt, "stream": True, "stream_options": {"include_usage": True}}
+        if model or self.model:
+            body["model"] = model or self.model
+        url = f"{self.base_url}/completions"
+        with self._open(url, body) as response:
+            yield from self._read_stream(response, url)
+
     def list_models(self) -> tuple[str, ...]:
         """The ids GET /models lists (a server may list none: transformers serve lists its Hub cache)."""
         url = f"{self.base_url}/models"

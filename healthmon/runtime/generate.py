@@ -77,9 +77,9 @@ class GenerationOutcome:
     generation is not part of the answer, so it is neither counted nor timed."""
 
     text: str
-    prompt_tokens: int
-    output_tokens: int
-    max_new_tokens: int
+    prompt_tokens: int | None  # None: a remote server that did not say (no `usage`)
+    output_tokens: int | None
+    max_new_tokens: int | None
     finish_reason: str  # stop | length | cancelled
     generate_start_seconds: float
     token_times_seconds: list[float] = field(default_factory=list)
