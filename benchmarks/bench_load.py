@@ -183,7 +183,8 @@ def main() -> None:
                                                        "generated_tokens_per_second")},
             **{key: value for key, value in load.items() if key != "output_tokens"},
             "load_average_at_the_end": round(os.getloadavg()[0], 1),
-            "request_stats_accounted": stats["total_requests"] == (stats["succeeded_requests"] + stats["failed_requests"]
+            "request_stats_accounted": stats["total_requests"] == (stats["succeeded_requests"]
+                                                                   + stats["failed_requests"]
                                                                    + stats["rejected_requests"]),
             "generate_requests_sent_vs_app_total": [sent, stats["total_requests"]],
             "answered_200_vs_app_succeeded": [answered_ok, stats["succeeded_requests"]],

@@ -102,7 +102,8 @@ def main() -> None:
                    "first_load": summary([first]), "cached_load": summary(cached)}
     result["transformers_gguf_baseline"] = summary([run_case("baseline", gguf, ROOT)
                                                     for _ in range(args.baseline_repeats)])
-    result["first_over_cached"] = round(result["first_load"]["median_seconds"] / result["cached_load"]["median_seconds"], 1)
+    result["first_over_cached"] = round(result["first_load"]["median_seconds"]
+                                        / result["cached_load"]["median_seconds"], 1)
     result["baseline_over_cached"] = round(result["transformers_gguf_baseline"]["median_seconds"]
                                            / result["cached_load"]["median_seconds"], 1)
     print(json.dumps(result, indent=2))

@@ -238,7 +238,8 @@ def build_fixture(data_dir: Path, seed: int = 20240601) -> dict:
             "failure_rate": round(100 * sum(not r[4] for r in recent) / len(recent), 2) if recent else None,
             **{f"latency_{key}_seconds": round(value, 6) for key, value in percentiles(lats).items()
                if value is not None},
-            **{f"ttft_{key}_seconds": round(value, 6) for key, value in percentiles(ttfts).items() if value is not None},
+            **{f"ttft_{key}_seconds": round(value, 6) for key, value in percentiles(ttfts).items()
+               if value is not None},
             "window_tokens_per_second": round(statistics.fmean(r[3] for r in recent), 3) if recent else None})
         users = [r for r in completed if not r["synthetic"]]
         probes = [r for r in completed if r["synthetic"]]

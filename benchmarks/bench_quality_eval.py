@@ -103,7 +103,8 @@ def evaluate(rows: list[dict], with_model: bool) -> dict[str, Any]:
                                     [r["quality"]["quality_score"] for r in mine if r["label"] == bad])
             for bad in BAD_CLASSES}
         figures["relevance_auroc_good_vs_off_topic"] = {
-            name: auroc([r[key] if key else r["quality"]["relevance"] for r in good if (r[key] if key else 1) is not None],
+            name: auroc([r[key] if key else r["quality"]["relevance"] for r in good
+                         if (r[key] if key else 1) is not None],
                         [r[key] if key else r["quality"]["relevance"] for r in mine if r["label"] == "off_topic"])
             for name, key in (("multilingual-e5-small", None), ("all-MiniLM-L6-v2", "minilm_relevance"))}
         figures["flags"] = {

@@ -138,8 +138,8 @@ def main() -> None:
         "warm_up_seconds": args.warm_up_seconds, "readings": len(readings),
         "rss_mb_start": readings[0]["rss_mb"], "rss_mb_after_warm_up": steady[0]["rss_mb"],
         "rss_mb_end": readings[-1]["rss_mb"], "rss_mb_max": max(r["rss_mb"] for r in readings),
-        "rss_mb_per_hour_after_warm_up": None if (s := slope_per_hour([(r["t_s"], r["rss_mb"]) for r in steady])) is None
-        else round(s, 1),
+        "rss_mb_per_hour_after_warm_up":
+            None if (s := slope_per_hour([(r["t_s"], r["rss_mb"]) for r in steady])) is None else round(s, 1),
         "threads_min_max_after_warm_up": [min(r["threads"] for r in steady), max(r["threads"] for r in steady)],
         "fds_min_max_after_warm_up": [min(r["fds"] for r in steady), max(r["fds"] for r in steady)],
         "db_mb_end": readings[-1]["db_mb"],

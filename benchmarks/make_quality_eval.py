@@ -77,7 +77,8 @@ EN_LOOPS = ["the the the the the the the the the the the the the the the the the
             "I am sorry. I am sorry. I am sorry. I am sorry. I am sorry. I am sorry. I am sorry. I am sorry.",
             "Yes, yes, yes, yes, yes, yes, yes, yes, yes, yes, yes, yes, yes, yes, yes, yes",
             "It is a good question. " * 9]
-ZH_LOOPS = ["的的的的的的的的的的的的的的的的的的的的的的的的", "好的，好的，好的，好的，好的，好的，好的，好的，好的，好的",
+ZH_LOOPS = ["的的的的的的的的的的的的的的的的的的的的的的的的",
+            "好的，好的，好的，好的，好的，好的，好的，好的，好的，好的",
             "这是一个很好的问题。" * 8, "我不知道。我不知道。我不知道。我不知道。我不知道。我不知道。"]
 
 

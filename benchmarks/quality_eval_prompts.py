@@ -11,9 +11,10 @@ from __future__ import annotations
 OPEN_EN = [
     "Explain what a CPU does in two sentences.", "How do I boil an egg?", "What is photosynthesis?",
     "Give me three tips for sleeping better.", "Why is the sky blue?", "What does a database index do?",
-    "Describe a healthy breakfast.", "How does a bicycle stay upright?", "What is the difference between weather and climate?",
-    "Write a short poem about the sea.", "What is machine learning?", "How can I save money each month?",
-    "Explain what a virus is.", "What should I pack for a weekend hiking trip?", "Why do leaves change colour in autumn?",
+    "Describe a healthy breakfast.", "How does a bicycle stay upright?",
+    "What is the difference between weather and climate?", "Write a short poem about the sea.",
+    "What is machine learning?", "How can I save money each month?", "Explain what a virus is.",
+    "What should I pack for a weekend hiking trip?", "Why do leaves change colour in autumn?",
     "What is the purpose of a resume?", "How do vaccines work?", "Summarize the story of Cinderella.",
     "What are the benefits of drinking water?", "How does the internet work, in simple terms?",
 ]

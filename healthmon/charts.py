@@ -90,7 +90,8 @@ def gauge(value: float | None, title: str, *, maximum: float = 100.0, unit: str 
         number=dict(suffix=f" {unit}" if unit else "", valueformat=".1f"),
         title=dict(text=title if value is not None else f"{title} (no data)"),
         gauge=dict(axis=dict(range=[0, maximum]), bar=dict(color="#424242" if value is not None else "rgba(0,0,0,0)"),
-                   steps=[dict(range=[low, high], color=_translucent(LEVEL_COLORS[level])) for low, high, level in steps])))
+                   steps=[dict(range=[low, high], color=_translucent(LEVEL_COLORS[level]))
+                          for low, high, level in steps])))
     fig.update_layout(height=height, margin=dict(l=35, r=35, t=50, b=10))  # room for the end tick labels
     return fig
 

@@ -30,7 +30,8 @@ async def alerts_list(request: Request, monitor: Monitor) -> Response:
     else:
         since, _ = window(request, monitor)
     alerts = await run_in_threadpool(monitor.alerts.view, since)
-    return JSONResponse(views.clean({"active": len(monitor.alerts.active()), "alerts": [_alert_row(a) for a in alerts]}))
+    return JSONResponse(views.clean({"active": len(monitor.alerts.active()),
+                                     "alerts": [_alert_row(a) for a in alerts]}))
 
 
 async def alert_acknowledge(request: Request, monitor: Monitor) -> Response:

@@ -106,7 +106,8 @@ class MonitorCollector:
                                 value=1.0 if monitor.running else 0.0)
         yield GaugeMetricFamily("healthmon_start_time_seconds", "When the monitor started (unix time).",
                                 value=monitor.started_at)
-        yield CounterMetricFamily("healthmon_collection_cycles", "Collection cycles run.", value=monitor.loop.cycles_total)
+        yield CounterMetricFamily("healthmon_collection_cycles", "Collection cycles run.",
+                                  value=monitor.loop.cycles_total)
         if monitor.loop.last_cycle_seconds is not None:
             yield GaugeMetricFamily("healthmon_collection_duration_seconds", "Duration of the last collection cycle.",
                                     value=monitor.loop.last_cycle_seconds)

@@ -57,7 +57,8 @@ def tail_loop(units: Sequence[str]) -> TailLoop:
             if cut and not _starts_like(units[end:], block):
                 continue
             repeats = 1
-            while end - (repeats + 1) * period >= 0 and units[end - (repeats + 1) * period:end - repeats * period] == block:
+            while (end - (repeats + 1) * period >= 0
+                   and units[end - (repeats + 1) * period:end - repeats * period] == block):
                 repeats += 1
             share = (repeats * period + cut) / n
             if repeats >= LOOP_MIN_REPEATS and share > best.share:

@@ -39,7 +39,8 @@ _ASK_ZH = re.compile(rf"(?:用|以|使用)\s*({_ZH_NAMES})|(?:翻译|译|翻)\s*
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
-_CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import|return\b|for .+:|if .+:|while .+:|print\(|#include|"
+_CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import|return\b|for .+:|if .+:|while .+:|print\(|"
+                        r"#include|"
                         r"SELECT |INSERT |UPDATE |DELETE |CREATE |function |const |let |var |public |private |"
                         r"\}|\{|//|<\/?\w+[^>]*>$)", re.IGNORECASE)
 _SYMBOLS = set("(){}[];=<>+-*/\\_|&^%$#@~`:\"'")

@@ -4,11 +4,11 @@ The request path only calls `submit()`, which never blocks: the record joins a b
 queue is full, goes straight back with relevance None ("not scored: queue full") and the drop is counted.
 One daemon thread loads the embedding model (on start, so the monitor itself starts in seconds), waits until
 `can_run()` says the model is idle, scores, and publishes the record's `scored` pass with `quality.relevance`
-filled in (and, for canary probes, `quality.drift_similarity`) through the request pipeline it was given. Waiting for the model matters on a CPU: an embedding
-running beside a generation takes cores from it (measured in benchmarks/bench_quality.py); under sustained
-load the queue fills and drops are counted, rather than slowing every answer. The thread leaves
-`torch.set_num_threads` alone: the setting is not per thread (other threads, and threads started later, take
-it up), and a one-thread scorer left the model worker on one core.
+filled in (and, for canary probes, `quality.drift_similarity`) through the request pipeline it was given.
+Waiting for the model matters on a CPU: an embedding running beside a generation takes cores from it (measured
+in benchmarks/bench_quality.py); under sustained load the queue fills and drops are counted, rather than slowing
+every answer. The thread leaves `torch.set_num_threads` alone: the setting is not per thread (other threads, and
+threads started later, take it up), and a one-thread scorer left the model worker on one core.
 
 Every submitted record is published scored exactly once, scored or not, so a sink can aggregate quality from
 the `scored` passes alone; sinks that count requests skip that pass, so none counts a request twice. `publish`

@@ -1,7 +1,8 @@
 """The built-in demo model: a tiny Qwen2 checkpoint trained in seconds on a shipped corpus, so healthmon runs offline.
 
 It is built on first use (20-50 s on two idle CPU cores, longer when they are busy), saved as an ordinary Hugging Face
-checkpoint and reused afterwards. It only imitates the look of its corpus: it exists to exercise the monitor, not to answer.
+checkpoint and reused afterwards. It only imitates the look of its corpus: it exists to exercise the monitor, not to
+answer.
 
 >>> path = build_demo_model(Path("healthmon-data/demo-model"))  # doctest: +SKIP
 >>> AutoModelForCausalLM.from_pretrained(path)                   # doctest: +SKIP
@@ -230,7 +231,8 @@ def _train(model: Qwen2ForCausalLM, stream: torch.Tensor, *, seed: int, train_st
     warmup = max(1, train_steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(step, train_steps) / train_steps)),
+        lambda step: (min(1.0, (step + 1) / warmup)
+                      * 0.5 * (1 + math.cos(math.pi * min(step, train_steps) / train_steps))),
     )
     model.train()
     for step in range(train_steps):

@@ -219,7 +219,8 @@ class ModelRuntime:
             stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "ok", outcome=outcome)
         except InvalidRequest as exc:
             stream.error = exc
-            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "rejected", error=str(exc))
+            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "rejected",
+                                       error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a failed generation is a failed request, not a dead worker
             stream.error = exc
             message = _friendly_error(exc)

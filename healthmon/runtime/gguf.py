@@ -81,7 +81,8 @@ def content_digest(path: Path, report: Report | None = None) -> str:
             digest.update(chunk)
             done += len(chunk)
             if report is not None:
-                report("hash", 0.05 * done / total, f"checking {path.name} ({done / 2**20:.0f} of {total / 2**20:.0f} MiB)")
+                report("hash", 0.05 * done / total,
+                       f"checking {path.name} ({done / 2**20:.0f} of {total / 2**20:.0f} MiB)")
     return digest.hexdigest()
 
 

@@ -119,7 +119,8 @@ def validate_prompt(prompt: Any, max_prompt_chars: int, name: str = "prompt", al
     if _LONE_SURROGATE.search(prompt):
         raise InvalidRequest(f"'{name}' contains a lone UTF-16 surrogate, which is not valid text")
     if _FORBIDDEN_CONTROL.search(prompt):
-        raise InvalidRequest(f"'{name}' contains control characters (only tab, newline and carriage return are allowed)")
+        raise InvalidRequest(f"'{name}' contains control characters "
+                             "(only tab, newline and carriage return are allowed)")
     return prompt
 
 
@@ -212,7 +213,8 @@ def resolve_max_new_tokens(params: GenerationParams, prompt_tokens: int, context
     elif params.max_length is not None:
         wanted = params.max_length - prompt_tokens
         if wanted < 1:
-            raise InvalidRequest(f"'max_length' {params.max_length} leaves no room: the prompt alone is {prompt_tokens} tokens")
+            raise InvalidRequest(f"'max_length' {params.max_length} leaves no room: "
+                                 f"the prompt alone is {prompt_tokens} tokens")
     else:
         wanted = DEFAULT_MAX_NEW_TOKENS
     wanted = min(wanted, max_new_tokens_cap)

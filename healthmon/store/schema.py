@@ -26,7 +26,8 @@ REQUEST_JSON_COLUMNS = frozenset({"params", "spans", "quality"})
 # 4 KB prompts read in full cost a /api/health/metrics call ~340 MiB of RSS, issue 15).
 REQUEST_TEXT_COLUMNS = frozenset({"prompt", "response", "prompt_text"})
 # What a per-request list reads by default: every column but the texts and the JSON blobs.
-REQUEST_LIST_COLUMNS = tuple(name for name in REQUEST_COLUMNS if name not in REQUEST_JSON_COLUMNS | REQUEST_TEXT_COLUMNS)
+REQUEST_LIST_COLUMNS = tuple(name for name in REQUEST_COLUMNS
+                             if name not in REQUEST_JSON_COLUMNS | REQUEST_TEXT_COLUMNS)
 ALERT_COLUMNS = {
     "id": "TEXT PRIMARY KEY", "rule": "TEXT", "metric": "TEXT", "level": "TEXT", "kind": "TEXT", "state": "TEXT",
     "message": "TEXT", "value": "REAL", "started_at": "REAL", "fired_at": "REAL", "resolved_at": "REAL",
