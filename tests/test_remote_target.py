@@ -6,7 +6,11 @@ its reason and a firing alert, and the target comes back by itself when the serv
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +19,7 @@ from healthmon.remote.target import RemoteTarget
 from healthmon.runtime.params import ChatMessage, GenerationParams
 from healthmon.target import ModelNotReady, ModelStatus
 
-pytestmark = pytest.mark.e2e
+FIXTURES = Path(__file__).parent / "fixtures" / "server_metrics"
 
 
 @pytest.fixture
@@ -28,6 +32,7 @@ def target(transformers_serve):
     target.close()
 
 
+@pytest.mark.e2e
 def test_a_streamed_generation_is_measured_from_the_stream_and_recorded(target):
     target.poll_once()
     assert target.status is ModelStatus.LOADED and target.info()["target_health_latency_seconds"] > 0
@@ -45,6 +50,7 @@ def test_a_streamed_generation_is_measured_from_the_stream_and_recorded(target):
     assert record.quality["quality_score"] is not None
 
 
+@pytest.mark.e2e
 def test_a_server_that_dies_mid_stream_fails_that_request_and_the_target_recovers(target, transformers_serve):
     target.poll_once()
     stream = target.stream(GenerationParams("Count from one to one hundred.", max_new_tokens=400), source="api")
@@ -65,6 +71,7 @@ def test_a_server_that_dies_mid_stream_fails_that_request_and_the_target_recover
     assert target.stream(GenerationParams("Hi", max_new_tokens=2)).result(60).status == "ok"
 
 
+@pytest.mark.e2e
 def test_the_app_proxies_openai_clients_to_the_server_and_alerts_when_it_goes_away(transformers_serve, tmp_path):
     openai = pytest.importorskip("openai")
     from tests.appserver import AppServer
@@ -106,3 +113,68 @@ def test_the_app_proxies_openai_clients_to_the_server_and_alerts_when_it_goes_aw
     finally:
         app.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+class _VllmShaped(BaseHTTPRequestHandler):
+    """The parts of a vLLM server a monitor reads between requests: /health and /metrics in vLLM's own format
+    (a recorded fixture with two engines; vLLM itself cannot run on this machine)."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path == "/health":
+            body, kind = b"", "text/plain"
+        elif self.path == "/metrics":
+            body, kind = (FIXTURES / "vllm.txt").read_bytes(), "text/plain; version=0.0.4"
+        elif self.path == "/v1/models":
+            body, kind = json.dumps({"object": "list", "data": [{"id": "served-model"}]}).encode(), "application/json"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def vllm_shaped():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _VllmShaped)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_servers_own_metrics_reach_the_model_layer_and_the_model_page(vllm_shaped, data_dir, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    import streamlit as st
+
+    from healthmon.registry import get_monitor, release_monitor
+
+    monkeypatch.setenv("HEALTHMON_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
+    monkeypatch.setenv("HEALTHMON_MODEL", f"openai:{vllm_shaped}")
+    release_monitor()
+    st.cache_resource.clear()
+    monitor = get_monitor(start=False)
+    try:
+        monitor.target.poll_once()
+        monitor.target.poll_once()  # two scrapes: the interval figures come from their difference
+        info = monitor.target.info()
+        assert info["status"] == "loaded" and info["name"] == "served-model" and info["server_kind"] == "vllm"
+        assert info["server_requests_running"] == 3 + 2 and 0 <= info["server_kv_cache_usage_ratio"] <= 1
+        sample = monitor.loop.collect_once()["model"]
+        assert sample["server_requests_running"] == 5 and sample["model_available"] == 1
+        at = AppTest.from_file("../streamlit_app.py", default_timeout=30)
+        at.switch_page("views/model.py")
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        shown = {m.label: m.value for m in at.metric}
+        assert shown["Server kind"] == "vllm" and shown["Server running"] == "5" and shown["State"] == "loaded"
+    finally:
+        release_monitor()
+        st.cache_resource.clear()

@@ -8,7 +8,7 @@ from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.embedder import DISABLED_NAMES
 from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.ui import panels
-from healthmon.ui.format import escape_markdown, fmt_seconds
+from healthmon.ui.format import NO_DATA, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
@@ -25,7 +25,39 @@ st.caption(t("The loaded model and how it performs over the time window chosen i
 panels.refresh_note(m)
 
 
+def remote_card(info: dict) -> None:
+    """A remote target: the server's state and health, and its own metrics where it exposes them."""
+    with st.container(border=True):
+        st.markdown(f"#### {escape_markdown(info['name'])}")
+        cols = st.columns(4)
+        cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
+        cols[1].metric(t("Health check"), fmt_seconds(info.get("target_health_latency_seconds")))
+        cols[2].metric(t("Running here"), f"{info['in_flight']} / {1 + info['queue_max']}",
+                       help=t("Requests healthmon is streaming from the server now, of the most it lets run at once."))
+        cols[3].metric(t("Server kind"), escape_markdown(info.get("server_kind") or NO_DATA))
+        panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Connected since"): info.get("loaded_at")})
+        if info["status"] == "error":
+            st.error(f"**{t('The remote server does not answer')}**: {escape_markdown(info['error'])}  \n"
+                     f"{t('healthmon checks it every few seconds and reconnects by itself.')}", icon=":material/error:")
+        elif info.get("server_kind") is None:
+            st.caption(t("The server exposes no metrics healthmon reads (vLLM, llama.cpp with --metrics and TGI do): "
+                         "the figures below are measured from the streams alone."))
+        else:
+            figures = st.columns(5)
+            figures[0].metric(t("Server running"), panels.count_to_text(info.get("server_requests_running")))
+            figures[1].metric(t("Server waiting"), panels.count_to_text(info.get("server_requests_waiting")))
+            kv = info.get("server_kv_cache_usage_ratio")
+            figures[2].metric(t("KV cache"), NO_DATA if kv is None else f"{kv:.0%}")
+            figures[3].metric(t("Server TTFT"), fmt_seconds(info.get("server_ttft_seconds")))
+            rate = info.get("server_generation_tokens_per_second")
+            figures[4].metric(t("Server tok/s"), NO_DATA if rate is None else f"{rate:,.1f}",
+                              help=t("Tokens the server generated per second over the last poll, for every client."))
+
+
 def model_card(info: dict) -> None:
+    if info.get("source") == "openai":
+        remote_card(info)
+        return
     with st.container(border=True):
         st.markdown(f"#### {escape_markdown(info['name'])}")  # a model source is the client's text
         if info.get("is_demo"):

@@ -38,7 +38,7 @@ def server_figures(interval: ServerMetricsInterval | None) -> dict[str, Any]:
     """The model layer's view of the server's own metrics over the last poll interval (None where not exposed)."""
     if interval is None:
         return {}
-    return {"server_kind": interval.server_kind, "server_requests_running": interval.requests_running,
+    return {"server_requests_running": interval.requests_running,
             "server_requests_waiting": interval.requests_waiting,
             "server_kv_cache_usage_ratio": interval.kv_cache_usage_ratio,
             "server_preemptions": interval.preemptions, "server_ttft_seconds": interval.server_ttft_seconds_mean,
@@ -105,6 +105,7 @@ class RemoteTarget:
                 "target_health_latency_seconds": self.health_latency_seconds,
                 "architecture": "remote (OpenAI-compatible)",
                 **server_figures(self._server_interval),
+                "server_kind": self._last_metrics[1].server_kind if self._last_metrics else None,
             }
 
     def is_idle(self) -> bool:
