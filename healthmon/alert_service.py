@@ -79,7 +79,8 @@ class AlertService:
         if not self.engine.acknowledge(alert_id):
             return False
         alert = self.engine.get(alert_id)
-        self._store.upsert_alert(alert.to_dict() | {"transition": "acknowledged", "transition_at": self._clock()})
+        if alert is not None:  # None only if it was dropped since acknowledge() found it
+            self._store.upsert_alert(alert.to_dict() | {"transition": "acknowledged", "transition_at": self._clock()})
         return True
 
     def silence(self, matcher: str, duration_seconds: float) -> float:

@@ -11,6 +11,7 @@ fonts are left to the caller's theme (Streamlit's light or dark), so figures rea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,7 @@ def bars(labels: Sequence[str], values: Sequence[float], *, title: str | None = 
     return _layout(fig, title, y_title, height)
 
 
-def waterfall(spans: Sequence[Mapping[str, object]], *, title: str | None = None, height: int = 260) -> go.Figure:
+def waterfall(spans: Sequence[Mapping[str, Any]], *, title: str | None = None, height: int = 260) -> go.Figure:
     """A request's spans as horizontal bars on one time axis, in milliseconds from the request's arrival."""
     names = [str(span["name"]) for span in spans]
     starts = [1000 * float(span["start_offset_seconds"]) for span in spans]
@@ -136,7 +137,7 @@ def bytes_rate_unit(peak_bytes_per_second: float | None) -> tuple[float, str]:
     return float(BYTES_PER_KB), "KiB/s"
 
 
-def rule_limits(rules: Iterable[object], metric: str, *, unit: str = "",
+def rule_limits(rules: Iterable[Any], metric: str, *, unit: str = "",
                 level_names: Mapping[str, str] | None = None) -> list[tuple[float, str, str]]:
     """The fixed alert limits on one metric as time_series thresholds, so a chart shows what the alerts judge.
 

@@ -232,9 +232,10 @@ def parse_request(kind: Kind, body: Any, *, max_new_tokens_cap: int, max_prompt_
     for name, value in body.items():
         if name in _USED[kind] or name in _IGNORED:
             continue
-        kinds, is_no_op, why = _NO_OP.get(name, ((), None, ""))
-        if kind not in kinds:
+        no_op = _NO_OP.get(name)
+        if no_op is None or kind not in no_op[0]:
             raise OpenAIError(f"Unrecognized request argument supplied: {name}", param=name, code="unknown_parameter")
+        _, is_no_op, why = no_op
         if not is_no_op(value):
             raise OpenAIError(f"'{name}' {why}", param=name, code="unsupported_value")
     model = body.get("model")

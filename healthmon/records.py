@@ -9,8 +9,9 @@ added by the background scorer). Sinks that count requests take only the first.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from healthmon.quality.metrics import text_quality
 from healthmon.tracing import Trace
@@ -58,7 +59,7 @@ class RequestRecord:
     def completed(self) -> bool:
         return self.status == "ok"
 
-    def scored(self, quality: dict[str, Any]) -> "RequestRecord":
+    def scored(self, quality: dict[str, Any]) -> RequestRecord:
         """The same request with the background scorer's quality: the second pass through the pipeline."""
         return dataclasses.replace(self, quality=quality, stage="scored")
 
@@ -68,10 +69,11 @@ class RequestRecord:
         return {key: value for key, value in row.items() if value is not None or key in _ALWAYS}
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "RequestRecord":
+    def from_row(cls, row: Mapping[str, Any]) -> RequestRecord:
         """A record read back from the store (or written by hand in a test); unknown keys are ignored."""
         known = {f.name for f in dataclasses.fields(cls)}
-        values = {"trace_id": "", "ts": 0.0, "source": "api", "model": "", "latency_seconds": 0.0}  # a test's row
+        values: dict[str, Any] = {"trace_id": "", "ts": 0.0, "source": "api", "model": "",  # a test's row
+                                  "latency_seconds": 0.0}
         values |= {key: value for key, value in row.items() if key in known and value is not None}
         values["synthetic"] = bool(values.get("synthetic"))
         return cls(**values)
@@ -106,9 +108,10 @@ def build_record(trace: Trace, params: GenerationParams | None, source: str, syn
             "response": outcome.text, "response_chars": len(outcome.text), "prompt_text": outcome.prompt_text,
             "prompt_tokens": outcome.prompt_tokens, "output_tokens": n,
             "ttft_seconds": None if first is None else first - trace.start_seconds,
-            "decode_seconds": None if first is None else last - first,
+            "decode_seconds": None if first is None or last is None else last - first,
             # A remote server that sends no usage leaves the token counts unknown: None, never a guess.
-            "inter_token_latency_seconds": (last - first) / (n - 1) if n is not None and n > 1 else None,
+            "inter_token_latency_seconds": (last - first) / (n - 1)
+            if first is not None and last is not None and n is not None and n > 1 else None,
             "tokens_per_second": n / model_seconds if n is not None and model_seconds else None,
         }
         values["params"] = (values.get("params") or {}) | {"max_new_tokens": outcome.max_new_tokens}

@@ -37,7 +37,9 @@ class RuntimeBusy(RuntimeError):
 class TokenStream(Protocol):
     """A running generation: iterate for text deltas as they are produced, or wait for its record."""
 
-    trace_id: str
+    @property
+    def trace_id(self) -> str: ...
+
     trace: Trace
     finished: concurrent.futures.Future[None]  # done with the request, for asyncio callers
     record: RequestRecord | None

@@ -124,7 +124,8 @@ class TrendWindow:
         if not self._samples:
             return None
         now = self._samples[-1][0]
-        return _from_sums(len(self._samples), *self._sums, now=now - self._origin,
+        st, sv, stt, stv, svv = self._sums
+        return _from_sums(len(self._samples), st, sv, stt, stv, svv, now=now - self._origin,
                           span_seconds=now - self._samples[0][0], horizon_seconds=horizon_seconds,
                           threshold=threshold, op=op)
 

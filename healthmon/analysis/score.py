@@ -76,7 +76,7 @@ def health_score(metrics: Mapping[str, float | None],
     """Score what is measured; report each component with its weight, normalized weight and inputs."""
     scored: list[dict[str, Any]] = []
     for component in components:
-        inputs = {name: metrics.get(name) for name in component.curves if metrics.get(name) is not None}
+        inputs = {name: value for name in component.curves if (value := metrics.get(name)) is not None}
         if not inputs:
             continue
         parts = [component.curves[name](float(value)) for name, value in inputs.items()]

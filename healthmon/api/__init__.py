@@ -82,7 +82,7 @@ def _router(endpoints: list, get_monitor: Callable[[], Monitor], error_body: Err
 
 def build_routes(get_monitor: Callable[[], Monitor], cors_origins: tuple[str, ...] = ()) -> list[BaseRoute]:
     """Routes for st.App or the agent; `get_monitor` is called per request, so the monitor can start later."""
-    mounts = []
+    mounts: list[BaseRoute] = []
     for prefix, endpoints, error_body in (("/api", ENDPOINTS, error), ("/v1", openai.ENDPOINTS, openai.openai_error)):
         app: Any = _router(endpoints, get_monitor, error_body)
         if cors_origins:

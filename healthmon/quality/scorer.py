@@ -135,8 +135,8 @@ class QualityScorer:
             return self._unscored(record, self.embedder_error)
         try:
             value, reason = relevance(self._embedder, record.prompt or "", record.response or "")
-            scored = with_relevance(record.quality, value, reason, self._embedder.name)
-            if self._is_probe(record):
+            scored = with_relevance(record.quality or {}, value, reason, self._embedder.name)
+            if self._references is not None and self._is_probe(record):
                 drift, drift_reason = canary_drift(self._references, self._embedder, record.to_row())
                 scored |= {"drift_similarity": None if drift is None else round(drift, 4), "drift_reason": drift_reason}
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the scorer
@@ -153,7 +153,7 @@ class QualityScorer:
 
     def _unscored(self, record: RequestRecord, reason: str | None) -> dict[str, Any]:
         """The quality with relevance (and a probe's drift) None, and the reason why."""
-        unscored = with_relevance(record.quality, None, reason)
+        unscored = with_relevance(record.quality or {}, None, reason)
         return unscored | {"drift_similarity": None, "drift_reason": reason} if self._is_probe(record) else unscored
 
     def _emit(self, record: RequestRecord, quality: dict[str, Any]) -> None:

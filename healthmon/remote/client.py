@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from healthmon.openai_stream import DONE, MalformedEvent, SSEReader, Usage, read_chunk
+from healthmon.openai_stream import Done, MalformedEvent, SSEReader, Usage, read_chunk
 from healthmon.textsafe import one_line, redact_url
 
 MAX_MESSAGE_CHARS = 300  # of a server's error text kept in an exception
@@ -227,7 +227,7 @@ class RemoteClient:
                 yield StreamEnd(finish_reason, usage, model, arrived_seconds)
                 return
             for event in events:
-                if event is DONE:
+                if isinstance(event, Done):  # DONE, the one instance
                     yield StreamEnd(finish_reason, usage, model, arrived_seconds)
                     return
                 if isinstance(event, MalformedEvent):

@@ -70,7 +70,7 @@ class ModelRuntime:
         self.loaded_at: float | None = None
         self.in_flight = 0
         self.queued = 0
-        self._jobs: queue.SimpleQueue[GenerationStream] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()  # GenerationStreams, then _STOP_WORKER
         self._worker: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class ModelRuntime:
         """Admit a request and start it; raises ModelNotReady or RuntimeBusy (the caller records the refusal)."""
         trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
         with self._state_lock:
-            rejection = None
+            rejection: ModelNotReady | RuntimeBusy | None = None
             if self.status is not ModelStatus.LOADED:
                 state = self.status.value.replace("_", " ")
                 rejection = ModelNotReady(f"model is {state}" + (f": {self.error}" if self.error else ""))
@@ -179,7 +179,7 @@ class ModelRuntime:
                 self._worker.start()
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not _STOP_WORKER:
+        while isinstance(job := self._jobs.get(), GenerationStream):  # until _STOP_WORKER
             self._run(job)
 
     def close(self, timeout_seconds: float = 30.0) -> None:

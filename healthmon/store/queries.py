@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,16 @@ from healthmon.store.schema import (
 
 class HistoryReads:
     """Queries over the tables HistoryStore writes; each sees every write accepted before it (read your own)."""
+
+    # Set by HistoryStore, which these reads are mixed into.
+    _path: Path
+    _read_lock: threading.Lock
+    _finished: bool
+    _reader: sqlite3.Connection | None
+
+    def _catch_up(self, kind: str) -> None:
+        """Commit `kind`'s queued writes before a read of its tables: HistoryStore's."""
+        raise NotImplementedError
 
     def _query(self, kind: str, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], list[tuple]]:
         """Run one read of `kind`'s tables on the shared read-only connection, after committing that kind's
@@ -168,7 +180,8 @@ class HistoryReads:
 
     def load_alerts(self, since: float | None = None, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Alerts newest first; `since` keeps those still open or started/resolved at or after it."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if since is not None:
             clauses.append("(started_at >= ? OR resolved_at IS NULL OR resolved_at >= ?)")
             params += [since, since]
