@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from healthmon.alert_service import AlertService
 from healthmon.analysis.alerts import EVIDENCE_SUFFIX

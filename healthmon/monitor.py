@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from healthmon.alert_service import AlertService
 from healthmon.analysis.alerts import AlertEngine

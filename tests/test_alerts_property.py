@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from healthmon.analysis.alerts import AlertEngine
 from healthmon.analysis.rules import BaselineRule, ForecastRule, ThresholdRule, default_rules

@@ -150,8 +150,8 @@ def vllm_shaped():
 
 @pytest.mark.filterwarnings("ignore")
 def test_a_servers_own_metrics_reach_the_model_layer_and_the_model_page(vllm_shaped, data_dir, monkeypatch):
-    from streamlit.testing.v1 import AppTest
     import streamlit as st
+    from streamlit.testing.v1 import AppTest
 
     from healthmon.registry import get_monitor, release_monitor
 

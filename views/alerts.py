@@ -1,16 +1,28 @@
 """Alerts: open and past alerts in the shared window, filters, acknowledge and silence, and the rules watched."""
 
+from collections.abc import Iterable, Mapping
 from datetime import tzinfo
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import streamlit as st
 
 from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
-from healthmon.ui.widgets import (OPEN_STATES, alert_layer, alerts_frame, filter_alerts, layer_options, level_badge,
-                                  level_css, local_time, rules_frame, silence_matchers, viewer_timezone,
-                                  watched_rules)
+from healthmon.ui.widgets import (
+    OPEN_STATES,
+    alert_layer,
+    alerts_frame,
+    filter_alerts,
+    layer_options,
+    level_badge,
+    level_css,
+    local_time,
+    rules_frame,
+    silence_matchers,
+    viewer_timezone,
+    watched_rules,
+)
 
 t = translator("alerts")
 m = monitor()

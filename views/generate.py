@@ -13,8 +13,13 @@ from typing import Any
 import streamlit as st
 
 from healthmon.generate_service import GenerateRefused
-from healthmon.runtime.params import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P, MAX_REPETITION_PENALTY, MAX_TEMPERATURE,
-                                      MIN_REPETITION_PENALTY)
+from healthmon.runtime.params import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TOP_P,
+    MAX_REPETITION_PENALTY,
+    MAX_TEMPERATURE,
+    MIN_REPETITION_PENALTY,
+)
 from healthmon.target import TokenStream
 from healthmon.ui.chat import Turn, relevance_pending, request_body
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds

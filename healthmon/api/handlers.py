@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from healthmon import views
-from healthmon.api.http import (ApiError, Handler, check_token, client_address, json_body, max_points, max_requests,
-                                query_int, window)
-from healthmon.monitor import Monitor
+from healthmon.api.http import (
+    ApiError,
+    Handler,
+    check_token,
+    client_address,
+    json_body,
+    max_points,
+    max_requests,
+    query_int,
+    window,
+)
 from healthmon.generate_service import GenerateRefused
+from healthmon.monitor import Monitor
 from healthmon.records import RequestRecord
 from healthmon.runtime.params import InvalidRequest
 from healthmon.runtime.sources import ModelSourceError, parse_model_spec

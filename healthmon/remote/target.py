@@ -15,14 +15,20 @@ import logging
 import queue
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timezone
+from typing import Any
 
 from healthmon.pipeline import RequestSink
 from healthmon.records import RequestRecord, build_record
 from healthmon.remote.client import RemoteClient, RemoteConnectError, RemoteError, StreamEnd, TextDelta
-from healthmon.remote.server_metrics import (ServerMetrics, ServerMetricsError, ServerMetricsInterval,
-                                             interval_figures, parse_server_metrics)
+from healthmon.remote.server_metrics import (
+    ServerMetrics,
+    ServerMetricsError,
+    ServerMetricsInterval,
+    interval_figures,
+    parse_server_metrics,
+)
 from healthmon.runtime.generate import GenerationOutcome
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSourceError
@@ -100,7 +106,7 @@ class RemoteTarget:
                 "chosen_because": None, "status": self.status.value, "error": self.error, "progress": None,
                 "is_demo": False, "load_seconds": None,
                 "loaded_at": None if self.loaded_at is None
-                else datetime.fromtimestamp(self.loaded_at, timezone.utc).isoformat(),
+                else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
                 "in_flight": self.in_flight, "queued": 0, "queue_max": self.queue_max,
                 "target_health_latency_seconds": self.health_latency_seconds,
                 "architecture": "remote (OpenAI-compatible)",
@@ -182,7 +188,7 @@ class RemoteTarget:
 
     # ---- generation --------------------------------------------------------------------------
     def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
-               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> "RemoteStream":
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> RemoteStream:
         """Admit and start a generation on the server; ModelNotReady or RuntimeBusy when it cannot take it now."""
         trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
         with self._lock:
@@ -198,7 +204,7 @@ class RemoteTarget:
         threading.Thread(target=self._run, args=(stream,), name="healthmon-remote-request", daemon=True).start()
         return stream
 
-    def _run(self, stream: "RemoteStream") -> None:
+    def _run(self, stream: RemoteStream) -> None:
         """One request's thread: stream from the server, pass the text on, record. Exactly one record."""
         trace, params = stream.trace, stream.params
         started = trace.now()
@@ -242,7 +248,7 @@ class RemoteTarget:
             stream.finished.set_result(None)
             stream.tokens.put(_END)
 
-    def _emit(self, stream: "RemoteStream", status: str, *, outcome: GenerationOutcome | None = None,
+    def _emit(self, stream: RemoteStream, status: str, *, outcome: GenerationOutcome | None = None,
               error: str | None = None) -> RequestRecord:
         record = build_record(stream.trace, stream.params, stream.source, stream.synthetic, status, self.model_name,
                               outcome, error)

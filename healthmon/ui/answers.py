@@ -8,7 +8,8 @@ responses appear as excerpts in a dataframe, which shows text as text.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st

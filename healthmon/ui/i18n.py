@@ -7,9 +7,9 @@ The key is the English text itself, so a missing translation shows English rathe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Callable, Mapping
 
 import streamlit as st
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,12 +20,19 @@ import streamlit as st
 from healthmon import charts
 from healthmon.monitor import Monitor
 from healthmon.store.frames import percentiles
+from healthmon.ui import zoom
 from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
-from healthmon.ui import zoom
 from healthmon.ui.slots import LatestSlotCache
-from healthmon.ui.state import (MAX_POINTS, download_csv, empty_state, refresh_seconds, request_zoom, window_bounds,
-                                window_is_live)
+from healthmon.ui.state import (
+    MAX_POINTS,
+    download_csv,
+    empty_state,
+    refresh_seconds,
+    request_zoom,
+    window_bounds,
+    window_is_live,
+)
 
 t = translator("panels")
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible

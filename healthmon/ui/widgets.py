@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import streamlit as st
 
-from healthmon.analysis.rules import (METRICS, BaselineRule, ForecastRule, Rule, ThresholdRule, format_value)
+from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, Rule, ThresholdRule, format_value
 from healthmon.catalog import spec
 from healthmon.charts import LEVEL_COLORS, waterfall
 from healthmon.monitor import Monitor

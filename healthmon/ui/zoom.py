@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 MIN_ZOOM_SECONDS = 10.0  # a click-sized drag still shows a few collection intervals
@@ -55,7 +55,7 @@ def axis_seconds(value: Any) -> float:
             text = f"{head}.{(digits + '000000')[:6]}" + fraction[len(digits):]
         stamp = datetime.fromisoformat(text)
         if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=timezone.utc)
+            stamp = stamp.replace(tzinfo=UTC)
         return stamp.timestamp()
     raise ValueError(f"not a time: {value!r}")
 
