@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MIN_ZOOM_SECONDS = 10.0  # a click-sized drag still shows a few collection intervals
