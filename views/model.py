@@ -35,7 +35,9 @@ def remote_card(info: dict) -> None:
         cols[2].metric(t("Running here"), f"{info['in_flight']} / {1 + info['queue_max']}",
                        help=t("Requests healthmon is streaming from the server now, of the most it lets run at once."))
         cols[3].metric(t("Server kind"), escape_markdown(info.get("server_kind") or NO_DATA))
-        panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Connected since"): info.get("loaded_at")})
+        since = info.get("loaded_at")
+        panels.facts({t("Source"): f"{info['source']}: {info['ref']}",
+                      t("Connected since"): since[:19].replace("T", " ") + " UTC" if since else None})
         if info["status"] == "error":
             st.error(f"**{t('The remote server does not answer')}**: {escape_markdown(info['error'])}  \n"
                      f"{t('healthmon checks it every few seconds and reconnects by itself.')}", icon=":material/error:")

@@ -45,7 +45,7 @@ def model_facts(info: dict[str, Any]) -> None:
     st.markdown(f"{t('Current')}: **{escape_markdown(info['name'])}**{architecture}")  # the client's text, as text
     cols = st.columns(5)
     cols[0].metric(t("State"), t(info["status"]))
-    if loaded:
+    if loaded and info.get("source") != "openai":  # a remote server's weights, device and dtype are its own
         parameters = info.get("parameters")
         cols[1].metric(t("Load time"), fmt_seconds(info.get("load_seconds")))
         cols[2].metric(t("Parameters"), f"{parameters / 1e6:,.1f} M" if parameters else NO_DATA)
