@@ -79,7 +79,9 @@ class Settings:
                 continue
             if f.name == "prometheus_url":
                 value = redact_url(value)  # the page and the API show where it is, not its credentials
-            out[f.name] = str(value) if isinstance(value, Path) else (list(value) if isinstance(value, tuple) else value)
+            if isinstance(value, Path):
+                value = str(value)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
 

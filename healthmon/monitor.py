@@ -62,7 +62,8 @@ class Monitor:
         self.settings = settings
         self.clock = clock
         self.started_at = clock()
-        self.store = store or HistoryStore(settings.db_path, clock=clock, flush_interval_seconds=settings.flush_interval,
+        self.store = store or HistoryStore(settings.db_path, clock=clock,
+                                           flush_interval_seconds=settings.flush_interval,
                                            retention_seconds=settings.retention_days * 86400)
         self.store.open()
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # disk usage is measured where history and models go

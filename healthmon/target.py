@@ -9,7 +9,7 @@ pipeline it was given; refusals before admission are the generate service's to r
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterator
+from collections.abc import Generator
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,7 +44,7 @@ class TokenStream(Protocol):
     finished: concurrent.futures.Future[None]  # done with the request, for asyncio callers
     record: RequestRecord | None
 
-    def __iter__(self) -> Iterator[str]: ...
+    def __iter__(self) -> Generator[str, None, None]: ...
 
     def result(self, timeout: float | None = None) -> RequestRecord: ...
 

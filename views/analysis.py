@@ -141,7 +141,7 @@ def quality_tiles(quality: pd.DataFrame) -> None:
         (t("Truncated"), fmt(mean("truncated_percent"), " %"), t("Responses cut at max_new_tokens.")),
     ]
     for start in (0, 4):
-        for col, (label, value, help_text) in zip(st.columns(4), tiles[start:start + 4]):
+        for col, (label, value, help_text) in zip(st.columns(4), tiles[start:start + 4], strict=False):
             col.metric(label, value, help=help_text)
 
 
@@ -160,7 +160,8 @@ def quality_trends(quality: pd.DataFrame, baseline: pd.DataFrame) -> None:
                                                   "once the embedding model is ready."),
                      thresholds=[(value, level, f"{t('repetition')} {label}")
                                  for value, level, label in panels.limits(m, "repetition_rate")],
-                     y_range=(min(0.0, float(lowest) - 0.05) if pd.notna(lowest) else 0.0, 1.05), height=280,
+                     y_range=(min(0.0, float(lowest) - 0.05) if lowest is not None and pd.notna(lowest) else 0.0,
+                              1.05), height=280,
                      connect=True, baseline=(baseline, "relevance"))
     left, right = st.columns(2)
     with left:

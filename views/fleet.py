@@ -72,7 +72,7 @@ def live_fleet(client: fleet.PrometheusClient) -> None:
     st.dataframe(table_view(table), hide_index=True, width="stretch", key="fleet-table")
     for row_start in range(0, len(fleet.COMPARISONS), 2):
         columns = st.columns(2)
-        for column, name in zip(columns, fleet.COMPARISONS[row_start:row_start + 2]):
+        for column, name in zip(columns, fleet.COMPARISONS[row_start:row_start + 2], strict=False):
             frame = frames[name]
             title, y_title = CHARTS[name]
             # Legend names are instance labels; plotly reads <a href>, <b>… in them, so they go in as entities.
@@ -82,7 +82,8 @@ def live_fleet(client: fleet.PrometheusClient) -> None:
 
 
 if prometheus_url:
-    st.caption(t("Agents as the Prometheus at {url} sees them.").format(url=escape_markdown(redact_url(prometheus_url))))
+    st.caption(t("Agents as the Prometheus at {url} sees them.")
+               .format(url=escape_markdown(redact_url(prometheus_url))))
     live_fleet(fleet.PrometheusClient(prometheus_url, fleet.urllib_get()))
 else:
     setup_help()

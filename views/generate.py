@@ -180,7 +180,8 @@ with st.expander(t("Generation settings"), icon=":material/tune:"):
             t("Top-p"), 0.05, 1.0, DEFAULT_TOP_P, 0.05, key="generate-top-p", persist_state="session",
             help=t("Nucleus sampling: keep the smallest set of tokens whose probability adds up to p."))),
         "repetition_penalty": float(cols[3].slider(
-            t("Repetition penalty"), MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY, 1.0, 0.05, key="generate-repetition-penalty",
+            t("Repetition penalty"), MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY, 1.0, 0.05,
+            key="generate-repetition-penalty",
             persist_state="session", help=t("Above 1 makes tokens already in the text less likely; 1 is off."))),
         "stop": st.text_area(t("Stop strings"), key="generate-stop", height=68, persist_state="session",
                              help=t("One a line; the answer ends before the first one it produces. \\n stands for a "

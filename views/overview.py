@@ -92,7 +92,7 @@ def alerts_list() -> None:
 def trend_tiles(status: dict) -> None:
     frames = {layer: layer_frame(m, layer) for layer in {tile.layer for tile in TILES}}
     cols = st.columns(len(TILES))
-    for col, tile in zip(cols, TILES):
+    for col, tile in zip(cols, TILES, strict=False):
         latest, change = tile_figures(frames[tile.layer], tile)
         with col:
             st.metric(metric_label(tile.column), fmt(latest, tile.unit, tile.digits),

@@ -4,6 +4,7 @@ from typing import Any
 
 import streamlit as st
 
+from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.sources import ACCEPTED_FORMS, ModelSourceError, describe, parse_model_spec
 from healthmon.ui.format import NO_DATA, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
@@ -84,8 +85,8 @@ def remote_source(info: dict[str, Any]) -> None:
                       icon=":material/refresh:", width="stretch")
 
 
-def local_source() -> None:
-    st.session_state.setdefault("settings-model-spec", spec_text(m.target.spec))
+def local_source(runtime: ModelRuntime) -> None:
+    st.session_state.setdefault("settings-model-spec", spec_text(runtime.spec))
     source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
     source_col.text_input(t("New model source"), key="settings-model-spec", persist_state="session",
                           help=t(ACCEPTED_FORMS), placeholder="demo · modelscope:Qwen/Qwen2.5-0.5B-Instruct · "
@@ -98,10 +99,10 @@ def local_source() -> None:
 
 
 model_status()
-if m.target.info().get("source") == "openai":
-    remote_source(m.target.info())
+if isinstance(m.target, ModelRuntime):
+    local_source(m.target)
 else:
-    local_source()
+    remote_source(m.target.info())
 
 st.subheader(t("Monitoring"))
 

@@ -24,7 +24,7 @@ def shown_qualities(newest: pd.DataFrame, include_probes: bool, until: float) ->
     older rows (a 7-day window can hold many thousands) never carry their quality text to the page."""
     rows = m.store.requests_frame(float(newest["ts"].min()), until, include_synthetic=include_probes,
                                   columns=["trace_id", "quality"])
-    return dict(zip(rows["trace_id"], rows["quality"]))
+    return dict(zip(rows["trace_id"], rows["quality"], strict=False))
 
 
 @st.fragment(run_every=refresh_seconds(m))

@@ -31,7 +31,7 @@ import tomllib
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from healthmon.catalog import alertable, unit_suffix
 
@@ -199,7 +199,7 @@ class ForecastRule:
         _require(self.min_r2 <= 1, "min_r2", "must be at most 1", self.min_r2)
 
 
-Rule = Union[ThresholdRule, BaselineRule, ForecastRule]
+Rule = ThresholdRule | BaselineRule | ForecastRule
 RULE_TYPES: dict[str, type] = {"threshold": ThresholdRule, "baseline": BaselineRule, "forecast": ForecastRule}
 
 
@@ -235,9 +235,11 @@ def default_rules() -> list[Rule]:
                      reason="Throughput halving far above 10 tok/s is still a regression."),
         BaselineRule(name="quality_score_baseline", metric="quality_score", bad_direction="down", warmup_samples=30,
                      for_samples=3,
-                     reason="Answers scoring well below this model's own normal; only cycles with finished requests count."),
+                     reason="Answers scoring well below this model's own normal; only cycles with finished "
+                            "requests count."),
         BaselineRule(name="relevance_baseline", metric="relevance", bad_direction="down", warmup_samples=30,
-                     for_samples=3, reason="Answers drifting away from their prompts, against this model's own normal."),
+                     for_samples=3,
+                     reason="Answers drifting away from their prompts, against this model's own normal."),
         BaselineRule(name="perplexity_baseline", metric="perplexity", bad_direction="up", warmup_samples=30,
                      for_samples=3,
                      reason="The model finds its own output less likely than usual: sampling or weights changed."),
@@ -249,7 +251,8 @@ def default_rules() -> list[Rule]:
                       reason="3 of the last 5 answers are not in the language their prompts asked for."),
         ThresholdRule(name="canary_drift_warning", metric="canary_drift_similarity", op="<", fire=0.8, resolve=0.9,
                       for_samples=2, for_seconds=0,
-                      reason="Two canary answers in a row unlike the first one recorded: swapped model or broken tokenizer."),
+                      reason="Two canary answers in a row unlike the first one recorded: swapped model or broken "
+                             "tokenizer."),
         ForecastRule(name="memory_forecast", metric="memory_usage", threshold=90,
                      reason="A leak is visible long before memory_critical; warn while there is time to act."),
         ForecastRule(name="disk_forecast", metric="disk_usage", threshold=95, fit_window_seconds=3600,

@@ -124,6 +124,16 @@ def _time_param(request: Request, name: str) -> float | None:
     return value
 
 
+def _window_label_seconds(label: str) -> float:
+    seconds = parse_number(label)
+    if seconds is not None:
+        return seconds
+    try:
+        return window_seconds(label)
+    except ValueError as exc:
+        raise ApiError(400, f"'window' must be one of 15m, 1h, 6h, 24h, 7d or seconds, got {_brief(label)}") from exc
+
+
 def window(request: Request, monitor: Monitor) -> tuple[float, float]:
     """`?window=1h` (15m, 1h, 6h, 24h, 7d or seconds) or `?since=&until=` (unix seconds or ISO 8601)."""
     until = _time_param(request, "until")
@@ -132,16 +142,7 @@ def window(request: Request, monitor: Monitor) -> tuple[float, float]:
     since = _time_param(request, "since")
     if since is None:
         label = request.query_params.get("window")
-        seconds: float | None = DEFAULT_WINDOW_SECONDS
-        if label:
-            seconds = parse_number(label)
-            if seconds is None:
-                try:
-                    seconds = window_seconds(label)
-                except ValueError as exc:
-                    raise ApiError(400, "'window' must be one of 15m, 1h, 6h, 24h, 7d or seconds, "
-                                        f"got {_brief(label)}") from exc
-        since = until - seconds
+        since = until - (_window_label_seconds(label) if label else DEFAULT_WINDOW_SECONDS)
     if since >= until or until - since > MAX_WINDOW_SECONDS:
         raise ApiError(400, f"the window must be positive and at most {MAX_WINDOW_SECONDS // 86400} days")
     return since, until

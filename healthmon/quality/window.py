@@ -92,7 +92,8 @@ class QualityWindow:
             return
         with self._lock:
             if not record.get("synthetic"):
-                self._answers.append(Answer(float(record.get("ts") if ts is None else ts),
+                when = ts if ts is not None else float(record.get("ts") or 0.0)
+                self._answers.append(Answer(when,
                                             str(record.get("trace_id") or ""), quality))
             elif quality.get("drift_similarity") is not None:
                 self._drifts.append(quality["drift_similarity"])

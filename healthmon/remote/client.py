@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,7 +128,7 @@ class RemoteClient:
         self._http.close()
 
     def stream_chat(self, messages: Sequence[Mapping[str, Any]], *, model: str | None = None,
-                    **params: Any) -> Iterator[StreamEvent]:
+                    **params: Any) -> Generator[StreamEvent, None, None]:
         """POST /chat/completions streaming: TextDeltas as they arrive, then one StreamEnd.
 
         `params` go into the body as given (max_tokens, temperature, stop, seed, ...). Nothing is sent until the
@@ -142,7 +142,8 @@ class RemoteClient:
         with self._open(url, body) as response:
             yield from self._read_stream(response, url)
 
-    def stream_completion(self, prompt: str, *, model: str | None = None, **params: Any) -> Iterator[StreamEvent]:
+    def stream_completion(self, prompt: str, *, model: str | None = None,
+                          **params: Any) -> Generator[StreamEvent, None, None]:
         """POST /completions streaming: a text completion, the prompt continued as it is (no chat template)."""
         body: dict[str, Any] = {**params, "prompt": prompt, "stream": True, "stream_options": {"include_usage": True}}
         if model or self.model:

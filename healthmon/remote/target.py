@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -282,7 +282,7 @@ class RemoteStream:
     def trace_id(self) -> str:
         return self.trace.trace_id
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Generator[str, None, None]:
         try:
             while (item := self.tokens.get()) is not _END:
                 yield item

@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -285,11 +285,12 @@ class GenerationStream:
     def trace_id(self) -> str:
         return self.trace.trace_id
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Generator[str, None, None]:
         """Yield text deltas; decoding the whole output each time keeps multi-byte characters intact, and text
         that may be the start of a stop string is held back until the next tokens say whether it is one."""
         ids: list[int] = []
         emitted = ""
+        assert self._tokenizer is not None, "admitted only while a model is loaded"
         try:
             while (item := self.tokens.get()) is not _END:
                 ids.extend(item)

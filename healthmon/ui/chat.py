@@ -9,6 +9,7 @@ answer never arrived (the viewer left mid-stream).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from healthmon.quality.metrics import RELEVANCE_PENDING
@@ -29,7 +30,7 @@ class Turn:
 def context(turns: list[Turn]) -> list[dict[str, str]]:
     """The answered exchanges as chat messages, then the last turn (the question now being asked)."""
     messages: list[dict[str, str]] = []
-    for question, answer in zip(turns, turns[1:]):
+    for question, answer in pairwise(turns):
         if question.role == "user" and answer.role == "assistant" and not (question.error or answer.error):
             messages += [{"role": "user", "content": question.content},
                          {"role": "assistant", "content": answer.content}]

@@ -39,7 +39,8 @@ def catalog(lang: str, domain: str) -> Mapping[str, str]:
 
 
 def translator(domain: str = COMMON) -> Callable[[str], str]:
-    """A `t(text)` for one domain, in the viewer's language; its catalogs load now, so a missing file fails at import."""
+    """A `t(text)` for one domain, in the viewer's language; its catalogs load now, so a missing file fails at
+    import."""
     for lang in LANGUAGES:
         if lang != SOURCE_LANGUAGE:
             catalog(lang, domain)

@@ -168,7 +168,7 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
     drawn = shown if scale == 1.0 else shown.assign(**{column: shown[column] / scale for column in columns})
     drawn = drawn if connect else break_gaps(drawn)
     band = None
-    if BAND_LOW in drawn:
+    if baseline is not None and BAND_LOW in drawn:
         column = baseline[-1]
         label = t("learned normal") + (f": {series[column]}" if len(columns) > 1 and column in series else "")
         band = (drawn[BAND_LOW] / scale, drawn[BAND_HIGH] / scale, label)
@@ -188,7 +188,7 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
                           legend=dict(y=1.02, yanchor="bottom"))
     fig.update_xaxes(title_text=t("time (UTC)"))
     plot(fig, f"chart-{name}", zoomable=True)
-    download_csv(shown if band is None else shown.rename(columns={
+    download_csv(shown if band is None or baseline is None else shown.rename(columns={
         BAND_LOW: f"{baseline[1]}_baseline_low", BAND_HIGH: f"{baseline[1]}_baseline_high"}), name)
 
 

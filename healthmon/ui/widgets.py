@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,7 +49,7 @@ def viewer_timezone() -> tzinfo:
             return ZoneInfo(name)
         except ZoneInfoNotFoundError:
             pass  # a zone this server's tzdata does not know: the server's own zone is the next best
-    return datetime.now().astimezone().tzinfo
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def local_time(ts: float | None, zone: tzinfo) -> str | None:
@@ -170,7 +170,7 @@ def selected_id(previous_ids: Sequence[str], rows: Sequence[int]) -> str | None:
 
 def reselect_rows(row_ids: Sequence[str], wanted_id: str | None) -> list[int]:
     """Where the selected request sits in the refreshed table (nowhere once it has left the window)."""
-    return [list(row_ids).index(wanted_id)] if wanted_id in row_ids else []
+    return [list(row_ids).index(wanted_id)] if wanted_id is not None and wanted_id in row_ids else []
 
 
 def keep_selection(table_key: str, row_ids: list[str]) -> str | None:
@@ -302,7 +302,7 @@ def show_quality(quality: Mapping[str, Any] | None, columns: int = 5) -> None:
     facts = quality_facts(quality)
     for start in range(0, len(facts), columns):
         cols = st.columns(columns)
-        for col, (label, value, help_text) in zip(cols, facts[start:start + columns]):
+        for col, (label, value, help_text) in zip(cols, facts[start:start + columns], strict=False):
             col.metric(label, value, help=help_text)
     st.text("\n".join(quality_notes(quality)))  # reasons come from the scorer and may quote any error text
 
