@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from healthmon import charts, views
+from healthmon import charts, payloads
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
@@ -108,7 +108,7 @@ def trend_tiles(status: dict) -> None:
 
 @st.fragment(run_every=refresh_seconds(m))
 def live_overview() -> None:
-    status = views.status_payload(m)
+    status = payloads.status_payload(m)
     status_header(status)
     gauges(status)
     left, right = st.columns([3, 2])

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
-from healthmon import views
+from healthmon import payloads
 from healthmon.api import alerts, handlers, openai
 from healthmon.api.http import ApiError, Handler, error
 from healthmon.monitor import Monitor
@@ -33,10 +33,10 @@ ENDPOINTS: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/model/load", ("POST",), handlers.model_load),
     ("/model/generate", ("POST",), handlers.model_generate),
     ("/system/restart", ("POST",), handlers.system_restart),
-    ("/analysis/inference", ("GET",), handlers.analysis(views.inference_analysis)),
-    ("/analysis/throughput", ("GET",), handlers.analysis(views.throughput_analysis)),
-    ("/analysis/requests", ("GET",), handlers.analysis(views.request_analysis, per_request=True)),
-    ("/analysis/generation", ("GET",), handlers.analysis(views.generation_analysis, per_request=True)),
+    ("/analysis/inference", ("GET",), handlers.analysis(payloads.inference_analysis)),
+    ("/analysis/throughput", ("GET",), handlers.analysis(payloads.throughput_analysis)),
+    ("/analysis/requests", ("GET",), handlers.analysis(payloads.request_analysis, per_request=True)),
+    ("/analysis/generation", ("GET",), handlers.analysis(payloads.generation_analysis, per_request=True)),
     ("/alerts", ("GET",), alerts.alerts_list),
     ("/alerts/silences", ("POST",), alerts.alert_silence),
     ("/alerts/{alert_id}/acknowledge", ("POST",), alerts.alert_acknowledge),

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from healthmon import views
+from healthmon import payloads
 from healthmon.api.http import ApiError, check_token, json_body, window
 from healthmon.monitor import Monitor
 
@@ -20,7 +20,8 @@ MAX_SILENCE_SECONDS = 30 * 86400
 
 def _alert_row(alert: dict[str, Any]) -> dict[str, Any]:
     times = ("started_at", "fired_at", "resolved_at", "silenced_until")
-    return alert | {key: views.iso(alert.get(key)) for key in times} | {"acknowledged": bool(alert.get("acknowledged"))}
+    return (alert | {key: payloads.iso(alert.get(key)) for key in times}
+            | {"acknowledged": bool(alert.get("acknowledged"))})
 
 
 async def alerts_list(request: Request, monitor: Monitor) -> Response:
@@ -30,7 +31,7 @@ async def alerts_list(request: Request, monitor: Monitor) -> Response:
     else:
         since, _ = window(request, monitor)
     alerts = await run_in_threadpool(monitor.alerts.view, since)
-    return JSONResponse(views.clean({"active": len(monitor.alerts.active()),
+    return JSONResponse(payloads.clean({"active": len(monitor.alerts.active()),
                                      "alerts": [_alert_row(a) for a in alerts]}))
 
 
@@ -57,4 +58,4 @@ async def alert_silence(request: Request, monitor: Monitor) -> Response:
         until = monitor.alerts.silence(matcher, float(duration))
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
-    return JSONResponse({"message": "silenced", "matcher": matcher, "until": views.iso(until)})
+    return JSONResponse({"message": "silenced", "matcher": matcher, "until": payloads.iso(until)})

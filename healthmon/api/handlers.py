@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from healthmon import views
+from healthmon import payloads
 from healthmon.api.http import (
     ApiError,
     Handler,
@@ -31,12 +31,12 @@ from healthmon.tracing import Trace
 
 
 async def health_status(request: Request, monitor: Monitor) -> Response:
-    return JSONResponse(views.status_payload(monitor))
+    return JSONResponse(payloads.status_payload(monitor))
 
 
 async def health_metrics(request: Request, monitor: Monitor) -> Response:
     since, until = window(request, monitor)
-    payload = await run_in_threadpool(views.metrics_payload, monitor, since, until, max_points(request),
+    payload = await run_in_threadpool(payloads.metrics_payload, monitor, since, until, max_points(request),
                                       max_requests(request))
     return JSONResponse(payload)
 
@@ -63,7 +63,7 @@ async def system_restart(request: Request, monitor: Monitor) -> Response:
 
 async def model_info(request: Request, monitor: Monitor) -> Response:
     info = monitor.target.info()
-    return JSONResponse({"model_info": views.model_info_payload(info), "model_loaded": info["status"] == "loaded"})
+    return JSONResponse({"model_info": payloads.model_info_payload(info), "model_loaded": info["status"] == "loaded"})
 
 
 async def model_load(request: Request, monitor: Monitor) -> Response:
@@ -82,7 +82,7 @@ async def model_load(request: Request, monitor: Monitor) -> Response:
         monitor.target.load_async(spec)
     except ModelSourceError as exc:  # a remote target serves its own model
         raise ApiError(409, str(exc)) from exc
-    return JSONResponse({"message": "loading", "model_info": views.model_info_payload(monitor.target.info())},
+    return JSONResponse({"message": "loading", "model_info": payloads.model_info_payload(monitor.target.info())},
                         status_code=202)
 
 
@@ -107,7 +107,7 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
         raise ApiError(exc.status_code, str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - the model failed, not the client: 500 with the reason
         return JSONResponse({"error": f"generation failed: {exc}", "trace_id": trace.trace_id}, status_code=500)
-    return JSONResponse(views.clean(generate_answer(record)))
+    return JSONResponse(payloads.clean(generate_answer(record)))
 
 
 def generate_answer(record: RequestRecord) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def analysis(view: Callable[..., dict[str, Any]], per_request: bool = False) -> 
     async def handler(request: Request, monitor: Monitor) -> Response:
         since, until = window(request, monitor)
         extra = (max_requests(request),) if per_request else ()
-        return JSONResponse(views.clean(await run_in_threadpool(view, monitor, since, until, *extra)))
+        return JSONResponse(payloads.clean(await run_in_threadpool(view, monitor, since, until, *extra)))
     return handler
 
 
@@ -137,7 +137,7 @@ async def traces_list(request: Request, monitor: Monitor) -> Response:
     rows = await run_in_threadpool(monitor.store.recent_requests, limit, synthetic)
     keep = ("trace_id", "ts", "source", "synthetic", "status", "finish_reason", "error", "latency_seconds",
             "ttft_seconds", "prompt_tokens", "output_tokens", "tokens_per_second")
-    return JSONResponse(views.clean({"traces": [{k: r.get(k) for k in keep} | {"timestamp": views.iso(r["ts"])}
+    return JSONResponse(payloads.clean({"traces": [{k: r.get(k) for k in keep} | {"timestamp": payloads.iso(r["ts"])}
                                                 for r in rows]}))
 
 
@@ -148,4 +148,4 @@ async def trace_detail(request: Request, monitor: Monitor) -> Response:
     record = await run_in_threadpool(monitor.store.get_request, trace_id)
     if record is None:
         raise ApiError(404, f"no trace {trace_id!r}")
-    return JSONResponse(views.clean(record | {"timestamp": views.iso(record["ts"])}))
+    return JSONResponse(payloads.clean(record | {"timestamp": payloads.iso(record["ts"])}))

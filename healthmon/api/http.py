@@ -13,8 +13,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from healthmon.monitor import Monitor
+from healthmon.payloads import DEFAULT_MAX_REQUESTS, MAX_REQUESTS_LIMIT
 from healthmon.store.frames import window_seconds
-from healthmon.views import DEFAULT_MAX_REQUESTS, MAX_REQUESTS_LIMIT
 
 MAX_BODY_BYTES = 1_048_576
 CLIENT_CLOSED_REQUEST = 499  # nginx's code: no one reads the answer, but the record and the log say what happened

@@ -1,4 +1,4 @@
-"""JSON-ready views of the monitor, shared by the REST API and the pages (the seed's field names kept)."""
+"""JSON-ready views of the monitor, shared by the REST API and the Overview page (the seed's field names kept)."""
 
 from __future__ import annotations
 
