@@ -212,8 +212,9 @@ def test_a_streak_of_degenerate_answers_fires_naming_its_traces_and_resolves(tmp
 
     def answer(trace_id: str, response: str, finish_reason: str = "stop") -> None:
         quality = text_quality("What is the capital of France?", response, finish_reason)
-        monitor.pipeline.record(RequestRecord.from_row({"trace_id": trace_id, "ts": clock.now, "synthetic": False, "status": "ok",
-                                "prompt": "What is the capital of France?", "response": response, "quality": quality} | {"stage": "scored"}))
+        row = {"trace_id": trace_id, "ts": clock.now, "synthetic": False, "status": "ok",
+               "prompt": "What is the capital of France?", "response": response, "quality": quality}
+        monitor.pipeline.record(RequestRecord.from_row(row | {"stage": "scored"}))
 
     loop = "The capital is Paris, la Francine, la Francine, la Francine, la Francine, la Francine, la Fran"
     good = "The capital of France is Paris, a city on the Seine known for its museums and its history."

@@ -23,7 +23,8 @@ PAGES = {  # url path -> (title, has charts with data)
 }
 # _fullData: the traces as plotly.js drew them, base64 arrays decoded (plot.data keeps the {dtype, bdata} spec)
 PLOTTED_POINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-    plot => (plot._fullData || []).reduce((n, trace) => n + ((trace.y || trace.x || trace.values || [trace.value]).length || 0), 0))"""
+    plot => (plot._fullData || []).reduce(
+        (n, trace) => n + ((trace.y || trace.x || trace.values || [trace.value]).length || 0), 0))"""
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,8 @@ def test_loaded_tokenizer_encodes_like_the_trained_one(demo_model_dir: Path, tok
 
 
 def test_chat_template_and_stop_tokens(tokenizer, model) -> None:
-    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False)
+    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True,
+                                             tokenize=False)
     assert rendered == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     im_end, eos = tokenizer.convert_tokens_to_ids("<|im_end|>"), tokenizer.convert_tokens_to_ids("<|endoftext|>")
     assert tokenizer.eos_token == "<|endoftext|>" and tokenizer.pad_token_id == eos
@@ -65,7 +66,8 @@ def test_greedy_generation_returns_text(tokenizer, model) -> None:
 
 def test_chat_answer_stops_at_im_end(tokenizer, model) -> None:
     prompt = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "What is latency?"}], add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        [{"role": "user", "content": "What is latency?"}],
+        add_generation_prompt=True, return_dict=True, return_tensors="pt",
     )
     with torch.no_grad():
         output = model.generate(**prompt, max_new_tokens=80, do_sample=False)
@@ -78,7 +80,8 @@ def test_fast_path_does_not_rebuild(demo_model_dir: Path) -> None:
     marker = demo_model_dir / MARKER_FILE
     before = marker.stat().st_mtime_ns
     messages: list[str] = []
-    assert build_demo_model(demo_model_dir, progress=lambda message, fraction: messages.append(message)) == demo_model_dir
+    built = build_demo_model(demo_model_dir, progress=lambda message, fraction: messages.append(message))
+    assert built == demo_model_dir
     assert marker.stat().st_mtime_ns == before
     assert messages == ["demo model ready"]
 

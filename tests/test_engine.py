@@ -19,8 +19,8 @@ from healthmon.runtime.sources import ModelSourceError, ModelSpec
 
 def make_runtime(model_dir: Path, records: list, **kwargs) -> ModelRuntime:
     resolver = kwargs.pop("resolver", lambda spec, **_: model_dir)
-    return ModelRuntime(ModelSpec("demo", ""), demo_dir=model_dir, models_dir=model_dir, sink=SimpleNamespace(record=records.append),
-                        resolver=resolver, **kwargs)
+    return ModelRuntime(ModelSpec("demo", ""), demo_dir=model_dir, models_dir=model_dir,
+                        sink=SimpleNamespace(record=records.append), resolver=resolver, **kwargs)
 
 
 @pytest.fixture(scope="module")

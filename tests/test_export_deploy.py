@@ -171,16 +171,15 @@ def exposed_names(tmp_path_factory) -> set[str]:
                           "process_open_files": 1}),
         Fixed("gpu", {"gpu_available": True, "devices": [device], "torch_cuda_allocated_mb": 1.0,
                       "torch_cuda_reserved_mb": 1.0})]
-    monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path_factory.mktemp("names"), probe_interval=0.0),
-                      collectors=collectors)
+    settings = load_settings(env={}, model="demo", data_dir=tmp_path_factory.mktemp("names"), probe_interval=0.0)
+    monitor = Monitor(settings, collectors=collectors)
     monitor.target.info = lambda: {"name": "m", "source": "demo", "status": "loaded", "in_flight": 0, "queued": 0,
                                     "queue_max": 8, "parameters": 1, "memory_footprint_bytes": 1, "load_seconds": 1}
     try:
         monitor.loop.collect_once()
-        monitor.loop.rings["quality"].append(monitor.clock(), {"quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0,
-                                                          "repetition_rate": 0.0, "distinct_2": 1.0,
-                                                          "canary_drift_similarity": 1.0, "degenerate_recent": 0,
-                                                          "language_mismatch_recent": 0})
+        monitor.loop.rings["quality"].append(monitor.clock(), {
+            "quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0, "repetition_rate": 0.0, "distinct_2": 1.0,
+            "canary_drift_similarity": 1.0, "degenerate_recent": 0, "language_mismatch_recent": 0})
         text = generate_latest(build_registry(monitor)).decode()
     finally:
         monitor.close()

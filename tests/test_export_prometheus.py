@@ -204,8 +204,9 @@ def test_names_follow_prometheus_conventions(monitor):
 def test_promtool_check_metrics_finds_nothing_to_say(monitor):
     monitor.target.info = lambda: {"name": "demo", "source": "demo", "status": "loaded", "in_flight": 0,
                                     "queued": 0, "queue_max": 8, "parameters": 10, "load_seconds": 0.5}
-    monitor.request_metrics.record(RequestRecord.from_row({"status": "ok", "synthetic": False, "latency_seconds": 0.2, "ttft_seconds": 0.01,
-                                     "prompt_tokens": 3, "output_tokens": 2, "finish_reason": "stop"}))
+    monitor.request_metrics.record(RequestRecord.from_row({
+        "status": "ok", "synthetic": False, "latency_seconds": 0.2, "ttft_seconds": 0.01,
+        "prompt_tokens": 3, "output_tokens": 2, "finish_reason": "stop"}))
     result = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition(monitor), capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 0 and result.stdout.strip() == "" and result.stderr.strip() == "", result
@@ -228,7 +229,8 @@ def test_the_route_follows_a_replaced_monitor(monitor, tmp_path):
     current = {"monitor": monitor}
     client = TestClient(Starlette(routes=[metrics_route(lambda: current["monitor"])]))
     assert "healthmon_system_cpu_usage_ratio" in families(client.get("/metrics").text)
-    fresh = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path / "second", probe_interval=0.0), collectors=[])
+    fresh = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path / "second", probe_interval=0.0),
+                    collectors=[])
     try:
         current["monitor"] = fresh
         assert "healthmon_system_cpu_usage_ratio" not in families(client.get("/metrics").text)

@@ -79,9 +79,12 @@ def test_a_completed_request_counts_once_everywhere():
 
 def test_failed_and_rejected_requests_are_counted_but_not_timed():
     metrics = RequestMetrics()
-    metrics.record(RequestRecord.from_row({"status": "error", "synthetic": False, "latency_seconds": 1.0, "finish_reason": "error"}))
-    metrics.record(RequestRecord.from_row({"status": "rejected", "synthetic": False, "latency_seconds": 0.0, "finish_reason": "error"}))
-    metrics.record(RequestRecord.from_row({"status": "mystery", "synthetic": False, "latency_seconds": 0.0}))  # unknown: an error
+    metrics.record(RequestRecord.from_row({"status": "error", "synthetic": False, "latency_seconds": 1.0,
+                                           "finish_reason": "error"}))
+    metrics.record(RequestRecord.from_row({"status": "rejected", "synthetic": False, "latency_seconds": 0.0,
+                                           "finish_reason": "error"}))
+    # an unknown status counts as an error
+    metrics.record(RequestRecord.from_row({"status": "mystery", "synthetic": False, "latency_seconds": 0.0}))
     values = samples(metrics)
     assert values[("healthmon_requests_total", (("status", "error"),))] == 2
     assert values[("healthmon_requests_total", (("status", "rejected"),))] == 1

@@ -56,8 +56,10 @@ def test_defaults_and_seed_fields():
     ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "text only", 422),
     ({"messages": [{"role": "user", "content": " "}]}, "messages[0].content' is empty", 422),
     ({"messages": [{"role": "user", "content": "a\x00"}]}, "control characters", 422),
-    ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}, "last of 'messages'", 422),
-    ({"messages": [{"role": "system", "content": "x" * 600}, {"role": "user", "content": "y" * 600}]}, "limit is 1000", 413),
+    ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
+     "last of 'messages'", 422),
+    ({"messages": [{"role": "system", "content": "x" * 600}, {"role": "user", "content": "y" * 600}]},
+     "limit is 1000", 413),
     ({"messages": [{"role": "user", "content": "hi"}] * 300}, "limit is 256", 422),
     ({"prompt": "hi", "stop": 5}, "string or a list", 422),
     ({"prompt": "hi", "stop": ["a", 1]}, "string or a list", 422),
@@ -114,7 +116,8 @@ def test_any_body_parses_or_raises_invalid_request(body):
 def test_messages_stop_and_repetition_penalty():
     body = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
                          {"role": "assistant", "content": "Hello!"},
-                         {"role": "user", "content": [{"type": "text", "text": "What is "}, {"type": "text", "text": "RSS?"}]}],
+                         {"role": "user", "content": [{"type": "text", "text": "What is "},
+                                                      {"type": "text", "text": "RSS?"}]}],
             "stop": ["\n\n", "###"], "repetition_penalty": 1.2}
     params = parse(body)
     assert params.prompt == "What is RSS?"  # the turn being answered

@@ -107,8 +107,8 @@ def test_output_embeddings_are_restored_after_generation_even_when_it_fails(load
 def test_runtime_records_carry_quality_only_when_measured(demo_model_dir: Path):
     def runtime(measure: bool) -> ModelRuntime:
         instance = ModelRuntime(ModelSpec("demo", ""), demo_dir=demo_model_dir, models_dir=demo_model_dir,
-                                sink=SimpleNamespace(record=lambda record: None), resolver=lambda spec, **_: demo_model_dir,
-                                measure_quality=measure)
+                                sink=SimpleNamespace(record=lambda record: None),
+                                resolver=lambda spec, **_: demo_model_dir, measure_quality=measure)
         assert instance.load()
         return instance
 

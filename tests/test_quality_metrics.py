@@ -88,8 +88,8 @@ def test_fluency_is_mean_logprob_and_its_perplexity():
 
 
 def test_text_quality_of_a_good_english_answer():
-    quality = text_quality("What is latency, in simple words?", "Latency is the time a request takes from start to end.",
-                           "stop",
+    quality = text_quality("What is latency, in simple words?",
+                           "Latency is the time a request takes from start to end.", "stop",
                            [-0.5, -1.0, -1.5], [0.4, 0.6, 0.5])
     assert quality["perplexity"] == pytest.approx(math.exp(1.0), abs=1e-4) and quality["mean_logprob"] == -1.0
     assert quality["repetition_rate"] == 0.0 and quality["distinct_2"] == 1.0 and quality["loop_share"] == 0.0
@@ -110,8 +110,8 @@ def test_text_quality_flags_empty_truncated_mismatched_and_degenerate():
     asked = text_quality("用英文回答：内存为什么重要？", "Memory matters because the model must fit in memory.", "stop")
     assert asked["language_match"] is True and asked["language_asked"] is True
     loop = text_quality("What is the capital of France?",
-                        "The capital is Paris, la Francine, la Francine, la Francine, la Francine, la Francine, la Fran",
-                        "length")
+                        "The capital is Paris, la Francine, la Francine, la Francine, la Francine, la Francine, "
+                        "la Fran", "length")
     assert "degenerate" in loop["flags"] and loop["quality_score"] <= 25
     punctuation = text_quality("上海呢？", "上海是" + "？" * 60, "length")  # units drop punctuation; zlib does not
     assert "degenerate" in punctuation["flags"]
@@ -130,7 +130,8 @@ def test_a_short_answer_is_judged_by_its_script():
 def test_quality_score_combines_parts_and_caps_by_flag():
     base = {"degeneration_score": 100.0, "language_match": True, "truncated": False}
     assert quality_score(base) == 100.0
-    assert quality_score(base | {"degeneration_score": 60.0}) == pytest.approx(round((60 * 0.35 + 100 * 0.30) / 0.65, 1))
+    weighted = round((60 * 0.35 + 100 * 0.30) / 0.65, 1)
+    assert quality_score(base | {"degeneration_score": 60.0}) == pytest.approx(weighted)
     assert quality_score(base | {"degeneration_score": 40.0}) == 25.0  # degenerate: capped
     assert quality_score(base | {"language_match": False}) == 35.0
     assert quality_score(base | {"truncated": True}) == pytest.approx(round((100 * 0.55 + 50 * 0.1) / 0.65, 1))

@@ -173,7 +173,8 @@ def test_nvml_failing_mid_run_keeps_the_live_view_going(data_dir):
         gpu = answer["latest_system"]["gpu_info"]
         assert gpu["gpu_available"] is False and "GPU is lost" in gpu["reason"]  # a state, said in words
         assert "gpu" not in answer["collector_errors"]  # handled inside the collector, as designed
-        assert len(monitor.loop.rings["system"]) == len(monitor.loop.rings["gpu"]) == 4  # one sample a cycle, every layer
+        # one sample a cycle, every layer
+        assert len(monitor.loop.rings["system"]) == len(monitor.loop.rings["gpu"]) == 4
         assert answer["performance_score"] is not None
 
         nvml.lost = False

@@ -51,7 +51,8 @@ json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=
                            | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
 # Bodies shaped like a generate request, with any value in any field: this is what reaches the validators.
 field_values = {name: json_values for name in KNOWN_FIELDS} | {
-    "prompt": st.sampled_from(NASTY_STRINGS) | st.text(st.characters(exclude_categories=()), max_size=200) | json_values,
+    "prompt": (st.sampled_from(NASTY_STRINGS) | st.text(st.characters(exclude_categories=()), max_size=200)
+               | json_values),
     "max_new_tokens": st.integers(-5, 20) | json_values,
     "temperature": st.floats(-1, 3) | json_values,
 }
@@ -263,5 +264,6 @@ def test_the_real_app_refuses_the_nastiest_bodies_and_keeps_serving(app):
     assert ok.status_code == 200, ok.text
     stats = app.get("/api/health/status").json()["request_stats"]
     assert stats["total_requests"] - before == len(REAL_APP_CASES) + 2  # 405s never reach the handler
-    assert stats["total_requests"] == stats["succeeded_requests"] + stats["failed_requests"] + stats["rejected_requests"]
+    assert stats["total_requests"] == (stats["succeeded_requests"] + stats["failed_requests"]
+                                       + stats["rejected_requests"])
     assert "Traceback" not in app.log()

@@ -20,7 +20,8 @@ from tests.test_browser_e2e import browser, open_page, save_screenshot  # noqa: 
 
 pytestmark = pytest.mark.e2e
 HOSTILE = ("x/y](http://evil.example/a)![i](http://evil.example/p.png)**b**`c` :red[red] :material/home: $x^2$ "
-           "&amp; <img src=http://evil.example/h.png> admin@evil.example www.evil.example/w\nFORGED healthmon.api: token accepted")
+           "&amp; <img src=http://evil.example/h.png> admin@evil.example www.evil.example/w\n"
+           "FORGED healthmon.api: token accepted")
 # What the name looks like once parsed (Path folds "//" into "/"), then as the pages show it: on one line.
 NAME = describe(parse_model_spec(HOSTILE))
 SHOWN = one_line(NAME)
@@ -60,7 +61,8 @@ def test_a_hostile_model_source_reads_as_text_on_every_page_that_names_it(browse
         assert page.locator("[data-testid='stException']").count() == 0
         assert page.locator("a[href*='evil.example'], a[href^='mailto']").count() == 0
         assert page.locator("img[src*='evil']").count() == 0
-        assert page.locator(".katex, .stMarkdownColoredText, [data-testid='stIconMaterial']:has-text('home')").count() == 0
+        markup = ".katex, .stMarkdownColoredText, [data-testid='stIconMaterial']:has-text('home')"
+        assert page.locator(markup).count() == 0
         assert not [url for url in requested if "evil.example" in url]  # nothing was fetched from the page's text
         # The characters themselves are on the page: brackets, asterisks, backticks, colons, dollars, the entity.
         text = page.locator("body").inner_text().replace(WORD_JOINER, "")

@@ -68,8 +68,8 @@ class SteadyLoad:
 
 
 def test_resources_stay_flat_under_collection_and_load(data_dir):
-    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, interval=0.2, probe_interval=1.0, ring_size=RING_SIZE,
-                                    rate_limit_per_minute=0.0))
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, interval=0.2, probe_interval=1.0,
+                                    ring_size=RING_SIZE, rate_limit_per_minute=0.0))
     assert monitor.target.load(), monitor.target.error
     process = psutil.Process()
     readings: list[tuple[float, float, int, int, Counter]] = []  # (elapsed s, RSS MB, OS threads, fds, names)
@@ -107,8 +107,9 @@ def test_resources_stay_flat_under_collection_and_load(data_dir):
     fds_first, fds_second = {r[3] for r in first}, {r[3] for r in second}
     print(f"\nsoak: {cycles} cycles, {generated} generations in "
           f"{MEASURE_SECONDS:.0f} s; RSS {rss_first[0]:.1f} -> {rss_second[-1]:.1f} MB (halves' means "
-          f"{statistics.mean(rss_first):.1f} / {statistics.mean(rss_second):.1f}); OS threads {sorted(threads_first)} / "
-          f"{sorted(threads_second)}; fds {sorted(fds_first)} / {sorted(fds_second)}")
+          f"{statistics.mean(rss_first):.1f} / {statistics.mean(rss_second):.1f}); "
+          f"OS threads {sorted(threads_first)} / {sorted(threads_second)}; "
+          f"fds {sorted(fds_first)} / {sorted(fds_second)}")
     # Minimums: the collector loop opens /proc files for a moment every cycle, so a reading may catch one
     # more fd; a leak raises the floor, which is what these compare.
     assert min(threads_second) <= min(threads_first), (threads_first, threads_second)

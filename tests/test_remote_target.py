@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from healthmon.remote.client import RemoteStreamBroken
 from healthmon.remote.target import RemoteTarget
 from healthmon.runtime.params import ChatMessage, GenerationParams
 from healthmon.target import ModelNotReady, ModelStatus
@@ -57,7 +58,7 @@ def test_a_server_that_dies_mid_stream_fails_that_request_and_the_target_recover
     deltas = iter(stream)
     next(deltas)
     transformers_serve.kill()
-    with pytest.raises(Exception):  # the broken stream, raised to whoever reads the answer
+    with pytest.raises(RemoteStreamBroken):  # the broken stream, raised to whoever reads the answer
         list(deltas)
     record = target.records[-1]
     assert record.status == "error" and record.trace_id == stream.trace_id

@@ -63,7 +63,8 @@ def generate_scripted(tokenizer, script: list[int], params: GenerationParams) ->
 
 def test_the_end_of_turn_token_is_neither_counted_nor_timed(tokenizer):
     answer = tokenizer("Paris is the capital.", add_special_tokens=False)["input_ids"]
-    record, model = generate_scripted(tokenizer, answer + [tokenizer.eos_token_id], GenerationParams("Capital of France?"))
+    record, model = generate_scripted(tokenizer, answer + [tokenizer.eos_token_id],
+                                      GenerationParams("Capital of France?"))
     assert record.response == "Paris is the capital."
     assert record.output_tokens == len(answer)  # not len(answer) + 1
     assert record.finish_reason == "stop"

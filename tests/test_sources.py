@@ -78,7 +78,8 @@ def test_parse_rejects_malformed(text: str) -> None:
 def test_describe() -> None:
     assert describe(parse_model_spec("", packaged=lambda: None)) == "demo (built-in, offline)"
     assert describe(parse_model_spec("hf:a/b:x.gguf")) == "Hugging Face a/b x.gguf"
-    assert describe(parse_model_spec("modelscope:Qwen/Qwen2.5-0.5B-Instruct")) == "ModelScope Qwen/Qwen2.5-0.5B-Instruct"
+    assert describe(parse_model_spec("modelscope:Qwen/Qwen2.5-0.5B-Instruct")) == (
+        "ModelScope Qwen/Qwen2.5-0.5B-Instruct")
     assert describe(parse_model_spec("hf:Qwen/Qwen2.5-0.5B-Instruct")) == "Hugging Face Qwen/Qwen2.5-0.5B-Instruct"
     assert describe(ModelSpec("local", "/m")) == "local /m"
 

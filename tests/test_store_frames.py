@@ -20,7 +20,8 @@ def test_downsample_gives_bucket_means_of_a_known_series() -> None:
 
 
 def test_downsample_never_exceeds_max_points_and_skips_nan() -> None:
-    df = pd.DataFrame({"ts": [t * 0.7 for t in range(5000)], "a": [float("nan") if t % 2 else 1.0 for t in range(5000)]})
+    df = pd.DataFrame({"ts": [t * 0.7 for t in range(5000)],
+                       "a": [float("nan") if t % 2 else 1.0 for t in range(5000)]})
     out = downsample_frame(df, max_points=123)
     assert 0 < len(out) <= 123
     assert (out["a"] == 1.0).all()
@@ -50,7 +51,8 @@ def test_percentiles_of_nothing_are_none() -> None:
     assert percentiles([None], qs=(90, 99.9)) == {"p90": None, "p99.9": None}
 
 
-@pytest.mark.parametrize(("label", "seconds"), [("15m", 900), ("1h", 3600), ("6h", 21600), ("24h", 86400), ("7d", 604800)])
+@pytest.mark.parametrize(("label", "seconds"),
+                         [("15m", 900), ("1h", 3600), ("6h", 21600), ("24h", 86400), ("7d", 604800)])
 def test_window_seconds(label: str, seconds: int) -> None:
     assert window_seconds(label) == seconds
 

@@ -283,7 +283,8 @@ def test_alerts_and_transitions_round_trip(store: HistoryStore, clock: FakeClock
     store.upsert_alert({**alert, "state": "firing", "transition": "firing"})
     store.upsert_alert({**alert, "state": "firing", "acknowledged": True})  # no transition row
     clock.now = START + 90
-    store.upsert_alert({**alert, "state": "resolved", "resolved_at": START + 90, "value": 70.0, "transition": "resolved"})
+    store.upsert_alert({**alert, "state": "resolved", "resolved_at": START + 90, "value": 70.0,
+                        "transition": "resolved"})
     store.upsert_alert({"id": "other", "state": "firing", "started_at": START + 60, "transition": "firing"})
     store.flush()
     alerts = store.load_alerts()

@@ -66,7 +66,8 @@ SECRET = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.~%", min_size=
 
 @settings(max_examples=300, deadline=None)
 @given(user=SECRET, password=SECRET, query=SECRET, fragment=SECRET,
-       host=st.sampled_from(["example.com", "10.0.0.1", "[::1]", "h"]), port=st.one_of(st.none(), st.integers(1, 65535)),
+       host=st.sampled_from(["example.com", "10.0.0.1", "[::1]", "h"]),
+       port=st.one_of(st.none(), st.integers(1, 65535)),
        path=st.sampled_from(["", "/", "/hook", "/a/b/"]), scheme=st.sampled_from(["http", "https", ""]))
 def test_no_credential_query_or_fragment_survives_redaction(user, password, query, fragment, host, port, path, scheme):
     netloc = f"{user}:{password}@{host}" + (f":{port}" if port else "")
@@ -185,7 +186,8 @@ def test_a_newline_in_a_model_source_does_not_forge_a_log_line(tmp_path):
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     runtime = ModelRuntime(parse_model_spec(str(tmp_path / source)), demo_dir=tmp_path / "demo",
-                           models_dir=tmp_path / "models", sink=SimpleNamespace(record=lambda record: None), logger=logger)
+                           models_dir=tmp_path / "models", sink=SimpleNamespace(record=lambda record: None),
+                           logger=logger)
     try:
         assert runtime.load() is False and runtime.info()["status"] == "error"
     finally:

@@ -33,13 +33,15 @@ def test_other_units_keep_their_digits() -> None:
 def test_escape_markdown_leaves_characters_as_they_are():
     from healthmon.ui.format import escape_markdown
 
-    assert escape_markdown("local /m/[x](http://e)*b*`c`") == "local \\/m\\/\\[x\\]\\(http\u2060\\:\\/\\/e\\)\\*b\\*\\`c\\`"
+    assert escape_markdown("local /m/[x](http://e)*b*`c`") == (
+        "local \\/m\\/\\[x\\]\\(http\u2060\\:\\/\\/e\\)\\*b\\*\\`c\\`")
     assert escape_markdown("a\nb") == r"a\\nb"  # one line: the newline shows as \n, and cannot start a block
     # Streamlit's own constructs: colors, icons, emoji, math, entities, HTML, bare links
     assert escape_markdown(":red[x] :material/home: :smile: $x$ &amp; <b>") == (
         r"\:red\[x\] \:material\/home\: \:smile\: \$x\$ \&amp\; \<b\>")
     # bare links, which Streamlit's GFM finds in the text after parsing: a word joiner breaks each
-    assert escape_markdown("www.e.com HTTPS://e a@e.com") == "www\u2060\\.e\\.com HTTP\u2060S\\:\\/\\/e a\u2060\\@e\\.com"
+    assert escape_markdown("www.e.com HTTPS://e a@e.com") == (
+        "www\u2060\\.e\\.com HTTP\u2060S\\:\\/\\/e a\u2060\\@e\\.com")
     assert escape_markdown("    indented  ") == "indented"  # four spaces would make a code block
 
 
@@ -66,7 +68,8 @@ MARKDOWN_HEAVY = st.text(alphabet=st.one_of(
 @given(text=st.one_of(MARKDOWN_HEAVY, st.text(), st.sampled_from([
     "x/y](http://evil.example)![i](http://evil.example/p.png)**b**`\n# h", "<img src=x onerror=alert(1)>",
     "&lt;b&gt; &#x3C;", "| a | b |\n| - | - |", "    code", "- item", "1. item", "> quote", "***", "~~s~~",
-    "[ref]: http://evil.example", "<http://evil.example>", "www.evil.example", "HTTPS://e.x", "a@evil.example", "a  \nb", "\\", "x\\", "`` ` ``"])))
+    "[ref]: http://evil.example", "<http://evil.example>", "www.evil.example", "HTTPS://e.x", "a@evil.example",
+    "a  \nb", "\\", "x\\", "`` ` ``"])))
 def test_escaped_markdown_renders_as_the_same_literal_text(text):
     """For any text, Markdown renders escape_markdown(text) as one paragraph holding exactly textsafe.one_line(text)
     (stripped; word joiners aside): no link, image, emphasis, code, heading, list, table, HTML or entity survives,
