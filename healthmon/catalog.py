@@ -115,7 +115,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("model_status", "model", "", "Model state", "not_loaded, loading, loaded or error."),
     _S("model_loaded", "model", "", "Model loaded", "1 while the model is loaded and serving.", good="high"),
     _S("model_available", "model", "", "Model available", "1 while the model serves, 0 once it failed (to load, or a "
-       "remote server that went away); no value while it is still loading.", good="high", alertable=True),
+       "remote server that went away); no value while it is still loading.", "healthmon_model_available",
+       good="high", alertable=True),
     _S("in_flight", "model", "", "Running", "Requests generating now (vllm:num_requests_running).",
        "healthmon_num_requests_running"),
     _S("queued", "model", "", "Waiting", "Requests waiting for the model (vllm:num_requests_waiting).",

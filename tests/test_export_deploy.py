@@ -25,6 +25,7 @@ RULES_FILE = DEPLOY / "healthmon-rules.yml"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package 'prometheus')")
 SERIES = {  # built-in metric -> the series its Prometheus rule reads
+    "model_available": "healthmon_model_available",
     "cpu_usage": "healthmon_system_cpu_usage_ratio", "memory_usage": "healthmon_system_memory_usage_ratio",
     "disk_usage": "healthmon_system_disk_usage_ratio", "gpu_memory_usage": "instance:healthmon_gpu_memory_usage:ratio",
     "inference_time": "instance:healthmon_e2e_request_latency_seconds:mean1m",

@@ -147,7 +147,9 @@ class MonitorCollector:
                        info["status"])
         yield GaugeMetricFamily("healthmon_model_loaded", "1 while the model is loaded and serving.",
                                 value=1.0 if info["status"] == "loaded" else 0.0)
-        yield from _gauges(info, exported("model") + exported("model_info"))  # the runtime's figures, live
+        available = {"loaded": 1, "error": 0}.get(info["status"])  # none while loading: no verdict, no alert
+        yield from _gauges(info | {"model_available": available},
+                           exported("model") + exported("model_info"))  # the runtime's figures, live
 
     def _quality(self) -> Iterator[Metric]:
         """Each quality figure's latest value in the lookback: samples without finished requests carry none."""
