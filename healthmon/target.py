@@ -9,6 +9,8 @@ pipeline it was given; refusals before admission are the generate service's to r
 from __future__ import annotations
 
 import concurrent.futures
+import queue
+import threading
 from collections.abc import Generator
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,6 +51,43 @@ class TokenStream(Protocol):
     def result(self, timeout: float | None = None) -> RequestRecord: ...
 
     def cancel(self) -> None: ...
+
+
+END = object()  # the last item a stream's token queue holds
+
+
+class StreamState:
+    """What every target's running generation keeps: its request, a token queue, and how it ended. The target's
+    thread calls finish() once the record (or error) is set; readers iterate or wait in result()."""
+
+    def __init__(self, params: GenerationParams, trace: Trace, source: str, synthetic: bool) -> None:
+        self.params, self.trace, self.source, self.synthetic = params, trace, source, synthetic
+        self.tokens: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.finished: concurrent.futures.Future[None] = concurrent.futures.Future()  # for asyncio callers
+        self.record: RequestRecord | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def trace_id(self) -> str:
+        return self.trace.trace_id
+
+    def finish(self) -> None:
+        self.done.set()
+        self.finished.set_result(None)
+        self.tokens.put(END)
+
+    def result(self, timeout: float | None = None) -> RequestRecord:
+        if not self.done.wait(timeout):
+            raise TimeoutError(f"generation {self.trace_id} still running")
+        if self.error is not None:
+            raise self.error
+        assert self.record is not None
+        return self.record
+
+    def cancel(self) -> None:
+        self.cancelled.set()
 
 
 class Target(Protocol):

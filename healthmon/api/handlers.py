@@ -15,7 +15,7 @@ from healthmon.api.http import (
     ApiError,
     Handler,
     check_token,
-    client_address,
+    generate_request,
     json_body,
     max_points,
     max_requests,
@@ -27,7 +27,6 @@ from healthmon.monitor import Monitor
 from healthmon.records import RequestRecord
 from healthmon.runtime.params import InvalidRequest
 from healthmon.runtime.sources import ModelSourceError, parse_model_spec
-from healthmon.tracing import Trace
 
 
 async def health_status(request: Request, monitor: Monitor) -> Response:
@@ -88,14 +87,7 @@ async def model_load(request: Request, monitor: Monitor) -> Response:
 
 async def model_generate(request: Request, monitor: Monitor) -> Response:
     """Every request that reaches this handler is counted: refused ones are recorded as rejected."""
-    trace = Trace()
-    try:
-        check_token(request, monitor)
-        body = await json_body(request)
-    except ApiError as exc:
-        monitor.generate.refuse(trace, "api", exc.message)
-        raise
-    client = client_address(request, monitor.settings.trust_forwarded_for)
+    trace, body, client = await generate_request(request, monitor, "api")
     try:
         stream = monitor.generate.start(body, client=client, source="api", trace=trace, want_text=False)
     except GenerateRefused as exc:

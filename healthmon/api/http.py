@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from healthmon.monitor import Monitor
 from healthmon.payloads import DEFAULT_MAX_REQUESTS, MAX_REQUESTS_LIMIT
 from healthmon.store.frames import window_seconds
+from healthmon.tracing import Trace
 
 MAX_BODY_BYTES = 1_048_576
 CLIENT_CLOSED_REQUEST = 499  # nginx's code: no one reads the answer, but the record and the log say what happened
@@ -43,6 +44,19 @@ def check_token(request: Request, monitor: Monitor) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise ApiError(401, "missing or wrong API token: send 'Authorization: Bearer <HEALTHMON_API_TOKEN>'",
                        {"WWW-Authenticate": "Bearer"})
+
+
+async def generate_request(request: Request, monitor: Monitor, source: str) -> tuple[Trace, Any, str]:
+    """A generate request's trace, body and rate-limit key, its token checked first; a refusal here (token, body) is
+    recorded before the ApiError goes on, so every generate request leaves one record."""
+    trace = Trace()
+    try:
+        check_token(request, monitor)
+        body = await json_body(request)
+    except ApiError as exc:
+        monitor.generate.refuse(trace, source, exc.message)
+        raise
+    return trace, body, client_address(request, monitor.settings.trust_forwarded_for)
 
 
 def client_address(request: Request, trust_forwarded_for: bool) -> str:

@@ -19,7 +19,7 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from healthmon.api.http import ApiError, check_token, client_address, json_body
+from healthmon.api.http import ApiError, check_token, generate_request
 from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
 from healthmon.openai_stream import DONE_SSE, ChunkStream, Usage, encode_sse, models_body, response_body
@@ -28,7 +28,6 @@ from healthmon.records import RequestRecord
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.target import TokenStream
 from healthmon.textsafe import log_text
-from healthmon.tracing import Trace
 
 log = logging.getLogger("healthmon.api")
 SOURCE = "openai"
@@ -76,15 +75,11 @@ def _usage(record: RequestRecord) -> Usage:
 
 def completions(kind: Kind) -> Callable[[Request, Monitor], Any]:
     async def handler(request: Request, monitor: Monitor) -> Response:
-        trace = Trace()
         try:
-            check_token(request, monitor)
-            body = await json_body(request)
+            trace, body, client = await generate_request(request, monitor, SOURCE)
         except ApiError as exc:
-            monitor.generate.refuse(trace, SOURCE, exc.message)
             return openai_error(exc.status_code, exc.message, exc.headers)
         parsed: list[OpenAIRequest] = []
-        client = client_address(request, monitor.settings.trust_forwarded_for)
         try:
             stream = monitor.generate.start(body, client=client, source=SOURCE, trace=trace,
                                             parse=_parser(kind, monitor, parsed), want_text=True)

@@ -10,9 +10,7 @@ once and more are refused as busy, as the local runtime's queue would.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -32,12 +30,11 @@ from healthmon.remote.server_metrics import (
 from healthmon.runtime.generate import GenerationOutcome
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSourceError
-from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
+from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
 from healthmon.textsafe import log_text, redact_url
 from healthmon.tracing import Trace
 
 POLL_INTERVAL_SECONDS = 5.0
-_END = object()
 
 
 def server_figures(interval: ServerMetricsInterval | None) -> dict[str, Any]:
@@ -244,9 +241,7 @@ class RemoteTarget:
         finally:
             with self._lock:
                 self.in_flight -= 1
-            stream.done.set()
-            stream.finished.set_result(None)
-            stream.tokens.put(_END)
+            stream.finish()
 
     def _emit(self, stream: RemoteStream, status: str, *, outcome: GenerationOutcome | None = None,
               error: str | None = None) -> RequestRecord:
@@ -266,38 +261,15 @@ class RemoteTarget:
         self._client.close()
 
 
-class RemoteStream:
+class RemoteStream(StreamState):
     """A generation running on the server: iterate for text as it arrives, or wait for its record."""
-
-    def __init__(self, params: GenerationParams, trace: Trace, source: str, synthetic: bool) -> None:
-        self.params, self.trace, self.source, self.synthetic = params, trace, source, synthetic
-        self.tokens: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.cancelled = threading.Event()
-        self.done = threading.Event()
-        self.finished: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self.record: RequestRecord | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def trace_id(self) -> str:
-        return self.trace.trace_id
 
     def __iter__(self) -> Generator[str, None, None]:
         try:
-            while (item := self.tokens.get()) is not _END:
+            while (item := self.tokens.get()) is not END:
                 yield item
         finally:
             if not self.done.is_set():
                 self.cancelled.set()  # the consumer went away: stop the server's generation too
         self.result()
 
-    def result(self, timeout: float | None = None) -> RequestRecord:
-        if not self.done.wait(timeout):
-            raise TimeoutError(f"generation {self.trace_id} still running")
-        if self.error is not None:
-            raise self.error
-        assert self.record is not None
-        return self.record
-
-    def cancel(self) -> None:
-        self.cancelled.set()

@@ -7,7 +7,6 @@ RuntimeBusy, and the generate service records those.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import queue
 import threading
@@ -24,12 +23,11 @@ from healthmon.runtime.generate import GenerationOutcome, cut_at_stop, run_gener
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
-from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
+from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
 from healthmon.textsafe import log_text
 from healthmon.tracing import Trace
 
 __all__ = ["ModelNotReady", "ModelRuntime", "ModelStatus", "RuntimeBusy", "GenerationStream"]
-_END = object()
 _STOP_WORKER = object()
 
 
@@ -228,9 +226,7 @@ class ModelRuntime:
             stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "error", error=message)
             _release_cuda_cache()
         finally:
-            stream.done.set()
-            stream.finished.set_result(None)
-            stream.tokens.put(_END)
+            stream.finish()
 
     def _emit(self, trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str, *,
               outcome: GenerationOutcome | None = None, error: str | None = None) -> RequestRecord:
@@ -265,25 +261,15 @@ def releasable_text(text: str, stops: tuple[str, ...]) -> str:
     return text[:len(text) - hold]
 
 
-class GenerationStream:
+class GenerationStream(StreamState):
     """A running generation: iterate it for text as it is produced, or call result() for the record."""
 
     def __init__(self, runtime: ModelRuntime, params: GenerationParams, trace: Trace, source: str,
                  synthetic: bool, want_text: bool) -> None:
-        self.params, self.trace, self.source, self.synthetic = params, trace, source, synthetic
-        self.tokens: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        super().__init__(params, trace, source, synthetic)
         self.sink = self.tokens.put if want_text else None
-        self.cancelled = threading.Event()
-        self.done = threading.Event()
-        self.finished: concurrent.futures.Future[None] = concurrent.futures.Future()  # for asyncio callers
-        self.record: RequestRecord | None = None
-        self.error: BaseException | None = None
         self.queued_at_seconds = trace.now()  # made at admission: the wait starts here, not when the worker takes it
         self._tokenizer = runtime._loaded.tokenizer if runtime._loaded else None
-
-    @property
-    def trace_id(self) -> str:
-        return self.trace.trace_id
 
     def __iter__(self) -> Generator[str, None, None]:
         """Yield text deltas; decoding the whole output each time keeps multi-byte characters intact, and text
@@ -292,7 +278,7 @@ class GenerationStream:
         emitted = ""
         assert self._tokenizer is not None, "admitted only while a model is loaded"
         try:
-            while (item := self.tokens.get()) is not _END:
+            while (item := self.tokens.get()) is not END:
                 ids.extend(item)
                 text = self._tokenizer.decode(ids, skip_special_tokens=True)
                 if text.endswith("\ufffd"):
@@ -311,13 +297,3 @@ class GenerationStream:
         if final.startswith(emitted) and final != emitted:
             yield final[len(emitted):]
 
-    def result(self, timeout: float | None = None) -> RequestRecord:
-        if not self.done.wait(timeout):
-            raise TimeoutError(f"generation {self.trace_id} still running")
-        if self.error is not None:
-            raise self.error
-        assert self.record is not None
-        return self.record
-
-    def cancel(self) -> None:
-        self.cancelled.set()
