@@ -63,8 +63,9 @@ class GenerateService:
         return record
 
     def start(self, body: Any, *, client: str, source: str, trace: Trace | None = None,
-              parse: Parser | None = None, want_text: bool = True) -> TokenStream:
-        """Rate limit, parse, admit: the running stream, or GenerateRefused (recorded) saying why not."""
+              parse: Parser | None = None, want_text: bool = True, on_event_loop: bool = False) -> TokenStream:
+        """Rate limit, parse, admit: the running stream, or GenerateRefused (recorded) saying why not.
+        `on_event_loop`: called from the running asyncio loop, whose caller reads `aiter()` or awaits `finished`."""
         trace = trace or Trace()
         wait_seconds = self.rate_limiter.acquire(client)
         if wait_seconds > 0:
@@ -78,7 +79,8 @@ class GenerateService:
             raise self._refused(trace, source, None, GenerateRefused(exc.status_code, str(exc), "invalid")) from exc
         trace.add("validate", trace.start_seconds, trace.now())
         try:
-            return self.target.stream(params, trace=trace, source=source, want_text=want_text)
+            return self.target.stream(params, trace=trace, source=source, want_text=want_text,
+                                      on_event_loop=on_event_loop)
         except ModelNotReady as exc:
             raise self._refused(trace, source, params, GenerateRefused(
                 503, f"model not ready: {exc}", "not_ready", NOT_READY_RETRY_SECONDS)) from exc

@@ -8,10 +8,11 @@ pipeline it was given; refusals before admission are the generate service's to r
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import queue
 import threading
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,6 +48,9 @@ class TokenStream(Protocol):
     record: RequestRecord | None
 
     def __iter__(self) -> Generator[str, None, None]: ...
+
+    def aiter(self) -> AsyncGenerator[str, None]:
+        """The text deltas, for a consumer on the running event loop."""
 
     def result(self, timeout: float | None = None) -> RequestRecord: ...
 
@@ -89,6 +93,22 @@ class StreamState:
     def cancel(self) -> None:
         self.cancelled.set()
 
+    def __iter__(self) -> Generator[str, None, None]:
+        raise NotImplementedError
+
+    async def aiter(self) -> AsyncGenerator[str, None]:
+        """The deltas of `__iter__`, each waited for on a worker thread (a target whose generation runs on a
+        thread of its own); a target running on the event loop overrides this to hand them over directly."""
+        loop, items = asyncio.get_running_loop(), iter(self)
+        finished = False
+        try:
+            while (item := await loop.run_in_executor(None, next, items, None)) is not None:
+                yield item
+            finished = True
+        finally:
+            if not finished and not self.done.is_set():
+                self.cancel()  # the consumer went away: stop spending the model on it
+
 
 class Target(Protocol):
     """The model being monitored."""
@@ -106,8 +126,11 @@ class Target(Protocol):
     def is_idle(self) -> bool: ...
 
     def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
-               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> TokenStream:
-        """Admit and start a generation; raises ModelNotReady or RuntimeBusy when it cannot take it now."""
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True,
+               on_event_loop: bool = False) -> TokenStream:
+        """Admit and start a generation; raises ModelNotReady or RuntimeBusy when it cannot take it now.
+        `on_event_loop`: the caller is on the running asyncio loop and will read `aiter()`; a target that can
+        run the request on that loop does (a thread-run target may ignore it)."""
 
     def load_async(self, spec: Any = None) -> Any:
         """(Re)load or reconnect in the background; a failure becomes status `error` with its reason."""

@@ -6,6 +6,7 @@ its reason and a firing alert, and the target comes back by itself when the serv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import threading
@@ -70,6 +71,68 @@ def test_a_server_that_dies_mid_stream_fails_that_request_and_the_target_recover
     target.poll_once()
     assert target.status is ModelStatus.LOADED and target.info()["error"] is None
     assert target.stream(GenerationParams("Hi", max_new_tokens=2)).result(60).status == "ok"
+
+
+async def _relayed(target: RemoteTarget, params: GenerationParams, take: int | None = None) -> tuple[str, object]:
+    """A generation run on this event loop, read through aiter(); `take` deltas only, then the reader leaves."""
+    stream = target.stream(params, source="openai", on_event_loop=True)
+    deltas = []
+    async for delta in stream.aiter():
+        deltas.append(delta)
+        if take is not None and len(deltas) == take:
+            break
+    await asyncio.wrap_future(stream.finished)
+    return "".join(deltas), stream
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("prompt", ["Name three colours.", "请用中文说出三种颜色。"], ids=["english", "chinese"])
+def test_on_the_event_loop_a_generation_is_measured_and_recorded_as_on_a_thread(target, prompt):
+    """The proxy's path: no thread between the server's bytes and the reader; the record is the same kind."""
+    target.poll_once()
+    params = GenerationParams(prompt, max_new_tokens=12, temperature=0.0)
+    text, stream = asyncio.run(_relayed(target, params))
+    record = stream.result(0)
+    assert target.records == [record] and record.status == "ok" and record.source == "openai"
+    assert record.response == text and text.strip()
+    assert record.output_tokens == 12 and record.prompt_tokens > 0 and record.finish_reason == "length"
+    assert 0 < record.ttft_seconds < record.latency_seconds and record.tokens_per_second > 0
+    assert [span["name"] for span in record.spans] == ["prefill", "decode"]
+    assert record.quality["quality_score"] is not None and target.is_idle()
+    threaded = target.stream(params, source="api")  # greedy: the thread's path says the same
+    assert "".join(threaded) == text
+
+
+@pytest.mark.e2e
+def test_a_reader_that_leaves_early_stops_the_servers_generation_and_leaves_one_record(target):
+    target.poll_once()
+    text, stream = asyncio.run(_relayed(target, GenerationParams("Count from one to one hundred.",
+                                                                 max_new_tokens=300), take=2))
+    record = stream.result(0)
+    assert target.records == [record] and record.status == "ok" and record.finish_reason == "cancelled"
+    assert record.response.startswith(text) and target.is_idle()
+    with pytest.raises(RuntimeError, match="aiter"):  # a loop-run stream is not to be read from a thread
+        next(iter(stream))
+
+
+@pytest.mark.e2e
+def test_on_the_event_loop_a_server_that_dies_mid_stream_fails_that_request(target, transformers_serve):
+    target.poll_once()
+
+    async def killed_after_first_delta() -> object:
+        stream = target.stream(GenerationParams("Count from one to one hundred.", max_new_tokens=400),
+                               on_event_loop=True)
+        deltas = stream.aiter()
+        await anext(deltas)
+        transformers_serve.kill()
+        with pytest.raises(RemoteStreamBroken):
+            async for _ in deltas:
+                pass
+        return stream
+
+    stream = asyncio.run(killed_after_first_delta())
+    assert [r.status for r in target.records] == ["error"] and target.records[0].trace_id == stream.trace_id
+    assert target.is_idle()
 
 
 @pytest.mark.e2e

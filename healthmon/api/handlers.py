@@ -89,7 +89,8 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
     """Every request that reaches this handler is counted: refused ones are recorded as rejected."""
     trace, body, client = await generate_request(request, monitor, "api")
     try:
-        stream = monitor.generate.start(body, client=client, source="api", trace=trace, want_text=False)
+        stream = monitor.generate.start(body, client=client, source="api", trace=trace, want_text=False,
+                                        on_event_loop=True)
     except GenerateRefused as exc:
         raise ApiError(exc.status_code, exc.message, exc.headers) from exc
     await asyncio.wrap_future(stream.finished)  # waits without holding a worker thread

@@ -15,7 +15,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -82,7 +81,8 @@ def completions(kind: Kind) -> Callable[[Request, Monitor], Any]:
         parsed: list[OpenAIRequest] = []
         try:
             stream = monitor.generate.start(body, client=client, source=SOURCE, trace=trace,
-                                            parse=_parser(kind, monitor, parsed), want_text=True)
+                                            parse=_parser(kind, monitor, parsed), want_text=True,
+                                            on_event_loop=True)
         except GenerateRefused as exc:
             cause = exc.__cause__
             detail = cause.error if isinstance(cause, _InvalidOpenAIRequest) else None
@@ -121,7 +121,7 @@ async def _events(kind: Kind, wire: OpenAIRequest, stream: TokenStream, monitor:
     try:
         for chunk in chunks.head():
             yield encode_sse(chunk)
-        async for delta in iterate_in_threadpool(iter(stream)):
+        async for delta in stream.aiter():
             yield encode_sse(chunks.text(delta))
         finished = True
         record = stream.result()

@@ -18,9 +18,10 @@ StreamEnd(finish_reason='length', usage=Usage(prompt_tokens=31, completion_token
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,9 @@ class RemoteClient:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds, pool=connect_timeout_seconds)
         self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+        self._async_options: dict[str, Any] = {"headers": headers, "timeout": timeout}
+        # One AsyncClient per event loop: its connections belong to the loop that opened them.
+        self._async_http: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
 
     def __enter__(self) -> RemoteClient:
         return self
@@ -124,8 +128,22 @@ class RemoteClient:
         self.close()
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections (an event loop's client is closed on that loop, if it still runs)."""
         self._http.close()
+        if self._async_http is not None:
+            loop, client = self._async_http
+            self._async_http = None
+            if not loop.is_closed():
+                try:
+                    asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+                except RuntimeError:  # the loop stopped in between: its sockets go with it
+                    pass
+
+    def _async_client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._async_http is None or self._async_http[0] is not loop:
+            self._async_http = (loop, httpx.AsyncClient(**self._async_options))
+        return self._async_http[1]
 
     def stream_chat(self, messages: Sequence[Mapping[str, Any]], *, model: str | None = None,
                     **params: Any) -> Generator[StreamEvent, None, None]:
@@ -134,23 +152,44 @@ class RemoteClient:
         `params` go into the body as given (max_tokens, temperature, stop, seed, ...). Nothing is sent until the
         first `next()`; closing the generator early closes the connection, which stops the server generating.
         """
-        body: dict[str, Any] = {**params, "messages": list(messages), "stream": True,
-                                "stream_options": {"include_usage": True}}
-        if model or self.model:
-            body["model"] = model or self.model
-        url = f"{self.base_url}/chat/completions"
+        url, body = self._chat_request(messages, model, params)
         with self._open(url, body) as response:
             yield from self._read_stream(response, url)
 
     def stream_completion(self, prompt: str, *, model: str | None = None,
                           **params: Any) -> Generator[StreamEvent, None, None]:
         """POST /completions streaming: a text completion, the prompt continued as it is (no chat template)."""
-        body: dict[str, Any] = {**params, "prompt": prompt, "stream": True, "stream_options": {"include_usage": True}}
-        if model or self.model:
-            body["model"] = model or self.model
-        url = f"{self.base_url}/completions"
+        url, body = self._completion_request(prompt, model, params)
         with self._open(url, body) as response:
             yield from self._read_stream(response, url)
+
+    async def astream_chat(self, messages: Sequence[Mapping[str, Any]], *, model: str | None = None,
+                           **params: Any) -> AsyncGenerator[StreamEvent, None]:
+        """stream_chat on the running event loop: no thread between the server's bytes and the caller."""
+        url, body = self._chat_request(messages, model, params)
+        async for event in self._astream(url, body):
+            yield event
+
+    async def astream_completion(self, prompt: str, *, model: str | None = None,
+                                 **params: Any) -> AsyncGenerator[StreamEvent, None]:
+        """stream_completion on the running event loop."""
+        url, body = self._completion_request(prompt, model, params)
+        async for event in self._astream(url, body):
+            yield event
+
+    def _chat_request(self, messages: Sequence[Mapping[str, Any]], model: str | None,
+                      params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return f"{self.base_url}/chat/completions", self._body(model, params, messages=list(messages))
+
+    def _completion_request(self, prompt: str, model: str | None,
+                            params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return f"{self.base_url}/completions", self._body(model, params, prompt=prompt)
+
+    def _body(self, model: str | None, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {**params, **content, "stream": True, "stream_options": {"include_usage": True}}
+        if model or self.model:
+            body["model"] = model or self.model
+        return body
 
     def list_models(self) -> tuple[str, ...]:
         """The ids GET /models lists (a server may list none: transformers serve lists its Hub cache)."""
@@ -200,51 +239,116 @@ class RemoteClient:
     def _open(self, url: str, body: dict[str, Any]) -> _OpenStream:
         return _OpenStream(self._http, url, body, self.read_timeout_seconds)
 
-    def _read_stream(self, response: httpx.Response, url: str) -> Iterator[StreamEvent]:
-        content_type = response.headers.get("content-type", "")
-        if not content_type.startswith("text/event-stream"):
-            raise RemoteInvalidResponse(f"{redact_url(url)} answered {content_type or 'no content type'}, "
-                                        "not an event stream")
-        reader, deltas = SSEReader(), 0
-        finish_reason: str | None = None
-        usage: Usage | None = None
-        model: str | None = None
+    def _read_stream(self, response: httpx.Response, url: str) -> Generator[StreamEvent, None, None]:
+        decoder = StreamDecoder(url)
+        decoder.check(response)
         chunks = response.iter_bytes()
         while True:
             try:
                 data = next(chunks, None)
-                events = reader.feed(data) if data is not None else []
-            except httpx.ReadTimeout as exc:
-                raise RemoteStreamBroken(f"no data for {self.read_timeout_seconds:g} s", deltas) from exc
             except httpx.TransportError as exc:
-                raise RemoteStreamBroken(f"the connection failed: {one_line(exc) or type(exc).__name__}",
-                                         deltas) from exc
-            except ValueError as exc:  # the reader refuses an event too large to be a chunk
-                raise RemoteInvalidResponse(str(exc)) from exc
+                raise decoder.broken(exc, self.read_timeout_seconds) from exc
             arrived_seconds = time.perf_counter()
-            if data is None:  # the server closed the stream: finished only if it said why it stopped
-                if finish_reason is None:
-                    raise RemoteStreamBroken("the connection closed before a finish reason", deltas)
-                yield StreamEnd(finish_reason, usage, model, arrived_seconds)
+            if data is None:  # the server closed the stream
+                yield decoder.close(arrived_seconds)
                 return
-            for event in events:
-                if isinstance(event, Done):  # DONE, the one instance
-                    yield StreamEnd(finish_reason, usage, model, arrived_seconds)
+            for event in decoder.feed(data, arrived_seconds):
+                yield event
+                if isinstance(event, StreamEnd):
                     return
-                if isinstance(event, MalformedEvent):
-                    raise RemoteInvalidResponse(f"an event that is not a JSON object: {one_line(event.data[:200])}")
-                content = read_chunk(event)
-                if content.error is not None:  # transformers serve and vLLM report a failure mid-stream this way
-                    raise RemoteStreamBroken(f"the server sent an error: {_error_text(content.error)}", deltas)
-                if not isinstance(event.get("choices"), list):
-                    raise RemoteInvalidResponse(f"a stream chunk without choices: {one_line(json.dumps(event))[:200]}")
-                model = event["model"] if isinstance(event.get("model"), str) else model
-                finish_reason = content.finish_reason or finish_reason
-                usage = content.usage or usage
-                for text, reasoning in ((content.reasoning_text, True), (content.text, False)):
-                    if text:
-                        deltas += 1
-                        yield TextDelta(text, arrived_seconds, reasoning)
+
+    async def _astream(self, url: str, body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
+        """The streaming POST on the event loop: the same events and errors as the thread's `_read_stream`."""
+        http = self._async_client()
+        request = http.build_request("POST", url, json=body, headers={"Accept": "text/event-stream"})
+        try:
+            response = await http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _before_answer(exc, url, self.read_timeout_seconds) from exc
+        try:
+            if not response.is_success:
+                try:
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    raise _before_answer(exc, url, self.read_timeout_seconds) from exc
+                raise RemoteHTTPError(response.status_code, error_message(response), url)
+            decoder = StreamDecoder(url)
+            decoder.check(response)
+            chunks = response.aiter_bytes()
+            while True:
+                try:
+                    data = await anext(chunks, None)
+                except httpx.TransportError as exc:
+                    raise decoder.broken(exc, self.read_timeout_seconds) from exc
+                arrived_seconds = time.perf_counter()
+                if data is None:
+                    yield decoder.close(arrived_seconds)
+                    return
+                for event in decoder.feed(data, arrived_seconds):
+                    yield event
+                    if isinstance(event, StreamEnd):
+                        return
+        finally:
+            await response.aclose()  # closing the connection stops the server generating
+
+
+class StreamDecoder:
+    """One upstream stream's bytes → TextDeltas and one StreamEnd, for the thread's reader and the event loop's.
+
+    Finished by `[DONE]` or, failing that, by a finish reason before the connection closes; anything else raises
+    the RemoteError that says what went wrong."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.deltas = 0
+        self._reader = SSEReader()
+        self._finish_reason: str | None = None
+        self._usage: Usage | None = None
+        self._model: str | None = None
+
+    def check(self, response: httpx.Response) -> None:
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith("text/event-stream"):
+            raise RemoteInvalidResponse(f"{redact_url(self.url)} answered {content_type or 'no content type'}, "
+                                        "not an event stream")
+
+    def broken(self, exc: httpx.TransportError, read_timeout_seconds: float) -> RemoteStreamBroken:
+        if isinstance(exc, httpx.ReadTimeout):
+            return RemoteStreamBroken(f"no data for {read_timeout_seconds:g} s", self.deltas)
+        return RemoteStreamBroken(f"the connection failed: {one_line(exc) or type(exc).__name__}", self.deltas)
+
+    def close(self, arrived_seconds: float) -> StreamEnd:
+        """The server closed the stream: finished only if it said why it stopped."""
+        if self._finish_reason is None:
+            raise RemoteStreamBroken("the connection closed before a finish reason", self.deltas)
+        return StreamEnd(self._finish_reason, self._usage, self._model, arrived_seconds)
+
+    def feed(self, data: bytes, arrived_seconds: float) -> list[StreamEvent]:
+        """The events `data` completes; a StreamEnd, if any, is the last (what follows `[DONE]` is not read)."""
+        try:
+            events = self._reader.feed(data)
+        except ValueError as exc:  # the reader refuses an event too large to be a chunk
+            raise RemoteInvalidResponse(str(exc)) from exc
+        out: list[StreamEvent] = []
+        for event in events:
+            if isinstance(event, Done):  # DONE, the one instance
+                out.append(StreamEnd(self._finish_reason, self._usage, self._model, arrived_seconds))
+                return out
+            if isinstance(event, MalformedEvent):
+                raise RemoteInvalidResponse(f"an event that is not a JSON object: {one_line(event.data[:200])}")
+            content = read_chunk(event)
+            if content.error is not None:  # transformers serve and vLLM report a failure mid-stream this way
+                raise RemoteStreamBroken(f"the server sent an error: {_error_text(content.error)}", self.deltas)
+            if not isinstance(event.get("choices"), list):
+                raise RemoteInvalidResponse(f"a stream chunk without choices: {one_line(json.dumps(event))[:200]}")
+            self._model = event["model"] if isinstance(event.get("model"), str) else self._model
+            self._finish_reason = content.finish_reason or self._finish_reason
+            self._usage = content.usage or self._usage
+            for text, reasoning in ((content.reasoning_text, True), (content.text, False)):
+                if text:
+                    self.deltas += 1
+                    out.append(TextDelta(text, arrived_seconds, reasoning))
+        return out
 
 
 class _OpenStream:

@@ -10,16 +10,24 @@ once and more are refused as busy, as the local runtime's queue would.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from healthmon.pipeline import RequestSink
 from healthmon.records import RequestRecord, build_record
-from healthmon.remote.client import RemoteClient, RemoteConnectError, RemoteError, StreamEnd, TextDelta
+from healthmon.remote.client import (
+    RemoteClient,
+    RemoteConnectError,
+    RemoteError,
+    StreamEnd,
+    StreamEvent,
+)
 from healthmon.remote.server_metrics import (
     ServerMetrics,
     ServerMetricsError,
@@ -185,9 +193,15 @@ class RemoteTarget:
 
     # ---- generation --------------------------------------------------------------------------
     def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
-               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> RemoteStream:
-        """Admit and start a generation on the server; ModelNotReady or RuntimeBusy when it cannot take it now."""
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True,
+               on_event_loop: bool = False) -> RemoteStream:
+        """Admit and start a generation on the server; ModelNotReady or RuntimeBusy when it cannot take it now.
+
+        With `on_event_loop` (a caller on the running asyncio loop, such as the /v1 proxy) the request runs as a
+        task on that loop and `aiter()` hands each delta over without a thread in between: a thread per request
+        and a threadpool hop per chunk cost the proxy milliseconds of time to first token."""
         trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
+        loop = asyncio.get_running_loop() if on_event_loop else None
         with self._lock:
             if self.status is not ModelStatus.LOADED:
                 state = self.status.value.replace("_", " ")
@@ -198,50 +212,76 @@ class RemoteTarget:
                 raise RuntimeBusy(f"{self.in_flight} requests are running on the target")
             self.in_flight += 1
         stream = RemoteStream(params, trace, source, synthetic)
-        threading.Thread(target=self._run, args=(stream,), name="healthmon-remote-request", daemon=True).start()
+        if loop is not None:
+            stream.run_on(loop, self._arun(stream))
+        else:
+            threading.Thread(target=self._run, args=(stream,), name="healthmon-remote-request", daemon=True).start()
         return stream
+
+    def _events(self, params: GenerationParams) -> Generator[StreamEvent, None, None]:
+        body = request_body(params)
+        return (self._client.stream_completion(params.prompt, **body) if params.raw_prompt
+                else self._client.stream_chat(params.chat(), **body))
+
+    def _async_events(self, params: GenerationParams) -> AsyncGenerator[StreamEvent, None]:
+        body = request_body(params)
+        return (self._client.astream_completion(params.prompt, **body) if params.raw_prompt
+                else self._client.astream_chat(params.chat(), **body))
 
     def _run(self, stream: RemoteStream) -> None:
         """One request's thread: stream from the server, pass the text on, record. Exactly one record."""
-        trace, params = stream.trace, stream.params
-        started = trace.now()
-        text, times, end = [], [], None
+        answer = _Answer(stream.trace.now())
         try:
-            events = (self._client.stream_completion(params.prompt, **request_body(params)) if params.raw_prompt
-                      else self._client.stream_chat(params.chat(), **request_body(params)))
+            events = self._events(stream.params)
             try:
                 for event in events:
-                    if isinstance(event, TextDelta):
-                        text.append(event.text)
-                        times.append(event.arrived_seconds)
-                        stream.tokens.put(event.text)
-                    elif isinstance(event, StreamEnd):
-                        end = event
+                    if (text := answer.take(event)) is not None:
+                        stream.tokens.put(text)
                     if stream.cancelled.is_set():
                         break
             finally:
                 events.close()  # closing the connection stops the server generating
-            finish_reason = "cancelled" if end is None else (end.finish_reason or "stop")
-            if times:
-                trace.add("prefill", started, times[0])
-                trace.add("decode", times[0], times[-1])
-            usage = end.usage if end is not None else None
-            outcome = GenerationOutcome("".join(text), usage.prompt_tokens if usage else None,
-                                        usage.completion_tokens if usage else None, params.max_new_tokens,
-                                        finish_reason, started, times)
-            stream.record = self._emit(stream, "ok", outcome=outcome)
+            stream.record = self._emit(stream, "ok", outcome=answer.outcome(stream))
         except Exception as exc:  # noqa: BLE001 - a failed request is a record, never a dead thread
-            stream.error = exc
-            message = f"{type(exc).__name__}: {exc}"
-            self._log.warning("remote generation %s failed: %s", trace.trace_id, log_text(message))
-            if isinstance(exc, RemoteConnectError):
-                self._set_down(str(exc))
-                self._wake.set()
-            stream.record = self._emit(stream, "error", error=message)
+            stream.record = self._failed(stream, exc)
         finally:
             with self._lock:
                 self.in_flight -= 1
             stream.finish()
+
+    async def _arun(self, stream: RemoteStream) -> None:
+        """_run as a task on the event loop; recording (quality scoring included) goes to a worker thread, so
+        the loop keeps relaying other streams."""
+        params, loop = stream.params, asyncio.get_running_loop()
+        answer = _Answer(stream.trace.now())
+        try:
+            events = self._async_events(params)
+            try:
+                async for event in events:
+                    if (text := answer.take(event)) is not None:
+                        stream.deliver(text)
+            except asyncio.CancelledError:  # the consumer went away: the answer so far is the record
+                pass
+            finally:
+                stream.relaying = False
+                await events.aclose()  # closing the connection stops the server generating
+            stream.record = await loop.run_in_executor(None, partial(self._emit, stream, "ok",
+                                                                     outcome=answer.outcome(stream)))
+        except Exception as exc:  # noqa: BLE001 - a failed request is a record, never a lost task
+            stream.record = await loop.run_in_executor(None, self._failed, stream, exc)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+            stream.finish()
+
+    def _failed(self, stream: RemoteStream, exc: Exception) -> RequestRecord:
+        stream.error = exc
+        message = f"{type(exc).__name__}: {exc}"
+        self._log.warning("remote generation %s failed: %s", stream.trace.trace_id, log_text(message))
+        if isinstance(exc, RemoteConnectError):
+            self._set_down(str(exc))
+            self._wake.set()
+        return self._emit(stream, "error", error=message)
 
     def _emit(self, stream: RemoteStream, status: str, *, outcome: GenerationOutcome | None = None,
               error: str | None = None) -> RequestRecord:
@@ -261,10 +301,74 @@ class RemoteTarget:
         self._client.close()
 
 
+class _Answer:
+    """What one request's stream has said so far: the text, when each delta arrived, and how it ended."""
+
+    def __init__(self, started_seconds: float) -> None:
+        self.started_seconds = started_seconds
+        self.text: list[str] = []
+        self.times: list[float] = []
+        self.end: StreamEnd | None = None
+
+    def take(self, event: StreamEvent) -> str | None:
+        """Keep one event; a text delta's text is returned, for the consumer."""
+        if isinstance(event, StreamEnd):
+            self.end = event
+            return None
+        self.text.append(event.text)
+        self.times.append(event.arrived_seconds)
+        return event.text
+
+    def outcome(self, stream: RemoteStream) -> GenerationOutcome:
+        trace, params, end = stream.trace, stream.params, self.end
+        if self.times:
+            trace.add("prefill", self.started_seconds, self.times[0])
+            trace.add("decode", self.times[0], self.times[-1])
+        usage = end.usage if end is not None else None
+        finish_reason = "cancelled" if end is None else (end.finish_reason or "stop")
+        return GenerationOutcome("".join(self.text), usage.prompt_tokens if usage else None,
+                                 usage.completion_tokens if usage else None, params.max_new_tokens,
+                                 finish_reason, self.started_seconds, self.times)
+
+
 class RemoteStream(StreamState):
     """A generation running on the server: iterate for text as it arrives, or wait for its record."""
 
+    def __init__(self, params: GenerationParams, trace: Trace, source: str, synthetic: bool) -> None:
+        super().__init__(params, trace, source, synthetic)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._deltas: asyncio.Queue[Any] | None = None
+        self.relaying = False  # the task is reading the server's stream, where a cancel stops it
+
+
+    def run_on(self, loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, None]) -> None:
+        """Run the request as a task on `loop` (the caller's, which is running): deltas go to `aiter()`."""
+        self._loop, self._deltas, self.relaying = loop, asyncio.Queue(), True
+        self._task = loop.create_task(work)
+
+    def deliver(self, text: str) -> None:
+        assert self._deltas is not None
+        self._deltas.put_nowait(text)
+
+    def finish(self) -> None:
+        super().finish()
+        if self._deltas is not None:
+            self._deltas.put_nowait(END)
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._loop is not None and not self.done.is_set():
+            self._loop.call_soon_threadsafe(self._cancel_relay)
+
+    def _cancel_relay(self) -> None:
+        """On the loop: interrupt the wait for the server's next bytes, not the recording that follows it."""
+        if self.relaying and self._task is not None:
+            self._task.cancel()
+
     def __iter__(self) -> Generator[str, None, None]:
+        if self._deltas is not None:
+            raise RuntimeError("this generation runs on the event loop: read it with aiter()")
         try:
             while (item := self.tokens.get()) is not END:
                 yield item
@@ -273,3 +377,15 @@ class RemoteStream(StreamState):
                 self.cancelled.set()  # the consumer went away: stop the server's generation too
         self.result()
 
+    async def aiter(self) -> AsyncGenerator[str, None]:
+        if self._deltas is None:
+            async for item in super().aiter():
+                yield item
+            return
+        try:
+            while (item := await self._deltas.get()) is not END:
+                yield item
+        finally:
+            if not self.done.is_set():
+                self.cancel()  # the consumer went away: stop the server's generation too
+        self.result()

@@ -146,8 +146,10 @@ class ModelRuntime:
 
     # ---- generation ----------------------------------------------------------------------
     def stream(self, params: GenerationParams, *, trace: Trace | None = None, source: str = "api",
-               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True) -> GenerationStream:
-        """Admit a request and start it; raises ModelNotReady or RuntimeBusy (the caller records the refusal)."""
+               synthetic: bool = False, only_if_idle: bool = False, want_text: bool = True,
+               on_event_loop: bool = False) -> GenerationStream:
+        """Admit a request and start it; raises ModelNotReady or RuntimeBusy (the caller records the refusal).
+        The model runs on its worker thread whoever calls: `on_event_loop` changes nothing here."""
         trace = trace or Trace(clock=self._clock, wall_clock=self._wall_clock)
         with self._state_lock:
             rejection: ModelNotReady | RuntimeBusy | None = None
