@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from healthmon.api.guard import check, host_name, served_names
+from healthmon.api.guard import Refusal, check, host_name, refusal_body, served_names
 from tests.conftest import AppServer, free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,6 +55,23 @@ def app(tmp_path_factory, demo_model_dir):
 
 def totals(app) -> dict:
     return app.get("/api/analysis/generation?window=15m&max_requests=1").json()["statistics"]
+
+
+def test_a_refusal_under_v1_has_openais_error_shape_and_elsewhere_healthmons():
+    refusal = Refusal(415, "send the body as JSON")
+    assert refusal_body("/v1/chat/completions", refusal) == {"error": {
+        "message": "send the body as JSON", "type": "invalid_request_error", "param": None,
+        "code": "unsupported_media_type"}}
+    assert refusal_body("/V1", Refusal(404, "no API endpoint"))["error"]["type"] == "not_found_error"
+    assert refusal_body("/api/model/generate", refusal) == {"error": "send the body as JSON"}
+
+
+def test_an_openai_client_hears_a_cross_site_refusal_as_its_typed_error(app):
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=f"{app.url}/v1", api_key="unused", max_retries=0,
+                           default_headers={"Origin": "http://evil.example"})
+    with pytest.raises(openai.PermissionDeniedError, match="cross-site request refused"):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}], max_tokens=2)
 
 
 def test_a_rebinding_host_reads_nothing(app):

@@ -108,10 +108,23 @@ class GuardMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = json.dumps({"error": refusal.message}).encode()
+        body = json.dumps(refusal_body(scope.get("path", ""), refusal)).encode()
         await send({"type": "http.response.start", "status": refusal.status_code,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+_OPENAI_CODES = {403: "forbidden", 404: "not_found", 415: "unsupported_media_type"}
+
+
+def refusal_body(path: str, refusal: Refusal) -> dict:
+    """The JSON of a refusal: OpenAI's error shape under /v1, which the `openai` client turns into its typed
+    exception with this message; healthmon's `{"error": "<text>"}` everywhere else."""
+    if not path.lower().startswith("/v1"):
+        return {"error": refusal.message}
+    error_type = "not_found_error" if refusal.status_code == 404 else "invalid_request_error"
+    return {"error": {"message": refusal.message, "type": error_type, "param": None,
+                      "code": _OPENAI_CODES.get(refusal.status_code)}}
 
 
 def _api_path_case(scope) -> Refusal | None:
