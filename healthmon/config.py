@@ -33,6 +33,7 @@ class Settings:
     # openai:http://HOST:PORT/v1 watches a running OpenAI-compatible server instead
     target_model: str = ""  # the model name to send to a remote server (empty: its first listed, or none)
     target_api_key: str = field(default="", repr=False)  # a remote server's API key: never printed
+    target_tokenizer: str = ""  # a local folder with the remote model's tokenizer, for servers that send no usage
     data_dir: Path = Path("healthmon-data")
     interval: float = 5.0  # seconds between collections
     probe_interval: float = 60.0  # seconds between canary probes; 0 disables them

@@ -32,6 +32,7 @@ from healthmon.quality.scorer import QualityScorer
 from healthmon.quality.window import QualityWindow
 from healthmon.ratelimit import RateLimiter
 from healthmon.remote.target import RemoteTarget
+from healthmon.remote.tokens import load_token_counter
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.probe import CanaryProbe
 from healthmon.runtime.sources import parse_model_spec
@@ -47,7 +48,8 @@ def build_target(settings: Settings, sink: RequestPipeline) -> Target:
     if settings.model.strip().lower().startswith(REMOTE_PREFIX):
         return RemoteTarget(settings.model.strip()[len(REMOTE_PREFIX):], sink=sink,
                             model=settings.target_model or None, api_key=settings.target_api_key or None,
-                            queue_max=settings.queue_max)
+                            queue_max=settings.queue_max,
+                            token_counter=load_token_counter(settings.target_tokenizer, log))
     return ModelRuntime(parse_model_spec(settings.model), demo_dir=settings.demo_model_dir,
                         models_dir=settings.models_dir, sink=sink, device=settings.device, dtype=settings.dtype,
                         queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -242,3 +243,69 @@ def test_a_servers_own_metrics_reach_the_model_layer_and_the_model_page(vllm_sha
     finally:
         release_monitor()
         st.cache_resource.clear()
+
+
+class _NoUsage(BaseHTTPRequestHandler):
+    """A server whose streams carry no `usage` (as some llama.cpp and Ollama builds): text, finish, [DONE]."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/health" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        chunks = [{"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+                  for text in ("Red, green", " and blue.")]
+        chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        body = b"".join(b"data: " + json.dumps(chunk | {"model": "m"}).encode() + b"\n\n" for chunk in chunks)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body) + len(b"data: [DONE]\n\n")))
+        self.end_headers()
+        self.wfile.write(body + b"data: [DONE]\n\n")
+
+
+@pytest.fixture
+def no_usage_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoUsage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_without_usage_tokens_are_counted_by_the_configured_tokenizer_and_else_left_unknown(no_usage_server,
+                                                                                             caplog):
+    from transformers import AutoTokenizer
+
+    from healthmon.remote.tokens import load_token_counter
+    from tests.serve_fixture import packaged_checkpoint, unavailable_reason
+
+    if unavailable_reason() is not None:
+        pytest.skip(unavailable_reason())
+    checkpoint = str(packaged_checkpoint())
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    params = GenerationParams("Name three colours.", max_new_tokens=8)
+    for counter, expected in ((load_token_counter(checkpoint, logging.getLogger("t")), True), (None, False)):
+        records: list = []
+        target = RemoteTarget(no_usage_server, sink=SimpleNamespace(record=records.append), model="m",
+                              poll_interval_seconds=3600, token_counter=counter)
+        try:
+            target.poll_once()
+            record = target.stream(params).result(30)
+        finally:
+            target.close()
+        assert record.status == "ok" and record.response == "Red, green and blue."
+        if expected:
+            assert record.output_tokens == len(tokenizer.encode("Red, green and blue.", add_special_tokens=False))
+            template = tokenizer.apply_chat_template(params.chat(), add_generation_prompt=True, tokenize=True)
+            assert record.prompt_tokens == len(template["input_ids"] if hasattr(template, "keys") else template)
+            assert record.prompt_tokens > record.output_tokens > 0 and record.tokens_per_second > 0
+        else:  # no usage and no tokenizer: unknown, never a guess
+            assert record.output_tokens is None and record.prompt_tokens is None
+    with caplog.at_level(logging.WARNING):
+        assert load_token_counter("/nonexistent/tokenizer", logging.getLogger("healthmon.t")) is None
+    assert "cannot load a tokenizer" in caplog.text

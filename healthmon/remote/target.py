@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from healthmon.pipeline import RequestSink
@@ -35,6 +34,7 @@ from healthmon.remote.server_metrics import (
     interval_figures,
     parse_server_metrics,
 )
+from healthmon.remote.tokens import TokenCounter
 from healthmon.runtime.generate import GenerationOutcome
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSourceError
@@ -75,12 +75,13 @@ class RemoteTarget:
     """The Target protocol over an OpenAI-compatible server at `base_url` (ending in /v1)."""
 
     def __init__(self, base_url: str, *, sink: RequestSink, model: str | None = None, api_key: str | None = None,
-                 queue_max: int = 8, client: RemoteClient | None = None,
+                 queue_max: int = 8, client: RemoteClient | None = None, token_counter: TokenCounter | None = None,
                  poll_interval_seconds: float = POLL_INTERVAL_SECONDS, clock: Callable[[], float] = time.perf_counter,
                  wall_clock: Callable[[], float] = time.time, logger: logging.Logger | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client or RemoteClient(self.base_url, model=model, api_key=api_key)
         self._configured_model = model
+        self._token_counter = token_counter
         self._sink = sink
         self.queue_max = queue_max
         self.poll_interval_seconds = poll_interval_seconds
@@ -241,7 +242,7 @@ class RemoteTarget:
                         break
             finally:
                 events.close()  # closing the connection stops the server generating
-            stream.record = self._emit(stream, "ok", outcome=answer.outcome(stream))
+            stream.record = self._answered(stream, answer)
         except Exception as exc:  # noqa: BLE001 - a failed request is a record, never a dead thread
             stream.record = self._failed(stream, exc)
         finally:
@@ -265,14 +266,17 @@ class RemoteTarget:
             finally:
                 stream.relaying = False
                 await events.aclose()  # closing the connection stops the server generating
-            stream.record = await loop.run_in_executor(None, partial(self._emit, stream, "ok",
-                                                                     outcome=answer.outcome(stream)))
+            stream.record = await loop.run_in_executor(None, self._answered, stream, answer)
         except Exception as exc:  # noqa: BLE001 - a failed request is a record, never a lost task
             stream.record = await loop.run_in_executor(None, self._failed, stream, exc)
         finally:
             with self._lock:
                 self.in_flight -= 1
             stream.finish()
+
+    def _answered(self, stream: RemoteStream, answer: _Answer) -> RequestRecord:
+        """The record of a request the server answered (counting tokens, if it must, happens here: off the loop)."""
+        return self._emit(stream, "ok", outcome=answer.outcome(stream, self._token_counter))
 
     def _failed(self, stream: RemoteStream, exc: Exception) -> RequestRecord:
         stream.error = exc
@@ -319,16 +323,20 @@ class _Answer:
         self.times.append(event.arrived_seconds)
         return event.text
 
-    def outcome(self, stream: RemoteStream) -> GenerationOutcome:
+    def outcome(self, stream: RemoteStream, counter: TokenCounter | None) -> GenerationOutcome:
+        """The server's `usage` where it sent one, else the model's tokenizer where configured, else unknown."""
         trace, params, end = stream.trace, stream.params, self.end
         if self.times:
             trace.add("prefill", self.started_seconds, self.times[0])
             trace.add("decode", self.times[0], self.times[-1])
+        text = "".join(self.text)
         usage = end.usage if end is not None else None
+        prompt_tokens, output_tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (None, None)
+        if usage is None and counter is not None:
+            prompt_tokens, output_tokens = counter.prompt_tokens(params), counter.output_tokens(text)
         finish_reason = "cancelled" if end is None else (end.finish_reason or "stop")
-        return GenerationOutcome("".join(self.text), usage.prompt_tokens if usage else None,
-                                 usage.completion_tokens if usage else None, params.max_new_tokens,
-                                 finish_reason, self.started_seconds, self.times)
+        return GenerationOutcome(text, prompt_tokens, output_tokens, params.max_new_tokens, finish_reason,
+                                 self.started_seconds, self.times)
 
 
 class RemoteStream(StreamState):
