@@ -190,18 +190,22 @@ _SPECS: tuple[MetricSpec, ...] = (
        "Mean decoding speed of the user requests answered in the last 5 minutes.", good="high", alertable=True),
     # ---- quality (quality/window.py over user answers of its window; quality/scorer.py counters) ----
     _S("quality_requests", "quality", "", "Scored answers", "User answers in the quality window."),
-    _S("quality_score", "quality", "", "Quality score", "Generation quality score of recent user requests, 0-100.",
-       "healthmon_quality_score", good="high", alertable=True),
+    _S("quality_score", "quality", "", "Quality score",
+       "Generation quality score of recent user requests, 0-100: relevance, degeneration, language, completion and "
+       "confidence, weighted, then capped by the worst flag.", "healthmon_quality_score", good="high", alertable=True),
     _S("relevance", "quality", "", "Relevance", "Prompt-response embedding cosine similarity, -1..1.",
        "healthmon_quality_relevance", good="high", alertable=True),
-    _S("perplexity", "quality", "", "Perplexity", "Perplexity of recent outputs under the model itself.",
-       "healthmon_quality_perplexity", alertable=True),
+    _S("perplexity", "quality", "", "Perplexity", "Perplexity of recent outputs under the model itself, "
+       "exp(-mean token log-probability): lower reads more fluent to it.", "healthmon_quality_perplexity",
+       alertable=True),
     _S("mean_logprob", "quality", "", "Mean log-prob", "Mean token log-probability of recent outputs."),
-    _S("repetition_rate", "quality", "", "Repetition", "Share of repeated 3-grams in recent outputs, 0-1.",
+    _S("repetition_rate", "quality", "", "Repetition", "Share of repeated 3-grams (words; characters for Chinese) in "
+       "recent outputs, 0-1: a looping model climbs toward 1.",
        "healthmon_quality_repetition_rate", good="low", alertable=True),
     _S("distinct_1", "quality", "", "Distinct-1", "Distinct words (characters in Chinese) over all, 0-1.", good="high"),
-    _S("distinct_2", "quality", "", "Distinct-2", "Distinct bigrams over all bigrams in recent outputs, 0-1.",
-       "healthmon_quality_distinct_2", good="high"),
+    _S("distinct_2", "quality", "", "Distinct-2",
+       "Distinct bigrams over all bigrams in recent outputs, 0-1: near 0 means loops.", "healthmon_quality_distinct_2",
+       good="high"),
     _S("mean_token_entropy", "quality", "", "Token entropy", "Mean entropy of the model's next-token distributions; "
        "high is low confidence.", good="low"),
     _S("language_mismatch_percent", "quality", "%", "Wrong language",
@@ -217,12 +221,13 @@ _SPECS: tuple[MetricSpec, ...] = (
        "How many of the last 5 user answers were not in the expected language.",
        "healthmon_quality_language_mismatch_recent", good="low", alertable=True),
     _S("canary_drift_similarity", "quality", "", "Canary drift",
-       "Similarity of the latest canary answer to the first one recorded for this model, -1..1.",
-       "healthmon_quality_canary_drift_similarity", good="high", alertable=True),
+       "Similarity of the latest canary answer to the first one recorded for this model, -1..1: 1 is the same "
+       "answer.", "healthmon_quality_canary_drift_similarity", good="high", alertable=True),
     _S("relevance_queue_depth", "quality", "", "Scoring queue", "Answers waiting for relevance scoring.", good="low"),
     _S("relevance_scored_total", "quality", "", "Scored", "Answers scored for relevance since start."),
-    _S("relevance_dropped_total", "quality", "", "Dropped", "Answers left unscored because the queue was full.",
-       good="low"),
+    _S("relevance_dropped_total", "quality", "", "Dropped",
+       "Answers left unscored since start because the queue was full: the scorer waits for an idle model, so "
+       "sustained load drops scorings rather than slowing answers.", good="low"),
     _S("relevance_failed_total", "quality", "", "Scoring failures", "Relevance scorings that failed since start.",
        good="low"),
     _S("embedding_model_ready", "quality", "", "Embedder ready", "1 once the embedding model for relevance has loaded.",

@@ -137,6 +137,20 @@ def bytes_rate_unit(peak_bytes_per_second: float | None) -> tuple[float, str]:
     return float(BYTES_PER_KB), "KiB/s"
 
 
+SIMILARITY_TOP = 1.05  # room above 1 for a line at the top
+SIMILARITY_PAD = 0.05
+
+
+def similarity_range(frame: pd.DataFrame, columns: Iterable[str]) -> tuple[float, float]:
+    """A y range for 0-1 shares and cosine similarities: from 0, or from a little under the lowest value where
+    one comes that close to 0 (a cosine similarity can be negative), to just above 1."""
+    present = [column for column in columns if column in frame]
+    lowest = pd.to_numeric(frame[present].min(), errors="coerce").min() if present and not frame.empty else None
+    if lowest is None or pd.isna(lowest):
+        return 0.0, SIMILARITY_TOP
+    return min(0.0, float(lowest) - SIMILARITY_PAD), SIMILARITY_TOP
+
+
 def rule_limits(rules: Iterable[Any], metric: str, *, unit: str = "",
                 level_names: Mapping[str, str] | None = None) -> list[tuple[float, str, str]]:
     """The fixed alert limits on one metric as time_series thresholds, so a chart shows what the alerts judge.

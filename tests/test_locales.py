@@ -15,12 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from healthmon.catalog import spec
 from healthmon.ui.i18n import COMMON, LANGUAGES, LOCALES, SOURCE_LANGUAGE, catalog, catalog_path
 
 ROOT = Path(__file__).resolve().parents[1]
-UI_SOURCES = sorted([*ROOT.glob("views/*.py"), *ROOT.glob("healthmon/ui/*.py"), ROOT / "streamlit_app.py"])
-# Modules that translate with the `t` a page hands them rather than one of their own.
-BORROWED = {"healthmon/ui/answers.py": "analysis"}
+UI_SOURCES = sorted([*ROOT.glob("views/*.py"), *ROOT.glob("healthmon/ui/*.py"), *ROOT.glob("healthmon/ui/shaping/*.py"),
+                     ROOT / "streamlit_app.py"])
+# Modules that translate with the `t` a page hands them rather than one of their own: answers.py, and each
+# page's shaping module, with the page's.
+BORROWED = {"healthmon/ui/answers.py": "analysis"} | {
+    f"healthmon/ui/shaping/{path.stem}.py": path.stem for path in ROOT.glob("healthmon/ui/shaping/*.py")
+    if path.stem != "__init__"}
 # The names a translator goes by where it is called.
 TRANSLATE_NAMES = {"t", "words"}
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -145,3 +150,29 @@ def test_every_entry_s_english_still_occurs_in_the_code():
              for key in json.loads(path.read_text(encoding="utf-8"))
              if key not in strings and key.replace(" ", "_") not in strings]
     assert not stale, "\n".join(stale)
+
+
+def catalog_texts_shown(tree: ast.Module) -> list[tuple[int, str, str]]:
+    """(line, metric, "label" or "description") for each catalog text a module shows of a metric it names
+    literally: metric_label and metric_help calls, and Tile.of (a tile shows both)."""
+    parts = {"metric_label": ("label",), "metric_help": ("description",), "Tile.of": ("label", "description")}
+    shown = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            continue
+        func = node.func
+        name = (func.id if isinstance(func, ast.Name) else
+                f"{func.value.id}.{func.attr}" if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                else None)
+        shown += [(node.lineno, str(node.args[0].value), part) for part in parts.get(name or "", ())]
+    return shown
+
+
+@pytest.mark.parametrize("lang", TARGETS)
+def test_every_catalog_text_a_page_shows_has_an_entry(lang):
+    # metric_text translates the catalog's texts through a variable, which the literal check above cannot see.
+    table = catalog(lang, "metrics")
+    missing = [f"{relative(path)}:{line}: {metric}'s {part} {getattr(spec(metric), part)!r}"
+               for path in UI_SOURCES for line, metric, part in catalog_texts_shown(parsed(path))
+               if getattr(spec(metric), part) not in table]
+    assert not missing, "\n".join(missing)

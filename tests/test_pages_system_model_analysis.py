@@ -21,6 +21,8 @@ from healthmon.collectors.gpu import GpuCollector
 from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels
+from healthmon.ui.format import bytes_to_text, count_to_text
+from healthmon.ui.shaping.system import gpu_series
 
 MB = 1024**2
 
@@ -464,11 +466,11 @@ def test_histogram_bins_are_whole_numbers_for_token_counts():
 
 
 def test_text_helpers():
-    assert panels.count_to_text(778_368) == "778.37 K"
-    assert panels.count_to_text(1_540_000_000) == "1.54 B"
-    assert panels.count_to_text(None) == "—"
-    assert panels.bytes_to_text(3 * MB + MB // 2) == "3.50 MiB"
-    assert panels.bytes_to_text(5 * 1024**3) == "5.00 GiB"
-    assert panels.bytes_to_text(512) == "512 B"
-    assert panels.gpu_series([{"index": 0, "name": "A"}, {"index": 1, "name": None}], "power_w") == {
+    assert count_to_text(778_368) == "778.37 K"
+    assert count_to_text(1_540_000_000) == "1.54 B"
+    assert count_to_text(None) == "—"
+    assert bytes_to_text(3 * MB + MB // 2) == "3.50 MiB"
+    assert bytes_to_text(5 * 1024**3) == "5.00 GiB"
+    assert bytes_to_text(512) == "512 B"
+    assert gpu_series([{"index": 0, "name": "A"}, {"index": 1, "name": None}], "power_w") == {
         "gpu0_power_w": "GPU 0 · A", "gpu1_power_w": "GPU 1"}

@@ -9,7 +9,10 @@ from healthmon.ui import panels
 from healthmon.ui.answers import show_answers
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
+from healthmon.ui.metric_text import metric_help, metric_label
+from healthmon.ui.shaping.analysis import finish_reason_colors
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
+from healthmon.ui.tiles import Tile
 
 t = translator("analysis")
 SCORE_SERIES = {"performance_score": "overall", "score_system": "system", "score_model": "model",
@@ -23,8 +26,10 @@ REQUEST_COLUMNS = ["ts", "status", "finish_reason", "prompt_tokens", "output_tok
 # its stretch again at full resolution anyway.
 POINTS = charts.WEBGL_ABOVE_POINTS
 QUALITY_BASELINES = panels.baseline_columns("quality_score", "relevance", "perplexity")
-QUALITY_COLUMNS = ("quality_requests", "quality_score", "relevance", "perplexity", "repetition_rate", "distinct_2",
-                   "language_mismatch_percent", "empty_response_percent", "truncated_percent")
+QUALITY_TILES = (Tile.of("quality_score"), Tile.of("relevance", 3), Tile.of("perplexity", 2),
+                 Tile.of("repetition_rate", 2), Tile.of("distinct_2", 2), Tile.of("language_mismatch_percent"),
+                 Tile.of("empty_response_percent"), Tile.of("truncated_percent"))
+QUALITY_COLUMNS = ("quality_requests", *(tile.column for tile in QUALITY_TILES))  # the tiles' weights and means
 
 m = monitor()
 st.title(t("Analysis"))
@@ -52,8 +57,8 @@ def request_tiles(requests: pd.DataFrame) -> None:
     cols[3].metric(t("Latency p50"), fmt_seconds(summary["latency_p50_seconds"]), help=in_window)
     cols[4].metric(t("Latency p95"), fmt_seconds(summary["latency_p95_seconds"]), help=in_window)
     cols[5].metric(t("Latency p99"), fmt_seconds(summary["latency_p99_seconds"]), help=in_window)
-    cols[6].metric(t("Requests / min"), m.request_stats.snapshot(m.clock())["requests_per_minute"],
-                   help=t("received in the last minute"))
+    cols[6].metric(metric_label("requests_per_minute"), m.request_stats.snapshot(m.clock())["requests_per_minute"],
+                   help=metric_help("requests_per_minute"))
     if requests.empty:
         empty_state(t("No user requests in this window yet. Send one from the Generate page or to "
                       "POST /api/model/generate."), link_page="views/generate.py", link_label=t("Open Generate"))
@@ -81,10 +86,9 @@ def request_trends(service: pd.DataFrame) -> None:
 def finish_reasons(requests: pd.DataFrame) -> None:
     """Every user request's ending, failures included (as "error"), so a spike of errors shows beside the rest."""
     reasons = panels.finish_reason_counts(requests)
-    colors = [charts.LEVEL_COLORS["critical"] if reason == "error" else charts.SERIES_COLORS[0]
-              for reason in reasons["finish_reason"]]
     fig = charts.bars([t(reason) for reason in reasons["finish_reason"]], reasons["requests"].tolist(),
-                      title=t("Finish reasons"), y_title=t("requests"), colors=colors, counts=True)
+                      title=t("Finish reasons"), y_title=t("requests"),
+                      colors=finish_reason_colors(reasons["finish_reason"]), counts=True)
     panels.plot(fig, "chart-finish-reasons")
     download_csv(reasons, "finish-reasons")
 
@@ -119,30 +123,12 @@ def relevance_off() -> bool:
 
 def quality_tiles(quality: pd.DataFrame) -> None:
     """The window's means, each collection interval weighted by the requests it measured."""
-    def mean(column: str) -> float | None:
-        return panels.weighted_mean(quality, column, "quality_requests")
-
-    relevance = mean("relevance")
-    tiles = [
-        (t("Quality score"), fmt(mean("quality_score")),
-         t("0-100 per request from relevance, degeneration, fluency, language and completion, weighted.")),
-        (t("Relevance"), t("off") if relevance is None and relevance_off() else fmt(relevance, digits=3),
-         t("Cosine similarity of prompt and response embeddings; fitting English answers score about 0.35-0.6.")),
-        (t("Perplexity"), fmt(mean("perplexity"), digits=2),
-         t("exp(-mean token log-probability) of each response under the model itself; lower reads more fluent "
-           "to it.")),
-        (t("Repetition rate"), fmt(mean("repetition_rate"), digits=2),
-         t("Share of repeated 3-grams (words; characters for Chinese); a looping model climbs toward 1.")),
-        (t("Distinct-2"), fmt(mean("distinct_2"), digits=2),
-         t("Distinct 2-grams over all 2-grams; near 0 means loops.")),
-        (t("Language mismatch"), fmt(mean("language_mismatch_percent"), " %"),
-         t("Responses in another script than their prompt.")),
-        (t("Empty responses"), fmt(mean("empty_response_percent"), " %"), t("Responses with no text.")),
-        (t("Truncated"), fmt(mean("truncated_percent"), " %"), t("Responses cut at max_new_tokens.")),
-    ]
-    for start in (0, 4):
-        for col, (label, value, help_text) in zip(st.columns(4), tiles[start:start + 4], strict=False):
-            col.metric(label, value, help=help_text)
+    for start in range(0, len(QUALITY_TILES), 4):
+        for col, tile in zip(st.columns(4), QUALITY_TILES[start:start + 4], strict=False):
+            value = panels.weighted_mean(quality, tile.column, "quality_requests")
+            off = value is None and tile.column == "relevance" and relevance_off()
+            col.metric(metric_label(tile.column), t("off") if off else fmt(value, tile.unit, tile.digits),
+                       help=metric_help(tile.column))
 
 
 def quality_trends(quality: pd.DataFrame, baseline: pd.DataFrame) -> None:
@@ -154,15 +140,13 @@ def quality_trends(quality: pd.DataFrame, baseline: pd.DataFrame) -> None:
                      baseline=(baseline, "quality_score"))
     with right:
         shares = {"relevance": t("relevance"), "repetition_rate": t("repetition rate"), "distinct_2": t("distinct-2")}
-        lowest = quality[[c for c in shares if c in quality]].min().min() if not quality.empty else None
         panels.trend(quality, shares, "quality-relevance-repetition", title=t("Relevance, repetition and diversity"),
                      y_title=t("0-1"), missing=t("No relevance in this window yet: it is scored in the background "
                                                   "once the embedding model is ready."),
                      thresholds=[(value, level, f"{t('repetition')} {label}")
                                  for value, level, label in panels.limits(m, "repetition_rate")],
-                     y_range=(min(0.0, float(lowest) - 0.05) if lowest is not None and pd.notna(lowest) else 0.0,
-                              1.05), height=280,
-                     connect=True, baseline=(baseline, "relevance"))
+                     y_range=charts.similarity_range(quality, shares), height=280, connect=True,
+                     baseline=(baseline, "relevance"))
     left, right = st.columns(2)
     with left:
         panels.trend(quality, {"perplexity": t("perplexity")}, "quality-perplexity",
@@ -187,18 +171,15 @@ def scorer_state() -> None:
     state = t("off") if off else t("ready") if ready else t("unavailable") if failed else t("not loaded yet")
     waiting = not (off or ready or failed)
     st.markdown(f"**{t('Relevance scorer')}**")
-    totals = t("Totals since the monitor started.")
     cols = st.columns(5)
     setting = escape_markdown(f"HEALTHMON_EMBEDDING_MODEL={name or repr(name)}")
     cols[0].metric(t("Embedding model"), state, help=setting + (
         "  \n" + t("The embedding model loads in the background with the first finished request.") if waiting else ""))
     cols[1].metric(t("Queue"), f"{stats['relevance_queue_depth']} / {scorer.queue_max}",
                    help=t("Requests waiting for their relevance, of the queue's capacity."))
-    cols[2].metric(t("Scored"), stats["relevance_scored_total"], help=totals)
-    cols[3].metric(t("Dropped"), stats["relevance_dropped_total"],
-                   help=t("Left unscored because the queue was full: the scorer waits for an idle model, so sustained "
-                          "load drops rather than slows answers. Since the monitor started."))
-    cols[4].metric(t("Failed"), stats["relevance_failed_total"], help=totals)
+    for col, key in zip(cols[2:], ("relevance_scored_total", "relevance_dropped_total", "relevance_failed_total"),
+                        strict=True):
+        col.metric(metric_label(key), stats[key], help=metric_help(key))
     if off:
         st.info(t("Relevance is off (HEALTHMON_EMBEDDING_MODEL={name}): quality scores leave it out and canary drift "
                   "is not measured. To turn it on, set HEALTHMON_EMBEDDING_MODEL=multilingual-e5-small (the "

@@ -2,21 +2,16 @@
 
 import html
 
-import pandas as pd
 import streamlit as st
 
 from healthmon import charts, fleet
 from healthmon.textsafe import redact_url
 from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
+from healthmon.ui.shaping.fleet import table_view
 from healthmon.ui.state import monitor, refresh_seconds, window_bounds
 
 t = translator("fleet")
-LABELS = {  # fleet.TABLE_COLUMNS -> header
-    "instance": "Instance", "up": "Up", "status": "Status", "health_score": "Health score", "cpu_percent": "CPU %",
-    "memory_percent": "Memory %", "latency_p95_seconds": "Latency p95 (s)", "tokens_per_second": "Tokens / s",
-    "active_alerts": "Active alerts", "model": "Model",
-}
 CHARTS = {  # fleet.COMPARISONS -> (title, y axis)
     "health_score": ("Health score", "score"), "cpu_percent": ("CPU", "%"), "memory_percent": ("Memory", "%"),
     "latency_p95_seconds": ("Latency p95", "seconds"), "tokens_per_second": ("Tokens / s", "tokens/s"),
@@ -46,15 +41,6 @@ def setup_help() -> None:
                  "dashboard over the same metrics."))
 
 
-def table_view(table: pd.DataFrame) -> pd.DataFrame:
-    """Readable cells: translated headers and statuses, 'down' for agents Prometheus cannot scrape."""
-    shown = table.copy()
-    shown["status"] = [t("down") if up == 0 else t(str(status).replace("_", " ")) if status else None
-                       for up, status in zip(shown["up"], shown["status"], strict=True)]
-    shown["up"] = shown["up"].map(lambda up: None if pd.isna(up) else bool(up))
-    return shown.rename(columns={column: t(label) for column, label in LABELS.items()})
-
-
 @st.fragment(run_every=refresh_seconds(m))
 def live_fleet(client: fleet.PrometheusClient) -> None:
     since, until = window_bounds(m)
@@ -69,7 +55,7 @@ def live_fleet(client: fleet.PrometheusClient) -> None:
     if table.empty:
         st.info(t("Prometheus answers but scrapes no healthmon agent yet (job \"healthmon\")."), icon=":material/info:")
         return
-    st.dataframe(table_view(table), hide_index=True, width="stretch", key="fleet-table")
+    st.dataframe(table_view(table, t), hide_index=True, width="stretch", key="fleet-table")
     for row_start in range(0, len(fleet.COMPARISONS), 2):
         columns = st.columns(2)
         for column, name in zip(columns, fleet.COMPARISONS[row_start:row_start + 2], strict=False):

@@ -4,16 +4,24 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts
-from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.embedder import DISABLED_NAMES
-from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.ui import panels
-from healthmon.ui.format import NO_DATA, escape_markdown, fmt_seconds
+from healthmon.ui.format import NO_DATA, bytes_to_text, count_to_text, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
+from healthmon.ui.metric_text import metric_help, metric_label
+from healthmon.ui.shaping.model import (
+    USERS_TPS,
+    ProbeAnswers,
+    newest_probes,
+    probe_counts,
+    probe_csv,
+    probe_table,
+    server_figures,
+    with_users_throughput,
+)
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
 t = translator("model")
-USERS_TPS = "window_tokens_per_second"  # the service layer's: user requests over the stats window
 MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
@@ -31,7 +39,9 @@ def remote_card(info: dict) -> None:
         st.markdown(f"#### {escape_markdown(info['name'])}")
         cols = st.columns(4)
         cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
-        cols[1].metric(t("Health check"), fmt_seconds(info.get("target_health_latency_seconds")))
+        cols[1].metric(metric_label("target_health_latency_seconds"),
+                       fmt_seconds(info.get("target_health_latency_seconds")),
+                       help=metric_help("target_health_latency_seconds"))
         cols[2].metric(t("Running here"), f"{info['in_flight']} / {1 + info['queue_max']}",
                        help=t("Requests healthmon is streaming from the server now, of the most it lets run at once."))
         cols[3].metric(t("Server kind"), escape_markdown(info.get("server_kind") or NO_DATA))
@@ -45,15 +55,9 @@ def remote_card(info: dict) -> None:
             st.caption(t("The server exposes no metrics healthmon reads (vLLM, llama.cpp with --metrics and TGI do): "
                          "the figures below are measured from the streams alone."))
         else:
-            figures = st.columns(5)
-            figures[0].metric(t("Server running"), panels.count_to_text(info.get("server_requests_running")))
-            figures[1].metric(t("Server waiting"), panels.count_to_text(info.get("server_requests_waiting")))
-            kv = info.get("server_kv_cache_usage_ratio")
-            figures[2].metric(t("KV cache"), NO_DATA if kv is None else f"{kv:.0%}")
-            figures[3].metric(t("Server TTFT"), fmt_seconds(info.get("server_ttft_seconds")))
-            rate = info.get("server_generation_tokens_per_second")
-            figures[4].metric(t("Server tok/s"), NO_DATA if rate is None else f"{rate:,.1f}",
-                              help=t("Tokens the server generated per second over the last poll, for every client."))
+            figures = server_figures(info)
+            for col, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
+                col.metric(metric_label(key), value, help=metric_help(key))
 
 
 def model_card(info: dict) -> None:
@@ -68,8 +72,8 @@ def model_card(info: dict) -> None:
                     icon=":material/science:")
         cols = st.columns(4)
         cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
-        cols[1].metric(t("Parameters"), panels.count_to_text(info.get("parameters")))
-        cols[2].metric(t("Memory footprint"), panels.bytes_to_text(info.get("memory_footprint_bytes")))
+        cols[1].metric(t("Parameters"), count_to_text(info.get("parameters")))
+        cols[2].metric(t("Memory footprint"), bytes_to_text(info.get("memory_footprint_bytes")))
         cols[3].metric(t("Load time"), fmt_seconds(info.get("load_seconds")), help=info.get("loaded_at"))
         context = info.get("context_tokens")
         panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Architecture"): info.get("architecture"),
@@ -89,19 +93,6 @@ def model_card(info: dict) -> None:
         elif info["status"] == "not_loaded":
             empty_state(t("No model is loaded. Load one from Settings."), link_page="views/settings.py",
                         link_label=t("Open Settings"))
-
-
-def with_users_throughput(model: pd.DataFrame, service: pd.DataFrame) -> pd.DataFrame:
-    """The model frame with the service layer's USERS_TPS; both layers are sampled in the same cycles, so each
-    model row takes the service row nearest in time."""
-    if model.empty or USERS_TPS not in service:
-        return model.assign(**{USERS_TPS: float("nan")})
-    users = service[["ts", USERS_TPS]].dropna()
-    if users.empty:
-        return model.assign(**{USERS_TPS: float("nan")})
-    step = model["ts"].diff().median()
-    return pd.merge_asof(model.sort_values("ts"), users.sort_values("ts"), on="ts", direction="nearest",
-                         tolerance=step if pd.notna(step) and step > 0 else None)
 
 
 def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int) -> None:
@@ -135,21 +126,6 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
                  thresholds=[(float(queue_max), "warning", f"{t('queue capacity')} {queue_max}")], height=240)
 
 
-def probe_drift(record: dict) -> tuple[float | None, str]:
-    """(drift similarity, how the table shows it) from a probe's stored record."""
-    quality = record.get("quality")
-    if not isinstance(quality, dict):
-        return None, "—"
-    drift = quality.get("drift_similarity")
-    if drift is not None:
-        return float(drift), f"{drift:.3f}"
-    if quality.get("drift_reason") == REFERENCE_RECORDED:
-        return None, t("reference")
-    if "drift_reason" not in quality and quality.get("relevance_reason") == RELEVANCE_PENDING:
-        return None, t("pending")  # the background scorer has not reached it yet
-    return None, "—"
-
-
 def embedding_off() -> bool:
     """Canary drift compares embeddings: with HEALTHMON_EMBEDDING_MODEL=off it is never measured."""
     return m.settings.embedding_model.strip().lower() in DISABLED_NAMES
@@ -164,8 +140,6 @@ def drift_trend(drift: pd.DataFrame) -> None:
                       "default) or the path of a sentence-transformers model and restart healthmon.").format(
                           name=escape_markdown(name or "''")))
         return
-    values = drift["canary_drift_similarity"] if "canary_drift_similarity" in drift else pd.Series(dtype="float64")
-    low = min(0.0, float(values.min()) - 0.05) if values.notna().any() else 0.0  # cosine can go below 0
     st.caption(t("The lowest similarity of the probes in each collection interval to the model's first recorded "
                  "answer."))
     panels.trend(drift, {"canary_drift_similarity": t("similarity to the first answer")}, "canary-drift",
@@ -174,7 +148,7 @@ def drift_trend(drift: pd.DataFrame) -> None:
                            "reference, and the probes after it are compared with it."),
                  thresholds=[(value, level, f"{t('drift')} {label}")
                              for value, level, label in panels.limits(m, "canary_drift_similarity")],
-                 y_range=(low, 1.05), height=240, connect=True)
+                 y_range=charts.similarity_range(drift, ["canary_drift_similarity"]), height=240, connect=True)
 
 
 def probe_section(probes: pd.DataFrame, drift: pd.DataFrame) -> None:
@@ -191,22 +165,22 @@ def probe_section(probes: pd.DataFrame, drift: pd.DataFrame) -> None:
             empty_state(t("No probe has run in this window yet: one runs every {interval} s while the model is "
                           "loaded and idle.").format(interval=f"{interval:g}"))
         return
-    recent = probes.tail(RECENT_PROBES).iloc[::-1]
-    records = {trace_id: m.store.get_request(trace_id) or {} for trace_id in recent["trace_id"]}  # one read each
-    outputs = {trace_id: record.get("response") for trace_id, record in records.items()}
-    drifts = {trace_id: probe_drift(record) for trace_id, record in records.items()}
-    measured = [value for value, _ in drifts.values() if value is not None]  # newest first
-    ok = probes[probes["status"] == "ok"]
+    recent = newest_probes(probes, RECENT_PROBES)
+    # One read each; a record pruned by retention since the window's query reads as empty.
+    answers = ProbeAnswers.of({trace_id: m.store.get_request(trace_id) or {} for trace_id in recent["trace_id"]}, t)
+    counts, newest_drift = probe_counts(probes), answers.newest_drift()
+    drift_limits = ", ".join(label for *_, label in panels.limits(m, "canary_drift_similarity"))
     cols = st.columns(5)
-    cols[0].metric(t("Probes"), len(probes))
-    cols[1].metric(t("Failed"), int((probes["status"] != "ok").sum()))
-    cols[2].metric(t("Median latency"), fmt_seconds(ok["latency_seconds"].median() if not ok.empty else None))
-    cols[3].metric(t("Distinct outputs"), len({text for text in outputs.values() if text is not None}),
+    cols[0].metric(t("Probes"), counts.probes)
+    cols[1].metric(t("Failed"), counts.failed)
+    cols[2].metric(t("Median latency"), fmt_seconds(counts.median_latency_seconds))
+    cols[3].metric(t("Distinct outputs"), answers.distinct_outputs(),
                    help=t("Greedy decoding of a fixed prompt gives the same output every time; more than one "
-                          "means the model, its weights or its settings changed.") + f" ({len(outputs)})")
-    cols[4].metric(t("Drift similarity"), f"{measured[0]:.3f}" if measured else t("off") if embedding_off() else "—",
-                   help=t("Embedding similarity of the newest measured canary answer to the first one recorded for "
-                          "this model: 1 is the same answer; below 0.8 raises a warning."))
+                          "means the model, its weights or its settings changed.") + f" ({len(answers.outputs)})")
+    cols[4].metric(t("Drift similarity"),
+                   f"{newest_drift:.3f}" if newest_drift is not None else t("off") if embedding_off() else NO_DATA,
+                   help=metric_help("canary_drift_similarity")
+                   + (f" {t('Alert limits')}: {drift_limits}." if drift_limits else ""))
     no_success = t("No probe succeeded in this window.")
     left, right = st.columns(2)
     with left:
@@ -218,17 +192,9 @@ def probe_section(probes: pd.DataFrame, drift: pd.DataFrame) -> None:
                      y_title=t("tokens/s"), missing=no_success, height=240, connect=True)
     drift_trend(drift)
     st.markdown(f"**{t('Recent probes')}**")
-    table = pd.DataFrame({
-        t("time (UTC)"): pd.to_datetime(recent["ts"], unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S"),
-        t("status"): recent["status"], t("latency ms"): (recent["latency_seconds"] * 1000).round(1),
-        t("TTFT ms"): (recent["ttft_seconds"] * 1000).round(1), t("tokens/s"): recent["tokens_per_second"].round(1),
-        t("output tokens"): recent["output_tokens"],
-        t("drift"): recent["trace_id"].map(lambda trace_id: drifts[trace_id][1]),
-        t("output"): recent["trace_id"].map(outputs),
-    })
-    st.dataframe(table, hide_index=True, width="stretch")  # model output as plain text cells, never markdown
-    download_csv(recent.assign(drift_similarity=recent["trace_id"].map(lambda trace_id: drifts[trace_id][0]),
-                               response=recent["trace_id"].map(outputs)), "probes")
+    # The model's output as plain text cells, never Markdown.
+    st.dataframe(probe_table(recent, answers, t), hide_index=True, width="stretch")
+    download_csv(probe_csv(recent, answers), "probes")
 
 
 @st.fragment(run_every=refresh_seconds(m))

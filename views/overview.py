@@ -1,12 +1,12 @@
 """Overview: health status, score gauges and breakdown, model state, active alerts, and trend tiles, live."""
 
-import pandas as pd
 import streamlit as st
 
 from healthmon import charts, payloads
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
+from healthmon.ui.shaping.overview import breakdown_table
 from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_seconds
 from healthmon.ui.tiles import Tile, tile_figures
 from healthmon.ui.widgets import model_caption
@@ -73,10 +73,7 @@ def breakdown(status: dict) -> None:
     if not components:
         st.caption(t("The first collection cycle has not run yet."))
         return
-    st.dataframe(pd.DataFrame([{
-        t("component"): t(c["component"]), t("score"): c["score"], t("weight"): c["normalized_weight"],
-        t("inputs"): ", ".join(f"{k} = {v:.3g}" for k, v in c["inputs"].items())} for c in components]),
-        hide_index=True, width="stretch")
+    st.dataframe(breakdown_table(components, t), hide_index=True, width="stretch")
 
 
 def alerts_list() -> None:

@@ -8,6 +8,7 @@ from healthmon.ui import panels
 from healthmon.ui.format import escape_markdown, fmt
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
+from healthmon.ui.shaping.system import gpu_columns, gpu_series, gpu_table, peak, per_core_frame
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds
 
 t = translator("system")
@@ -62,13 +63,12 @@ def per_core(system_now: dict) -> None:
     fig.update_yaxes(range=[0, 100])
     fig.update_xaxes(title_text=t("core"), type="category")
     panels.plot(fig, "chart-cpu-per-core")
-    download_csv(pd.DataFrame({"core": range(len(cores)), "cpu_usage_percent": cores}), "cpu-per-core")
+    download_csv(per_core_frame(cores), "cpu-per-core")
 
 
 def io_rates(frame: pd.DataFrame, series: dict[str, str], name: str, title: str, missing: str) -> None:
     """Byte rates in KiB/s or MiB/s, whichever the window's peak calls for."""
-    columns = panels.present(frame, list(series))
-    divisor, unit = charts.bytes_rate_unit(frame[columns].max().max() if columns else None)
+    divisor, unit = charts.bytes_rate_unit(peak(frame, series))
     panels.trend(frame, series, name, title=title, y_title=unit, missing=missing, scale=divisor)
 
 
@@ -83,16 +83,11 @@ def gpu_section(gpu_now: dict, gpu: pd.DataFrame | None) -> None:
                 icon=":material/developer_board_off:")
         return
     devices = gpu_now["devices"]
-    st.dataframe(pd.DataFrame([{t("device"): d["index"], t("name"): d.get("name"),
-                                t("utilization %"): d.get("utilization_percent"),
-                                t("memory used MiB"): d.get("memory_used_mb"),
-                                t("memory total MiB"): d.get("memory_total_mb"),
-                                t("temperature °C"): d.get("temperature_c"), t("power W"): d.get("power_w")}
-                               for d in devices]), hide_index=True, width="stretch")
+    st.dataframe(gpu_table(devices, t), hide_index=True, width="stretch")
     cols = st.columns(2)
     for index, (metric, title, unit, alert_metric) in enumerate(GPU_CHARTS):
         with cols[index % 2]:
-            panels.trend(gpu, panels.gpu_series(devices, metric), f"gpu-{metric}", title=t(title), y_title=unit,
+            panels.trend(gpu, gpu_series(devices, metric), f"gpu-{metric}", title=t(title), y_title=unit,
                          missing=t("No samples for this GPU metric in this window yet."),
                          thresholds=panels.limits(m, alert_metric, " %") if alert_metric else (),
                          y_range=(0, 100) if unit == "%" else None)
@@ -172,8 +167,8 @@ def history_charts() -> None:
     process = panels.history(m, "process", PROCESS_COLUMNS, POINTS)
     gpu = None
     if panels.has_gpu(gpu_now):
-        columns = [c for metric, *_ in GPU_CHARTS for c in panels.gpu_series(gpu_now["devices"], metric)]
-        gpu = panels.history(m, "gpu", columns, POINTS)
+        gpu = panels.history(m, "gpu", gpu_columns(gpu_now["devices"], [metric for metric, *_ in GPU_CHARTS]),
+                             POINTS)
     if system.empty:
         empty_state(no_samples())
     else:

@@ -33,6 +33,27 @@ def fmt_seconds(value: float | None) -> str:
     return f"{value:,.1f} s" if abs(value) < 100 else f"{value:,.0f} s"
 
 
+def bytes_to_text(value_bytes: float | None) -> str:
+    """Binary units (GiB, MiB, KiB: powers of 1024, as the collectors divide) with the unit that keeps 1-4
+    digits."""
+    if value_bytes is None:
+        return NO_DATA
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if abs(value_bytes) >= size:
+            return f"{value_bytes / size:,.2f} {unit}"
+    return f"{value_bytes:,.0f} B"
+
+
+def count_to_text(count: float | None) -> str:
+    """Parameter counts as people say them: 778.4 K, 1.54 B."""
+    if count is None:
+        return NO_DATA
+    for suffix, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(count) >= size:
+            return f"{count / size:,.2f} {suffix}"
+    return f"{count:,.0f}"
+
+
 def fmt_duration_hours(hours: float) -> str:
     seconds = int(hours * 3600)
     days, rest = divmod(seconds, 86400)

@@ -275,33 +275,6 @@ def has_gpu(sample: Mapping[str, Any]) -> bool:
     return bool(sample.get("gpu_available")) and bool(sample.get("devices"))
 
 
-def gpu_series(devices: Sequence[Mapping[str, Any]], metric: str) -> dict[str, str]:
-    """{column: legend} for one per-device metric (`gpu0_utilization`...), named by index and model."""
-    return {f"gpu{d['index']}_{metric}": f"GPU {d['index']}" + (f" · {d['name']}" if d.get("name") else "")
-            for d in devices}
-
-
-def bytes_to_text(value_bytes: float | None) -> str:
-    """Binary units (GiB, MiB, KiB: powers of 1024, as the collectors divide) with the unit that keeps 1-4
-    digits."""
-    if value_bytes is None:
-        return "—"
-    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if abs(value_bytes) >= size:
-            return f"{value_bytes / size:,.2f} {unit}"
-    return f"{value_bytes:,.0f} B"
-
-
-def count_to_text(count: float | None) -> str:
-    """Parameter counts as people say them: 778.4 K, 1.54 B."""
-    if count is None:
-        return "—"
-    for suffix, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(count) >= size:
-            return f"{count / size:,.2f} {suffix}"
-    return f"{count:,.0f}"
-
-
 def request_summary(requests: pd.DataFrame) -> dict[str, Any]:
     """Counts by status and latency percentiles of the successful requests in a requests frame."""
     status = requests["status"] if "status" in requests else pd.Series(dtype="object")
