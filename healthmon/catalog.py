@@ -4,7 +4,8 @@ direction is good. The exporter, the alert rules and the pages read these instea
 `layer` is the sample a metric is found in: a monitor layer (system, process, gpu, model, service, quality,
 score), `gpu_device` for the entries of the gpu sample's `devices` list, or `model_info` for facts the exporter
 reads live from the runtime. Keys the monitor derives at run time are not listed: the per-GPU `gpu<i>_…` copies
-of the device fields, and the learned bands `<metric>_baseline_low|high` of the baseline layer.
+of the all-GPU metrics, and the learned bands `<metric>_baseline_low|high` of the baseline layer
+(`samples.undeclared_keys` knows both).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from healthmon.collectors.base import Collector, safe_collect
 from healthmon.pipeline import CompletedWindow
 from healthmon.quality.window import QualityWindow
 from healthmon.records import RequestRecord
+from healthmon.samples import Sample
 from healthmon.store.ring import Ring
 from healthmon.store.sqlite import HistoryStore
 from healthmon.target import Target
@@ -108,6 +109,7 @@ class CollectionLoop:
         self.last_cycle_seconds: float | None = None
         self._last_score: ScoreResult | None = None
         self._latency_evidence: dict[str, list[str]] = {}
+        self._undeclared_seen: set[tuple[str, str]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -138,45 +140,60 @@ class CollectionLoop:
             self._stop.wait(next_due - now)
 
     # ---- one cycle -------------------------------------------------------------------------
-    def collect_once(self) -> dict[str, dict[str, Any]]:
+    def collect_once(self) -> dict[str, Sample]:
         """One collection cycle: every layer, the score and the alert rules. Never raises."""
         started = time.perf_counter()
         ts = self._clock()
-        samples: dict[str, dict[str, Any]] = {}
+        values: dict[str, dict[str, Any]] = {}
         for collector in self.collectors:
-            values, error = safe_collect(collector, log)
+            collected, error = safe_collect(collector, log)
             if error is None:
-                samples[collector.layer] = values
+                values[collector.layer] = collected
             else:
                 self._count_error(collector.layer, error, ts)
         for layer, build in (("model", self._model_sample), ("service", self._service_sample),
                              ("quality", self._quality_sample)):
             try:
-                samples[layer] = build(ts)
+                values[layer] = build(ts)
             except Exception as exc:  # noqa: BLE001 - same isolation as the collectors
                 error = f"{type(exc).__name__}: {exc}"
                 if self.collector_errors.get(layer, {}).get("last_error") != error:  # once per new error, no spam
                     log.exception("building the %s sample failed", layer)
                 self._count_error(layer, error, ts)
-        flat = flatten_layers(samples)
+        flat = flatten_layers(values)
         score = health_score(without_model(flat) if self._starting() else flat)
-        samples["score"] = {"performance_score": score.score,
-                            **{f"score_{c['component']}": c["score"] for c in score.components}}
+        values["score"] = {"performance_score": score.score,
+                           **{f"score_{c['component']}": c["score"] for c in score.components}}
         self._alerts.evaluate(ts, self._alert_inputs(ts, flat))
         baseline = self._alerts.baseline_sample()
         if baseline:  # none until a baseline has warmed up: no empty rows
-            samples["baseline"] = baseline
-        for layer, values in samples.items():
-            # a collector's own layer gets a ring of its own the first time, rather than a KeyError in the loop
-            self.rings.setdefault(layer, Ring(self._ring_size)).append(ts, values)
+            values["baseline"] = baseline
+        samples: dict[str, Sample] = {}
+        for layer, layer_values in values.items():
             try:
-                self._store.append_sample(layer, ts, values)
+                sample = samples[layer] = Sample(layer, ts, layer_values)
+            except Exception:  # noqa: BLE001 - a collector's odd output must not stop the loop
+                log.exception("the %s layer's values are not a sample", layer)
+                continue
+            self._warn_undeclared(sample)
+            # a collector's own layer gets a ring of its own the first time, rather than a KeyError in the loop
+            self.rings.setdefault(layer, Ring(self._ring_size)).append(sample)
+            try:
+                self._store.append_sample(layer, sample.timestamp_s, sample.metrics)
             except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop
                 log.exception("could not queue the %s sample", layer)
         self._last_score = score
         self.cycles_total += 1
         self.last_cycle_seconds = time.perf_counter() - started
         return samples
+
+    def _warn_undeclared(self, sample: Sample) -> None:
+        """Once per key: a metric the catalog does not declare is kept, but has no label, unit or export."""
+        fresh = {key for key in sample.undeclared() if (sample.layer, key) not in self._undeclared_seen}
+        if fresh:
+            self._undeclared_seen |= {(sample.layer, key) for key in fresh}
+            log.warning("the %s layer sampled keys the metric catalog does not declare (kept, not exported): %s",
+                        sample.layer, ", ".join(sorted(fresh)))
 
     def _starting(self) -> bool:
         return is_starting(self._target.status.value, self._target.loaded_at is not None)
@@ -207,8 +224,9 @@ class CollectionLoop:
 
     # ---- reading ---------------------------------------------------------------------------
     def latest(self, layer: str) -> dict[str, Any]:
-        item = self.rings[layer].latest()
-        return dict(item[1]) | {"ts": item[0]} if item else {}
+        """The layer's newest values and their "ts", as a dict of its own; {} before the first sample."""
+        sample = self.rings[layer].latest()
+        return dict(sample) | {"ts": sample.timestamp_s} if sample else {}
 
     def health(self) -> dict[str, Any]:
         """Score, status and breakdown from the latest cycle."""

@@ -18,6 +18,7 @@ from healthmon.config import load_settings
 from healthmon.export.prometheus import build_registry
 from healthmon.fleet import fleet_queries
 from healthmon.monitor import Monitor
+from healthmon.samples import Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -178,9 +179,9 @@ def exposed_names(tmp_path_factory) -> set[str]:
                                     "queue_max": 8, "parameters": 1, "memory_footprint_bytes": 1, "load_seconds": 1}
     try:
         monitor.loop.collect_once()
-        monitor.loop.rings["quality"].append(monitor.clock(), {
+        monitor.loop.rings["quality"].append(Sample("quality", monitor.clock(), {
             "quality_score": 90.0, "relevance": 0.5, "perplexity": 3.0, "repetition_rate": 0.0, "distinct_2": 1.0,
-            "canary_drift_similarity": 1.0, "degenerate_recent": 0, "language_mismatch_recent": 0})
+            "canary_drift_similarity": 1.0, "degenerate_recent": 0, "language_mismatch_recent": 0}))
         text = generate_latest(build_registry(monitor)).decode()
     finally:
         monitor.close()

@@ -155,8 +155,8 @@ class MonitorCollector:
         """Each quality figure's latest value in the lookback: samples without finished requests carry none."""
         since = self._monitor.clock() - QUALITY_LOOKBACK_SECONDS
         latest: dict[str, Any] = {}
-        for _, values in self._monitor.loop.rings["quality"].items(since=since):
-            latest |= {key: value for key, value in values.items() if value is not None}
+        for sample in self._monitor.loop.rings["quality"].items(since=since):
+            latest |= {key: value for key, value in sample.items() if value is not None}
         yield from _gauges(latest, exported("quality"))
 
     def _health(self) -> Iterator[Metric]:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
+from healthmon.samples import Sample
 from healthmon.store.frames import TS_COLUMN, numeric_values
-
-Sample = tuple[float, dict[str, Any]]
 
 
 class Ring:
-    """Last `maxlen` (ts_seconds, values) samples; every read returns copies so pages never share state."""
+    """The last `maxlen` samples of one layer. Samples are read-only, so reads hand them out without copies."""
 
     def __init__(self, maxlen: int) -> None:
         if maxlen < 1:
@@ -23,31 +20,29 @@ class Ring:
         self._samples: deque[Sample] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
 
-    def append(self, ts: float, values: Mapping[str, Any]) -> None:
-        """Add a sample, evicting the oldest when full; the dict is copied so the caller may reuse it."""
-        sample = (float(ts), dict(values))
+    def append(self, sample: Sample) -> None:
+        """Add a sample, evicting the oldest when full."""
+        if not isinstance(sample, Sample):
+            raise TypeError(f"a ring holds Sample records, got {type(sample).__name__}")
         with self._lock:
             self._samples.append(sample)
 
     def latest(self) -> Sample | None:
         """The newest sample, or None before the first one."""
         with self._lock:
-            if not self._samples:
-                return None
-            ts, values = self._samples[-1]
-            return ts, dict(values)
+            return self._samples[-1] if self._samples else None
 
     def items(self, since: float | None = None) -> list[Sample]:
-        """Samples with ts >= since (all when None), oldest first."""
+        """Samples with timestamp_s >= since (all when None), oldest first."""
         with self._lock:
-            return [(ts, dict(values)) for ts, values in self._samples if since is None or ts >= since]
+            return [s for s in self._samples if since is None or s.timestamp_s >= since]
 
     def frame(self, since: float | None = None) -> pd.DataFrame:
         """A `ts` column (unix seconds) plus one float column per metric that had a finite number."""
         samples = self.items(since)
-        df = pd.DataFrame([numeric_values(values) for _, values in samples], dtype="float64")
+        df = pd.DataFrame([numeric_values(sample.metrics) for sample in samples], dtype="float64")
         df = df.drop(columns=TS_COLUMN, errors="ignore")  # a metric may not shadow the timestamp
-        df.insert(0, TS_COLUMN, pd.Series([ts for ts, _ in samples], dtype="float64"))
+        df.insert(0, TS_COLUMN, pd.Series([sample.timestamp_s for sample in samples], dtype="float64"))
         return df
 
     def __len__(self) -> int:
