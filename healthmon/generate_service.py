@@ -58,7 +58,8 @@ class GenerateService:
 
     def refuse(self, trace: Trace, source: str, message: str, params: GenerationParams | None = None) -> RequestRecord:
         """Record a request refused before it reached the model (one record per request, refused ones too)."""
-        record = build_record(trace, params, source, False, "rejected", self.target.model_name, None, message)
+        record = build_record(trace, params, source, False, "rejected", self.target.model_name, None, message,
+                              quality=None)
         self._sink.record(record)
         return record
 

@@ -27,6 +27,7 @@ from healthmon.generate_service import GenerateLimits, GenerateService
 from healthmon.loop import CollectionLoop
 from healthmon.notify import WebhookNotifier
 from healthmon.pipeline import CompletedWindow, RequestPipeline, StoreSink
+from healthmon.probe import CanaryProbe
 from healthmon.quality.drift import REFERENCES_FILE, CanaryReferences
 from healthmon.quality.scorer import QualityScorer
 from healthmon.quality.window import QualityWindow
@@ -34,7 +35,6 @@ from healthmon.ratelimit import RateLimiter
 from healthmon.remote.target import RemoteTarget
 from healthmon.remote.tokens import load_token_counter
 from healthmon.runtime.engine import ModelRuntime
-from healthmon.runtime.probe import CanaryProbe
 from healthmon.runtime.sources import parse_model_spec
 from healthmon.store.sqlite import HistoryStore
 from healthmon.target import Target

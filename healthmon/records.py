@@ -9,19 +9,49 @@ added by the background scorer). Sinks that count requests take only the first.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from healthmon.quality.metrics import text_quality
 from healthmon.tracing import Trace
 
 if TYPE_CHECKING:  # types only: the records module sits below the runtime, which imports it
-    from healthmon.runtime.generate import GenerationOutcome
     from healthmon.runtime.params import GenerationParams
 
 Stage = Literal["finished", "scored"]
 STATUSES = ("ok", "error", "rejected")
+
+
+@dataclass
+class GenerationOutcome:
+    """What the model produced and when; `build_record` turns it into a request record.
+
+    `output_tokens` and `token_times_seconds` cover the answer's tokens: the end-of-turn token that stopped the
+    generation is not part of the answer, so it is neither counted nor timed."""
+
+    text: str
+    prompt_tokens: int | None  # None: a remote server that did not say (no `usage`)
+    output_tokens: int | None
+    max_new_tokens: int | None
+    finish_reason: str  # stop | length | cancelled
+    generate_start_seconds: float
+    token_times_seconds: list[float] = field(default_factory=list)
+    token_logprobs: list[float] | None = None  # under the model's raw distribution; None when not measured
+    prompt_text: str = ""  # exactly what the model was given, chat template and its default system prompt included
+    token_entropies: list[float] | None = None  # entropy (nats) of each step's raw distribution
+
+    @property
+    def first_token_seconds(self) -> float | None:
+        return self.token_times_seconds[0] if self.token_times_seconds else None
+
+    @property
+    def last_token_seconds(self) -> float | None:
+        return self.token_times_seconds[-1] if self.token_times_seconds else None
+
+
+# An answer's quality at answer time, from its prompt and outcome: passed in by the targets rather than imported,
+# so the quality package's sinks may depend on this module without this module depending on them.
+AnswerQuality = Callable[[str, GenerationOutcome], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -85,9 +115,10 @@ _ALWAYS = frozenset({"trace_id", "ts", "source", "synthetic", "status", "error",
 
 def build_record(trace: Trace, params: GenerationParams | None, source: str, synthetic: bool, status: str,
                  model_name: str, outcome: GenerationOutcome | None, error: str | None, *,
-                 quality: bool = True) -> RequestRecord:
+                 quality: AnswerQuality | None) -> RequestRecord:
     """The record of one request: timings from the trace's start, token counts from the tokenizer (or the server's
-    usage), and (for a generation, with `quality`) the answer-time quality; relevance follows from the scorer.
+    usage), and for a generation the answer-time quality `quality` measures (a target passes
+    `quality.metrics.answer_quality`; None leaves it out); relevance follows from the scorer.
     `params` is None for a request refused before its body was accepted: such a record keeps no prompt."""
     end = trace.now()
     values: dict[str, Any] = {}
@@ -115,9 +146,8 @@ def build_record(trace: Trace, params: GenerationParams | None, source: str, syn
             "tokens_per_second": n / model_seconds if n is not None and model_seconds else None,
         }
         values["params"] = (values.get("params") or {}) | {"max_new_tokens": outcome.max_new_tokens}
-        if quality and params is not None:
-            values["quality"] = text_quality(params.prompt, outcome.text, outcome.finish_reason,
-                                             outcome.token_logprobs, outcome.token_entropies)
+        if quality is not None and params is not None:
+            values["quality"] = quality(params.prompt, outcome)
     return RequestRecord(trace_id=trace.trace_id, ts=trace.start_unix_seconds, source=source, synthetic=synthetic,
                          status=status, error=error, model=model_name, latency_seconds=end - trace.start_seconds,
                          finish_reason=finish_reason, spans=trace.to_list(), **values)

@@ -13,6 +13,7 @@ import pytest
 
 from healthmon.generate_service import GenerateLimits, GenerateService
 from healthmon.pipeline import RequestPipeline
+from healthmon.probe import CanaryProbe
 from healthmon.quality.drift import REFERENCE_RECORDED, CanaryReferences
 from healthmon.quality.embedder import EmbedderUnavailable, load_embedder
 from healthmon.quality.metrics import text_quality
@@ -22,7 +23,6 @@ from healthmon.ratelimit import RateLimiter
 from healthmon.records import RequestRecord
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.params import GenerationParams
-from healthmon.runtime.probe import CanaryProbe
 from healthmon.runtime.sources import ModelSpec
 
 WAIT_SECONDS = 30

@@ -58,7 +58,7 @@ def generate_scripted(tokenizer, script: list[int], params: GenerationParams) ->
     model = ScriptedModel(script, tokenizer.eos_token_id, clock)
     trace = Trace(clock=clock)
     outcome = run_generation(model, tokenizer, params, trace, max_new_tokens_cap=1024)
-    return build_record(trace, params, "api", False, "ok", "demo", outcome, None, quality=False), model
+    return build_record(trace, params, "api", False, "ok", "demo", outcome, None, quality=None), model
 
 
 def test_the_end_of_turn_token_is_neither_counted_nor_timed(tokenizer):

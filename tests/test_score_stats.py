@@ -2,8 +2,9 @@
 
 import pytest
 
-from healthmon.analysis.score import Curve, health_score, is_starting, status_from, without_model
+from healthmon.analysis.score import health_score, is_starting, status_from, without_model
 from healthmon.analysis.stats import RequestStats
+from healthmon.curve import Curve
 from healthmon.records import RequestRecord
 
 

@@ -13,18 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Curve:
-    """100 at `good`, 0 at `bad`, linear between; works in either direction (bad above or below good)."""
-
-    good: float
-    bad: float
-
-    def __call__(self, value: float) -> float:
-        span = self.bad - self.good
-        fraction = (value - self.good) / span
-        return round(100.0 * min(1.0, max(0.0, 1.0 - fraction)), 2)
+from healthmon.curve import Curve
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -33,7 +33,11 @@ from starlette.routing import Route
 from healthmon.catalog import PERCENT_TO_RATIO, MetricSpec, exported, spec
 
 if TYPE_CHECKING:
-    from healthmon.monitor import Monitor
+    from healthmon.alert_service import AlertService
+    from healthmon.config import Settings
+    from healthmon.export.request_metrics import RequestMetrics
+    from healthmon.loop import CollectionLoop
+    from healthmon.target import Target
 
 log = logging.getLogger("healthmon.export")
 STALE_AFTER_INTERVALS = 3
@@ -78,10 +82,32 @@ def _one_hot(name: str, documentation: str, label: str, states: Iterable[str], c
     return family
 
 
-class MonitorCollector:
-    """A prometheus_client collector over one Monitor's live state (the Collector protocol: `collect()`)."""
+class Observed(Protocol):
+    """What /metrics reads of a running monitor; healthmon.monitor.Monitor is one. A protocol rather than the
+    Monitor class, so the exporter sits below the composition root that builds it instead of importing it back."""
 
-    def __init__(self, monitor: Monitor) -> None:
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def loop(self) -> CollectionLoop: ...
+    @property
+    def target(self) -> Target: ...
+    @property
+    def alerts(self) -> AlertService: ...
+    @property
+    def request_metrics(self) -> RequestMetrics: ...
+
+
+class MonitorCollector:
+    """A prometheus_client collector over one monitor's live state (the Collector protocol: `collect()`)."""
+
+    def __init__(self, monitor: Observed) -> None:
         self._monitor = monitor
 
     def collect(self) -> Iterator[Metric]:
@@ -190,7 +216,7 @@ class MonitorCollector:
         yield counts
 
 
-def build_registry(monitor: Monitor) -> CollectorRegistry:
+def build_registry(monitor: Observed) -> CollectorRegistry:
     """A registry of its own (not prometheus_client's global one): the Monitor's state and its request metrics."""
     registry = CollectorRegistry()
     registry.register(MonitorCollector(monitor))
@@ -201,10 +227,10 @@ def build_registry(monitor: Monitor) -> CollectorRegistry:
 class _RegistryPerMonitor:
     """Rebuilds the registry when get_monitor() hands out a new Monitor (after release_monitor)."""
 
-    def __init__(self, get_monitor: Callable[[], Monitor]) -> None:
+    def __init__(self, get_monitor: Callable[[], Observed]) -> None:
         self._get_monitor = get_monitor
         self._lock = threading.Lock()
-        self._monitor: Monitor | None = None
+        self._monitor: Observed | None = None
         self._registry: CollectorRegistry | None = None
 
     def __call__(self) -> CollectorRegistry:
@@ -215,7 +241,7 @@ class _RegistryPerMonitor:
             return self._registry
 
 
-def metrics_route(get_monitor: Callable[[], Monitor], path: str = "/metrics") -> Route:
+def metrics_route(get_monitor: Callable[[], Observed], path: str = "/metrics") -> Route:
     """The scrape endpoint for st.App or the agent; answers wrong methods itself (else Streamlit would, with 200)."""
     registry_for = _RegistryPerMonitor(get_monitor)
 

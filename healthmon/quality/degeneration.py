@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from healthmon.analysis.score import Curve
+from healthmon.curve import Curve
 
 LOOP_MIN_REPEATS = 3
 LOOP_MAX_PERIOD_UNITS = 64  # a repeated paragraph longer than this is rare, and rep-3 sees it anyway

@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from healthmon.analysis.score import Curve
+from healthmon.curve import Curve
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
 from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
 from healthmon.quality.uncertainty import CONFIDENCE_CURVE, LOW_CONFIDENCE_ABOVE, uncertainty
+
+if TYPE_CHECKING:
+    from healthmon.records import GenerationOutcome
 
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana, CJK extension A, unified, compatibility
 _UNIT = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
@@ -72,6 +75,11 @@ def repetition_rate(units: Sequence[str], n: int = 3) -> float | None:
 
 def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def answer_quality(prompt: str, outcome: GenerationOutcome) -> dict[str, Any]:
+    """`text_quality` of a finished generation: the `records.AnswerQuality` the targets hand to build_record."""
+    return text_quality(prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs, outcome.token_entropies)
 
 
 def text_quality(prompt: str, response: str, finish_reason: str | None,

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from healthmon.analysis.score import Curve
+from healthmon.curve import Curve
 
 LOW_CONFIDENCE_ABOVE = 1.6  # nats of mean token entropy
 CONFIDENCE_CURVE = Curve(good=0.6, bad=2.4)

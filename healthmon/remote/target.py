@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from healthmon.pipeline import RequestSink
-from healthmon.records import RequestRecord, build_record
+from healthmon.quality.metrics import answer_quality
+from healthmon.records import GenerationOutcome, RequestRecord, build_record
 from healthmon.remote.client import (
     RemoteClient,
     RemoteConnectError,
@@ -35,7 +36,6 @@ from healthmon.remote.server_metrics import (
     parse_server_metrics,
 )
 from healthmon.remote.tokens import TokenCounter
-from healthmon.runtime.generate import GenerationOutcome
 from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSourceError
 from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
@@ -290,7 +290,7 @@ class RemoteTarget:
     def _emit(self, stream: RemoteStream, status: str, *, outcome: GenerationOutcome | None = None,
               error: str | None = None) -> RequestRecord:
         record = build_record(stream.trace, stream.params, stream.source, stream.synthetic, status, self.model_name,
-                              outcome, error)
+                              outcome, error, quality=answer_quality)
         try:
             self._sink.record(record)
         except Exception:  # noqa: BLE001 - bookkeeping must never fail the request

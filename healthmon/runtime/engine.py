@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from healthmon.pipeline import RequestSink
-from healthmon.records import RequestRecord, build_record
+from healthmon.quality.metrics import answer_quality
+from healthmon.records import GenerationOutcome, RequestRecord, build_record
 from healthmon.runtime.demo import is_demo_checkpoint
-from healthmon.runtime.generate import GenerationOutcome, cut_at_stop, run_generation
+from healthmon.runtime.generate import cut_at_stop, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
@@ -233,7 +234,7 @@ class ModelRuntime:
     def _emit(self, trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str, *,
               outcome: GenerationOutcome | None = None, error: str | None = None) -> RequestRecord:
         record = build_record(trace, params, source, synthetic, status, self.model_name, outcome, error,
-                              quality=self.measure_quality)
+                              quality=answer_quality if self.measure_quality else None)
         try:
             self._sink.record(record)
         except Exception:  # noqa: BLE001 - bookkeeping must never fail the request

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -17,6 +16,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from healthmon.quality.fluency import TokenLogprobRecorder
+from healthmon.records import GenerationOutcome
 from healthmon.runtime.params import GenerationParams, InvalidRequest, resolve_max_new_tokens
 from healthmon.tracing import Trace
 
@@ -68,33 +68,6 @@ class _CancelOnEvent(StoppingCriteria):
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         return torch.full((input_ids.shape[0],), self._event.is_set(), dtype=torch.bool, device=input_ids.device)
-
-
-@dataclass
-class GenerationOutcome:
-    """What the model produced and when; the engine turns it into a request record.
-
-    `output_tokens` and `token_times_seconds` cover the answer's tokens: the end-of-turn token that stopped the
-    generation is not part of the answer, so it is neither counted nor timed."""
-
-    text: str
-    prompt_tokens: int | None  # None: a remote server that did not say (no `usage`)
-    output_tokens: int | None
-    max_new_tokens: int | None
-    finish_reason: str  # stop | length | cancelled
-    generate_start_seconds: float
-    token_times_seconds: list[float] = field(default_factory=list)
-    token_logprobs: list[float] | None = None  # under the model's raw distribution; None when not measured
-    prompt_text: str = ""  # exactly what the model was given, chat template and its default system prompt included
-    token_entropies: list[float] | None = None  # entropy (nats) of each step's raw distribution
-
-    @property
-    def first_token_seconds(self) -> float | None:
-        return self.token_times_seconds[0] if self.token_times_seconds else None
-
-    @property
-    def last_token_seconds(self) -> float | None:
-        return self.token_times_seconds[-1] if self.token_times_seconds else None
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
