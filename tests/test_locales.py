@@ -21,11 +21,12 @@ from healthmon.ui.i18n import COMMON, LANGUAGES, LOCALES, SOURCE_LANGUAGE, catal
 ROOT = Path(__file__).resolve().parents[1]
 UI_SOURCES = sorted([*ROOT.glob("views/*.py"), *ROOT.glob("healthmon/ui/*.py"), *ROOT.glob("healthmon/ui/shaping/*.py"),
                      ROOT / "streamlit_app.py"])
-# Modules that translate with the `t` a page hands them rather than one of their own: answers.py, and each
-# page's shaping module, with the page's.
-BORROWED = {"healthmon/ui/answers.py": "analysis"} | {
+# Modules that translate with the `t` another module hands them rather than one of their own: answers.py and
+# each page's shaping module (shaping/<page>.py for views/<page>.py) with the page's, shaping/request.py with
+# widgets' (show_request's). A shaping module shared by pages that words text must be listed here.
+BORROWED = {"healthmon/ui/answers.py": "analysis", "healthmon/ui/shaping/request.py": "widgets"} | {
     f"healthmon/ui/shaping/{path.stem}.py": path.stem for path in ROOT.glob("healthmon/ui/shaping/*.py")
-    if path.stem != "__init__"}
+    if (ROOT / "views" / path.name).is_file()}
 # The names a translator goes by where it is called.
 TRANSLATE_NAMES = {"t", "words"}
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")

@@ -7,7 +7,6 @@ to these four pages keeps the test independent of the other views.
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 
 import pandas as pd
@@ -16,12 +15,9 @@ import streamlit as st
 from conftest import wait_for_model
 from streamlit.testing.v1 import AppTest
 
-from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, ThresholdRule
 from healthmon.monitor import Monitor
 from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
-from healthmon.runtime.sources import parse_model_spec
-from healthmon.ui import widgets
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = """
@@ -210,23 +206,6 @@ def test_traces_empty_state_links_to_generate(open_page):
     assert at.get("page_link")[0].proto.page_script_hash
 
 
-def test_a_selection_follows_its_request_when_new_rows_arrive():
-    shown = ["b", "a"]
-    assert widgets.selected_id(shown, [0]) == "b"
-    assert widgets.reselect_rows(["c", "b", "a"], "b") == [1]
-    assert widgets.reselect_rows(["c", "a"], "b") == []  # it left the window: no selection
-    assert widgets.selected_id(shown, []) is None and widgets.selected_id(shown, [5]) is None
-
-
-def test_requests_table_has_local_times_and_milliseconds():
-    frame = pd.DataFrame({"trace_id": ["t1"], "ts": [0.0], "source": ["ui"], "status": ["ok"],
-                          "latency_seconds": [0.25], "ttft_seconds": [float("nan")], "prompt_tokens": [3.0],
-                          "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"]})
-    shown = widgets.requests_table(frame, UTC)
-    assert shown.loc[0, "time"] == "1970-01-01 00:00:00" and shown.loc[0, "latency_ms"] == 250
-    assert pd.isna(shown.loc[0, "ttft_ms"]) and list(shown.columns) == list(widgets.REQUEST_TABLE_COLUMNS)
-
-
 # ---- Alerts -------------------------------------------------------------------------------------------------
 def fire_cpu_alert(m: Monitor) -> str:
     """Four CPU samples at 99 %, 31 s apart, ending now: past cpu_warning's 3 samples and 60 s."""
@@ -273,16 +252,6 @@ def test_alerts_empty_state_lists_the_rules_watched(open_page):
     assert {"cpu_warning", "memory_critical", "ttft_baseline", "memory_forecast"} <= set(rules["rule"])
 
 
-def test_every_alert_metric_has_a_layer_and_every_rule_kind_a_condition():
-    assert set(widgets.METRIC_LAYERS) == set(METRICS)
-    words = str
-    assert widgets.rule_condition(ThresholdRule(name="c", metric="cpu_usage", op=">", fire=85, resolve=80),
-                                  words).startswith("> 85% · resolve < 80%")
-    assert "z > 4" in widgets.rule_condition(BaselineRule(name="b", metric="ttft_seconds", bad_direction="up"), words)
-    assert "> 90% within 30 min" in widgets.rule_condition(
-        ForecastRule(name="f", metric="memory_usage", threshold=90), words)
-
-
 # ---- Settings -----------------------------------------------------------------------------------------------
 def test_settings_start_and_stop_monitoring(open_page, monitor):
     at = open_page("views/settings.py")
@@ -317,7 +286,3 @@ def test_settings_shows_the_configuration_without_secrets(open_page):
     assert "HEALTHMON_INTERVAL" in set(config["variable"])
 
 
-@pytest.mark.parametrize("text", ["demo", "modelscope:Qwen/Qwen2.5-0.5B-Instruct", "hf:Qwen/Qwen2.5-0.5B-Instruct",
-                                  "/models/qwen", "/models/smol.gguf", "hf:org/repo-GGUF:sub/model.Q4_K_M.gguf"])
-def test_spec_text_round_trips_through_the_parser(text):
-    assert widgets.spec_text(parse_model_spec(text)) == text

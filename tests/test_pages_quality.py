@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC
 
 import pandas as pd
 import pytest
@@ -22,7 +21,6 @@ from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.metrics import text_quality
 from healthmon.registry import get_monitor, release_monitor
 from healthmon.runtime.params import GenerationParams
-from healthmon.ui import panels, widgets
 
 
 class _NvmlError(Exception):
@@ -206,39 +204,6 @@ def test_traces_show_the_selected_requests_quality(quality_off):
     assert f"Language: expected zh → answer {quality['response_language'] or '—'}" in notes
     assert "Relevance: not scored: relevance is off (HEALTHMON_EMBEDDING_MODEL='off')" in notes
     assert not any('"quality_score"' in text for text in texts(at.json))  # figures, not a JSON dump
-
-
-def test_a_request_just_answered_reads_relevance_pending():
-    record = {"quality_score": 70.0, "relevance": None, "relevance_reason": "pending", "perplexity": 3.0,
-              "repetition_rate": 0.0, "distinct_2": 1.0, "language_match": None, "empty": False, "truncated": None}
-    facts = {label: value for label, value, _ in widgets.quality_facts(record)}
-    assert facts["Relevance"] == "pending" and facts["Language"] == "—" and facts["Truncated"] == "—"
-    assert "Canary drift" not in facts
-    assert "Relevance: pending: the background scorer has not reached this request yet" in widgets.quality_notes(record)
-    probe = record | {"relevance": 0.5, "relevance_reason": None, "drift_similarity": None,
-                      "drift_reason": REFERENCE_RECORDED}
-    facts = {label: value for label, value, _ in widgets.quality_facts(probe)}
-    assert facts["Relevance"] == "0.500" and facts["Canary drift"] == "reference"
-
-
-def test_quality_scores_come_from_dicts_or_json_text():
-    column = pd.Series([json.dumps({"quality_score": 61.5}), None, "not json", {"quality_score": 12}, "{}"],
-                       index=[5, 6, 7, 8, 9])
-    scores = widgets.quality_scores(column)
-    assert scores.index.tolist() == [5, 6, 7, 8, 9] and scores.dtype == "float64"
-    assert scores.iloc[0] == 61.5 and scores.iloc[3] == 12.0 and scores.iloc[[1, 2, 4]].isna().all()
-    frame = pd.DataFrame({"trace_id": ["t1"], "ts": [0.0], "source": ["ui"], "status": ["ok"],
-                          "latency_seconds": [0.25], "ttft_seconds": [0.1], "prompt_tokens": [3.0],
-                          "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"],
-                          "quality": ['{"quality_score": 80.0}']})
-    assert widgets.requests_table(frame, UTC).loc[0, "quality_score"] == 80.0
-
-
-def test_weighted_mean_counts_each_interval_by_its_requests():
-    frame = pd.DataFrame({"quality_requests": [1, 3, 0, 2], "quality_score": [40.0, 80.0, None, None]})
-    assert panels.weighted_mean(frame, "quality_score", "quality_requests") == pytest.approx(70.0)
-    assert panels.weighted_mean(frame.iloc[2:], "quality_score", "quality_requests") is None
-    assert panels.weighted_mean(frame, "relevance", "quality_requests") is None
 
 
 # ---- Model: canary drift, and relevance once scored (the one test with the embedding model) -------------

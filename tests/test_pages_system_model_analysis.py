@@ -430,41 +430,6 @@ def test_add_limit_lines_matches_add_hline():
     assert charts.add_limit_lines(go.Figure(), []).layout.shapes == ()
 
 
-def test_request_summary_and_finish_reasons():
-    requests = pd.DataFrame({"status": ["ok", "ok", "error", "rejected"],
-                             "finish_reason": ["stop", "length", "error", "error"],
-                             "latency_seconds": [1.0, 3.0, 9.0, 0.0]})
-    summary = panels.request_summary(requests)
-    assert (summary["requests"], summary["failed"], summary["rejected"], summary["succeeded"]) == (4, 1, 1, 2)
-    assert summary["latency_p50_seconds"] == 2.0  # failed and rejected requests are left out
-    counts = panels.finish_reason_counts(requests)
-    assert counts.to_dict("records") == [{"finish_reason": "error", "requests": 2},
-                                         {"finish_reason": "length", "requests": 1},
-                                         {"finish_reason": "stop", "requests": 1}]
-    empty = panels.request_summary(requests.iloc[0:0])
-    assert empty["requests"] == 0 and empty["latency_p95_seconds"] is None
-    assert panels.finish_reason_counts(requests.iloc[0:0]).empty
-
-
-def test_break_gaps_stops_lines_at_outages():
-    frame = pd.DataFrame({"ts": [0.0, 1.0, 2.0, 3.0, 60.0, 61.0], "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
-    broken = panels.break_gaps(frame)
-    assert broken["ts"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 60.0, 61.0]
-    assert broken["v"].isna().tolist() == [False] * 4 + [True, False, False]
-    steady = frame.iloc[:4]
-    assert panels.break_gaps(steady).equals(steady)
-
-
-def test_histogram_bins_are_whole_numbers_for_token_counts():
-    bins = panels.histogram_bins(pd.Series([15, 15, 15, None]), integer=True)
-    assert bins.to_dict("records") == [{"bin_start": 14.5, "bin_end": 15.5, "count": 3}]
-    wide = panels.histogram_bins(pd.Series(range(1, 301)), bins=30, integer=True)
-    assert (wide["bin_end"] - wide["bin_start"]).eq(10).all() and wide["count"].sum() == 300
-    rates = panels.histogram_bins(pd.Series([1.0, 2.5, float("inf"), 4.0]), bins=3)
-    assert len(rates) == 3 and rates["count"].sum() == 3
-    assert panels.histogram_bins(pd.Series([], dtype="float64")).empty
-
-
 def test_text_helpers():
     assert count_to_text(778_368) == "778.37 K"
     assert count_to_text(1_540_000_000) == "1.54 B"

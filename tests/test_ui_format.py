@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta, timezone
+
 from hypothesis import given, settings, strategies as st
 
-from healthmon.ui.format import NO_DATA, fmt, fmt_seconds
+from healthmon.ui.format import NO_DATA, fmt, fmt_seconds, local_time
 
 
 def test_seconds_below_one_read_in_milliseconds_then_in_seconds() -> None:
@@ -14,6 +16,12 @@ def test_seconds_below_one_read_in_milliseconds_then_in_seconds() -> None:
     assert fmt_seconds(125.4) == "125 s"
     assert fmt_seconds(-0.25) == "-250 ms"  # a change can be negative
     assert fmt_seconds(None) == NO_DATA
+
+
+def test_a_time_reads_in_the_viewers_zone_and_a_missing_one_as_none() -> None:
+    assert local_time(1_700_000_000.4, UTC) == "2023-11-14 22:13:20"
+    assert local_time(0, timezone(timedelta(hours=-5))) == "1969-12-31 19:00:00"
+    assert local_time(None, UTC) is None and local_time(float("nan"), UTC) is None  # a frame's gap
 
 
 def test_a_millisecond_figure_of_a_second_or_more_reads_in_seconds() -> None:

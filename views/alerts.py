@@ -6,23 +6,20 @@ from typing import Any
 
 import streamlit as st
 
-from healthmon.ui.format import escape_markdown
+from healthmon.ui.format import escape_markdown, local_time
 from healthmon.ui.i18n import translator
-from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
-from healthmon.ui.widgets import (
+from healthmon.ui.shaping.alerts import (
     OPEN_STATES,
     alert_layer,
     alerts_frame,
     filter_alerts,
     layer_options,
-    level_badge,
     level_css,
-    local_time,
     rules_frame,
     silence_matchers,
-    viewer_timezone,
-    watched_rules,
 )
+from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
+from healthmon.ui.widgets import level_badge, viewer_timezone, watched_rules
 
 t = translator("alerts")
 m = monitor()
@@ -118,7 +115,7 @@ with st.container(border=True):
     st.caption(t("Silenced alerts stay listed here but are not counted as active and send no notifications."))
 
 st.subheader(t("Rules being watched"))
-rule_rows = rules_frame(rules)
+rule_rows = rules_frame(rules, t)
 rule_words = rule_rows.assign(**{column: rule_rows[column].map(t) for column in ("kind", "layer", "level")})
 st.dataframe(rule_words.style.apply(lambda _: level_css(rule_rows["level"]), subset=["level"]), hide_index=True,
              height="content", key="alerts-rules", column_config=headers(rule_rows.columns)

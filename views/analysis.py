@@ -10,7 +10,8 @@ from healthmon.ui.answers import show_answers
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
-from healthmon.ui.shaping.analysis import finish_reason_colors
+from healthmon.ui.shaping.analysis import finish_reason_colors, finish_reason_counts, request_summary, weighted_mean
+from healthmon.ui.shaping.series import baseline_columns, present
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.tiles import Tile
 
@@ -25,7 +26,7 @@ REQUEST_COLUMNS = ["ts", "status", "finish_reason", "prompt_tokens", "output_tok
 # selection on (drag to zoom) took the first chart from 1.4 s to 2.8 s in headless Chromium; a zoom reads
 # its stretch again at full resolution anyway.
 POINTS = charts.WEBGL_ABOVE_POINTS
-QUALITY_BASELINES = panels.baseline_columns("quality_score", "relevance", "perplexity")
+QUALITY_BASELINES = baseline_columns("quality_score", "relevance", "perplexity")
 QUALITY_TILES = (Tile.of("quality_score"), Tile.of("relevance", 3), Tile.of("perplexity", 2),
                  Tile.of("repetition_rate", 2), Tile.of("distinct_2", 2), Tile.of("language_mismatch_percent"),
                  Tile.of("empty_response_percent"), Tile.of("truncated_percent"))
@@ -48,7 +49,7 @@ def score_section(score: pd.DataFrame) -> None:
 
 
 def request_tiles(requests: pd.DataFrame) -> None:
-    summary = panels.request_summary(requests)
+    summary = request_summary(requests)
     in_window = t("in this window; latency percentiles of the successful ones")
     cols = st.columns(7)
     cols[0].metric(t("Requests"), summary["requests"], help=in_window)
@@ -85,7 +86,7 @@ def request_trends(service: pd.DataFrame) -> None:
 
 def finish_reasons(requests: pd.DataFrame) -> None:
     """Every user request's ending, failures included (as "error"), so a spike of errors shows beside the rest."""
-    reasons = panels.finish_reason_counts(requests)
+    reasons = finish_reason_counts(requests)
     fig = charts.bars([t(reason) for reason in reasons["finish_reason"]], reasons["requests"].tolist(),
                       title=t("Finish reasons"), y_title=t("requests"),
                       colors=finish_reason_colors(reasons["finish_reason"]), counts=True)
@@ -125,7 +126,7 @@ def quality_tiles(quality: pd.DataFrame) -> None:
     """The window's means, each collection interval weighted by the requests it measured."""
     for start in range(0, len(QUALITY_TILES), 4):
         for col, tile in zip(st.columns(4), QUALITY_TILES[start:start + 4], strict=False):
-            value = panels.weighted_mean(quality, tile.column, "quality_requests")
+            value = weighted_mean(quality, tile.column, "quality_requests")
             off = value is None and tile.column == "relevance" and relevance_off()
             col.metric(metric_label(tile.column), t("off") if off else fmt(value, tile.unit, tile.digits),
                        help=metric_help(tile.column))
@@ -195,7 +196,7 @@ def scorer_state() -> None:
 def quality_charts() -> None:
     """Quality tiles and trends from the quality layer, each time the window can have gained a point."""
     quality = panels.history(m, "quality", QUALITY_COLUMNS, POINTS)
-    if not panels.present(quality, ["quality_score"]):
+    if not present(quality, ["quality_score"]):
         empty_state(t("No generation quality in this window yet: it is measured on every successful user request. "
                       "Send one from the Generate page or to POST /api/model/generate."),
                     link_page="views/generate.py", link_label=t("Open Generate"))

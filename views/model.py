@@ -19,6 +19,7 @@ from healthmon.ui.shaping.model import (
     server_figures,
     with_users_throughput,
 )
+from healthmon.ui.shaping.series import baseline_columns, present
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
 t = translator("model")
@@ -72,9 +73,13 @@ def model_card(info: dict) -> None:
                     icon=":material/science:")
         cols = st.columns(4)
         cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
-        cols[1].metric(t("Parameters"), count_to_text(info.get("parameters")))
+        cols[1].metric(metric_label("parameters"), count_to_text(info.get("parameters")),
+                       help=metric_help("parameters"))
         cols[2].metric(t("Memory footprint"), bytes_to_text(info.get("memory_footprint_bytes")))
-        cols[3].metric(t("Load time"), fmt_seconds(info.get("load_seconds")), help=info.get("loaded_at"))
+        loaded_at = info.get("loaded_at")
+        when = f" ({loaded_at[:19].replace('T', ' ')} UTC)" if loaded_at else ""
+        cols[3].metric(metric_label("load_seconds"), fmt_seconds(info.get("load_seconds")),
+                       help=metric_help("load_seconds") + when)
         context = info.get("context_tokens")
         panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Architecture"): info.get("architecture"),
                       t("Data type"): info.get("dtype"), t("Device"): info.get("device"),
@@ -102,7 +107,7 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
         empty_state(t("No model samples in this window yet."))
         return
     no_requests = t("No completed requests in this window yet. Send one from the Generate page.")
-    if not panels.present(model, ["inference_time", "tokens_per_second"]):
+    if not present(model, ["inference_time", "tokens_per_second"]):
         empty_state(no_requests, link_page="views/generate.py", link_label=t("Open Generate"))
     else:
         left, right = st.columns(2)
@@ -210,7 +215,7 @@ def history_charts() -> None:
                                   panels.history(m, "service", [USERS_TPS]))
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
-    inference_trends(model, panels.history(m, "baseline", panels.baseline_columns("ttft_seconds", USERS_TPS)),
+    inference_trends(model, panels.history(m, "baseline", baseline_columns("ttft_seconds", USERS_TPS)),
                      m.target.info()["queue_max"])
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 

@@ -8,8 +8,10 @@ from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.sources import ACCEPTED_FORMS, ModelSourceError, describe, parse_model_spec
 from healthmon.ui.format import NO_DATA, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
+from healthmon.ui.metric_text import metric_help, metric_label
+from healthmon.ui.shaping.settings import config_frame, spec_text
 from healthmon.ui.state import language_selector, monitor, refresh_seconds
-from healthmon.ui.widgets import config_frame, show_text, spec_text
+from healthmon.ui.widgets import show_text
 
 t = translator("settings")
 m = monitor()
@@ -48,8 +50,10 @@ def model_facts(info: dict[str, Any]) -> None:
     cols[0].metric(t("State"), t(info["status"]))
     if loaded and info.get("source") != "openai":  # a remote server's weights, device and dtype are its own
         parameters = info.get("parameters")
-        cols[1].metric(t("Load time"), fmt_seconds(info.get("load_seconds")))
-        cols[2].metric(t("Parameters"), f"{parameters / 1e6:,.1f} M" if parameters else NO_DATA)
+        cols[1].metric(metric_label("load_seconds"), fmt_seconds(info.get("load_seconds")),
+                       help=metric_help("load_seconds"))
+        cols[2].metric(metric_label("parameters"), f"{parameters / 1e6:,.1f} M" if parameters else NO_DATA,
+                       help=metric_help("parameters"))
         cols[3].metric(t("Device"), escape_markdown(info.get("device") or NO_DATA))
         cols[4].metric(t("Data type"), escape_markdown(info.get("dtype") or NO_DATA))
 

@@ -8,7 +8,7 @@ from healthmon.ui import panels
 from healthmon.ui.format import escape_markdown, fmt
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
-from healthmon.ui.shaping.system import gpu_columns, gpu_series, gpu_table, peak, per_core_frame
+from healthmon.ui.shaping.system import gpu_columns, gpu_series, gpu_table, has_gpu, peak, per_core_frame
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds
 
 t = translator("system")
@@ -166,7 +166,7 @@ def history_charts() -> None:
     system = panels.history(m, "system", SYSTEM_COLUMNS, POINTS)
     process = panels.history(m, "process", PROCESS_COLUMNS, POINTS)
     gpu = None
-    if panels.has_gpu(gpu_now):
+    if has_gpu(gpu_now):
         gpu = panels.history(m, "gpu", gpu_columns(gpu_now["devices"], [metric for metric, *_ in GPU_CHARTS]),
                              POINTS)
     if system.empty:

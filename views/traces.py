@@ -7,8 +7,9 @@ from healthmon import charts
 from healthmon.quality.metrics import FLAGS
 from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
+from healthmon.ui.shaping.traces import requests_table
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
-from healthmon.ui.widgets import keep_selection, requests_table, show_request, viewer_timezone
+from healthmon.ui.widgets import keep_selection, show_request, viewer_timezone
 
 t = translator("traces")
 m = monitor()

@@ -17,8 +17,9 @@ import streamlit as st
 from healthmon import charts
 from healthmon.quality.metrics import FLAGS
 from healthmon.ui import panels
+from healthmon.ui.format import local_time
 from healthmon.ui.state import empty_state
-from healthmon.ui.widgets import local_time, viewer_timezone
+from healthmon.ui.widgets import viewer_timezone
 
 WORST_SHOWN = 10
 TRACE_LINK = "/traces?trace={trace_id}"

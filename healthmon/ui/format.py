@@ -1,4 +1,4 @@
-"""Display formatting shared by the pages: numbers with units, and an explicit dash for no data.
+"""Display formatting shared by the pages: numbers with units, local times, and an explicit dash for no data.
 
 Sizes the collectors divide by 1024 carry binary units (KiB, MiB, GiB) wherever they are shown.
 """
@@ -6,11 +6,15 @@ Sizes the collectors divide by 1024 carry binary units (KiB, MiB, GiB) wherever 
 from __future__ import annotations
 
 import re
+from datetime import datetime, tzinfo
+
+import pandas as pd
 
 from healthmon.textsafe import one_line
 
 NO_DATA = "—"
 MILLISECONDS = " ms"  # fmt shows such a figure in seconds from 1,000 on
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def fmt(value: float | int | None, unit: str = "", digits: int = 1) -> str:
@@ -52,6 +56,14 @@ def count_to_text(count: float | None) -> str:
         if abs(count) >= size:
             return f"{count / size:,.2f} {suffix}"
     return f"{count:,.0f}"
+
+
+def local_time(ts: float | None, zone: tzinfo) -> str | None:
+    """Unix seconds as a readable time in `zone` (widgets.viewer_timezone); None (shown as a dash) where there is
+    no time."""
+    if ts is None or pd.isna(ts):
+        return None
+    return datetime.fromtimestamp(float(ts), zone).strftime(TIME_FORMAT)
 
 
 def fmt_duration_hours(hours: float) -> str:

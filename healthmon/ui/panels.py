@@ -1,28 +1,25 @@
 """What the System, Model and Analysis pages share: one history read per layer, charts with their CSV,
 and a note that says what is missing wherever a chart would be blank.
 
-The data shaping here is pure (frames in, frames or numbers out), so tests need no Streamlit runtime.
+The chart data these draw is shaped without Streamlit in healthmon.ui.shaping.series (frames in, frames out).
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from healthmon import charts
 from healthmon.monitor import Monitor
-from healthmon.store.frames import percentiles
 from healthmon.ui import zoom
 from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
+from healthmon.ui.shaping.series import BAND_HIGH, BAND_LOW, break_gaps, histogram_bins, present, with_band
 from healthmon.ui.slots import LatestSlotCache
 from healthmon.ui.state import (
     MAX_POINTS,
@@ -104,23 +101,6 @@ def history_cache(m: Monitor) -> LatestSlotCache[pd.DataFrame]:
         return cache
 
 
-def weighted_mean(frame: pd.DataFrame, column: str, weight: str) -> float | None:
-    """The window's mean of a per-interval mean, each interval (or downsampled bucket) weighted by its count in
-    `weight` (the requests it averaged), so a busy minute counts for more than a quiet one; None without data."""
-    if column not in frame or weight not in frame:
-        return None
-    values, weights = frame[column], frame[weight]
-    usable = values.notna() & weights.notna() & (weights > 0)
-    if not usable.any():
-        return None
-    return float((values[usable] * weights[usable]).sum() / weights[usable].sum())
-
-
-def present(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """The columns that hold at least one number in this frame (a chart of only gaps is a blank chart)."""
-    return [column for column in columns if column in frame and frame[column].notna().any()]
-
-
 def limits(m: Monitor, metric: str, unit: str = "") -> list[tuple[float, str, str]]:
     """The fixed limits on a metric of the rules the Monitor runs (HEALTHMON_RULES_FILE's, when set), labelled
     in the page's language."""
@@ -192,45 +172,6 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
         BAND_LOW: f"{baseline[1]}_baseline_low", BAND_HIGH: f"{baseline[1]}_baseline_high"}), name)
 
 
-BAND_LOW, BAND_HIGH = "baseline_low", "baseline_high"
-
-
-def baseline_columns(*metrics: str) -> list[str]:
-    """The baseline layer's columns for these metrics' learned bands (Monitor._baseline_sample)."""
-    return [f"{metric}_baseline_{side}" for metric in metrics for side in ("low", "high")]
-
-
-def with_band(shown: pd.DataFrame, baseline: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """`shown` with baseline_low/high columns: the metric's learned band at each row's time (the nearest baseline
-    sample within a few of its steps), or unchanged where the baseline has none in the window."""
-    low, high = f"{metric}_baseline_low", f"{metric}_baseline_high"
-    if shown.empty or low not in baseline or high not in baseline:
-        return shown
-    bands = baseline[["ts", low, high]].dropna().rename(columns={low: BAND_LOW, high: BAND_HIGH})
-    if bands.empty:
-        return shown
-    steps = bands["ts"].diff().median()
-    tolerance = 5 * steps if pd.notna(steps) and steps > 0 else 60.0
-    merged = pd.merge_asof(shown.sort_values("ts"), bands.sort_values("ts"), on="ts", direction="nearest",
-                           tolerance=tolerance)
-    return merged if merged[BAND_LOW].notna().any() else shown
-
-
-def break_gaps(frame: pd.DataFrame, factor: float = 5.0) -> pd.DataFrame:
-    """Insert an all-NaN row wherever consecutive samples lie more than `factor` usual steps apart, so a line
-    drawn without connectgaps stops at an outage instead of bridging it. The usual step is the median one:
-    the collection interval for raw samples, the bucket width for downsampled ones."""
-    if len(frame) < 3:
-        return frame
-    steps = frame["ts"].diff()
-    usual = steps.median()
-    last_before = frame["ts"].shift()[steps > factor * usual]
-    if last_before.empty:
-        return frame
-    breaks = pd.DataFrame({"ts": (last_before + usual).to_numpy()})  # one usual step into the outage
-    return pd.concat([frame, breaks.reindex(columns=frame.columns)]).sort_values("ts", ignore_index=True)
-
-
 def distribution(values: pd.Series, name: str, *, title: str, x_title: str, missing: str,
                  integer: bool = False) -> None:
     """A histogram of one request column, binned on the server, with its bins as CSV; `missing` when empty."""
@@ -243,24 +184,6 @@ def distribution(values: pd.Series, name: str, *, title: str, x_title: str, miss
     download_csv(bins, name)
 
 
-def histogram_bins(values: pd.Series, bins: int = 30, integer: bool = False) -> pd.DataFrame:
-    """(bin_start, bin_end, count) over the finite values. Integer data (token counts) gets whole-number bins
-    centred on the integers, so 15 tokens is one bar at 15, not a bar from 14.5 to 15.5 labelled 14.6."""
-    finite = pd.to_numeric(values, errors="coerce").dropna()
-    finite = finite[np.isfinite(finite)]
-    if finite.empty:
-        return pd.DataFrame({"bin_start": pd.Series(dtype="float64"), "bin_end": pd.Series(dtype="float64"),
-                             "count": pd.Series(dtype="int64")})
-    low, high = float(finite.min()), float(finite.max())
-    if integer:
-        width = max(1, math.ceil((high - low + 1) / bins))
-        edges = np.arange(math.floor(low) - 0.5, math.floor(high) + 0.5 + width, width)
-    else:
-        edges = np.histogram_bin_edges(finite, bins=bins)
-    counts, edges = np.histogram(finite, bins=edges)
-    return pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "count": counts})
-
-
 def facts(pairs: Mapping[str, object], columns: int = 3) -> None:
     """Label/value facts in a grid, values in bold under their label: names like Qwen2ForCausalLM fit where a
     metric's large type would cut them off, and text from a model's config or a model source is never read as
@@ -269,27 +192,3 @@ def facts(pairs: Mapping[str, object], columns: int = 3) -> None:
     for index, (label, value) in enumerate(pairs.items()):
         text = "—" if value is None else escape_markdown(value)
         cols[index % columns].markdown(f"{label}  \n**{text}**")
-
-
-def has_gpu(sample: Mapping[str, Any]) -> bool:
-    return bool(sample.get("gpu_available")) and bool(sample.get("devices"))
-
-
-def request_summary(requests: pd.DataFrame) -> dict[str, Any]:
-    """Counts by status and latency percentiles of the successful requests in a requests frame."""
-    status = requests["status"] if "status" in requests else pd.Series(dtype="object")
-    ok = requests[status == "ok"] if not requests.empty else requests
-    latency = percentiles(ok["latency_seconds"].tolist() if "latency_seconds" in ok else [])
-    return {"requests": len(requests), "failed": int((status == "error").sum()),
-            "rejected": int((status == "rejected").sum()), "succeeded": len(ok),
-            "latency_p50_seconds": latency["p50"], "latency_p95_seconds": latency["p95"],
-            "latency_p99_seconds": latency["p99"]}
-
-
-def finish_reason_counts(requests: pd.DataFrame) -> pd.DataFrame:
-    """Requests per finish reason (stop, length, cancelled, error), most frequent first."""
-    if requests.empty:
-        return pd.DataFrame({"finish_reason": pd.Series(dtype="object"), "requests": pd.Series(dtype="int64")})
-    reasons = requests["finish_reason"].fillna("none")
-    counts = reasons.value_counts().rename_axis("finish_reason").reset_index(name="requests")
-    return counts.sort_values(["requests", "finish_reason"], ascending=[False, True], ignore_index=True)

@@ -1,4 +1,5 @@
-"""The System page's data: the GPU table and series names, per-core use, and the peak of byte rates."""
+"""The System page's data: whether a GPU sample has devices, the GPU table and series names, per-core use, and
+the peak of byte rates."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import numpy as np
 import pandas as pd
 
 from healthmon.ui.shaping import Translate
+
+
+def has_gpu(sample: Mapping[str, Any]) -> bool:
+    """Whether the latest gpu sample found a GPU and lists at least one device."""
+    return bool(sample.get("gpu_available")) and bool(sample.get("devices"))
 
 
 def gpu_series(devices: Sequence[Mapping[str, Any]], metric: str) -> dict[str, str]:
