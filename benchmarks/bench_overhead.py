@@ -32,10 +32,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from healthmon.params import GenerationParams  # noqa: E402
 from healthmon.runtime.demo import build_demo_model  # noqa: E402
 from healthmon.runtime.engine import ModelRuntime  # noqa: E402
 from healthmon.runtime.generate import encode_prompt  # noqa: E402
-from healthmon.runtime.params import GenerationParams  # noqa: E402
 from healthmon.runtime.sources import ModelSpec  # noqa: E402
 
 PROMPTS = {"en": "Explain how a language model service is monitored.", "zh": "请解释如何监控一个大语言模型服务。"}

@@ -1,6 +1,7 @@
 """Proxy overhead: the same streamed chat request sent to a model server directly and through healthmon's /v1.
 
-    python benchmarks/bench_proxy.py [--pairs 60] [--warm-up-pairs 2] [--max-tokens 8] [--output FILE]
+    python benchmarks/bench_proxy.py [--server transformers|stub] [--pairs 60] [--warm-up-pairs 2] [--max-tokens 8]
+        [--stub-token-ms 20] [--output FILE]
 
 Starts one `transformers serve` on the packaged SmolLM2 checkpoint (tests/serve_fixture.py, as the tests do) and
 one headless healthmon agent (`python -m healthmon agent`) with HEALTHMON_MODEL=openai:<server>/v1, so healthmon's
@@ -27,6 +28,11 @@ same request is the time the proxy adds outside its wait for the server, with no
 admission before the upstream request starts. Their sum is what the proxy spends on a first token besides
 sending the request to the server (which the direct client does too): a low-noise estimate of the added TTFT
 where the pairwise difference cannot resolve a few ms.
+
+`--server stub` puts benchmarks/stub_openai.py in place of `transformers serve`: a paced server that answers its
+first delta at once and one every `--stub-token-ms` after, at a cost of tens of microseconds. With no model
+competing for the cores and no TTFT of its own to swing, the side-by-side difference then measures the proxy
+itself, to a fraction of a millisecond, and the tokens/s ratio whether relaying stretches a steady stream.
 
 healthmon runs with probes off (a canary would be a third request on the server), the rate limit off (so that
 a fast server's pairs are never refused) and, by default, the relevance embedding off
@@ -61,6 +67,35 @@ from tests.serve_fixture import TransformersServe, packaged_checkpoint  # noqa: 
 PROMPT = "Explain how a language model service is monitored."
 TTFT_TARGET_MS = 2.0
 RATIO_TARGET = 0.97
+
+
+class StubServer:
+    """benchmarks/stub_openai.py in a process of its own on a free loopback port."""
+
+    model = "stub"
+
+    def __init__(self, token_ms: float, tokens: int) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.command = [sys.executable, "-m", "benchmarks.stub_openai", "--port", str(self.port),
+                        "--token-ms", str(token_ms), "--tokens", str(tokens)]
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout_seconds: float = 30) -> StubServer:
+        self.process = subprocess.Popen(self.command, cwd=ROOT)
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url.removesuffix("/v1") + "/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise TimeoutError("the stub server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 class Agent:
@@ -235,13 +270,19 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=8)
     parser.add_argument("--prompt", default=PROMPT)
     parser.add_argument("--embedding-model", default="off", help="HEALTHMON_EMBEDDING_MODEL for the agent")
+    parser.add_argument("--server", choices=("transformers", "stub"), default="transformers")
+    parser.add_argument("--stub-token-ms", type=float, default=20.0, help="the stub's time between deltas")
     parser.add_argument("--output", type=Path, default=None, help="also write the figures and every pair here")
     args = parser.parse_args()
     load_before = os.getloadavg()
     loads: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = packaged_checkpoint()
-        server = TransformersServe(checkpoint, Path(tmp)).start()
+        if args.server == "stub":
+            checkpoint, server_name = "none", f"benchmarks/stub_openai.py, a delta every {args.stub_token_ms:g} ms"
+            server: StubServer | TransformersServe = StubServer(args.stub_token_ms, args.max_tokens).start()
+        else:
+            checkpoint, server_name = str(packaged_checkpoint()), "transformers serve (CPU)"
+            server = TransformersServe(Path(checkpoint), Path(tmp)).start()
         agent = Agent(server.base_url, server.model, Path(tmp) / "data", Path(tmp) / "agent.log",
                       args.embedding_model)
         try:
@@ -269,7 +310,7 @@ def main() -> None:
             server.stop()
         own = healthmon_timings(Path(tmp) / "data" / "history.sqlite3")
     result = {
-        "benchmark": "proxy_overhead", "model": str(checkpoint), "server": "transformers serve (CPU)",
+        "benchmark": "proxy_overhead", "model": checkpoint, "server": server_name,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "prompt": args.prompt, "max_tokens": args.max_tokens, "warm_up_pairs": args.warm_up_pairs,
         "embedding_model": args.embedding_model,

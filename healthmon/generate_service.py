@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from healthmon.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.pipeline import RequestSink
 from healthmon.ratelimit import RateLimiter, retry_after_header
 from healthmon.records import RequestRecord, build_record
-from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.target import ModelNotReady, RuntimeBusy, Target, TokenStream
 from healthmon.tracing import Trace
 

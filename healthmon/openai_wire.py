@@ -2,7 +2,7 @@
 into an `OpenAIRequest`, OpenAI-style errors, and the mapping onto healthmon's `GenerationParams`.
 
 Pure (no Streamlit, no HTTP framework), so the routes, the remote-target proxy and the tests share one parser.
-Validation is the same as `/api/model/generate`'s (healthmon.runtime.params does the text checks); what differs
+Validation is the same as `/api/model/generate`'s (healthmon.params does the text checks); what differs
 is the names (`max_tokens`, not `max_new_tokens`) and the error shape. Fields that change nothing (`user`,
 `frequency_penalty: 0`, `response_format: {"type": "text"}`, ...) are accepted; fields asking for what healthmon
 cannot do (`n > 1`, tools, logprobs, JSON mode, `echo`, `best_of > 1`) are a 400 naming the param, as is a field
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from healthmon.runtime.params import (
+from healthmon.params import (
     MAX_REPETITION_PENALTY,
     MAX_TEMPERATURE,
     MIN_REPETITION_PENALTY,

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from healthmon.params import GenerationParams
 from healthmon.records import RequestRecord
-from healthmon.runtime.params import GenerationParams
 from healthmon.target import ModelNotReady, RuntimeBusy
 from healthmon.textsafe import log_text
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from healthmon.tracing import Trace
 
 if TYPE_CHECKING:  # types only: the records module sits below the runtime, which imports it
-    from healthmon.runtime.params import GenerationParams
+    from healthmon.params import GenerationParams
 
 Stage = Literal["finished", "scored"]
 STATUSES = ("ok", "error", "rejected")

@@ -17,8 +17,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from healthmon.params import GenerationParams
     from healthmon.records import RequestRecord
-    from healthmon.runtime.params import GenerationParams
     from healthmon.tracing import Trace
 
 

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 from healthmon.generate_service import GenerateLimits, GenerateService
+from healthmon.params import GenerationParams, InvalidRequest
 from healthmon.probe import CanaryProbe
 from healthmon.ratelimit import RateLimiter
 from healthmon.runtime.engine import ModelNotReady, ModelRuntime, RuntimeBusy
 from healthmon.runtime.generate import encode_prompt
-from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import ModelSourceError, ModelSpec
 
 

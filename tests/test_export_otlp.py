@@ -14,8 +14,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from healthmon.config import load_settings
 from healthmon.export.otlp import TraceExporter, trace_exporter_from_env
 from healthmon.monitor import Monitor
+from healthmon.params import GenerationParams
 from healthmon.records import RequestRecord
-from healthmon.runtime.params import GenerationParams
 
 
 def record(**overrides) -> RequestRecord:

@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from healthmon.config import load_settings
 from healthmon.export.prometheus import MonitorCollector, build_registry, metrics_route
 from healthmon.monitor import Monitor
+from healthmon.params import GenerationParams
 from healthmon.records import RequestRecord
-from healthmon.runtime.params import GenerationParams
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package 'prometheus')")

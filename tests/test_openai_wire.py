@@ -28,7 +28,7 @@ from healthmon.openai_stream import (
     response_body,
 )
 from healthmon.openai_wire import OpenAIError, OpenAIRequest, from_invalid_request, generation_kwargs, parse_request
-from healthmon.runtime.params import ChatMessage, GenerationParams, InvalidRequest, parse_generate_body
+from healthmon.params import ChatMessage, GenerationParams, InvalidRequest, parse_generate_body
 
 CAP = 512
 MAX_CHARS = 1000

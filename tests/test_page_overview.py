@@ -7,8 +7,8 @@ import streamlit as st
 from conftest import plotly_spec, wait_for_model
 from streamlit.testing.v1 import AppTest
 
+from healthmon.params import GenerationParams
 from healthmon.registry import get_monitor, release_monitor
-from healthmon.runtime.params import GenerationParams
 
 
 @pytest.fixture

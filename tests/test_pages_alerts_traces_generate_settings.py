@@ -16,8 +16,8 @@ from conftest import wait_for_model
 from streamlit.testing.v1 import AppTest
 
 from healthmon.monitor import Monitor
+from healthmon.params import GenerationParams
 from healthmon.registry import get_monitor, release_monitor
-from healthmon.runtime.params import GenerationParams
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = """

@@ -17,10 +17,10 @@ from conftest import plotly_spec, wait_for_model
 from streamlit.testing.v1 import AppTest
 
 from healthmon.collectors.gpu import GpuCollector
+from healthmon.params import GenerationParams
 from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.metrics import text_quality
 from healthmon.registry import get_monitor, release_monitor
-from healthmon.runtime.params import GenerationParams
 
 
 class _NvmlError(Exception):

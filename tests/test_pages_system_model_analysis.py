@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from healthmon import charts
 from healthmon.collectors.gpu import GpuCollector
+from healthmon.params import GenerationParams
 from healthmon.registry import get_monitor, release_monitor
-from healthmon.runtime.params import GenerationParams
 from healthmon.ui import panels
 from healthmon.ui.format import bytes_to_text, count_to_text
 from healthmon.ui.shaping.system import gpu_series

@@ -5,7 +5,7 @@ import math
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body, resolve_max_new_tokens
+from healthmon.params import GenerationParams, InvalidRequest, parse_generate_body, resolve_max_new_tokens
 
 CAPS = {"max_new_tokens_cap": 256, "max_prompt_chars": 1000}
 

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from healthmon.params import GenerationParams
 from healthmon.quality.fluency import TokenLogprobRecorder
 from healthmon.quality.uncertainty import uncertainty
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.generate import TokenTimingStreamer, encode_prompt, run_generation
 from healthmon.runtime.loader import load_checkpoint
-from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSpec
 from healthmon.tracing import Trace
 

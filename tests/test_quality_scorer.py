@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from healthmon.generate_service import GenerateLimits, GenerateService
+from healthmon.params import GenerationParams
 from healthmon.pipeline import RequestPipeline
 from healthmon.probe import CanaryProbe
 from healthmon.quality.drift import REFERENCE_RECORDED, CanaryReferences
@@ -22,7 +23,6 @@ from healthmon.quality.window import QualityWindow
 from healthmon.ratelimit import RateLimiter
 from healthmon.records import RequestRecord
 from healthmon.runtime.engine import ModelRuntime
-from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSpec
 
 WAIT_SECONDS = 30

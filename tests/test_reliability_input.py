@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from healthmon.api import build_routes
 from healthmon.config import load_settings
 from healthmon.monitor import Monitor
-from healthmon.runtime.params import KNOWN_FIELDS
+from healthmon.params import KNOWN_FIELDS
 
 GENERATE = "/api/model/generate"
 JSON_HEADERS = {"Content-Type": "application/json"}

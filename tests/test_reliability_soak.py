@@ -23,7 +23,7 @@ from healthmon.api import build_routes
 from healthmon.config import load_settings
 from healthmon.loop import COLLECTOR_THREAD_NAME
 from healthmon.monitor import Monitor
-from healthmon.runtime.params import GenerationParams
+from healthmon.params import GenerationParams
 
 WARM_UP_SECONDS = 10.0
 MEASURE_SECONDS = 30.0

@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from healthmon.params import ChatMessage, GenerationParams
 from healthmon.remote.client import RemoteStreamBroken
 from healthmon.remote.target import RemoteTarget
-from healthmon.runtime.params import ChatMessage, GenerationParams
 from healthmon.target import ModelNotReady, ModelStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "server_metrics"

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import torch
 
+from healthmon.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.records import RequestRecord, build_record
 from healthmon.runtime.engine import ModelRuntime, releasable_text
 from healthmon.runtime.generate import cut_at_stop, decode_whole_characters, render_prompt, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
-from healthmon.runtime.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.runtime.sources import ModelSpec
 from healthmon.tracing import Trace
 

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from healthmon.generate_service import GenerateRefused
-from healthmon.runtime.params import (
+from healthmon.params import (
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_TOP_P,
     MAX_REPETITION_PENALTY,

@@ -24,8 +24,8 @@ from healthmon.api.http import (
 )
 from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
+from healthmon.params import InvalidRequest
 from healthmon.records import RequestRecord
-from healthmon.runtime.params import InvalidRequest
 from healthmon.runtime.sources import ModelSourceError, parse_model_spec
 
 

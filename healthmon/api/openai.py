@@ -23,8 +23,8 @@ from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
 from healthmon.openai_stream import DONE_SSE, ChunkStream, Usage, encode_sse, models_body, response_body
 from healthmon.openai_wire import Kind, OpenAIError, OpenAIRequest, generation_kwargs, parse_request
+from healthmon.params import GenerationParams, InvalidRequest
 from healthmon.records import RequestRecord
-from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.target import TokenStream
 from healthmon.textsafe import log_text
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from datetime import UTC, datetime
 from typing import Any
 
+from healthmon.params import GenerationParams
 from healthmon.pipeline import RequestSink
 from healthmon.quality.metrics import answer_quality
 from healthmon.records import GenerationOutcome, RequestRecord, build_record
@@ -36,7 +37,6 @@ from healthmon.remote.server_metrics import (
     parse_server_metrics,
 )
 from healthmon.remote.tokens import TokenCounter
-from healthmon.runtime.params import GenerationParams
 from healthmon.runtime.sources import ModelSourceError
 from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
 from healthmon.textsafe import log_text, redact_url

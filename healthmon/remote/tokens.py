@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from healthmon.runtime.params import GenerationParams
+from healthmon.params import GenerationParams
 from healthmon.textsafe import log_text
 
 

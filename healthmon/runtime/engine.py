@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from healthmon.params import GenerationParams, InvalidRequest
 from healthmon.pipeline import RequestSink
 from healthmon.quality.metrics import answer_quality
 from healthmon.records import GenerationOutcome, RequestRecord, build_record
 from healthmon.runtime.demo import is_demo_checkpoint
 from healthmon.runtime.generate import cut_at_stop, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
-from healthmon.runtime.params import GenerationParams, InvalidRequest
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
 from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
 from healthmon.textsafe import log_text

@@ -15,9 +15,9 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from healthmon.params import GenerationParams, InvalidRequest, resolve_max_new_tokens
 from healthmon.quality.fluency import TokenLogprobRecorder
 from healthmon.records import GenerationOutcome
-from healthmon.runtime.params import GenerationParams, InvalidRequest, resolve_max_new_tokens
 from healthmon.tracing import Trace
 
 TokenSink = Callable[[list[int]], None]
