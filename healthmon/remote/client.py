@@ -21,13 +21,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.request
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from healthmon.openai_stream import Done, MalformedEvent, SSEReader, Usage, read_chunk
+from healthmon.remote.aio_http import (
+    AioStreamingClient,
+    ConnectFailed,
+    ConnectionBroken,
+    ProtocolError,
+    ReadTimedOut,
+)
 from healthmon.textsafe import one_line, redact_url
 
 MAX_MESSAGE_CHARS = 300  # of a server's error text kept in an exception
@@ -118,8 +127,15 @@ class RemoteClient:
         timeout = httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds, pool=connect_timeout_seconds)
         self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
         self._async_options: dict[str, Any] = {"headers": headers, "timeout": timeout}
-        # One AsyncClient per event loop: its connections belong to the loop that opened them.
-        self._async_http: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
+        # The streaming POST from the event loop goes over aio_http's lean client (its docstring says why), unless
+        # the environment routes the server through a proxy, which only httpx speaks.
+        self.direct_on_event_loop = not uses_environment_proxy(self.base_url)
+        self._aio_options: dict[str, Any] = {"headers": headers, "connect_timeout_seconds": connect_timeout_seconds,
+                                             "read_timeout_seconds": read_timeout_seconds,
+                                             "ssl_context": httpx.create_ssl_context()
+                                             if self.base_url.startswith("https:") else None}
+        # One async client per event loop: its connections belong to the loop that opened them.
+        self._async_http: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient | AioStreamingClient] | None = None
 
     def __enter__(self) -> RemoteClient:
         return self
@@ -139,10 +155,12 @@ class RemoteClient:
                 except RuntimeError:  # the loop stopped in between: its sockets go with it
                     pass
 
-    def _async_client(self) -> httpx.AsyncClient:
+    def _async_client(self) -> httpx.AsyncClient | AioStreamingClient:
         loop = asyncio.get_running_loop()
         if self._async_http is None or self._async_http[0] is not loop:
-            self._async_http = (loop, httpx.AsyncClient(**self._async_options))
+            client = AioStreamingClient(**self._aio_options) if self.direct_on_event_loop \
+                else httpx.AsyncClient(**self._async_options)
+            self._async_http = (loop, client)
         return self._async_http[1]
 
     def stream_chat(self, messages: Sequence[Mapping[str, Any]], *, model: str | None = None,
@@ -241,7 +259,7 @@ class RemoteClient:
 
     def _read_stream(self, response: httpx.Response, url: str) -> Generator[StreamEvent, None, None]:
         decoder = StreamDecoder(url)
-        decoder.check(response)
+        decoder.check(response.headers.get("content-type", ""))
         chunks = response.iter_bytes()
         while True:
             try:
@@ -259,7 +277,54 @@ class RemoteClient:
 
     async def _astream(self, url: str, body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         """The streaming POST on the event loop: the same events and errors as the thread's `_read_stream`."""
-        http = self._async_client()
+        client = self._async_client()
+        events = self._astream_direct(client, url, body) if isinstance(client, AioStreamingClient) \
+            else self._astream_httpx(client, url, body)
+        async for event in events:
+            yield event
+
+    async def _astream_direct(self, client: AioStreamingClient, url: str,
+                              body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
+        where = redact_url(url)
+        try:
+            response = await client.post(url, json.dumps(body).encode(),
+                                         {"content-type": "application/json", "accept": "text/event-stream"})
+        except ReadTimedOut as exc:
+            raise RemoteTimeout(f"{where} sent no answer within {self.read_timeout_seconds:g} s") from exc
+        except ProtocolError as exc:
+            raise RemoteInvalidResponse(f"{where}: {exc}") from exc
+        except (ConnectFailed, ConnectionBroken) as exc:
+            raise RemoteConnectError(f"cannot reach {where}: {one_line(exc) or type(exc).__name__}") from exc
+        try:
+            if not response.is_success:
+                try:
+                    text = await response.aread()
+                except (ReadTimedOut, ConnectionBroken, ProtocolError) as exc:
+                    raise RemoteConnectError(f"cannot reach {where}: {one_line(exc)}") from exc
+                raise RemoteHTTPError(response.status_code, error_text_of(text, response.reason), url)
+            decoder = StreamDecoder(url)
+            decoder.check(response.headers.get("content-type", ""))
+            chunks = response.aiter_bytes()
+            while True:
+                try:
+                    data = await anext(chunks, None)
+                except ReadTimedOut as exc:
+                    raise decoder.silent(self.read_timeout_seconds) from exc
+                except (ConnectionBroken, ProtocolError) as exc:
+                    raise decoder.lost(exc) from exc
+                arrived_seconds = time.perf_counter()
+                if data is None:
+                    yield decoder.close(arrived_seconds)
+                    return
+                for event in decoder.feed(data, arrived_seconds):
+                    yield event
+                    if isinstance(event, StreamEnd):
+                        return
+        finally:
+            await response.aclose()  # a stream left before its end closes the connection: the server stops
+
+    async def _astream_httpx(self, http: httpx.AsyncClient, url: str,
+                             body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         request = http.build_request("POST", url, json=body, headers={"Accept": "text/event-stream"})
         try:
             response = await http.send(request, stream=True)
@@ -273,7 +338,7 @@ class RemoteClient:
                     raise _before_answer(exc, url, self.read_timeout_seconds) from exc
                 raise RemoteHTTPError(response.status_code, error_message(response), url)
             decoder = StreamDecoder(url)
-            decoder.check(response)
+            decoder.check(response.headers.get("content-type", ""))
             chunks = response.aiter_bytes()
             while True:
                 try:
@@ -292,6 +357,16 @@ class RemoteClient:
             await response.aclose()  # closing the connection stops the server generating
 
 
+def uses_environment_proxy(url: str) -> bool:
+    """Whether HTTP_PROXY / HTTPS_PROXY / ALL_PROXY send `url` through a proxy, NO_PROXY considered, as httpx
+    would (it reads the same variables)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)  # type: ignore[attr-defined]
+
+
 class StreamDecoder:
     """One upstream stream's bytes → TextDeltas and one StreamEnd, for the thread's reader and the event loop's.
 
@@ -306,15 +381,18 @@ class StreamDecoder:
         self._usage: Usage | None = None
         self._model: str | None = None
 
-    def check(self, response: httpx.Response) -> None:
-        content_type = response.headers.get("content-type", "")
+    def check(self, content_type: str) -> None:
         if not content_type.startswith("text/event-stream"):
             raise RemoteInvalidResponse(f"{redact_url(self.url)} answered {content_type or 'no content type'}, "
                                         "not an event stream")
 
     def broken(self, exc: httpx.TransportError, read_timeout_seconds: float) -> RemoteStreamBroken:
-        if isinstance(exc, httpx.ReadTimeout):
-            return RemoteStreamBroken(f"no data for {read_timeout_seconds:g} s", self.deltas)
+        return self.silent(read_timeout_seconds) if isinstance(exc, httpx.ReadTimeout) else self.lost(exc)
+
+    def silent(self, read_timeout_seconds: float) -> RemoteStreamBroken:
+        return RemoteStreamBroken(f"no data for {read_timeout_seconds:g} s", self.deltas)
+
+    def lost(self, exc: Exception) -> RemoteStreamBroken:
         return RemoteStreamBroken(f"the connection failed: {one_line(exc) or type(exc).__name__}", self.deltas)
 
     def close(self, arrived_seconds: float) -> StreamEnd:
@@ -387,18 +465,23 @@ def _before_answer(exc: httpx.TransportError, url: str, read_timeout_seconds: fl
 
 
 def error_message(response: httpx.Response) -> str:
-    """The server's own words from an error answer: OpenAI's `{"error": {"message"}}`, `{"error": "..."}`
+    """The server's own words from an error answer (see error_text_of)."""
+    return error_text_of(response.content, response.reason_phrase)
+
+
+def error_text_of(content: bytes, reason: str) -> str:
+    """The server's own words from an error body: OpenAI's `{"error": {"message"}}`, `{"error": "..."}`
     (TGI, transformers serve), FastAPI's `{"detail"}`, vLLM's `{"message"}`, else the text or the reason."""
+    text = content.decode("utf-8", errors="replace")
     try:
-        body = response.json()
+        body = json.loads(text)
     except ValueError:
         body = None
     if isinstance(body, dict):
         for key in ("error", "detail", "message"):
             if body.get(key):
                 return _error_text(body[key])
-    text = one_line(response.text.strip())
-    return (text or response.reason_phrase or "no message")[:MAX_MESSAGE_CHARS]
+    return (one_line(text.strip()) or reason or "no message")[:MAX_MESSAGE_CHARS]
 
 
 def _error_text(error: Any) -> str:
