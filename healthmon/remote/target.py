@@ -266,6 +266,9 @@ class RemoteTarget:
             finally:
                 stream.relaying = False
                 await events.aclose()  # closing the connection stops the server generating
+            # Let the consumer relay the last delta before the record is built: building it (quality scoring)
+            # holds the GIL for about a millisecond on the worker thread, which delayed that delta by as much.
+            await asyncio.sleep(0)
             stream.record = await loop.run_in_executor(None, self._answered, stream, answer)
         except Exception as exc:  # noqa: BLE001 - a failed request is a record, never a lost task
             stream.record = await loop.run_in_executor(None, self._failed, stream, exc)
