@@ -34,7 +34,6 @@ from healthmon.quality.window import QualityWindow
 from healthmon.ratelimit import RateLimiter
 from healthmon.remote.target import RemoteTarget
 from healthmon.remote.tokens import load_token_counter
-from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.sources import parse_model_spec
 from healthmon.store.sqlite import HistoryStore
 from healthmon.target import Target
@@ -50,6 +49,10 @@ def build_target(settings: Settings, sink: RequestPipeline) -> Target:
                             model=settings.target_model or None, api_key=settings.target_api_key or None,
                             queue_max=settings.queue_max,
                             token_counter=load_token_counter(settings.target_tokenizer, log))
+    # Imported here, not above: the in-process runtime brings torch and transformers (~5 s of imports), which a
+    # monitor of a remote server never needs.
+    from healthmon.runtime.engine import ModelRuntime
+
     return ModelRuntime(parse_model_spec(settings.model), demo_dir=settings.demo_model_dir,
                         models_dir=settings.models_dir, sink=sink, device=settings.device, dtype=settings.dtype,
                         queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)

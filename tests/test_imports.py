@@ -108,3 +108,24 @@ def test_streamlit_is_imported_only_under_ui() -> None:
     shaping = [str(path.relative_to(ROOT)) for path in (PACKAGE / "ui" / "shaping").glob("*.py")
                if any(name.startswith("streamlit") for name in imported(path))]
     assert shaping == []
+
+
+def test_a_monitor_of_a_remote_server_never_imports_torch(tmp_path) -> None:
+    """torch and transformers cost ~5 s of imports: only a model loaded in-process needs them."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from healthmon.config import load_settings\n"
+        "from healthmon.monitor import Monitor\n"
+        f"settings = load_settings(env={{}}, model='openai:http://127.0.0.1:9/v1', data_dir=Path({str(tmp_path)!r}),\n"
+        "                         probe_interval=0.0)\n"
+        "monitor = Monitor(settings, collectors=[])\n"
+        "monitor.loop.collect_once()\n"
+        "monitor.close()\n"
+        "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
