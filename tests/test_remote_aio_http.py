@@ -291,8 +291,10 @@ def test_a_server_behind_an_environment_proxy_is_left_to_httpx(monkeypatch, env,
         assert client.direct_on_event_loop is not proxied
 
 
-def test_on_the_event_loop_the_remote_client_turns_each_failure_into_its_remote_error() -> None:
-    """The RemoteError kinds of the thread's path (test_remote_client.py), from the lean client's failures."""
+@pytest.mark.parametrize("direct", [True, False], ids=["lean client", "httpx, behind a proxy"])
+def test_on_the_event_loop_the_remote_client_turns_each_failure_into_its_remote_error(direct: bool) -> None:
+    """The RemoteError kinds of the thread's path (test_remote_client.py), alike from the lean client and from
+    httpx, which streams where an environment proxy applies; and a good stream after them."""
     from healthmon.remote.client import (
         RemoteConnectError,
         RemoteHTTPError,
@@ -308,9 +310,13 @@ def test_on_the_event_loop_the_remote_client_turns_each_failure_into_its_remote_
         if connection in (1, 2):
             writer.write(b"HTTP/1.1 " + (b"404 Not Found" if connection == 1 else b"200 OK") + b"\r\ncontent-type: "
                          + kind + b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        elif connection == 3:  # one delta, then gone before a finish reason
+        elif connection in (3, 5):  # one delta, then gone before a finish reason; or a whole answer
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
                          + chunk(b'data: {"model": "m", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\n'))
+            if connection == 5:
+                writer.write(chunk(b'data: {"model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": '
+                                   b'"length"}], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}\n\n')
+                             + chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         else:
             await asyncio.sleep(30)
         await writer.drain()
@@ -328,6 +334,7 @@ def test_on_the_event_loop_the_remote_client_turns_each_failure_into_its_remote_
         async with Server(handler) as server:
             client = RemoteClient(server.url.removesuffix("/chat/completions"), read_timeout_seconds=0.3)
             assert client.direct_on_event_loop
+            client.direct_on_event_loop = direct
             error, _ = await failure(client)
             assert isinstance(error, RemoteHTTPError) and (error.status_code, error.message) == (404, "model not found")
             error, _ = await failure(client)
@@ -337,8 +344,13 @@ def test_on_the_event_loop_the_remote_client_turns_each_failure_into_its_remote_
             assert error.deltas_received == 1
             error, _ = await failure(client)
             assert isinstance(error, RemoteTimeout) and "0.3 s" in str(error)
+            events = [event async for event in client.astream_chat([{"role": "user", "content": "Hi"}])]
+            assert [e.text for e in events[:-1]] == ["Hi"] and events[-1].finish_reason == "length"
+            assert events[-1].usage is not None and events[-1].usage.completion_tokens == 1
             url = server.url
-        error, _ = await failure(RemoteClient(url.removesuffix("/chat/completions")))
+        gone = RemoteClient(url.removesuffix("/chat/completions"))
+        gone.direct_on_event_loop = direct
+        error, _ = await failure(gone)
         assert isinstance(error, RemoteConnectError) and "cannot reach" in str(error)
 
     asyncio.run(run())

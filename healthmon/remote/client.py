@@ -22,7 +22,7 @@ import asyncio
 import json
 import time
 import urllib.request
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -304,22 +304,14 @@ class RemoteClient:
                 raise RemoteHTTPError(response.status_code, error_text_of(text, response.reason), url)
             decoder = StreamDecoder(url)
             decoder.check(response.headers.get("content-type", ""))
-            chunks = response.aiter_bytes()
-            while True:
-                try:
-                    data = await anext(chunks, None)
-                except ReadTimedOut as exc:
-                    raise decoder.silent(self.read_timeout_seconds) from exc
-                except (ConnectionBroken, ProtocolError) as exc:
-                    raise decoder.lost(exc) from exc
-                arrived_seconds = time.perf_counter()
-                if data is None:
-                    yield decoder.close(arrived_seconds)
-                    return
-                for event in decoder.feed(data, arrived_seconds):
-                    yield event
-                    if isinstance(event, StreamEnd):
-                        return
+
+            def broken(exc: Exception) -> RemoteStreamBroken:
+                return decoder.silent(self.read_timeout_seconds) if isinstance(exc, ReadTimedOut) \
+                    else decoder.lost(exc)
+
+            async for event in decoder.adecode(response.aiter_bytes(), (ReadTimedOut, ConnectionBroken,
+                                                                       ProtocolError), broken):
+                yield event
         finally:
             await response.aclose()  # a stream left before its end closes the connection: the server stops
 
@@ -339,20 +331,9 @@ class RemoteClient:
                 raise RemoteHTTPError(response.status_code, error_message(response), url)
             decoder = StreamDecoder(url)
             decoder.check(response.headers.get("content-type", ""))
-            chunks = response.aiter_bytes()
-            while True:
-                try:
-                    data = await anext(chunks, None)
-                except httpx.TransportError as exc:
-                    raise decoder.broken(exc, self.read_timeout_seconds) from exc
-                arrived_seconds = time.perf_counter()
-                if data is None:
-                    yield decoder.close(arrived_seconds)
-                    return
-                for event in decoder.feed(data, arrived_seconds):
-                    yield event
-                    if isinstance(event, StreamEnd):
-                        return
+            async for event in decoder.adecode(response.aiter_bytes(), (httpx.TransportError,),
+                                               lambda exc: decoder.broken(exc, self.read_timeout_seconds)):
+                yield event
         finally:
             await response.aclose()  # closing the connection stops the server generating
 
@@ -386,7 +367,25 @@ class StreamDecoder:
             raise RemoteInvalidResponse(f"{redact_url(self.url)} answered {content_type or 'no content type'}, "
                                         "not an event stream")
 
-    def broken(self, exc: httpx.TransportError, read_timeout_seconds: float) -> RemoteStreamBroken:
+    async def adecode(self, chunks: AsyncIterator[bytes], failures: tuple[type[Exception], ...],
+                      broken: Callable[[Exception], RemoteStreamBroken]) -> AsyncGenerator[StreamEvent, None]:
+        """The events of an async byte stream, to its StreamEnd; a read failing with one of `failures` raises
+        `broken(exc)`."""
+        while True:
+            try:
+                data = await anext(chunks, None)
+            except failures as exc:
+                raise broken(exc) from exc
+            arrived_seconds = time.perf_counter()
+            if data is None:
+                yield self.close(arrived_seconds)
+                return
+            for event in self.feed(data, arrived_seconds):
+                yield event
+                if isinstance(event, StreamEnd):
+                    return
+
+    def broken(self, exc: Exception, read_timeout_seconds: float) -> RemoteStreamBroken:
         return self.silent(read_timeout_seconds) if isinstance(exc, httpx.ReadTimeout) else self.lost(exc)
 
     def silent(self, read_timeout_seconds: float) -> RemoteStreamBroken:
