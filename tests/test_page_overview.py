@@ -51,6 +51,7 @@ def test_overview_with_data_shows_gauges_breakdown_and_tiles(live_monitor):
     assert all(isinstance(g["data"][0]["value"], (int, float)) for g in gauges)
     sparklines = [s for s in specs if s["data"] and s["data"][0]["type"] == "scatter"]
     assert any(len(s["data"][0]["y"]) >= 2 for s in sparklines)
+    assert all(s["layout"]["yaxis"]["range"] for s in sparklines if s["data"][0]["y"])  # set, with a margin
     assert "no GPU" in [metric.value for metric in at.metric]
     assert at.dataframe and len(at.dataframe[0].value) >= 2  # score components
 
@@ -86,4 +87,6 @@ def test_overview_in_chinese(live_monitor):
     at = run_page("zh")
     assert not at.exception
     assert at.title[0].value == "总览"
-    assert "服务运行时间" in [metric.label for metric in at.metric]
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert "服务运行时间" in metrics
+    assert metrics["模型"] == "已加载"  # the model's state, not the code "loaded"

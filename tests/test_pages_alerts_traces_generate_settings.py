@@ -268,6 +268,13 @@ def test_settings_switches_the_ui_to_chinese(open_page):
     assert not at.exception
     assert at.title[0].value == "设置"
     assert "监控" in [header.value for header in at.subheader]
+    assert [metric.value for metric in at.metric if metric.label == "状态"][0] == "已加载"  # the model state is first
+
+
+def test_settings_counts_parameters_as_the_model_page_does(open_page):
+    """The demo model's 778.4 K parameters read "0.8 M" here while the Model page said "778.40 K"."""
+    metrics = open_page("views/settings.py").metric
+    assert [metric.value for metric in metrics if metric.label == "Parameters"][0].endswith(" K")
 
 
 def test_settings_refuses_a_malformed_model_source_and_keeps_the_model(open_page, monitor):

@@ -282,7 +282,7 @@ def test_model_page_before_requests_shows_card_and_what_to_do(live_monitor):
     at = run_page("views/model.py")
     assert texts(at.title) == ["Model"]
     metrics = {metric.label: metric.value for metric in at.metric}
-    assert metrics["State"] == "loaded" and metrics["Parameters"].endswith("K") and metrics["Memory footprint"]
+    assert metrics["State"] == "loaded" and metrics["Parameters"].endswith("K") and metrics["Model memory"]
     card = " ".join(texts(at.markdown))
     for fact in ("Source  \n**demo\\: demo**", "Architecture  \n**Qwen2ForCausalLM**", "Data type  \n**float32**",
                  "Device  \n**cpu**", "Context window  \n**1\\,024 tokens**"):  # values through escape_markdown

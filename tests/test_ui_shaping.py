@@ -27,6 +27,7 @@ from healthmon.ui.shaping.alerts import (
     level_css,
     rule_condition,
     rules_frame,
+    shown_value,
     silence_matchers,
 )
 from healthmon.ui.shaping.analysis import (
@@ -47,7 +48,7 @@ from healthmon.ui.shaping.model import (
     server_figures,
     with_users_throughput,
 )
-from healthmon.ui.shaping.overview import breakdown_table, inputs_text
+from healthmon.ui.shaping.overview import breakdown_table, inputs_text, sparkline_range
 from healthmon.ui.shaping.request import quality_facts, quality_notes
 from healthmon.ui.shaping.series import (
     BAND_HIGH,
@@ -55,6 +56,7 @@ from healthmon.ui.shaping.series import (
     baseline_columns,
     break_gaps,
     histogram_bins,
+    legend_rows,
     present,
     with_band,
 )
@@ -75,7 +77,8 @@ SHAPING_MODULES = ("healthmon.ui.shaping", "healthmon.ui.shaping.alerts", "healt
                    "healthmon.ui.shaping.system", "healthmon.ui.shaping.traces", "healthmon.ui.format")
 ZH = {"reference": "基准", "pending": "待计算", "time (UTC)": "时间 (UTC)", "drift": "漂移", "down": "离线",
       "warning": "警告", "Instance": "实例", "Status": "状态", "component": "组件", "system": "系统",
-      "resolve": "恢复", "for": "持续", "samples": "个样本", "Relevance": "相关性"}
+      "resolve": "恢复", "for": "持续", "samples": "个样本", "Relevance": "相关性",
+      "of 5": "/ 5 条"}
 
 
 def cells(column: pd.Series) -> list:
@@ -317,6 +320,17 @@ def test_the_breakdown_of_no_components_and_of_missing_inputs():
     assert sparse.to_dict("records") == [{"component": "model", "score": None, "weight": None, "inputs": ""}]
 
 
+def test_a_sparkline_range_keeps_flat_stretches_off_the_edges_and_small_wobbles_small():
+    low, high = sparkline_range(pd.Series([None, 5.11, 5.06, 5.06, 4.27]))
+    assert low < 4.27 and high > 5.11  # a margin on both sides: the flat stretch at the top is not clipped
+    low, high = sparkline_range(pd.Series([5.11, 5.06, 5.06]))
+    assert high - low >= 0.5  # at least a tenth of the values: a 1 % change is not drawn top to bottom
+    low, high = sparkline_range(pd.Series([0.0, 0.0]))
+    assert low < 0 < high  # a flat zero sits mid-tile
+    assert sparkline_range(pd.Series([None, None], dtype="float64")) is None
+    assert sparkline_range(pd.Series(dtype="float64")) is None
+
+
 # ---- analysis and axes ------------------------------------------------------------------------------------
 
 def test_errors_stand_out_among_finish_reasons():
@@ -366,6 +380,14 @@ def test_a_band_joins_each_point_to_the_nearest_baseline_sample():
     assert banded["ts"].tolist() == [0.0, 6.0, 12.0, 100.0]  # sorted by time for the merge
     assert cells(banded[BAND_LOW]) == [0.1, 0.15, 0.15, None]  # 100 s lies beyond 5 steps of the last band
     assert cells(banded[BAND_HIGH]) == [0.3, 0.35, 0.35, None]
+
+
+def test_a_long_legend_takes_more_rows_than_a_short_one_chinese_counted_wider():
+    assert legend_rows([]) == 1 and legend_rows(["p50", "p95", "p99"]) == 1
+    # the Analysis page's relevance chart with its learned band, as drawn at 1400 px: a second row in both languages
+    assert legend_rows(["relevance", "repetition rate", "distinct-2", "learned normal: relevance"]) == 2
+    assert legend_rows(["相关性", "重复率", "distinct-2", "学习到的正常范围: 相关性"]) == 2
+    assert legend_rows(["重复率"] * 3) == 1 and legend_rows(["a" * 200]) == 1  # one entry never makes two rows
 
 
 def test_no_band_leaves_the_frame_as_it_was():
@@ -466,6 +488,10 @@ def test_every_alert_metric_has_a_layer_and_every_rule_kind_a_condition():
 def test_a_rule_condition_is_worded_by_the_page():
     rule = ThresholdRule(name="c", metric="cpu_usage", op=">", fire=85, resolve=80, for_samples=3, for_seconds=60)
     assert rule_condition(rule, chinese) == "> 85% · 恢复 < 80% · 持续 ≥ 3 个样本, 60 s"
+    streak = ThresholdRule(name="s", metric="degenerate_recent", op=">", fire=2.5, resolve=1.5)
+    assert rule_condition(streak, english).startswith("> 2.5 of 5 · resolve < 1.5 of 5")
+    assert rule_condition(streak, chinese).startswith("> 2.5 / 5 条 · 恢复 < 1.5 / 5 条")  # the unit is worded too
+    assert shown_value("cpu_usage", 85, chinese) == "85%" and shown_value("ttft_seconds", 2, chinese) == "2 s"
 
 
 def test_the_layer_filter_offers_every_layer_an_alert_names():

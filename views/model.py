@@ -75,7 +75,8 @@ def model_card(info: dict) -> None:
         cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
         cols[1].metric(metric_label("parameters"), count_to_text(info.get("parameters")),
                        help=metric_help("parameters"))
-        cols[2].metric(t("Memory footprint"), bytes_to_text(info.get("memory_footprint_bytes")))
+        cols[2].metric(metric_label("memory_footprint_bytes"), bytes_to_text(info.get("memory_footprint_bytes")),
+                       help=metric_help("memory_footprint_bytes"))
         loaded_at = info.get("loaded_at")
         when = f" ({loaded_at[:19].replace('T', ' ')} UTC)" if loaded_at else ""
         cols[3].metric(metric_label("load_seconds"), fmt_seconds(info.get("load_seconds")),
@@ -198,7 +199,9 @@ def probe_section(probes: pd.DataFrame, drift: pd.DataFrame) -> None:
     drift_trend(drift)
     st.markdown(f"**{t('Recent probes')}**")
     # The model's output as plain text cells, never Markdown.
-    st.dataframe(probe_table(recent, answers, t), hide_index=True, width="stretch")
+    one_decimal = st.column_config.NumberColumn(format="%.1f")  # 181.0 ms beside 450.2 ms, not 181
+    st.dataframe(probe_table(recent, answers, t), hide_index=True, width="stretch",
+                 column_config={t(name): one_decimal for name in ("latency ms", "TTFT ms", "tokens/s")})
     download_csv(probe_csv(recent, answers), "probes")
 
 

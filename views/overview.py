@@ -1,12 +1,13 @@
 """Overview: health status, score gauges and breakdown, model state, active alerts, and trend tiles, live."""
 
+import pandas as pd
 import streamlit as st
 
 from healthmon import charts, payloads
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
-from healthmon.ui.shaping.overview import breakdown_table
+from healthmon.ui.shaping.overview import breakdown_table, sparkline_range
 from healthmon.ui.state import empty_state, layer_frame, monitor, refresh_seconds
 from healthmon.ui.tiles import Tile, tile_figures
 from healthmon.ui.widgets import model_caption
@@ -96,8 +97,11 @@ def trend_tiles(status: dict) -> None:
                       delta=None if change is None else fmt(change, tile.unit, tile.digits),
                       delta_color="inverse" if tile.higher_is_worse else "normal",
                       help=f"{metric_help(tile.column)} {t('The arrow: change over the window.')}")
-            st.plotly_chart(charts.sparkline(frames[tile.layer], tile.column), key=f"spark-{tile.column}",
-                            theme="streamlit", config={"displayModeBar": False})
+            spark = charts.sparkline(frames[tile.layer], tile.column)
+            y_range = sparkline_range(frames[tile.layer].get(tile.column, pd.Series(dtype="float64")))
+            if y_range is not None:
+                spark.update_yaxes(range=list(y_range))
+            st.plotly_chart(spark, key=f"spark-{tile.column}", theme="streamlit", config={"displayModeBar": False})
     if status["request_stats"]["total_requests"] == 0:
         empty_state(t("No requests yet: the service tiles fill in after the first generation."),
                     link_page="views/generate.py", link_label=t("Open Generate"))

@@ -6,7 +6,7 @@ import streamlit as st
 
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.sources import ACCEPTED_FORMS, ModelSourceError, describe, parse_model_spec
-from healthmon.ui.format import NO_DATA, escape_markdown, fmt_seconds
+from healthmon.ui.format import NO_DATA, count_to_text, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
 from healthmon.ui.shaping.settings import config_frame, spec_text
@@ -47,12 +47,11 @@ def model_facts(info: dict[str, Any]) -> None:
     architecture = f" · {escape_markdown(info['architecture'])}" if loaded and info.get("architecture") else ""
     st.markdown(f"{t('Current')}: **{escape_markdown(info['name'])}**{architecture}")  # the client's text, as text
     cols = st.columns(5)
-    cols[0].metric(t("State"), t(info["status"]))
+    cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
     if loaded and info.get("source") != "openai":  # a remote server's weights, device and dtype are its own
-        parameters = info.get("parameters")
         cols[1].metric(metric_label("load_seconds"), fmt_seconds(info.get("load_seconds")),
                        help=metric_help("load_seconds"))
-        cols[2].metric(metric_label("parameters"), f"{parameters / 1e6:,.1f} M" if parameters else NO_DATA,
+        cols[2].metric(metric_label("parameters"), count_to_text(info.get("parameters")),
                        help=metric_help("parameters"))
         cols[3].metric(t("Device"), escape_markdown(info.get("device") or NO_DATA))
         cols[4].metric(t("Data type"), escape_markdown(info.get("dtype") or NO_DATA))

@@ -33,7 +33,8 @@ def live_traces() -> None:
     include_probes = st.toggle(t("Include canary probes"), key="traces-include-probes", persist_state="session",
                                help=t("The monitor's own test requests, which check the model while nobody uses it."))
     flags = st.multiselect(t("Only answers flagged"), FLAGS, format_func=t, key="traces-flags",
-                           persist_state="session", help=t("Any of these flags; empty shows every request."))
+                           persist_state="session", placeholder=t("Every request"),
+                           help=t("Any of these flags; empty shows every request."))
     since, until = window_bounds(m)
     frame = m.store.requests_frame(since, until, include_synthetic=include_probes, columns=COLUMNS, flags=flags)
     if frame.empty:

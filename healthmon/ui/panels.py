@@ -19,7 +19,15 @@ from healthmon.monitor import Monitor
 from healthmon.ui import zoom
 from healthmon.ui.format import escape_markdown
 from healthmon.ui.i18n import translator
-from healthmon.ui.shaping.series import BAND_HIGH, BAND_LOW, break_gaps, histogram_bins, present, with_band
+from healthmon.ui.shaping.series import (
+    BAND_HIGH,
+    BAND_LOW,
+    break_gaps,
+    histogram_bins,
+    legend_rows,
+    present,
+    with_band,
+)
 from healthmon.ui.slots import LatestSlotCache
 from healthmon.ui.state import (
     MAX_POINTS,
@@ -34,6 +42,7 @@ from healthmon.ui.state import (
 t = translator("panels")
 SPARSE_POINTS = 60  # below this many points a line gets markers, so a lone measurement is not invisible
 LEGEND_ROOM_PX = 64  # top margin for a title with the legend on its own row beneath it
+LEGEND_ROW_EXTRA_PX = 22  # and for each further row a long legend wraps onto, so it never covers the title
 MIN_X_SPAN_SECONDS = 60.0
 # A redraw remounts the chart and drops a drag in progress: charts of short windows (a point every 1-2 s)
 # redraw at most this often, so a drag to zoom has time to finish. Tiles keep the collection interval.
@@ -164,7 +173,9 @@ def trend(frame: pd.DataFrame, series: Mapping[str, str], name: str, *, title: s
         middle = (first_ts + last_ts) / 2
         fig.update_xaxes(range=[(middle - MIN_X_SPAN_SECONDS / 2) * 1000, (middle + MIN_X_SPAN_SECONDS / 2) * 1000])
     if len(columns) > 1 or band is not None:  # the legend gets its own row under the title, so neither hides the other
-        fig.update_layout(margin_t=LEGEND_ROOM_PX, title=dict(yref="container", y=1.0, yanchor="top", pad_t=8),
+        labels = [series[column] for column in columns] + ([band[2]] if band is not None else [])
+        fig.update_layout(margin_t=LEGEND_ROOM_PX + LEGEND_ROW_EXTRA_PX * (legend_rows(labels) - 1),
+                          title=dict(yref="container", y=1.0, yanchor="top", pad_t=8),
                           legend=dict(y=1.02, yanchor="bottom"))
     fig.update_xaxes(title_text=t("time (UTC)"))
     plot(fig, f"chart-{name}", zoomable=True)

@@ -56,18 +56,26 @@ def level_css(levels: Iterable[str]) -> list[str]:
     return [f"color: {LEVEL_COLORS.get(level, LEVEL_COLORS['no_data'])}; font-weight: 600" for level in levels]
 
 
+def shown_value(metric: str, value: float, words: Translate) -> str:
+    """A rule's limit with its unit, a worded unit ("of 5") in the page's language; symbols stay as they are."""
+    text, unit = format_value(metric, value), spec(metric).unit
+    if any(char.isalpha() for char in unit) and text.endswith(unit):
+        return text.removesuffix(unit) + words(unit)  # the catalog's units; their entries are in alerts.json
+    return text
+
+
 def rule_condition(rule: Rule, words: Translate) -> str:
     """A rule's firing condition in one line, with units: what a person needs to judge an alert."""
     held = f"{words('for')} ≥ {rule.for_samples} {words('samples')}, {rule.for_seconds:g} s"
     if isinstance(rule, ThresholdRule):
         back = "<" if rule.op == ">" else ">"
-        return (f"{rule.op} {format_value(rule.metric, rule.fire)} · {words('resolve')} {back} "
-                f"{format_value(rule.metric, rule.resolve)} · {held}")
+        return (f"{rule.op} {shown_value(rule.metric, rule.fire, words)} · {words('resolve')} {back} "
+                f"{shown_value(rule.metric, rule.resolve, words)} · {held}")
     if isinstance(rule, BaselineRule):
         direction = words("worse when higher") if rule.bad_direction == "up" else words("worse when lower")
         return f"{words('learned baseline')}, {direction}, z > {rule.threshold:g} · {held}"
     assert isinstance(rule, ForecastRule)
-    return (f"{words('predicted')} {rule.op} {format_value(rule.metric, rule.threshold)} {words('within')} "
+    return (f"{words('predicted')} {rule.op} {shown_value(rule.metric, rule.threshold, words)} {words('within')} "
             f"{rule.horizon_seconds / 60:g} min · {held}")
 
 

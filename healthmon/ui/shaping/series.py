@@ -69,3 +69,21 @@ def histogram_bins(values: pd.Series, bins: int = 30, integer: bool = False) -> 
         edges = np.histogram_bin_edges(finite, bins=bins)
     counts, edges = np.histogram(finite, bins=edges)
     return pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "count": counts})
+
+
+LEGEND_ROW_PX = 440  # a half-width chart's legend row at a 1400 px window: where a longer legend wraps
+
+
+def legend_rows(labels: Sequence[str], row_px: float = LEGEND_ROW_PX) -> int:
+    """About how many rows a horizontal Plotly legend of these labels takes: a CJK character is drawn about twice
+    as wide as a Latin one, and each entry adds its line symbol and gap."""
+    def width(label: str) -> float:
+        return 40 + sum(12.0 if ord(char) >= 0x2E80 else 6.5 for char in label)
+
+    rows, used = 1, 0.0
+    for label in labels:
+        entry = width(label)
+        if used and used + entry > row_px:
+            rows, used = rows + 1, 0.0
+        used += entry
+    return rows
