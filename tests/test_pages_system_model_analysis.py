@@ -420,13 +420,15 @@ def test_limit_helpers_follow_the_rules_and_the_data(live_monitor):
         charts.SERIES_COLORS[0], charts.LEVEL_COLORS["warning"], charts.LEVEL_COLORS["critical"]]
 
 
-def test_add_limit_lines_matches_add_hline():
+def test_limit_lines_are_drawn_once_each_and_close_ones_are_labelled_on_opposite_sides():
     frame = pd.DataFrame({"ts": [1.0, 2.0], "v": [1.0, 2.0]})
-    lines = [(1.5, "warning", "warning > 1.5")]
-    fast = charts.add_limit_lines(charts.time_series(frame, {"v": "v"}), lines).to_dict()["layout"]
-    slow = charts.time_series(frame, {"v": "v"}, thresholds=lines).to_dict()["layout"]
-    assert fast["shapes"] == slow["shapes"]
-    assert [a["text"] for a in fast["annotations"]] == [a["text"] for a in slow["annotations"]]
+    lines = [(90.0, "critical", "critical > 90 %"), (80.0, "warning", "warning > 80 %")]
+    layout = charts.time_series(frame, {"v": "v"}, thresholds=lines).to_dict()["layout"]
+    assert [(shape["y0"], shape["line"]["color"]) for shape in layout["shapes"]] == [
+        (80.0, charts.LEVEL_COLORS["warning"]), (90.0, charts.LEVEL_COLORS["critical"])]
+    assert [(a["text"], a["x"], a["xanchor"]) for a in layout["annotations"]] == [
+        ("warning > 80 %", 0, "left"), ("critical > 90 %", 1, "right")]
+    assert charts.add_limit_lines(charts.time_series(frame, {"v": "v"}), lines).to_dict()["layout"] == layout
     assert charts.add_limit_lines(go.Figure(), []).layout.shapes == ()
 
 
