@@ -354,3 +354,25 @@ def test_on_the_event_loop_the_remote_client_turns_each_failure_into_its_remote_
         assert isinstance(error, RemoteConnectError) and "cannot reach" in str(error)
 
     asyncio.run(run())
+
+
+def test_an_ipv6_server_is_reached_and_named_in_brackets() -> None:
+    import socket
+
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    requests: list = []
+
+    async def run() -> None:
+        server = await asyncio.start_server(lambda r, w: streaming(requests)(r, w, 1), "::1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            response = await AioStreamingClient().post(f"http://[::1]:{port}/v1/chat/completions", b"{}")
+            assert await response.aread() == b"data: one\n\ndata: two\n\n"
+        finally:
+            server.close()
+        assert requests[0][1]["host"] == f"[::1]:{port}"
+
+    asyncio.run(run())

@@ -123,7 +123,7 @@ class AioStreamingClient:
             raise ConnectFailed(f"not an http(s) URL: {url}")
         key = (parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        host = parts.netloc.rpartition("@")[2]  # as written, so an IPv6 host keeps its brackets
         request_headers = [("host", host), *self._headers, *((k.lower(), v) for k, v in (headers or {}).items()),
                            ("content-length", str(len(body)))]
         for attempt in (1, 2):
