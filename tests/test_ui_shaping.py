@@ -529,6 +529,11 @@ def test_the_rules_table_and_what_a_silence_may_name():
     row = table[table["rule"] == "cpu_warning"].iloc[0]
     assert (row["layer"], row["level"]) == ("system", "warning") and row["condition"].startswith("> 85%")
     assert list(rules_frame([], english).columns) == list(table.columns)
+    assert row["reason"] == rules[[r.name for r in rules].index("cpu_warning")].reason
+    from healthmon.ui.i18n import catalog
+    zh = catalog("zh", "alerts")
+    chinese = rules_frame(rules, lambda text: zh.get(text, text))
+    assert chinese[chinese["rule"] == "cpu_warning"].iloc[0]["reason"].startswith("原设计的阈值")
     matchers = silence_matchers(rules)
     assert matchers[:len(rules)] == [rule.name for rule in rules]
     assert matchers[len(rules):] == list(dict.fromkeys(rule.metric for rule in rules))  # each metric once

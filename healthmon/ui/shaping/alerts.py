@@ -80,9 +80,10 @@ def rule_condition(rule: Rule, words: Translate) -> str:
 
 
 def rules_frame(rules: Iterable[Rule], words: Translate) -> pd.DataFrame:
-    """The rules watched, one row each, conditions in the viewer's language (kinds and levels left as codes)."""
+    """The rules watched, one row each, conditions and the default rules' reasons in the viewer's language (kinds
+    and levels left as codes; a reason from the user's rules file as written)."""
     rows = [{"rule": r.name, "kind": r.kind, "metric": r.metric, "layer": alert_layer(r.metric), "level": r.level,
-             "condition": rule_condition(r, words), "reason": r.reason} for r in rules]
+             "condition": rule_condition(r, words), "reason": words(r.reason)} for r in rules]
     return pd.DataFrame(rows, columns=["rule", "kind", "metric", "layer", "level", "condition", "reason"])
 
 
