@@ -175,10 +175,10 @@ class CollectionLoop:
             except Exception:  # noqa: BLE001 - a collector's odd output must not stop the loop
                 log.exception("the %s layer's values are not a sample", layer)
                 continue
-            self._warn_undeclared(sample)
             # a collector's own layer gets a ring of its own the first time, rather than a KeyError in the loop
             self.rings.setdefault(layer, Ring(self._ring_size)).append(sample)
             try:
+                self._warn_undeclared(sample)
                 self._store.append_sample(layer, sample.timestamp_s, sample.metrics)
             except Exception:  # noqa: BLE001 - a bad metric name must not stop the loop
                 log.exception("could not queue the %s sample", layer)
@@ -193,7 +193,7 @@ class CollectionLoop:
         if fresh:
             self._undeclared_seen |= {(sample.layer, key) for key in fresh}
             log.warning("the %s layer sampled keys the metric catalog does not declare (kept, not exported): %s",
-                        sample.layer, ", ".join(sorted(fresh)))
+                        sample.layer, ", ".join(sorted(map(str, fresh))))
 
     def _starting(self) -> bool:
         return is_starting(self._target.status.value, self._target.loaded_at is not None)

@@ -69,6 +69,8 @@ def undeclared_keys(layer: str, keys: Iterable[str]) -> frozenset[str]:
     declared, alertable = _declared(layer), _alertable()
 
     def explained(key: str) -> bool:
+        if not isinstance(key, str):  # a collector's {0: …} is no metric name: the store refuses it too
+            return False
         if key in declared:
             return True
         if layer == "gpu" and (per_gpu := _PER_GPU.fullmatch(key)):

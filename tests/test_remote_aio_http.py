@@ -376,3 +376,71 @@ def test_an_ipv6_server_is_reached_and_named_in_brackets() -> None:
         assert requests[0][1]["host"] == f"[::1]:{port}"
 
     asyncio.run(run())
+
+
+DONE_STREAM = (b'data: {"model": "m", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\n',
+               b'data: {"model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n',
+               b"data: [DONE]\n\n")
+
+
+def done_streaming(requests: list, *, end_apart: bool) -> Handler:
+    """A keep-alive server streaming DONE_STREAM; the body's end (the empty chunk) in the same write as [DONE],
+    as a server that writes them together does, or in a write of its own a moment later."""
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while True:
+            requests.append(await read_request(reader))
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+            writer.write(b"".join(chunk(piece) for piece in DONE_STREAM) + (b"" if end_apart else b"0\r\n\r\n"))
+            await writer.drain()
+            if end_apart:
+                await asyncio.sleep(0.05)
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+    return handler
+
+
+@pytest.mark.parametrize("end_apart", [False, True], ids=["end with [DONE]", "end in a later write"])
+def test_streams_that_end_with_done_keep_their_connection_for_the_next_request(end_apart: bool) -> None:
+    """The caller stops reading at [DONE]; the body's end is taken at once or read off its path, and the
+    connection kept. Where it comes later, the next request opens another connection instead of waiting."""
+    async def run() -> None:
+        requests: list = []
+        async with Server(done_streaming(requests, end_apart=end_apart)) as server:
+            client = RemoteClient(server.url.removesuffix("/chat/completions"))
+            for _ in range(3):
+                events = [event async for event in client.astream_chat([{"role": "user", "content": "你好"}])]
+                assert [getattr(e, "text", None) for e in events] == ["Hi", None]
+            # With the end apart, the next request comes before it: a new connection, unless a stalled client
+            # let the drain finish first and the connection came back.
+            assert len(requests) == 3 and server.connections in ((2, 3) if end_apart else (1,))
+            assert "你好".encode() in requests[0][2]  # UTF-8 as written, not \\u escapes
+
+    asyncio.run(run())
+
+
+def test_bytes_on_an_idle_connection_are_not_taken_for_the_next_answer() -> None:
+    """A server that says `408 Request Timeout` on an idle keep-alive connection, then closes it."""
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: int) -> None:
+        if connection > 1:
+            return await streaming([])(reader, writer, connection)
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+                     b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        await writer.drain()
+
+    async def run() -> None:
+        async with Server(handler) as server:
+            client = AioStreamingClient()
+            assert await (await client.post(server.url, b"{}")).aread() == b"ok"
+            second = await client.post(server.url, b"{}")
+            assert second.status_code == 200 and await second.aread() == b"data: one\n\ndata: two\n\n"
+            assert server.connections == 2
+
+    asyncio.run(run())
+
+
+def test_a_url_with_credentials_is_left_to_httpx_which_sends_them() -> None:
+    with RemoteClient("http://user:secret@127.0.0.1:8000/v1") as client:
+        assert client.direct_on_event_loop is False
+    with RemoteClient("HTTPS://models.internal/v1") as client:
+        assert client.direct_on_event_loop is True

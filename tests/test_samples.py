@@ -100,3 +100,25 @@ def test_an_undeclared_key_is_kept_and_named_once_in_the_log(tmp_path, caplog) -
         assert monitor.store.frame("fans", since=0)["fan_rpm"].tolist() == [1200.0, 1200.0]
     finally:
         monitor.close()
+
+
+class NumberedCollector:
+    """A collector keyed by numbers (say, per core): not metric names, but no reason to stop the loop."""
+
+    layer = "cores"
+
+    def collect(self) -> dict:
+        return {0: 12.0, 1: 30.0}
+
+
+def test_a_collector_with_keys_that_are_not_names_does_not_stop_the_cycle(tmp_path, caplog) -> None:
+    settings = load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0)
+    monitor = Monitor(settings, collectors=[NumberedCollector()])
+    try:
+        with caplog.at_level(logging.WARNING, logger="healthmon"):
+            samples = monitor.loop.collect_once()
+        assert samples["cores"].undeclared() == {0, 1} and "score" in samples  # the cycle went on to the end
+        assert monitor.loop.cycles_total == 1
+        assert any("cores layer sampled keys" in r.getMessage() and "0, 1" in r.getMessage() for r in caplog.records)
+    finally:
+        monitor.close()

@@ -1,10 +1,10 @@
 """Settings: the model source and its loading, monitoring on/off, intervals, language and the effective config."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from healthmon.runtime.engine import ModelRuntime
+from healthmon.remote.target import RemoteTarget
 from healthmon.runtime.sources import ACCEPTED_FORMS, ModelSourceError, describe, parse_model_spec
 from healthmon.ui.format import NO_DATA, count_to_text, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
@@ -12,6 +12,9 @@ from healthmon.ui.metric_text import metric_help, metric_label
 from healthmon.ui.shaping.settings import config_frame, spec_text
 from healthmon.ui.state import language_selector, monitor, refresh_seconds
 from healthmon.ui.widgets import show_text
+
+if TYPE_CHECKING:
+    from healthmon.runtime.engine import ModelRuntime
 
 t = translator("settings")
 m = monitor()
@@ -88,7 +91,7 @@ def remote_source(info: dict[str, Any]) -> None:
                       icon=":material/refresh:", width="stretch")
 
 
-def local_source(runtime: ModelRuntime) -> None:
+def local_source(runtime: "ModelRuntime") -> None:
     st.session_state.setdefault("settings-model-spec", spec_text(runtime.spec))
     source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
     source_col.text_input(t("New model source"), key="settings-model-spec", persist_state="session",
@@ -102,10 +105,13 @@ def local_source(runtime: ModelRuntime) -> None:
 
 
 model_status()
-if isinstance(m.target, ModelRuntime):
-    local_source(m.target)
-else:
+if isinstance(m.target, RemoteTarget):
     remote_source(m.target.info())
+else:
+    from healthmon.runtime.engine import ModelRuntime  # here, not above: it brings torch, a remote target does not
+
+    if isinstance(m.target, ModelRuntime):
+        local_source(m.target)
 
 st.subheader(t("Monitoring"))
 

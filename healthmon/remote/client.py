@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,11 +128,13 @@ class RemoteClient:
         self._async_options: dict[str, Any] = {"headers": headers, "timeout": timeout}
         # The streaming POST from the event loop goes over aio_http's lean client (its docstring says why), unless
         # the environment routes the server through a proxy, which only httpx speaks.
-        self.direct_on_event_loop = not uses_environment_proxy(self.base_url)
+        # A URL with credentials in it is left to httpx too, which sends them as Basic auth.
+        self.direct_on_event_loop = not proxied_by_httpx(self._http, self.base_url) \
+            and not urlsplit(self.base_url).username
         self._aio_options: dict[str, Any] = {"headers": headers, "connect_timeout_seconds": connect_timeout_seconds,
                                              "read_timeout_seconds": read_timeout_seconds,
                                              "ssl_context": httpx.create_ssl_context()
-                                             if self.base_url.startswith("https:") else None}
+                                             if urlsplit(self.base_url).scheme.lower() == "https" else None}
         # One async client per event loop: its connections belong to the loop that opened them.
         self._async_http: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient | AioStreamingClient] | None = None
 
@@ -286,21 +287,25 @@ class RemoteClient:
     async def _astream_direct(self, client: AioStreamingClient, url: str,
                               body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         where = redact_url(url)
+
+        def unanswered(exc: Exception) -> RemoteError:  # the same kinds as httpx's path (_before_answer)
+            if isinstance(exc, ReadTimedOut):
+                return RemoteTimeout(f"{where} sent no answer within {self.read_timeout_seconds:g} s")
+            return RemoteConnectError(f"cannot reach {where}: {one_line(exc) or type(exc).__name__}")
+
+        # As httpx sends JSON: compact, UTF-8 (a Chinese prompt is not sent as \\u escapes, twice the bytes).
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await client.post(url, json.dumps(body).encode(),
-                                         {"content-type": "application/json", "accept": "text/event-stream"})
-        except ReadTimedOut as exc:
-            raise RemoteTimeout(f"{where} sent no answer within {self.read_timeout_seconds:g} s") from exc
-        except ProtocolError as exc:
-            raise RemoteInvalidResponse(f"{where}: {exc}") from exc
-        except (ConnectFailed, ConnectionBroken) as exc:
-            raise RemoteConnectError(f"cannot reach {where}: {one_line(exc) or type(exc).__name__}") from exc
+            response = await client.post(url, payload, {"content-type": "application/json",
+                                                        "accept": "text/event-stream"})
+        except (ReadTimedOut, ConnectFailed, ConnectionBroken, ProtocolError) as exc:
+            raise unanswered(exc) from exc
         try:
             if not response.is_success:
                 try:
                     text = await response.aread()
                 except (ReadTimedOut, ConnectionBroken, ProtocolError) as exc:
-                    raise RemoteConnectError(f"cannot reach {where}: {one_line(exc)}") from exc
+                    raise unanswered(exc) from exc
                 raise RemoteHTTPError(response.status_code, error_text_of(text, response.reason), url)
             decoder = StreamDecoder(url)
             decoder.check(response.headers.get("content-type", ""))
@@ -311,6 +316,8 @@ class RemoteClient:
 
             async for event in decoder.adecode(response.aiter_bytes(), (ReadTimedOut, ConnectionBroken,
                                                                        ProtocolError), broken):
+                if isinstance(event, StreamEnd):
+                    response.finish()  # the body's end is read off the caller's path; the connection is kept
                 yield event
         finally:
             await response.aclose()  # a stream left before its end closes the connection: the server stops
@@ -338,14 +345,16 @@ class RemoteClient:
             await response.aclose()  # closing the connection stops the server generating
 
 
+def proxied_by_httpx(http: httpx.Client, url: str) -> bool:
+    """Whether httpx sends `url` through a proxy from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY (NO_PROXY considered):
+    asked of httpx itself, so the event loop's requests take the same route as the rest."""
+    return http._transport_for_url(httpx.URL(url)) is not http._transport  # noqa: SLF001 - httpx's own decision
+
+
 def uses_environment_proxy(url: str) -> bool:
-    """Whether HTTP_PROXY / HTTPS_PROXY / ALL_PROXY send `url` through a proxy, NO_PROXY considered, as httpx
-    would (it reads the same variables)."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)  # type: ignore[attr-defined]
+    """proxied_by_httpx for a client with httpx's defaults."""
+    with httpx.Client() as http:
+        return proxied_by_httpx(http, url)
 
 
 class StreamDecoder:
