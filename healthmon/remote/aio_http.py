@@ -68,8 +68,9 @@ class _Connection:
         """An idle connection the server has neither closed nor written to since: bytes on an idle connection (a
         `408 Request Timeout` before the close, say) would be read as the next request's answer."""
         unread = getattr(self.reader, "_buffer", b"")  # asyncio's StreamReader keeps no public count of it
-        return not self.writer.is_closing() and not self.reader.at_eof() and not unread \
-            and not self.http.trailing_data[0]
+        buffered, closed = self.http.trailing_data  # what h11 holds past the last answer, and whether EOF came
+        return not self.writer.is_closing() and not self.reader.at_eof() and not unread and not buffered \
+            and not closed
 
     def close(self) -> None:
         self.writer.close()
