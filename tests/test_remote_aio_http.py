@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 
 from healthmon.remote.aio_http import (
@@ -19,7 +20,7 @@ from healthmon.remote.aio_http import (
     ProtocolError,
     ReadTimedOut,
 )
-from healthmon.remote.client import RemoteClient, uses_environment_proxy
+from healthmon.remote.client import RemoteClient, proxied_by_httpx
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
@@ -286,7 +287,8 @@ def test_a_server_behind_an_environment_proxy_is_left_to_httpx(monkeypatch, env,
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert uses_environment_proxy(url) is proxied
+    with httpx.Client() as http:
+        assert proxied_by_httpx(http, url) is proxied
     with RemoteClient(url) as client:
         assert client.direct_on_event_loop is not proxied
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +38,7 @@ from healthmon.remote.aio_http import (
 )
 from healthmon.textsafe import one_line, redact_url
 
+_READ_TIMEOUTS = (httpx.ReadTimeout, ReadTimedOut)  # the server silent past the read timeout, on either client
 MAX_MESSAGE_CHARS = 300  # of a server's error text kept in an exception
 _NOT_EXPOSED = (404, 405, 501)  # a /health or /metrics the server does not have (llama.cpp answers 501)
 
@@ -129,12 +130,12 @@ class RemoteClient:
         # The streaming POST from the event loop goes over aio_http's lean client (its docstring says why), unless
         # the environment routes the server through a proxy, which only httpx speaks.
         # A URL with credentials in it is left to httpx too, which sends them as Basic auth.
-        self.direct_on_event_loop = not proxied_by_httpx(self._http, self.base_url) \
-            and not urlsplit(self.base_url).username
+        parts = urlsplit(self.base_url)
+        self.direct_on_event_loop = not proxied_by_httpx(self._http, self.base_url) and not parts.username
         self._aio_options: dict[str, Any] = {"headers": headers, "connect_timeout_seconds": connect_timeout_seconds,
                                              "read_timeout_seconds": read_timeout_seconds,
                                              "ssl_context": httpx.create_ssl_context()
-                                             if urlsplit(self.base_url).scheme.lower() == "https" else None}
+                                             if parts.scheme.lower() == "https" else None}
         # One async client per event loop: its connections belong to the loop that opened them.
         self._async_http: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient | AioStreamingClient] | None = None
 
@@ -286,36 +287,24 @@ class RemoteClient:
 
     async def _astream_direct(self, client: AioStreamingClient, url: str,
                               body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
-        where = redact_url(url)
-
-        def unanswered(exc: Exception) -> RemoteError:  # the same kinds as httpx's path (_before_answer)
-            if isinstance(exc, ReadTimedOut):
-                return RemoteTimeout(f"{where} sent no answer within {self.read_timeout_seconds:g} s")
-            return RemoteConnectError(f"cannot reach {where}: {one_line(exc) or type(exc).__name__}")
-
         # As httpx sends JSON: compact, UTF-8 (a Chinese prompt is not sent as \\u escapes, twice the bytes).
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
             response = await client.post(url, payload, {"content-type": "application/json",
                                                         "accept": "text/event-stream"})
         except (ReadTimedOut, ConnectFailed, ConnectionBroken, ProtocolError) as exc:
-            raise unanswered(exc) from exc
+            raise _before_answer(exc, url, self.read_timeout_seconds) from exc
         try:
             if not response.is_success:
                 try:
                     text = await response.aread()
                 except (ReadTimedOut, ConnectionBroken, ProtocolError) as exc:
-                    raise unanswered(exc) from exc
+                    raise _before_answer(exc, url, self.read_timeout_seconds) from exc
                 raise RemoteHTTPError(response.status_code, error_text_of(text, response.reason), url)
             decoder = StreamDecoder(url)
             decoder.check(response.headers.get("content-type", ""))
-
-            def broken(exc: Exception) -> RemoteStreamBroken:
-                return decoder.silent(self.read_timeout_seconds) if isinstance(exc, ReadTimedOut) \
-                    else decoder.lost(exc)
-
             async for event in decoder.adecode(response.aiter_bytes(), (ReadTimedOut, ConnectionBroken,
-                                                                       ProtocolError), broken):
+                                                                       ProtocolError), self.read_timeout_seconds):
                 if isinstance(event, StreamEnd):
                     response.finish()  # the body's end is read off the caller's path; the connection is kept
                 yield event
@@ -339,7 +328,7 @@ class RemoteClient:
             decoder = StreamDecoder(url)
             decoder.check(response.headers.get("content-type", ""))
             async for event in decoder.adecode(response.aiter_bytes(), (httpx.TransportError,),
-                                               lambda exc: decoder.broken(exc, self.read_timeout_seconds)):
+                                               self.read_timeout_seconds):
                 yield event
         finally:
             await response.aclose()  # closing the connection stops the server generating
@@ -349,12 +338,6 @@ def proxied_by_httpx(http: httpx.Client, url: str) -> bool:
     """Whether httpx sends `url` through a proxy from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY (NO_PROXY considered):
     asked of httpx itself, so the event loop's requests take the same route as the rest."""
     return http._transport_for_url(httpx.URL(url)) is not http._transport  # noqa: SLF001 - httpx's own decision
-
-
-def uses_environment_proxy(url: str) -> bool:
-    """proxied_by_httpx for a client with httpx's defaults."""
-    with httpx.Client() as http:
-        return proxied_by_httpx(http, url)
 
 
 class StreamDecoder:
@@ -377,14 +360,14 @@ class StreamDecoder:
                                         "not an event stream")
 
     async def adecode(self, chunks: AsyncIterator[bytes], failures: tuple[type[Exception], ...],
-                      broken: Callable[[Exception], RemoteStreamBroken]) -> AsyncGenerator[StreamEvent, None]:
+                      read_timeout_seconds: float) -> AsyncGenerator[StreamEvent, None]:
         """The events of an async byte stream, to its StreamEnd; a read failing with one of `failures` raises
-        `broken(exc)`."""
+        what `broken` makes of it."""
         while True:
             try:
                 data = await anext(chunks, None)
             except failures as exc:
-                raise broken(exc) from exc
+                raise self.broken(exc, read_timeout_seconds) from exc
             arrived_seconds = time.perf_counter()
             if data is None:
                 yield self.close(arrived_seconds)
@@ -395,12 +378,9 @@ class StreamDecoder:
                     return
 
     def broken(self, exc: Exception, read_timeout_seconds: float) -> RemoteStreamBroken:
-        return self.silent(read_timeout_seconds) if isinstance(exc, httpx.ReadTimeout) else self.lost(exc)
-
-    def silent(self, read_timeout_seconds: float) -> RemoteStreamBroken:
-        return RemoteStreamBroken(f"no data for {read_timeout_seconds:g} s", self.deltas)
-
-    def lost(self, exc: Exception) -> RemoteStreamBroken:
+        """A read failure mid-stream (httpx's or the lean client's): silence past the timeout, or a lost line."""
+        if isinstance(exc, _READ_TIMEOUTS):
+            return RemoteStreamBroken(f"no data for {read_timeout_seconds:g} s", self.deltas)
         return RemoteStreamBroken(f"the connection failed: {one_line(exc) or type(exc).__name__}", self.deltas)
 
     def close(self, arrived_seconds: float) -> StreamEnd:
@@ -464,10 +444,11 @@ class _OpenStream:
             self._response.close()
 
 
-def _before_answer(exc: httpx.TransportError, url: str, read_timeout_seconds: float) -> RemoteError:
-    """A transport failure before any answer: a timeout once connected, otherwise no usable connection."""
+def _before_answer(exc: Exception, url: str, read_timeout_seconds: float) -> RemoteError:
+    """A transport failure before any answer (httpx's or the lean client's): a timeout once connected, otherwise
+    no usable connection."""
     where = redact_url(url)
-    if isinstance(exc, httpx.ReadTimeout):
+    if isinstance(exc, _READ_TIMEOUTS):
         return RemoteTimeout(f"{where} sent no answer within {read_timeout_seconds:g} s")
     return RemoteConnectError(f"cannot reach {where}: {one_line(exc) or type(exc).__name__}")
 
