@@ -166,25 +166,18 @@ class AioStreamingClient:
         host = parts.netloc.rpartition("@")[2]  # as written, so an IPv6 host keeps its brackets
         request_headers = [("host", host), *self._headers, *((k.lower(), v) for k, v in (headers or {}).items()),
                            ("content-length", str(len(body)))]
-        connection = await self._connection(key)
-        try:
-            return await self._exchange(key, connection, target, request_headers, body)
-        except _Unanswered as exc:
-            connection.close()
-            if not connection.reused:
-                raise ConnectFailed(str(exc)) from exc
-        except BaseException:
-            connection.close()
-            raise
-        connection = await self._connection(key, fresh=True)
-        try:
-            return await self._exchange(key, connection, target, request_headers, body)
-        except _Unanswered as exc:
-            connection.close()
-            raise ConnectFailed(str(exc)) from exc
-        except BaseException:
-            connection.close()
-            raise
+        for fresh in (False, True):
+            connection = await self._connection(key, fresh=fresh)
+            try:
+                return await self._exchange(key, connection, target, request_headers, body)
+            except _Unanswered as exc:
+                connection.close()
+                if fresh or not connection.reused:
+                    raise ConnectFailed(str(exc)) from exc
+            except BaseException:
+                connection.close()
+                raise
+        raise AssertionError("unreachable: the fresh attempt returns or raises")
 
     async def _exchange(self, key: tuple[str, str, int], connection: _Connection, target: str,
                         headers: list[tuple[str, str]], body: bytes) -> AioResponse:
