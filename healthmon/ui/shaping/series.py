@@ -25,7 +25,7 @@ def baseline_columns(*metrics: str) -> list[str]:
 def with_band(shown: pd.DataFrame, baseline: pd.DataFrame, metric: str) -> pd.DataFrame:
     """`shown` with baseline_low/high columns: the metric's learned band at each row's time (the nearest baseline
     sample within a few of its steps), or unchanged where the baseline has none in the window."""
-    low, high = f"{metric}_baseline_low", f"{metric}_baseline_high"
+    low, high = baseline_columns(metric)
     if shown.empty or low not in baseline or high not in baseline:
         return shown
     bands = baseline[["ts", low, high]].dropna().rename(columns={low: BAND_LOW, high: BAND_HIGH})
