@@ -42,7 +42,7 @@ _URL = re.compile(r"\b(?:https?://|www\.)\S+")
 _CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import|return\b|for .+:|if .+:|while .+:|print\(|"
                         r"#include|"
                         r"SELECT |INSERT |UPDATE |DELETE |CREATE |function |const |let |var |public |private |"
-                        r"\}|\{|//|<\/?\w+[^>]*>$)", re.IGNORECASE)
+                        r"\}|\{|//|</?\w[^>]*>$)", re.IGNORECASE)  # \w+[^>]* would overlap: quadratic on "<aaaa…"
 _SYMBOLS = set("(){}[];=<>+-*/\\_|&^%$#@~`:\"'")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _WORD = re.compile(r"[^\W\d_]{2,}")

@@ -50,6 +50,9 @@ WEIGHTS = {"degeneration": 0.35, "relevance": 0.30, "language": 0.20, "completio
 FLAG_CAPS = {"degenerate": 25.0, "off_topic": 35.0, "language_mismatch": 35.0}
 FLAGS = ("degenerate", "off_topic", "language_mismatch", "empty", "truncated", "low_confidence")
 RELEVANCE_PENDING = "pending"
+# What the answer-time measures read of a prompt or an answer: they run on the request path, holding the GIL, so a
+# 20 MB answer must not cost seconds. Head and tail both: the language is read from the start, a loop at the end.
+SCORED_TEXT_MAX_CHARS = 16_000
 
 
 def text_units(text: str) -> list[str]:
@@ -82,10 +85,21 @@ def answer_quality(prompt: str, outcome: GenerationOutcome) -> dict[str, Any]:
     return text_quality(prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs, outcome.token_entropies)
 
 
+def bounded_text(text: str, max_chars: int = SCORED_TEXT_MAX_CHARS) -> str:
+    """The text itself, or its first and last max_chars/2 characters joined by a line break."""
+    if len(text) <= max_chars:
+        return text
+    half = max_chars // 2
+    return f"{text[:half]}\n{text[-half:]}"
+
+
 def text_quality(prompt: str, response: str, finish_reason: str | None,
                  token_logprobs: Sequence[float] | None = None, token_entropies: Sequence[float] | None = None, *,
                  identify_language: Identify = identify) -> dict[str, Any]:
-    """Everything measurable at answer time; relevance is left pending for the background scorer."""
+    """Everything measurable at answer time, on at most SCORED_TEXT_MAX_CHARS of prompt and of answer; relevance
+    is left pending for the background scorer."""
+    unread_chars = max(0, len(response) - SCORED_TEXT_MAX_CHARS)
+    prompt, response = bounded_text(prompt), bounded_text(response)
     units = text_units(response)
     repetition, compression, loop = repetition_rate(units), compression_ratio(response), tail_loop(units)
     expected, asked = expected_language(prompt, identify_language)
@@ -97,7 +111,8 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
         "distinct_2": _rounded(distinct_n(units, 2)), "compression_ratio": _rounded(compression, 3),
         "loop_share": round(loop.share, 3), "loop_period_units": loop.period_units,
         "degeneration_score": degeneration_score(len(units), repetition, compression, loop.share),
-        "response_units": len(units), "prompt_language": detect(prompt, identify_language),
+        "response_units": len(units), "response_unread_chars": unread_chars,
+        "prompt_language": detect(prompt, identify_language),
         "expected_language": expected, "language_asked": asked, "response_language": response_language,
         "language_match": None if mismatch is None else not mismatch,
         "empty": not response.strip(),

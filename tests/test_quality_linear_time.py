@@ -1,0 +1,97 @@
+"""Every pattern the request path and the scorer run on client or model text takes time linear in the text.
+
+A quadratic pattern froze the app: `<\\/?\\w+[^>]*>$` on a line of "<" and a long run of word characters took
+3.2 s at 64k characters, holding the GIL, so every page, /api and /metrics waited. These tests time each pattern
+on adversarial texts of n and 4n characters in one run, best of a few: linear work grows ~4x, quadratic 16x.
+They compare the two sizes side by side instead of asserting a time, so a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from healthmon.quality import language, metrics
+from healthmon.quality.degeneration import tail_loop
+
+SIZE = 20_000
+GROWTH = 4
+LINEAR_AT_MOST = 8.0  # linear: ~4; quadratic: ~16
+
+
+def _best_seconds(work: Callable[[], object], repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return max(best, 1e-6)
+
+
+def _growth(run: Callable[[str], object], make: Callable[[int], str]) -> float:
+    small, large = make(SIZE), make(SIZE * GROWTH)
+    run(small)  # warm caches (compiled patterns, the identifier's model) outside the timing
+    return _best_seconds(lambda: run(large)) / _best_seconds(lambda: run(small))
+
+
+ADVERSARIAL = {
+    "lt_then_word_run": lambda n: "<" + "a" * n,
+    "lt_word_runs": lambda n: ("<" + "a" * 50) * (n // 51),
+    "for_without_colon": lambda n: "for " + "a " * (n // 2),
+    "if_many_colons": lambda n: "if " + "a:" * (n // 2),
+    "from_without_import": lambda n: "from " + "a" * n,
+    "answer_in_no_language": lambda n: "answer " * (n // 7),
+    "translate_no_target": lambda n: "translate " * (n // 10),
+    "zh_ask_no_language": lambda n: "用" * n,
+    "backticks": lambda n: "`" * n,
+    "fences": lambda n: "```a" * (n // 4),
+    "url_run": lambda n: "http://" + "a" * n,
+    "digits_dots": lambda n: "1." * (n // 2),
+    "one_word_loop": lambda n: "la " * (n // 3),
+    "cjk_loop": lambda n: "上海是" * (n // 3),
+    "two_word_loop_cut": lambda n: ("la francine " * (n // 12)) + "la fr",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_the_language_patterns_are_linear(name):
+    make = ADVERSARIAL[name]
+
+    def run(text: str) -> object:
+        return language.asked_language(text), language.prose(text)
+
+    assert _growth(run, make) < LINEAR_AT_MOST
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_the_units_and_the_loop_detector_are_linear(name):
+    make = ADVERSARIAL[name]
+    assert _growth(lambda text: tail_loop(metrics.text_units(text)), make) < LINEAR_AT_MOST
+
+
+def test_the_old_code_line_pattern_is_what_these_tests_catch():
+    """The timing comparison itself tells quadratic from linear: the pattern that froze the app fails it."""
+    import re
+
+    quadratic = re.compile(r"^\s*(?:<\/?\w+[^>]*>$)")
+    assert _growth(quadratic.match, ADVERSARIAL["lt_then_word_run"]) > LINEAR_AT_MOST
+
+
+def test_the_scorer_reads_a_bounded_text_whatever_the_answer_size():
+    """A 2 MB answer costs what a 16 k-character one does: the answer-time measures read its head and tail."""
+    answer = "<" + "word " * 400_000
+    quality = metrics.text_quality("Say a word.", answer, "length", identify_language=lambda text: ("en", 1.0))
+    assert quality["response_unread_chars"] == len(answer) - metrics.SCORED_TEXT_MAX_CHARS
+    assert quality["response_units"] <= metrics.SCORED_TEXT_MAX_CHARS
+    assert "degenerate" in quality["flags"]  # the loop at its end is still seen
+    assert metrics.text_quality("Hi", "Hello there, friend.", "stop",
+                                identify_language=lambda text: ("en", 1.0))["response_unread_chars"] == 0
+
+
+def test_a_bounded_text_keeps_its_head_and_its_tail():
+    text = "A" * 10 + "B" * 100 + "C" * 10
+    kept = metrics.bounded_text(text, max_chars=20)
+    assert kept == "A" * 10 + "\n" + "C" * 10
+    assert metrics.bounded_text("short", max_chars=20) == "short"
