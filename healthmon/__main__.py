@@ -7,6 +7,7 @@ import sys
 
 from healthmon import agent
 from healthmon.analysis import replay
+from healthmon.loadtest import cli as load_cli
 from healthmon.quality import cli as quality_cli
 
 
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_parser(commands)
     agent.add_parser(commands)
     quality_cli.add_parser(commands)
+    load_cli.add_parser(commands)
     return parser
 
 
