@@ -233,6 +233,34 @@ _SPECS: tuple[MetricSpec, ...] = (
        good="low"),
     _S("embedding_model_ready", "quality", "", "Embedder ready", "1 once the embedding model for relevance has loaded.",
        good="high"),
+    # ---- slo (slo_service.py: from the stored requests; not gauges, since Prometheus computes them from the
+    # healthmon_slo_requests_total counters over any window) ----
+    _S("slo_burn_rate_5m", "slo", "×", "Burn rate (5m)", "How fast user requests spent the error budget over the "
+       "last 5 minutes: the share of bad requests over the share the objective allows; 1 spends it exactly over the "
+       "compliance window, 0 without requests.", good="low", alertable=True),
+    _S("slo_burn_rate_30m", "slo", "×", "Burn rate (30m)", "How fast user requests spent the error budget over the "
+       "last 30 minutes: the share of bad requests over the share the objective allows; 1 spends it exactly over the "
+       "compliance window, 0 without requests.", good="low", alertable=True),
+    _S("slo_burn_rate_1h", "slo", "×", "Burn rate (1h)", "How fast user requests spent the error budget over the "
+       "last hour: the share of bad requests over the share the objective allows; 1 spends it exactly over the "
+       "compliance window, 0 without requests.", good="low", alertable=True),
+    _S("slo_burn_rate_6h", "slo", "×", "Burn rate (6h)", "How fast user requests spent the error budget over the "
+       "last 6 hours: the share of bad requests over the share the objective allows; 1 spends it exactly over the "
+       "compliance window, 0 without requests.", good="low", alertable=True),
+    _S("slo_burn_rate_24h", "slo", "×", "Burn rate (24h)", "How fast user requests spent the error budget over the "
+       "last 24 hours: the share of bad requests over the share the objective allows; 1 spends it exactly over the "
+       "compliance window, 0 without requests.", good="low", alertable=True),
+    _S("slo_burn_rate_3d", "slo", "×", "Burn rate (3d)", "How fast user requests spent the error budget over the "
+       "last 3 days: the share of bad requests over the share the objective allows; 1 spends it exactly over the "
+       "compliance window, 0 without requests.", good="low", alertable=True),
+    _S("slo_attainment_ratio", "slo", "", "SLO attainment",
+       "Share of user requests over the compliance window that succeeded within every latency objective.",
+       good="high"),
+    _S("slo_error_budget_remaining_ratio", "slo", "", "Error budget left",
+       "Share of the compliance window's error budget not yet spent: 1 untouched, 0 spent, below 0 overspent.",
+       good="high"),
+    _S("slo_goodput_requests_per_second", "slo", "req/s", "Goodput",
+       "User requests per second over the last 5 minutes that met every objective.", good="high"),
     # ---- score (analysis/score.py) ----
     _S("performance_score", "score", "", "Health score", "Health score, 0 (bad) to 100 (good).",
        "healthmon_health_score", good="high"),

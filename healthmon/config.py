@@ -56,6 +56,13 @@ class Settings:
     prometheus_url: str = ""  # a Prometheus that scrapes several agents, for the Fleet page
     rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults
     webhook_url: str = field(default="", repr=False)  # may carry a secret in its path or query
+    # Service-level objectives (analysis/slo.py): a user request is good when it succeeded and met every latency
+    # objective set; 0 sets no objective for that latency.
+    slo_ttft_seconds: float = 2.0
+    slo_time_per_output_token_seconds: float = 0.2  # 5 tokens a second: faster than people read
+    slo_e2e_seconds: float = 0.0  # whole requests: off by default, an answer's time grows with its length
+    slo_objective: float = 0.99  # the share of user requests that must be good
+    slo_window_days: float = 28.0  # the compliance window the error budget is counted over
 
     @property
     def db_path(self) -> Path:
@@ -129,6 +136,21 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"HEALTHMON_FLUSH_INTERVAL={settings.flush_interval}: between 0 and 2 seconds")
     if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
         raise ConfigError("HEALTHMON_WEBHOOK_URL: must be an http:// or https:// URL")
+    for name in ("slo_ttft_seconds", "slo_time_per_output_token_seconds", "slo_e2e_seconds"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"HEALTHMON_{name.upper()}={getattr(settings, name)}: seconds, or 0 for no objective")
+    if not 0 < settings.slo_objective < 1:
+        # 1 would leave no error budget: every burn rate would divide by zero
+        raise ConfigError(f"HEALTHMON_SLO_OBJECTIVE={settings.slo_objective}: a share between 0 and 1, e.g. 0.99")
+    if settings.slo_window_days <= 0:
+        raise ConfigError(f"HEALTHMON_SLO_WINDOW_DAYS={settings.slo_window_days}: must be positive")
+    if settings.api_token and not _TOKEN_CHARS.fullmatch(settings.api_token):
+        # A header carries bytes that servers read as latin-1 and many clients refuse to send beyond ASCII, and the
+        # check strips the given token's spaces: such a token could never match, so no request would ever pass.
+        # The token itself is not quoted: it is a secret.
+        raise ConfigError("HEALTHMON_API_TOKEN: use printable ASCII without spaces (letters, digits, punctuation); "
+                          "a token with other characters cannot travel in an Authorization header, so nothing "
+                          "could ever match it")
     if settings.rules_file and not Path(settings.rules_file).is_file():
         raise ConfigError(f"HEALTHMON_RULES_FILE={settings.rules_file!r}: no such file")
     return settings

@@ -15,7 +15,7 @@ from typing import Any
 from healthmon.params import GenerationParams, InvalidRequest, parse_generate_body
 from healthmon.pipeline import RequestSink
 from healthmon.ratelimit import RateLimiter, retry_after_header
-from healthmon.records import RequestRecord, build_record
+from healthmon.records import BUSY_PREFIX, NOT_READY_PREFIX, RequestRecord, build_record
 from healthmon.target import ModelNotReady, RuntimeBusy, Target, TokenStream
 from healthmon.tracing import Trace
 
@@ -84,10 +84,10 @@ class GenerateService:
                                       on_event_loop=on_event_loop)
         except ModelNotReady as exc:
             raise self._refused(trace, source, params, GenerateRefused(
-                503, f"model not ready: {exc}", "not_ready", NOT_READY_RETRY_SECONDS)) from exc
+                503, f"{NOT_READY_PREFIX}{exc}", "not_ready", NOT_READY_RETRY_SECONDS)) from exc
         except RuntimeBusy as exc:
             raise self._refused(trace, source, params, GenerateRefused(
-                503, f"busy: {exc}; retry later", "busy", BUSY_RETRY_SECONDS)) from exc
+                503, f"{BUSY_PREFIX}{exc}; retry later", "busy", BUSY_RETRY_SECONDS)) from exc
 
     def probe(self, params: GenerationParams) -> RequestRecord:
         """A canary generation, admitted only when the model is idle. A skipped probe raises RuntimeBusy or

@@ -28,13 +28,13 @@ from healthmon.target import Target
 
 log = logging.getLogger("healthmon")
 
-LAYERS = ("system", "process", "gpu", "model", "service", "quality", "score", "baseline")
+LAYERS = ("system", "process", "gpu", "model", "service", "quality", "slo", "score", "baseline")
 COLLECTOR_THREAD_NAME = "healthmon-collector"
 
 # Each metric has one name across the layers (the catalog declares each once: the model layer's throughput is
 # tokens_per_second, the service layer's window_tokens_per_second). Should a collector's layer reuse a name, the
 # later layer here is the one the score and the alert rules read; a layer not listed never wins.
-FLAT_LAYER_ORDER = ("system", "process", "gpu", "model", "quality", "service")
+FLAT_LAYER_ORDER = ("system", "process", "gpu", "model", "quality", "service", "slo")
 # For each metric a rule may watch, the request field behind it: the trace ids of this cycle's requests, worst
 # first, name the evidence in an alert's message.
 LATENCY_EVIDENCE = {"inference_time": ("latency_seconds", True), "ttft_seconds": ("ttft_seconds", True),
@@ -95,11 +95,13 @@ class CollectionLoop:
     def __init__(self, collectors: Iterable[Collector], target: Target, store: HistoryStore, alerts: AlertService, *,
                  request_stats: RequestStats, completed: CompletedWindow, quality_window: QualityWindow,
                  quality_stats: Callable[[], dict[str, Any]], interval_seconds: float, ring_size: int,
+                 slo_sample: Callable[[float], dict[str, Any]] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.collectors = list(collectors)
         self._target, self._store, self._alerts = target, store, alerts
         self._request_stats, self._completed = request_stats, completed
         self._quality_window, self._quality_stats = quality_window, quality_stats
+        self._slo_sample = slo_sample  # the SLO figures from the stored requests (slo_service.py); None: no layer
         self.interval_seconds = interval_seconds
         self._clock = clock
         self._ring_size = ring_size
@@ -151,8 +153,11 @@ class CollectionLoop:
                 values[collector.layer] = collected
             else:
                 self._count_error(collector.layer, error, ts)
-        for layer, build in (("model", self._model_sample), ("service", self._service_sample),
-                             ("quality", self._quality_sample)):
+        builders: list[tuple[str, Callable[[float], dict[str, Any]]]] = [
+            ("model", self._model_sample), ("service", self._service_sample), ("quality", self._quality_sample)]
+        if self._slo_sample is not None:
+            builders.append(("slo", self._slo_sample))
+        for layer, build in builders:
             try:
                 values[layer] = build(ts)
             except Exception as exc:  # noqa: BLE001 - same isolation as the collectors

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from healthmon.alert_service import AlertService
 from healthmon.analysis.alerts import AlertEngine
 from healthmon.analysis.rules import default_rules, load_rules
+from healthmon.analysis.slo import SloObjectives
 from healthmon.analysis.stats import RequestStats
 from healthmon.collectors.base import Collector
 from healthmon.collectors.gpu import GpuCollector
@@ -35,6 +36,7 @@ from healthmon.ratelimit import RateLimiter
 from healthmon.remote.target import RemoteTarget
 from healthmon.remote.tokens import load_token_counter
 from healthmon.runtime.sources import parse_model_spec
+from healthmon.slo_service import SloService
 from healthmon.store.sqlite import HistoryStore
 from healthmon.target import Target
 
@@ -56,6 +58,12 @@ def build_target(settings: Settings, sink: RequestPipeline) -> Target:
     return ModelRuntime(parse_model_spec(settings.model), demo_dir=settings.demo_model_dir,
                         models_dir=settings.models_dir, sink=sink, device=settings.device, dtype=settings.dtype,
                         queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap)
+
+
+def slo_objectives(settings: Settings) -> SloObjectives:
+    """The configured objectives (config.py validates them)."""
+    return SloObjectives.from_seconds(settings.slo_ttft_seconds, settings.slo_time_per_output_token_seconds,
+                                      settings.slo_e2e_seconds, settings.slo_objective, settings.slo_window_days)
 
 
 class Monitor:
@@ -83,9 +91,14 @@ class Monitor:
             self.pipeline.record, embedding_model=settings.embedding_model, queue_max=settings.quality_queue_max,
             references=CanaryReferences(settings.data_dir / REFERENCES_FILE), can_run=self.target.is_idle)
         self.trace_exporter = trace_exporter_from_env(self.target.info)
+        self.slo = SloService(slo_objectives(settings), self.store, clock)
+        if settings.retention_days < settings.slo_window_days:  # the budget is counted over what history keeps
+            log.info("the SLO compliance window (%g days) is longer than history's retention (%g days): it counts "
+                     "the requests of the last %g days", settings.slo_window_days, settings.retention_days,
+                     settings.retention_days)
         self.pipeline.sinks += [StoreSink(self.store), self.request_metrics,
                                 *([self.trace_exporter] if self.trace_exporter is not None else []),
-                                self.request_stats, self.completed, self.quality_scorer, self.quality_window]
+                                self.request_stats, self.slo, self.completed, self.quality_scorer, self.quality_window]
         self.generate = GenerateService(
             self.target, self.pipeline, RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             GenerateLimits(settings.max_new_tokens_cap, settings.max_prompt_chars))
@@ -100,7 +113,7 @@ class Monitor:
                                                        ProcessCollector(), GpuCollector()],
             self.target, self.store, self.alerts, request_stats=self.request_stats, completed=self.completed,
             quality_window=self.quality_window, quality_stats=self.quality_scorer.stats,
-            interval_seconds=settings.interval, ring_size=settings.ring_size, clock=clock)
+            interval_seconds=settings.interval, ring_size=settings.ring_size, slo_sample=self.slo.sample, clock=clock)
         self._lifecycle_lock = threading.RLock()
         self._closed = False
 

@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # types only: the records module sits below the runtime, whic
 
 Stage = Literal["finished", "scored"]
 STATUSES = ("ok", "error", "rejected")
+# How GenerateService begins the error of a refusal for the service's own state (HTTP 503: the model is not
+# ready, the queue is full). Unlike a client's own fault (an invalid body, the rate limit), these count against the
+# service-level objective (analysis/slo.py, and the same test in SQL in store/queries.py).
+NOT_READY_PREFIX = "model not ready: "
+BUSY_PREFIX = "busy: "
+SERVICE_REFUSAL_PREFIXES = (NOT_READY_PREFIX, BUSY_PREFIX)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from healthmon.ui.i18n import translator
 from healthmon.ui.shaping.alerts import (
     OPEN_STATES,
     alert_layer,
+    alert_message,
     alerts_frame,
     filter_alerts,
     layer_options,
@@ -53,7 +54,7 @@ def alert_card(alert: Mapping[str, Any], zone: tzinfo) -> None:
         with badge:
             level_badge(alert["level"])
         with body:
-            st.text(alert["message"] or alert["rule"])
+            st.text(alert_message(alert, t) or alert["rule"])
             details = [t(alert["state"]), t(alert_layer(alert["metric"])), t(alert["kind"]), alert["rule"],
                        f"{t('started')} {local_time(alert['started_at'], zone)}"]
             if alert.get("silenced_until"):
@@ -94,7 +95,7 @@ def live_alerts() -> None:
     if not shown:
         st.caption(t("No alerts match the filters."))
         return
-    frame = alerts_frame(shown, zone)
+    frame = alerts_frame(shown, zone, t)
     words = frame.assign(**{column: frame[column].map(t) for column in ("level", "layer", "kind", "state")})
     st.dataframe(words.style.apply(lambda _: level_css(frame["level"]), subset=["level"]), hide_index=True,
                  key="alerts-table", placeholder="—", column_config=headers(frame.columns))

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from healthmon import charts, payloads
+from healthmon.analysis.messages import render
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
@@ -18,6 +19,11 @@ TILES = (
     Tile.of("cpu_usage"), Tile.of("memory_usage"), Tile.of("gpu_memory_usage"),
     Tile.of("latency_p95_seconds", 0, unit=" ms", scale=1000), Tile.of("ttft_p95_seconds", 0, unit=" ms", scale=1000),
     Tile.of("window_tokens_per_second", unit=""), Tile.of("failure_rate"),
+)
+SLO_TILES = (  # the SLO at a glance: attainment and budget over the compliance window, how fast it burns now
+    Tile.of("slo_attainment_ratio", 2, unit=" %", scale=100), Tile.of("slo_error_budget_remaining_ratio", 0,
+                                                                        unit=" %", scale=100),
+    Tile.of("slo_burn_rate_1h", 2), Tile.of("slo_goodput_requests_per_second", 2),
 )
 SCORE_STEPS = ((0, 60, "critical"), (60, 80, "warning"), (80, 100, "healthy"))
 
@@ -84,13 +90,14 @@ def alerts_list() -> None:
         return
     for alert in active:  # worst first, as the engine orders them
         icon = ":material/error:" if alert.level == "critical" else ":material/warning:"
-        (st.error if alert.level == "critical" else st.warning)(escape_markdown(alert.message), icon=icon)
+        text = render(alert.worded(), t)  # in the page's language; the stored English is the webhook's
+        (st.error if alert.level == "critical" else st.warning)(escape_markdown(text), icon=icon)
 
 
-def trend_tiles(status: dict) -> None:
-    frames = {layer: layer_frame(m, layer) for layer in {tile.layer for tile in TILES}}
-    cols = st.columns(len(TILES))
-    for col, tile in zip(cols, TILES, strict=False):
+def tile_row(tiles: tuple[Tile, ...]) -> None:
+    frames = {layer: layer_frame(m, layer) for layer in {tile.layer for tile in tiles}}
+    cols = st.columns(len(tiles))
+    for col, tile in zip(cols, tiles, strict=False):
         latest, change = tile_figures(frames[tile.layer], tile)
         with col:
             st.metric(metric_label(tile.column), fmt(latest, tile.unit, tile.digits),
@@ -102,6 +109,10 @@ def trend_tiles(status: dict) -> None:
             if y_range is not None:
                 spark.update_yaxes(range=list(y_range))
             st.plotly_chart(spark, key=f"spark-{tile.column}", theme="streamlit", config={"displayModeBar": False})
+
+
+def trend_tiles(status: dict) -> None:
+    tile_row(TILES)
     if status["request_stats"]["total_requests"] == 0:
         empty_state(t("No requests yet: the service tiles fill in after the first generation."),
                     link_page="views/generate.py", link_label=t("Open Generate"))
@@ -121,6 +132,16 @@ def live_overview() -> None:
         alerts_list()
     st.subheader(t("Trends"))
     trend_tiles(status)
+    st.subheader(t("Service level"))
+    slo_tiles()
+
+
+def slo_tiles() -> None:
+    objectives = m.slo.objectives
+    set_ = [f"{t(name)} ≤ {value:g} s" for name, value in objectives.latency_objectives().items() if value is not None]
+    st.caption(f"{t('Objective')}: {objectives.objective * 100:g}% {t('of user requests succeed within')} "
+               f"{', '.join(set_)} · {t('compliance window')} {objectives.compliance_window}")
+    tile_row(SLO_TILES)
 
 
 live_overview()

@@ -35,15 +35,24 @@ from typing import Any
 
 from healthmon.analysis.baseline import RobustBaseline
 from healthmon.analysis.forecast import TrendWindow, judge
-from healthmon.analysis.rules import TRAFFIC_METRIC, BaselineRule, Condition, ForecastRule, Rule, ThresholdRule
+from healthmon.analysis.messages import Message
+from healthmon.analysis.rules import (
+    TRAFFIC_METRIC,
+    BaselineRule,
+    BurnRateRule,
+    Condition,
+    ForecastRule,
+    Rule,
+    ThresholdRule,
+)
 
 LEVEL_RANK = {"critical": 0, "warning": 1}
-_KIND_ORDER = {"threshold": 0, "baseline": 1, "forecast": 2}  # thresholds first: forecasts check them
+_KIND_ORDER = {"threshold": 0, "burn_rate": 0, "baseline": 1, "forecast": 2}  # thresholds first: forecasts check them
 # `<metric>:traces` beside a metric in evaluate()'s input: the trace ids of the requests behind its value,
 # named in the alert's message so a person can open them.
 EVIDENCE_SUFFIX = ":traces"
 STORE_KEYS = ("id", "rule", "metric", "level", "kind", "state", "message", "value", "started_at", "fired_at",
-              "resolved_at", "acknowledged", "silenced_until", "labels")
+              "resolved_at", "acknowledged", "silenced_until", "labels", "message_key", "message_args")
 
 
 @dataclass
@@ -65,10 +74,26 @@ class Alert:
     silenced_until: float | None = None
     inhibited: bool = False  # recomputed every cycle, so not persisted
     labels: dict[str, str] = field(default_factory=dict)
+    # `message` as a key and its values (analysis/messages.py), for pages to word in their reader's language;
+    # `message` itself stays English, for the webhook and the log. "" for alerts stored before keys existed.
+    message_key: str = ""
+    message_args: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, message: Message | None) -> None:
+        """Set the message: its English text, and its key and values."""
+        self.message = "" if message is None else message.english()
+        self.message_key = "" if message is None else message.key
+        self.message_args = {} if message is None else message.to_args()
+
+    def worded(self) -> Message:
+        """The message as a key and values; the English text as it is for an alert stored without a key."""
+        return Message.from_stored(self.message_key, self.message_args) if self.message_key else \
+            Message("{text}", {"text": self.message})
 
     def to_dict(self) -> dict[str, Any]:
         """The store's row shape (derived flags such as `inhibited` are left out)."""
-        return {key: getattr(self, key) for key in STORE_KEYS} | {"labels": dict(self.labels)}
+        return {key: getattr(self, key) for key in STORE_KEYS} | {"labels": dict(self.labels),
+                                                                  "message_args": dict(self.message_args)}
 
 
 @dataclass(frozen=True)
@@ -163,11 +188,13 @@ class AlertEngine:
             value = _finite(metrics.get(slot.rule.metric))
             condition, message = self._condition(slot, ts, value, metrics)
             traces = metrics.get(slot.rule.metric + EVIDENCE_SUFFIX)
-            if message and isinstance(traces, (list, tuple)) and traces:
-                message = f"{message}; traces {', '.join(map(str, traces))}"
+            if message is not None and isinstance(traces, (list, tuple)) and traces:
+                message = Message("{message}; traces {traces}", {"message": message,
+                                                                  "traces": ", ".join(map(str, traces))})
             owner = next((s.alert for s in self._owners.get(slot.rule.name, ()) if s.alert is not None), None)
             if owner is not None:
-                self._close(slot, ts, f"superseded by {owner.id}: {owner.message}", changes)
+                self._close(slot, ts, Message("superseded by {id}: {message}",
+                                              {"id": owner.id, "message": owner.worded()}), changes)
             else:
                 self._step(slot, ts, condition, value, message, changes)
         self._apply_flags(ts, [alert for alert, _ in changes])
@@ -175,28 +202,35 @@ class AlertEngine:
                            state != "pending" and not self._muted(a, ts)) for a, state in changes]
 
     def _condition(self, slot: _Slot, ts: float, value: float | None,
-                   metrics: Mapping[str, float | None]) -> tuple[Condition, str]:
+                   metrics: Mapping[str, float | None]) -> tuple[Condition, Message | None]:
         """Feed the rule's detector and classify the sample, with a message that says why."""
         rule = slot.rule
         if value is None:
-            return Condition.UNKNOWN, ""
+            return Condition.UNKNOWN, None
         if isinstance(rule, ThresholdRule):
             if rule.min_traffic is not None:
                 traffic = _finite(metrics.get(TRAFFIC_METRIC))
                 if traffic is None or traffic <= rule.min_traffic:
-                    return Condition.UNKNOWN, ""
+                    return Condition.UNKNOWN, None
             condition = rule.condition(value)
             wanted = slot.alert is not None or condition is Condition.BREACH  # skip formatting when unused
-            return condition, rule.describe(value) if wanted else ""
+            return condition, rule.describe(value) if wanted else None
+        if isinstance(rule, BurnRateRule):
+            short = _finite(metrics.get(rule.short_metric))
+            if short is None:
+                return Condition.UNKNOWN, None
+            condition = rule.condition(value, short)
+            wanted = slot.alert is not None or condition is Condition.BREACH
+            return condition, rule.describe(value, short) if wanted else None
         if isinstance(slot.detector, RobustBaseline):
             verdict = slot.detector.observe(ts, value)
             wanted = slot.alert is not None or verdict.condition is Condition.BREACH
-            return verdict.condition, verdict.describe(rule.metric, value) if wanted else ""
+            return verdict.condition, verdict.describe(rule.metric, value) if wanted else None
         assert isinstance(slot.detector, TrendWindow) and isinstance(rule, ForecastRule)
         slot.detector.add(ts, value)
         return judge(rule, slot.detector, value)
 
-    def _step(self, slot: _Slot, ts: float, condition: Condition, value: float | None, message: str,
+    def _step(self, slot: _Slot, ts: float, condition: Condition, value: float | None, message: Message | None,
               changes: list[tuple[Alert, str]]) -> None:
         """Advance one rule's lifecycle by one sample."""
         if condition is Condition.UNKNOWN:
@@ -207,7 +241,8 @@ class AlertEngine:
                 return
             alert = slot.alert = self._open(slot, ts)
             slot.streak = 0
-        alert.value, alert.message = value, message
+        alert.value = value
+        alert.say(message)
         if alert.state == "pending":
             if condition is Condition.CLEAR:
                 slot.alert = None  # an unfired alert vanishes silently (module docstring)
@@ -222,7 +257,7 @@ class AlertEngine:
         elif condition is Condition.CLEAR:
             slot.clear_since = ts if slot.clear_since is None else slot.clear_since
             if ts - slot.clear_since >= rule.keep_firing_seconds:
-                self._close(slot, ts, f"resolved: {message}", changes)
+                self._close(slot, ts, Message("resolved: {message}", {"message": message or Message("")}), changes)
         else:
             slot.clear_since = None
 
@@ -234,13 +269,14 @@ class AlertEngine:
         return Alert(alert_id, rule.name, rule.metric, rule.level, rule.kind, "pending", "", None, ts,
                      labels={"metric": rule.metric})
 
-    def _close(self, slot: _Slot, ts: float, message: str, changes: list[tuple[Alert, str]]) -> None:
+    def _close(self, slot: _Slot, ts: float, message: Message, changes: list[tuple[Alert, str]]) -> None:
         """End the open alert: resolve it if it fired, drop it if it was only pending."""
         alert = slot.alert
         slot.alert, slot.streak, slot.clear_since = None, 0, None
         if alert is None or alert.state != "firing":
             return
-        alert.state, alert.resolved_at, alert.message = "resolved", ts, message
+        alert.state, alert.resolved_at = "resolved", ts
+        alert.say(message)
         self._resolved.append(alert)
         changes.append((alert, "resolved"))
 
@@ -312,7 +348,9 @@ class AlertEngine:
                               str(row.get("message", "")), None if value is None else float(value),
                               float(row["started_at"]), float(row.get("fired_at") or row["started_at"]),
                               acknowledged=bool(row.get("acknowledged", False)),
-                              labels=dict(row.get("labels") or {"metric": rule.metric}))
+                              labels=dict(row.get("labels") or {"metric": rule.metric}),
+                              message_key=str(row.get("message_key") or ""),
+                              message_args=dict(row.get("message_args") or {}))
                 if until is not None:
                     self._silences[rule.name] = max(float(until), self._silences.get(rule.name, -math.inf))
                 slot.alert = alert

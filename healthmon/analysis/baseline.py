@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from healthmon.analysis.messages import Message, Value
 from healthmon.analysis.rules import BaselineRule, Condition, format_value
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -39,11 +40,21 @@ class BaselineVerdict:
     median: float = math.nan
     z: float = math.nan  # robust z, positive in the bad direction
 
-    def describe(self, metric: str, value: float) -> str:
-        """'inference_time 1.6 s vs learned baseline 0.8 s (2x, robust z 12)'."""
-        ratio = value / self.median if self.median else math.inf
-        return (f"{metric} {format_value(metric, value)} vs learned baseline {format_value(metric, self.median)} "
-                f"({ratio:.2g}x, robust z {self.z:.2g})")
+    def describe(self, metric: str, value: float) -> Message:
+        """'inference_time 1.6 s vs learned baseline 0.8 s (2x, robust z 12)'. A baseline that never varied (its
+        MAD is 0, so z is infinite) or sat at 0 (no ratio) says so in words: no 'inf' or 'nan' reaches a reader."""
+        facts = []
+        if self.median and math.isfinite(ratio := value / self.median):
+            facts.append(Message("{ratio}x", {"ratio": f"{ratio:.2g}"}))
+        if math.isfinite(self.z):
+            facts.append(Message("robust z {z}", {"z": f"{self.z:.2g}"}))
+        elif not math.isnan(self.z):
+            facts.append(Message("the baseline was a steady 0" if self.median == 0 else "the baseline never varied"))
+        values: dict[str, Value] = {"metric": metric, "value": format_value(metric, value),
+                                    "baseline": format_value(metric, self.median)}
+        if not facts:
+            return Message("{metric} {value} vs learned baseline {baseline}", values)
+        return Message("{metric} {value} vs learned baseline {baseline} ({facts})", values | {"facts": tuple(facts)})
 
 
 def _median(values: np.ndarray) -> float:

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from healthmon.analysis.messages import Message
 from healthmon.analysis.rules import METRIC_UNITS, Condition, ForecastRule
 
 
@@ -130,23 +131,26 @@ class TrendWindow:
                           threshold=threshold, op=op)
 
 
-def forecast_message(rule: ForecastRule, seconds_to_cross: float) -> str:
+def forecast_message(rule: ForecastRule, seconds_to_cross: float) -> Message:
     """'memory_usage 90% in ~24 min': what will happen and when, rounded the way people talk."""
     minutes = max(1, round(seconds_to_cross / 60))
-    return f"{rule.metric} {rule.threshold:g}{METRIC_UNITS.get(rule.metric, '')} in ~{minutes} min"
+    return Message("{metric} {limit} in ~{minutes} min", {
+        "metric": rule.metric, "limit": f"{rule.threshold:g}{METRIC_UNITS.get(rule.metric, '')}",
+        "minutes": str(minutes)})
 
 
-def judge(rule: ForecastRule, window: TrendWindow, value: float) -> tuple[Condition, str]:
+def judge(rule: ForecastRule, window: TrendWindow, value: float) -> tuple[Condition, Message | None]:
     """Classify the latest sample (BREACH: a clear trend crosses within the horizon) and say why."""
     sign = 1.0 if rule.op == ">" else -1.0
     limit = f"{rule.threshold:g}{METRIC_UNITS.get(rule.metric, '')}"
-    if sign * (value - rule.threshold) >= 0:
-        return Condition.BAND, f"{rule.metric} already past {limit}"  # the threshold rule owns it
+    if sign * (value - rule.threshold) >= 0:  # the threshold rule owns it
+        return Condition.BAND, Message("{metric} already past {limit}", {"metric": rule.metric, "limit": limit})
     fit = window.fit(rule.horizon_seconds, rule.threshold, rule.op)
     if fit is None or fit.samples < rule.min_samples or fit.span_seconds < rule.min_span_seconds:
-        return Condition.UNKNOWN, ""
+        return Condition.UNKNOWN, None
     if fit.seconds_to_cross is None or fit.seconds_to_cross > 2 * rule.horizon_seconds:
-        return Condition.CLEAR, f"{rule.metric} not heading for {limit} within {2 * rule.horizon_seconds / 60:g} min"
+        return Condition.CLEAR, Message("{metric} not heading for {limit} within {minutes} min", {
+            "metric": rule.metric, "limit": limit, "minutes": f"{2 * rule.horizon_seconds / 60:g}"})
     message = forecast_message(rule, fit.seconds_to_cross)
     if fit.r2 >= rule.min_r2 and fit.seconds_to_cross <= rule.horizon_seconds:
         return Condition.BREACH, message

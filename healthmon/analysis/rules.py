@@ -33,6 +33,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from healthmon.analysis.messages import Message
+from healthmon.analysis.slo import BURN_RATE_ALERTS, burn_rate_metric
 from healthmon.catalog import alertable, unit_suffix
 
 METRICS = alertable()  # the catalog's metrics a rule may watch
@@ -117,10 +119,11 @@ class ThresholdRule:
         if self.min_traffic is not None:
             _check_number("min_traffic", self.min_traffic, minimum=0, integer=True)
 
-    def describe(self, value: float) -> str:
+    def describe(self, value: float) -> Message:
         """'memory_usage 92.5% (limit > 90%)': the value and the limit it is judged against."""
-        limit = format_value(self.metric, self.fire)
-        return f"{self.metric} {format_value(self.metric, value)} (limit {self.op} {limit})"
+        return Message("{metric} {value} (limit {op} {limit})", {
+            "metric": self.metric, "value": format_value(self.metric, value), "op": self.op,
+            "limit": format_value(self.metric, self.fire)})
 
     def condition(self, value: float) -> Condition:
         """Classify one sample against the fire level and the hysteresis resolve level."""
@@ -199,8 +202,57 @@ class ForecastRule:
         _require(self.min_r2 <= 1, "min_r2", "must be at most 1", self.min_r2)
 
 
-Rule = ThresholdRule | BaselineRule | ForecastRule
-RULE_TYPES: dict[str, type] = {"threshold": ThresholdRule, "baseline": BaselineRule, "forecast": ForecastRule}
+@dataclass(frozen=True, kw_only=True)
+class BurnRateRule:
+    """The SLO's error budget burning faster than `factor` over a long window (`metric`) and a short one
+    (`short_metric`) at once: the Google SRE workbook's multiwindow, multi-burn-rate alert. The long window makes
+    it significant, the short one makes it current: once the burning stops the short window falls below `factor`
+    within minutes and the alert resolves, where the long one would keep it firing for hours."""
+
+    kind: ClassVar[str] = "burn_rate"
+    name: str
+    metric: str  # the long window's burn rate (slo layer)
+    short_metric: str  # the short window's
+    factor: float
+    level: str = "critical"
+    for_samples: int = 1  # the windows are the smoothing: a `for` would only delay the page
+    for_seconds: float = 0.0
+    keep_firing_seconds: float = 0.0
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        _require(self.short_metric in METRICS, "short_metric", f"one of {', '.join(METRICS)}", self.short_metric)
+        _check_number("factor", self.factor, minimum=0)
+
+    def condition(self, long_rate: float, short_rate: float) -> Condition:
+        """Breach while both windows burn faster than the factor; clear as soon as either does not."""
+        return Condition.BREACH if long_rate > self.factor and short_rate > self.factor else Condition.CLEAR
+
+    def describe(self, long_rate: float, short_rate: float) -> Message:
+        """'error budget burning: slo_burn_rate_1h 20 × and slo_burn_rate_5m 31 × (limit > 14.4 ×)'."""
+        key = "error budget burning: {metric} {value} and {short_metric} {short_value} (limit > {limit})"
+        return Message(key, {
+            "metric": self.metric, "value": format_value(self.metric, long_rate), "short_metric": self.short_metric,
+            "short_value": format_value(self.short_metric, short_rate),
+            "limit": format_value(self.metric, self.factor)})
+
+
+Rule = ThresholdRule | BaselineRule | ForecastRule | BurnRateRule
+RULE_TYPES: dict[str, type] = {"threshold": ThresholdRule, "baseline": BaselineRule, "forecast": ForecastRule,
+                               "burn_rate": BurnRateRule}
+BURN_RATE_REASONS = {  # the SRE workbook's reading of each alert, for the Alerts page's rules table
+    "slo_burn_rate_page_fast": "At this rate 2% of a 30-day error budget goes in an hour: page someone now.",
+    "slo_burn_rate_page_slow": "At this rate 5% of a 30-day error budget goes in six hours: page someone.",
+    "slo_burn_rate_ticket": "The error budget is going faster than it lasts the compliance window: file a ticket.",
+}
+
+
+def burn_rate_rules() -> list[Rule]:
+    """The SLO's burn-rate alerts (analysis/slo.py's BURN_RATE_ALERTS) as rules on the slo layer's burn rates."""
+    return [BurnRateRule(name=alert.name, metric=burn_rate_metric(alert.long_window),
+                         short_metric=burn_rate_metric(alert.short_window), factor=alert.factor, level=alert.level,
+                         reason=BURN_RATE_REASONS[alert.name]) for alert in BURN_RATE_ALERTS]
 
 
 def default_rules() -> list[Rule]:
@@ -259,6 +311,7 @@ def default_rules() -> list[Rule]:
                      reason="Disks fill slowly and steadily; a longer fit sees the trend through log rotation."),
         ForecastRule(name="gpu_memory_forecast", metric="gpu_memory_usage", threshold=95,
                      reason="KV-cache growth runs out of GPU memory before any request fails."),
+        *burn_rate_rules(),
     ]
 
 

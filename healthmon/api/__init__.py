@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from healthmon import payloads
-from healthmon.api import alerts, handlers, openai
+from healthmon.api import alerts, handlers, openai, slo
 from healthmon.api.http import ApiError, Handler, error
 from healthmon.monitor import Monitor
 from healthmon.textsafe import log_text
@@ -40,6 +40,7 @@ ENDPOINTS: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/alerts", ("GET",), alerts.alerts_list),
     ("/alerts/silences", ("POST",), alerts.alert_silence),
     ("/alerts/{alert_id}/acknowledge", ("POST",), alerts.alert_acknowledge),
+    ("/slo", ("GET",), slo.slo),
     ("/traces", ("GET",), handlers.traces_list),
     ("/traces/{trace_id}", ("GET",), handlers.trace_detail),
 ]

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from healthmon.config import Settings
     from healthmon.export.request_metrics import RequestMetrics
     from healthmon.loop import CollectionLoop
+    from healthmon.slo_service import SloService
     from healthmon.target import Target
 
 log = logging.getLogger("healthmon.export")
@@ -102,6 +103,8 @@ class Observed(Protocol):
     def alerts(self) -> AlertService: ...
     @property
     def request_metrics(self) -> RequestMetrics: ...
+    @property
+    def slo(self) -> SloService: ...
 
 
 class MonitorCollector:
@@ -111,7 +114,8 @@ class MonitorCollector:
         self._monitor = monitor
 
     def collect(self) -> Iterator[Metric]:
-        for section in (self._meta, self._system, self._gpu, self._model, self._quality, self._health, self._alerts):
+        for section in (self._meta, self._system, self._gpu, self._model, self._quality, self._health, self._alerts,
+                        self._slo):
             try:
                 yield from list(section())  # materialized, so a failure midway drops the whole section
             except Exception:  # noqa: BLE001 - one broken section must not cost Prometheus the scrape
@@ -214,6 +218,28 @@ class MonitorCollector:
         for level in LEVELS:
             counts.add_metric([level], float(active.count(level)))
         yield counts
+
+    def _slo(self) -> Iterator[Metric]:
+        """The SLO's good and bad user requests since start, and its objectives: Prometheus computes attainment and
+        burn rates over any window from these (deploy/healthmon-slo-rules.yml), as /api/slo does from history."""
+        slo = self._monitor.slo
+        good, bad = slo.counters()
+        requests = CounterMetricFamily("healthmon_slo_requests", "User requests the SLO counts (client-fault "
+                                       "refusals and canary probes are not), by result: good (succeeded within "
+                                       "every latency objective) or bad.", labels=["result"])
+        requests.add_metric(["good"], good)
+        requests.add_metric(["bad"], bad)
+        yield requests
+        objectives = slo.objectives
+        yield GaugeMetricFamily("healthmon_slo_objective_ratio", "The share of user requests that must be good.",
+                                value=objectives.objective)
+        yield GaugeMetricFamily("healthmon_slo_window_seconds", "The SLO's compliance window.",
+                                value=objectives.window_seconds)
+        for name, value in objectives.latency_objectives().items():
+            if value is not None:  # an objective not set has no series
+                yield GaugeMetricFamily(f"healthmon_slo_{name.removesuffix('_seconds')}_objective_seconds",
+                                        f"The SLO's latency objective: {name.removesuffix('_seconds')} at most this.",
+                                        value=value)
 
 
 def build_registry(monitor: Observed) -> CollectorRegistry:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from healthmon.records import SERVICE_REFUSAL_PREFIXES
 from healthmon.store.frames import TS_COLUMN, bucket_seconds, check_name
 from healthmon.store.schema import (
     ALERT_JSON_COLUMNS,
@@ -163,6 +164,32 @@ class HistoryReads:
                 "mean_latency_seconds": latency, "mean_tokens_per_second": tps,
                 "finish_reasons": dict(reasons)}
 
+    def slo_counts(self, starts: Sequence[float], until: float, limits: SloLimits) -> list[tuple[int, int]]:
+        """(counted requests, good ones) started in [start, until] for each of `starts`, in one scan of the
+        requests since the earliest: the judgement of analysis/slo.py in SQL (module docstring there)."""
+        if not starts:
+            return []
+        sums = ", ".join(f"SUM(ts >= ?), SUM(ts >= ? AND {_SLO_GOOD})" for _ in starts)
+        params: list[Any] = []
+        for start in starts:
+            params += [start, start, *_slo_good_params(limits)]
+        _, ((*row,),) = self._query(
+            "request", f"SELECT {sums} FROM requests WHERE ts >= ? AND ts <= ? AND {_SLO_COUNTED}",
+            [*params, min(starts), until, *_SLO_COUNTED_PARAMS])
+        return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(starts))]
+
+    def slo_buckets(self, since: float, until: float, bucket_seconds: float,
+                    limits: SloLimits) -> list[tuple[float, int, int]]:
+        """(bucket start, counted requests, good ones) for each `bucket_seconds` from `since` that has requests
+        started in [since, until), oldest first: one GROUP BY, however many requests the span holds."""
+        if bucket_seconds <= 0:
+            raise ValueError(f"bucket_seconds must be positive, got {bucket_seconds}")
+        _, rows = self._query(
+            "request", f"SELECT CAST((ts - ?) / ? AS INTEGER) AS bucket, COUNT(*), SUM({_SLO_GOOD}) FROM requests "
+            f"WHERE ts >= ? AND ts < ? AND {_SLO_COUNTED} GROUP BY bucket ORDER BY bucket",
+            [since, bucket_seconds, *_slo_good_params(limits), since, until, *_SLO_COUNTED_PARAMS])
+        return [(since + bucket * bucket_seconds, int(count), int(good or 0)) for bucket, count, good in rows]
+
     def recent_requests(self, limit: int = 50, include_synthetic: bool = True,
                         columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """The newest `limit` requests, newest first: `columns` (default REQUEST_LIST_COLUMNS, no texts or JSON;
@@ -203,6 +230,22 @@ class HistoryReads:
         """Silences still in force at `active_at` (ended ones stay until retention prunes them), by matcher."""
         names, rows = self._query("silence", "SELECT * FROM silences WHERE ends_at > ? ORDER BY matcher", [active_at])
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+# The latency objectives the SLO judges by (analysis/slo.py's SloObjectives, None where not set), as SQL needs them:
+# ttft, time per output token, end to end.
+SloLimits = tuple[float | None, float | None, float | None]
+# analysis/slo.py's counts_against_service and is_good, in SQL; tests/test_slo.py checks they agree.
+_SLO_COUNTED = ("COALESCE(synthetic, 0) = 0 AND (COALESCE(status, '') <> 'rejected' OR "
+                + " OR ".join(["substr(error, 1, length(?)) = ?"] * len(SERVICE_REFUSAL_PREFIXES)) + ")")
+_SLO_COUNTED_PARAMS = tuple(value for prefix in SERVICE_REFUSAL_PREFIXES for value in (prefix, prefix))
+_SLO_GOOD = ("(status = 'ok' AND (? IS NULL OR ttft_seconds IS NULL OR ttft_seconds <= ?) "
+             "AND (? IS NULL OR inter_token_latency_seconds IS NULL OR inter_token_latency_seconds <= ?) "
+             "AND (? IS NULL OR latency_seconds IS NULL OR latency_seconds <= ?))")
+
+
+def _slo_good_params(limits: SloLimits) -> list[float | None]:
+    return [value for limit in limits for value in (limit, limit)]
 
 
 ANSWER_SIGNALS = ("quality_score", "relevance", "degeneration_score", "mean_token_entropy", "perplexity")

@@ -32,8 +32,9 @@ ALERT_COLUMNS = {
     "id": "TEXT PRIMARY KEY", "rule": "TEXT", "metric": "TEXT", "level": "TEXT", "kind": "TEXT", "state": "TEXT",
     "message": "TEXT", "value": "REAL", "started_at": "REAL", "fired_at": "REAL", "resolved_at": "REAL",
     "acknowledged": "INTEGER", "silenced_until": "REAL", "labels": "TEXT",
+    "message_key": "TEXT", "message_args": "TEXT",  # the message for each reader's language (analysis/messages.py)
 }
-ALERT_JSON_COLUMNS = frozenset({"labels"})
+ALERT_JSON_COLUMNS = frozenset({"labels", "message_args"})
 TRANSITION_COLUMNS = {"alert_id": "TEXT", "ts": "REAL", "state": "TEXT", "value": "REAL", "message": "TEXT"}
 # One silence per matcher (a rule name or a metric), as the alert engine keeps them: a new one replaces it.
 SILENCE_COLUMNS = {"matcher": "TEXT PRIMARY KEY", "starts_at": "REAL", "ends_at": "REAL", "created_at": "REAL"}

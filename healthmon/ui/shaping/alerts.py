@@ -9,13 +9,22 @@ from typing import Any
 
 import pandas as pd
 
-from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, Rule, ThresholdRule, format_value
+from healthmon.analysis.messages import Message, render
+from healthmon.analysis.rules import (
+    METRICS,
+    BaselineRule,
+    BurnRateRule,
+    ForecastRule,
+    Rule,
+    ThresholdRule,
+    format_value,
+)
 from healthmon.catalog import spec
 from healthmon.charts import LEVEL_COLORS
 from healthmon.ui.format import local_time
 from healthmon.ui.shaping import Translate
 
-LAYERS = ("system", "model", "service", "quality")
+LAYERS = ("system", "model", "service", "quality", "slo")
 METRIC_LAYERS = {  # every metric a rule may watch, by its catalog layer; the Alerts page files GPUs under system
     metric: "system" if spec(metric).layer == "gpu" else spec(metric).layer for metric in METRICS}
 OPEN_STATES = ("pending", "firing")
@@ -39,11 +48,23 @@ def filter_alerts(alerts: Iterable[Mapping[str, Any]], levels: Iterable[str], la
     return [a for a in alerts if a["level"] in levels and alert_layer(a["metric"]) in layers]
 
 
-def alerts_frame(alerts: Sequence[Mapping[str, Any]], zone: tzinfo) -> pd.DataFrame:
-    """One row per alert in the given order; stored alerts lack the live-only keys, hence the .get()s."""
+def alert_message(alert: Mapping[str, Any], words: Translate) -> str:
+    """An alert's message in the page's language, from its key and values; an alert stored before messages had
+    keys shows its stored (English) text."""
+    key = alert.get("message_key")
+    if not key:
+        return str(alert.get("message") or "")
+    args = alert.get("message_args")
+    return render(Message.from_stored(str(key), args if isinstance(args, Mapping) else None), words)
+
+
+def alerts_frame(alerts: Sequence[Mapping[str, Any]], zone: tzinfo, words: Translate | None = None) -> pd.DataFrame:
+    """One row per alert in the given order, messages worded by `words` (English without); stored alerts lack the
+    live-only keys, hence the .get()s."""
+    words = words or (lambda text: text)
     rows = [{
         "level": a["level"], "layer": alert_layer(a["metric"]), "kind": a["kind"], "state": a["state"],
-        "rule": a["rule"], "message": a["message"], "started": local_time(a.get("started_at"), zone),
+        "rule": a["rule"], "message": alert_message(a, words), "started": local_time(a.get("started_at"), zone),
         "ended": local_time(a.get("resolved_at"), zone), "acknowledged": bool(a.get("acknowledged")),
         "silenced_until": local_time(a.get("silenced_until"), zone), "id": a["id"],
     } for a in alerts]
@@ -71,6 +92,9 @@ def rule_condition(rule: Rule, words: Translate) -> str:
         back = "<" if rule.op == ">" else ">"
         return (f"{rule.op} {shown_value(rule.metric, rule.fire, words)} · {words('resolve')} {back} "
                 f"{shown_value(rule.metric, rule.resolve, words)} · {held}")
+    if isinstance(rule, BurnRateRule):
+        limit = shown_value(rule.metric, rule.factor, words)
+        return f"{rule.metric} > {limit} {words('and')} {rule.short_metric} > {limit} · {held}"
     if isinstance(rule, BaselineRule):
         direction = words("worse when higher") if rule.bad_direction == "up" else words("worse when lower")
         return f"{words('learned baseline')}, {direction}, z > {rule.threshold:g} · {held}"
