@@ -150,10 +150,20 @@ _SPECS: tuple[MetricSpec, ...] = (
        "(vllm:num_preemptions_total).", good="low"),
     _S("server_ttft_seconds", "model", "s", "Server TTFT", "The server's own mean time to first token over the last "
        "poll interval (vllm:time_to_first_token_seconds).", "healthmon_server_time_to_first_token_seconds", good="low"),
+    _S("server_request_seconds", "model", "s", "Server latency", "The server's own mean whole-request time over the "
+       "last poll interval (vllm:e2e_request_latency_seconds, tgi_request_duration).",
+       "healthmon_server_request_duration_seconds", good="low"),
     _S("server_prompt_tokens_per_second", "model", "tok/s", "Server prompt tok/s", "Prompt tokens the server "
        "processed per second over the last poll interval."),
     _S("server_generation_tokens_per_second", "model", "tok/s", "Server tok/s", "Tokens the server generated per "
        "second over the last poll interval, for every client."),
+    _S("server_slots_busy", "model", "", "Busy slots", "Slots of llama.cpp's server generating now (its /slots: "
+       "is_processing).", "healthmon_server_slots_busy"),
+    _S("server_slots_total", "model", "", "Slots", "Slots llama.cpp's server has: requests it runs at once (-np).",
+       "healthmon_server_slots_total"),
+    _S("server_context_usage_ratio", "model", "", "Context used", "Share of llama.cpp's slot contexts holding tokens "
+       "(0..1; its /slots: n_prompt_tokens of n_ctx, summed over the slots); llama.cpp's successor to the KV-cache "
+       "gauge.", "healthmon_server_context_usage_ratio", good="low"),
     # ---- model_info: read live from the runtime by the exporter ----
     _S("parameters", "model_info", "", "Parameters", "Parameters of the loaded model.", "healthmon_model_parameters"),
     _S("memory_footprint_bytes", "model_info", "B", "Model memory", "Weights and buffers in memory.",

@@ -34,6 +34,8 @@ class Settings:
     target_model: str = ""  # the model name to send to a remote server (empty: its first listed, or none)
     target_api_key: str = field(default="", repr=False)  # a remote server's API key: never printed
     target_tokenizer: str = ""  # a local folder with the remote model's tokenizer, for servers that send no usage
+    target_request_timeout_seconds: float = 600.0  # one request to a remote server, whole, a slow client included
+    target_max_answer_bytes: int = 8 * 1024 * 1024  # of one remote answer; a longer one is ended
     data_dir: Path = Path("healthmon-data")
     interval: float = 5.0  # seconds between collections
     probe_interval: float = 60.0  # seconds between canary probes; 0 disables them
@@ -120,6 +122,9 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"HEALTHMON_INTERVAL={settings.interval}: must be at least 0.1 seconds")
     if settings.probe_interval < 0:
         raise ConfigError(f"HEALTHMON_PROBE_INTERVAL={settings.probe_interval}: must be 0 (off) or positive")
+    if settings.target_request_timeout_seconds <= 0 or settings.target_max_answer_bytes < 1024:
+        raise ConfigError("HEALTHMON_TARGET_REQUEST_TIMEOUT_SECONDS must be positive and "
+                          "HEALTHMON_TARGET_MAX_ANSWER_BYTES at least 1024")
     if settings.queue_max < 0:
         raise ConfigError(f"HEALTHMON_QUEUE_MAX={settings.queue_max}: must be 0 or more")
     if settings.retention_days <= 0:

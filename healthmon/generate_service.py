@@ -19,6 +19,7 @@ from healthmon.records import BUSY_PREFIX, NOT_READY_PREFIX, RequestRecord, buil
 from healthmon.target import ModelNotReady, RuntimeBusy, Target, TokenStream
 from healthmon.tracing import Trace
 
+Launch = Callable[[GenerationParams, Trace], TokenStream]
 NOT_READY_RETRY_SECONDS = 5.0
 BUSY_RETRY_SECONDS = 2.0
 Parser = Callable[[Any], GenerationParams]
@@ -64,9 +65,11 @@ class GenerateService:
         return record
 
     def start(self, body: Any, *, client: str, source: str, trace: Trace | None = None,
-              parse: Parser | None = None, want_text: bool = True, on_event_loop: bool = False) -> TokenStream:
+              parse: Parser | None = None, want_text: bool = True, on_event_loop: bool = False,
+              launch: Launch | None = None) -> TokenStream:
         """Rate limit, parse, admit: the running stream, or GenerateRefused (recorded) saying why not.
-        `on_event_loop`: called from the running asyncio loop, whose caller reads `aiter()` or awaits `finished`."""
+        `on_event_loop`: called from the running asyncio loop, whose caller reads `aiter()` or awaits `finished`.
+        `launch` admits the parsed request in place of `target.stream` (the /v1 proxy's `RemoteTarget.relay`)."""
         trace = trace or Trace()
         wait_seconds = self.rate_limiter.acquire(client)
         if wait_seconds > 0:
@@ -80,6 +83,8 @@ class GenerateService:
             raise self._refused(trace, source, None, GenerateRefused(exc.status_code, str(exc), "invalid")) from exc
         trace.add("validate", trace.start_seconds, trace.now())
         try:
+            if launch is not None:
+                return launch(params, trace)
             return self.target.stream(params, trace=trace, source=source, want_text=want_text,
                                       on_event_loop=on_event_loop)
         except ModelNotReady as exc:

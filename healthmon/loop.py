@@ -17,6 +17,7 @@ from healthmon.analysis.alerts import EVIDENCE_SUFFIX
 from healthmon.analysis.rules import TRAFFIC_METRIC
 from healthmon.analysis.score import ScoreResult, health_score, is_starting, status_from, without_model
 from healthmon.analysis.stats import RequestStats
+from healthmon.catalog import CATALOG
 from healthmon.collectors.base import Collector, safe_collect
 from healthmon.pipeline import CompletedWindow
 from healthmon.quality.window import QualityWindow
@@ -63,10 +64,10 @@ def latency_evidence(records: Iterable[RequestRecord], limit: int = 5) -> dict[s
     return out
 
 
-# What a remote target's info adds to the model layer: its health check and the server's own metrics.
-SERVER_FIGURES = ("target_health_latency_seconds", "server_requests_running", "server_requests_waiting",
-                  "server_kv_cache_usage_ratio", "server_preemptions", "server_ttft_seconds",
-                  "server_prompt_tokens_per_second", "server_generation_tokens_per_second")
+# What a remote target's info adds to the model layer: its health check and the server's own figures, as the
+# catalog declares them (remote/server_metrics.ServerFigures names its fields so).
+SERVER_FIGURES = tuple(spec.key for spec in CATALOG.values() if spec.layer == "model"
+                       and spec.key.startswith(("server_", "target_")))
 
 
 def model_sample(info: dict[str, Any], completed: list[RequestRecord]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from healthmon.quality.drift import REFERENCES_FILE, CanaryReferences
 from healthmon.quality.scorer import QualityScorer
 from healthmon.quality.window import QualityWindow
 from healthmon.ratelimit import RateLimiter
+from healthmon.remote.client import RemoteClient
 from healthmon.remote.target import RemoteTarget
 from healthmon.remote.tokens import load_token_counter
 from healthmon.runtime.sources import parse_model_spec
@@ -47,9 +48,13 @@ REMOTE_PREFIX = "openai:"
 def build_target(settings: Settings, sink: RequestPipeline) -> Target:
     """HEALTHMON_MODEL=openai:<base URL> watches a running server; anything else is a model loaded in-process."""
     if settings.model.strip().lower().startswith(REMOTE_PREFIX):
-        return RemoteTarget(settings.model.strip()[len(REMOTE_PREFIX):], sink=sink,
-                            model=settings.target_model or None, api_key=settings.target_api_key or None,
-                            queue_max=settings.queue_max,
+        base_url = settings.model.strip()[len(REMOTE_PREFIX):]
+        return RemoteTarget(base_url, sink=sink, model=settings.target_model or None, queue_max=settings.queue_max,
+                            client=RemoteClient(base_url, model=settings.target_model or None,
+                                                api_key=settings.target_api_key or None,
+                                                max_answer_bytes=settings.target_max_answer_bytes),
+                            request_timeout_seconds=settings.target_request_timeout_seconds,
+                            max_new_tokens_cap=settings.max_new_tokens_cap,
                             token_counter=load_token_counter(settings.target_tokenizer, log))
     # Imported here, not above: the in-process runtime brings torch and transformers (~5 s of imports), which a
     # monitor of a remote server never needs.

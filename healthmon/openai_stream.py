@@ -166,10 +166,13 @@ class SSEReader:
             self._after_cr = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
+        # What the buffer held before holds no line end (each would have ended a line): scan only the new bytes,
+        # so a long line arriving in small pieces costs its length once, not once per piece.
+        scanned = len(self._buffer)
         self._buffer += chunk
         events: list[dict[str, Any] | Done | MalformedEvent] = []
         start = 0
-        while (end := _LINE_END.search(self._buffer, start)) is not None:
+        while (end := _LINE_END.search(self._buffer, max(start, scanned))) is not None:
             if end.group() == b"\r" and end.end() == len(self._buffer):
                 self._after_cr = True
             event = self._line(bytes(self._buffer[start:end.start()]))
@@ -212,6 +215,7 @@ class ChunkContent:
     reasoning_text: str = ""  # vLLM's and transformers' `reasoning_content` / `reasoning` delta: output tokens too
     finish_reason: str | None = None  # as the upstream said it
     usage: Usage | None = None
+    tool_calls: bool = False  # the chunk calls tools (`tool_calls` / `function_call`): an answer without text
     error: str | None = None  # an error's message: `{"error": {...}}`, transformers' `{"error": "..."}` or
     # vLLM's `{"object": "error", "message": ...}`
 
@@ -228,9 +232,11 @@ def read_chunk(payload: dict[str, Any]) -> ChunkContent:
     choices = payload.get("choices")
     choice = next((c for c in choices if isinstance(c, dict)), {}) if isinstance(choices, list) else {}
     delta = choice.get("delta") or choice.get("message")
+    tool_calls = False
     if isinstance(delta, dict):
         text = _string(delta.get("content"))
         reasoning = _string(delta.get("reasoning_content")) or _string(delta.get("reasoning"))
+        tool_calls = bool(delta.get("tool_calls") or delta.get("function_call"))
     else:
         text, reasoning = _string(choice.get("text")), ""
     usage = payload.get("usage")
@@ -238,4 +244,4 @@ def read_chunk(payload: dict[str, Any]) -> ChunkContent:
     valid = len(counts) == 2 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
     finish = choice.get("finish_reason")
     return ChunkContent(text, reasoning, finish if isinstance(finish, str) else None,
-                        Usage(*counts) if valid else None)
+                        Usage(*counts) if valid else None, tool_calls)

@@ -83,7 +83,10 @@ def _client(handler) -> RemoteClient:
 
 
 def _stream_response(pieces: list[bytes]) -> httpx.Response:
-    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(pieces))
+    async def body():  # the client reads every answer on an event loop (its thread's own, for stream_chat)
+        for piece in pieces:
+            yield piece
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
 
 
 def test_an_openai_style_stream_split_anywhere_ends_at_done_with_the_usage_chunk():
@@ -112,10 +115,11 @@ def test_an_openai_style_stream_split_anywhere_ends_at_done_with_the_usage_chunk
     (_stream_response(_sse(b"{not json")), "not a JSON object"),
     (_stream_response(_sse([1, 2])), "not a JSON object"),
     (_stream_response(_sse({"object": "chat.completion.chunk"})), "without choices"),
-    (httpx.Response(200, json={"choices": []}), "not an event stream"),
+    (lambda: httpx.Response(200, json={"choices": []}), "not an event stream"),
 ])
 def test_what_is_not_an_openai_stream_is_an_invalid_response(response, message):
-    with _client(lambda request: response) as client, pytest.raises(RemoteInvalidResponse, match=message):
+    with _client(lambda request: response() if callable(response) else response) as client, \
+            pytest.raises(RemoteInvalidResponse, match=message):
         list(client.stream_chat(HI))
 
 

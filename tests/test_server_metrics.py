@@ -1,16 +1,20 @@
 """Model-server /metrics parsing on recorded fixtures of vLLM's, llama.cpp's and TGI's real output format."""
 
-from dataclasses import replace
+import json
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 
 from healthmon.remote.server_metrics import (
     LatencyTotals,
+    ServerFigures,
     ServerMetrics,
     ServerMetricsError,
+    SlotsSnapshot,
     interval_figures,
     parse_server_metrics,
+    parse_slots,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "server_metrics"
@@ -54,13 +58,43 @@ def test_older_vllm_reads_gpu_cache_usage_perc_as_a_fraction() -> None:
 
 
 def test_llamacpp_current_format_has_no_kv_cache_figure() -> None:
+    """The real server's output (recorded from llama-server under five requests: four slots busy, one deferred)."""
     assert fixture("llamacpp.txt") == ServerMetrics(
         server_kind="llamacpp",
-        requests_running=2,
+        requests_running=4,
         requests_waiting=1,
-        prompt_tokens_total=33065,
-        generation_tokens_total=7801,
+        prompt_tokens_total=45,
+        generation_tokens_total=5,
     )
+
+
+def test_llamacpp_slots_give_busy_and_total_slots_and_the_context_they_hold() -> None:
+    """llama.cpp's /slots, recorded with the metrics above: four slots of 512 tokens, each holding its prompt."""
+    slots = parse_slots(json.loads((FIXTURES / "llamacpp_slots.json").read_text()))
+    assert slots == SlotsSnapshot(busy=4, total=4, context_tokens=38 + 38 + 38 + 39, context_capacity_tokens=2048)
+    assert slots.context_usage_ratio == 153 / 2048
+    idle = parse_slots([{"id": 0, "n_ctx": 512, "is_processing": False}])  # a slot never used has no token count
+    assert idle == SlotsSnapshot(0, 1, 0, 512) and idle.context_usage_ratio == 0
+    for bad in ({"slots": []}, [1], [{"n_ctx": -1}], [{"n_ctx": "512"}]):
+        with pytest.raises(ServerMetricsError):
+            parse_slots(bad)
+
+
+def test_server_figures_are_named_as_the_catalog_declares_them() -> None:
+    """One place per metric: every figure a server adds to the model layer is a catalog key of that layer, and the
+    loop's list of them is derived from the catalog, not written again."""
+    from healthmon.catalog import CATALOG
+    from healthmon.loop import SERVER_FIGURES
+
+    names = {f.name for f in fields(ServerFigures)}
+    assert names <= set(SERVER_FIGURES) and all(CATALOG[name].layer == "model" for name in names)
+    assert set(SERVER_FIGURES) - names == {"target_health_latency_seconds"}
+    before, after = fixture("vllm.txt"), fixture("vllm.txt")
+    after = replace(after, server_request=LatencyTotals(after.server_request.seconds_sum + 3.0,
+                                                        after.server_request.count + 2))
+    figures = ServerFigures.of(interval_figures(before, after, 5.0), None).as_dict()
+    assert figures["server_request_seconds"] == pytest.approx(1.5)  # parsed, and no longer dropped
+    assert figures["server_slots_busy"] is None
 
 
 def test_llamacpp_older_format_reports_kv_cache_usage_ratio() -> None:
@@ -173,7 +207,7 @@ def test_server_restart_counts_from_zero_and_never_goes_negative() -> None:
 
 def test_interval_over_figures_a_server_lacks_stays_none() -> None:
     before = fixture("llamacpp.txt")
-    after = replace(before, prompt_tokens_total=33265, generation_tokens_total=7901)
+    after = replace(before, prompt_tokens_total=245, generation_tokens_total=105)
     interval = interval_figures(before, after, interval_seconds=2.0)
     assert interval.prompt_tokens_per_second == 100.0
     assert interval.generation_tokens_per_second == 50.0

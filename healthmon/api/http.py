@@ -49,14 +49,21 @@ def check_token(request: Request, monitor: Monitor) -> None:
 async def generate_request(request: Request, monitor: Monitor, source: str) -> tuple[Trace, Any, str]:
     """A generate request's trace, body and rate-limit key, its token checked first; a refusal here (token, body) is
     recorded before the ApiError goes on, so every generate request leaves one record."""
+    trace, _, body, client = await generate_request_bytes(request, monitor, source)
+    return trace, body, client
+
+
+async def generate_request_bytes(request: Request, monitor: Monitor, source: str) -> tuple[Trace, bytes, Any, str]:
+    """generate_request with the body's bytes as they came too (the /v1 proxy forwards them)."""
     trace = Trace()
     try:
         check_token(request, monitor)
-        body = await json_body(request)
+        raw = await body_bytes(request)
+        body = decode_json(raw)
     except ApiError as exc:
         monitor.generate.refuse(trace, source, exc.message)
         raise
-    return trace, body, client_address(request, monitor.settings.trust_forwarded_for)
+    return trace, raw, body, client_address(request, monitor.settings.trust_forwarded_for)
 
 
 def client_address(request: Request, trust_forwarded_for: bool) -> str:
@@ -70,6 +77,11 @@ def client_address(request: Request, trust_forwarded_for: bool) -> str:
 
 
 async def json_body(request: Request) -> Any:
+    return decode_json(await body_bytes(request))
+
+
+async def body_bytes(request: Request) -> bytes:
+    """The body, at most MAX_BODY_BYTES (413 beyond), as it came."""
     declared = request.headers.get("content-length")
     if declared and _ASCII_INTEGER.fullmatch(declared) and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
@@ -82,7 +94,11 @@ async def json_body(request: Request) -> Any:
             chunks.append(chunk)
     except ClientDisconnect as exc:  # a refusal like any other (counted by generate), not a traceback in the log
         raise ApiError(CLIENT_CLOSED_REQUEST, "the client hung up before its body arrived") from exc
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def decode_json(raw: bytes) -> Any:
+    """A body's JSON, or a 400 that says why not (NaN and Infinity are no JSON)."""
     if not raw.strip():
         raise ApiError(400, "the body is empty; send a JSON object such as {\"prompt\": \"Hello\"}")
     try:

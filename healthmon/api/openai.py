@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from healthmon.api import proxy
 from healthmon.api.http import ApiError, check_token, generate_request
 from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
@@ -30,6 +31,7 @@ from healthmon.textsafe import log_text
 
 log = logging.getLogger("healthmon.api")
 SOURCE = "openai"
+_PATHS: dict[Kind, str] = {"chat": "/chat/completions", "completion": "/completions"}
 _ERROR_TYPES = {401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
                 413: "invalid_request_error", 429: "rate_limit_exceeded", 503: "server_error"}
 _ERROR_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
@@ -74,6 +76,9 @@ def _usage(record: RequestRecord) -> Usage:
 
 def completions(kind: Kind) -> Callable[[Request, Monitor], Any]:
     async def handler(request: Request, monitor: Monitor) -> Response:
+        target = proxy.remote_target(monitor)
+        if target is not None:  # a remote server decides what it accepts: forwarded as sent, relayed as answered
+            return await proxy.forward(request, monitor, target, _PATHS[kind])
         try:
             trace, body, client = await generate_request(request, monitor, SOURCE)
         except ApiError as exc:
@@ -150,4 +155,5 @@ ENDPOINTS: list[tuple[str, tuple[str, ...], Callable[[Request, Monitor], Any]]] 
     ("/chat/completions", ("POST",), completions("chat")),
     ("/completions", ("POST",), completions("completion")),
     ("/models", ("GET",), list_models),
+    ("/{path:path}", ("GET", "POST", "PUT", "PATCH", "DELETE"), proxy.other_path),  # forwarded, or a clear 404
 ]

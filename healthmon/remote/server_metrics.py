@@ -1,13 +1,15 @@
 """Model-layer figures from a model server's Prometheus /metrics page: vLLM, llama.cpp's server and TGI.
 
 Pure functions: `parse_server_metrics` reads one scrape into cumulative figures, `interval_figures` turns two
-successive scrapes into per-interval ones (rates, interval means), surviving a server restart.
+successive scrapes into per-interval ones (rates, interval means), surviving a server restart; `parse_slots` reads
+llama.cpp's `/slots`; `ServerFigures` is what both add to the model layer, named as the catalog names it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -230,3 +232,73 @@ def _latency_increase(
     if current.count < previous.count or current.seconds_sum < previous.seconds_sum:
         return current, True
     return LatencyTotals(current.seconds_sum - previous.seconds_sum, current.count - previous.count), False
+
+
+@dataclass(frozen=True)
+class SlotsSnapshot:
+    """llama.cpp's `/slots` at one poll: how many slots are generating, how many there are, and how many tokens the
+    slots hold (a slot keeps its last prompt and answer cached) of their summed context sizes."""
+
+    busy: int
+    total: int
+    context_tokens: int
+    context_capacity_tokens: int
+
+    @property
+    def context_usage_ratio(self) -> float | None:
+        return self.context_tokens / self.context_capacity_tokens if self.context_capacity_tokens > 0 else None
+
+
+def _natural(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ServerMetricsError(f"a slot's count is not a natural number: {str(value)[:40]!r}")
+    return value
+
+
+def parse_slots(payload: object) -> SlotsSnapshot:
+    """One `/slots` answer (a list of slot objects with `n_ctx`, `is_processing` and, once used, the tokens it holds
+    as `n_prompt_tokens`: llama.cpp counts the generated tokens in it too)."""
+    if not isinstance(payload, list) or not all(isinstance(slot, dict) for slot in payload):
+        raise ServerMetricsError("/slots is not a list of slot objects")
+    busy = sum(1 for slot in payload if slot.get("is_processing") is True)
+    held = sum(_natural(slot.get("n_prompt_tokens", 0)) for slot in payload)
+    capacity = sum(_natural(slot.get("n_ctx", 0)) for slot in payload)
+    return SlotsSnapshot(busy, len(payload), min(held, capacity), capacity)
+
+
+@dataclass(frozen=True)
+class ServerFigures:
+    """What a remote server's own figures add to the model layer, each field named as healthmon/catalog.py
+    declares it (tests/test_catalog.py checks): the server's /metrics over the last poll interval and its /slots."""
+
+    server_requests_running: int | None = None
+    server_requests_waiting: int | None = None
+    server_kv_cache_usage_ratio: float | None = None
+    server_preemptions: int | None = None
+    server_ttft_seconds: float | None = None
+    server_request_seconds: float | None = None
+    server_prompt_tokens_per_second: float | None = None
+    server_generation_tokens_per_second: float | None = None
+    server_slots_busy: int | None = None
+    server_slots_total: int | None = None
+    server_context_usage_ratio: float | None = None
+
+    @classmethod
+    def of(cls, interval: ServerMetricsInterval | None, slots: SlotsSnapshot | None) -> ServerFigures:
+        figures: dict[str, Any] = {}
+        if interval is not None:
+            figures = {"server_requests_running": interval.requests_running,
+                       "server_requests_waiting": interval.requests_waiting,
+                       "server_kv_cache_usage_ratio": interval.kv_cache_usage_ratio,
+                       "server_preemptions": interval.preemptions,
+                       "server_ttft_seconds": interval.server_ttft_seconds_mean,
+                       "server_request_seconds": interval.server_request_seconds_mean,
+                       "server_prompt_tokens_per_second": interval.prompt_tokens_per_second,
+                       "server_generation_tokens_per_second": interval.generation_tokens_per_second}
+        if slots is not None:
+            figures |= {"server_slots_busy": slots.busy, "server_slots_total": slots.total,
+                        "server_context_usage_ratio": slots.context_usage_ratio}
+        return cls(**figures)
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
