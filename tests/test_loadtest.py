@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ TTFT_OBJECTIVE = FIRST + SERVICE / 2
 
 
 def plan(url: str, levels: tuple[int, ...] = (1, 2, 4), **kwargs) -> LoadTestPlan:
-    values = {"requests_per_level": REQUESTS, "max_tokens": TOKENS, "prompts": built_in(),
+    values: dict[str, Any] = {"requests_per_level": REQUESTS, "max_tokens": TOKENS, "prompts": built_in(),
               "objectives": Objectives(TTFT_OBJECTIVE, 2 * INTERVAL)} | kwargs
     return LoadTestPlan(url=url, concurrency_levels=levels, **values)
 
@@ -99,11 +100,13 @@ def test_prompt_files_take_prompts_or_messages_and_name_a_bad_line():
 
 
 def test_a_plan_refuses_what_cannot_run():
-    for bad in ({"url": "ftp://x/v1"}, {"url": "localhost:8000/v1"}, {"concurrency_levels": (0,)},
-                {"requests_per_level": 0}):
+    good: dict[str, Any] = {"url": "http://x/v1", "concurrency_levels": (1,), "requests_per_level": 1,
+                             "max_tokens": 1, "prompts": built_in()}
+    bad_values: list[dict[str, Any]] = [{"url": "ftp://x/v1"}, {"url": "localhost:8000/v1"},
+                                        {"concurrency_levels": (0,)}, {"requests_per_level": 0}]
+    for bad in bad_values:
         with pytest.raises(ValueError):
-            LoadTestPlan(**({"url": "http://x/v1", "concurrency_levels": (1,), "requests_per_level": 1,
-                             "max_tokens": 1, "prompts": built_in()} | bad))
+            LoadTestPlan(**(good | bad))
 
 
 # --- truth checks against the paced stub ---

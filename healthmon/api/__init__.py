@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from healthmon import payloads
-from healthmon.api import alerts, handlers, openai, slo
+from healthmon.api import alerts, handlers, load_test, openai, slo
 from healthmon.api.http import ApiError, Handler, error
 from healthmon.monitor import Monitor
 from healthmon.textsafe import log_text
@@ -41,6 +41,8 @@ ENDPOINTS: list[tuple[str, tuple[str, ...], Handler]] = [
     ("/alerts/silences", ("POST",), alerts.alert_silence),
     ("/alerts/{alert_id}/acknowledge", ("POST",), alerts.alert_acknowledge),
     ("/slo", ("GET",), slo.slo),
+    ("/load-test", ("GET", "POST"), load_test.load_test),  # POST starts; needs the token when set
+    ("/load-test/stop", ("POST",), load_test.load_test_stop),
     ("/traces", ("GET",), handlers.traces_list),
     ("/traces/{trace_id}", ("GET",), handlers.trace_detail),
 ]
