@@ -6,6 +6,7 @@ script run. The Monitor therefore lives in healthmon.registry's process-wide reg
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import streamlit as st
 from starlette.middleware import Middleware
@@ -35,6 +36,7 @@ app = st.App("streamlit_app.py", lifespan=lifespan,
                                     names=served_names(st.get_option("server.address") or "", settings.allowed_hosts),
                                     origins=settings.cors_origins)])
 
+FAVICON = Path(__file__).parent / "healthmon" / "ui" / "favicon.png"
 PAGES = (  # file, English title, icon
     ("views/overview.py", "Overview", ":material/dashboard:"),
     ("views/system.py", "System", ":material/memory:"),
@@ -51,7 +53,8 @@ if __name__ == "__main__":
     from healthmon.ui.i18n import translator
     from healthmon.ui.state import monitor, sidebar_controls
 
-    st.set_page_config(page_title="healthmon", page_icon=":material/monitor_heart:", layout="wide")
+    # A local file: a :material/...: or emoji icon makes every page load ask Google's font server for the favicon.
+    st.set_page_config(page_title="healthmon", page_icon=str(FAVICON), layout="wide")
     if not require_access():
         st.stop()
     warning = exposure_warning(st.get_option("server.address") or "", bool(monitor().settings.api_token))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -18,6 +19,7 @@ from typing import Any
 from healthmon.textsafe import redact_url
 
 ENV_PREFIX = "HEALTHMON_"
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # what an Authorization: Bearer value can carry intact
 DEFAULT_CONFIG_FILE = "healthmon.toml"
 
 
@@ -34,6 +36,9 @@ class Settings:
     target_model: str = ""  # the model name to send to a remote server (empty: its first listed, or none)
     target_api_key: str = field(default="", repr=False)  # a remote server's API key: never printed
     target_tokenizer: str = ""  # a local folder with the remote model's tokenizer, for servers that send no usage
+    # Folders POST /api/model/load may load a local model from, beyond the data dir's models/ and HEALTHMON_MODEL's
+    # own path: any other path is refused unseen, so the API tells no one what exists on the disk.
+    model_dirs: tuple[str, ...] = ()
     target_request_timeout_seconds: float = 600.0  # one request to a remote server, whole, a slow client included
     target_max_answer_bytes: int = 8 * 1024 * 1024  # of one remote answer; a longer one is ended
     data_dir: Path = Path("healthmon-data")

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from healthmon import logutil
 from healthmon.alert_service import AlertService
 from healthmon.analysis.alerts import AlertEngine
 from healthmon.analysis.rules import default_rules, load_rules
@@ -79,6 +80,7 @@ class Monitor:
                  alert_engine: AlertEngine | None = None, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
+        logutil.install()  # a failing upstream warns once per request: at most a few lines a minute per kind
         self.started_at = clock()
         self.store = store or HistoryStore(settings.db_path, clock=clock,
                                            flush_interval_seconds=settings.flush_interval,

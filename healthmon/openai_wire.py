@@ -36,6 +36,7 @@ from healthmon.params import (
     parse_stop,
     validate_prompt,
 )
+from healthmon.textsafe import QUOTE_LIMIT, log_text, quoted
 
 Kind = Literal["chat", "completion"]
 MAX_SEED = 2**32 - 1  # as parse_generate_body
@@ -133,7 +134,8 @@ def _integer(body: dict, name: str, low: int, high: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise OpenAIError(f"'{name}' must be an integer, got {type(value).__name__}", param=name, code="invalid_type")
     if not low <= value <= high:
-        raise OpenAIError(f"'{name}' must be between {low} and {high}, got {value}", param=name, code="invalid_value")
+        raise OpenAIError(f"'{name}' must be between {low} and {high}, got {log_text(value, QUOTE_LIMIT)}", param=name,
+                          code="invalid_value")
     return value
 
 
@@ -178,12 +180,13 @@ def _messages(value: Any, max_prompt_chars: int) -> tuple[ChatMessage, ...]:
             raise OpenAIError(f"'{name}' must be an object", param=name, code="invalid_type")
         role = item.get("role")
         if role in ("tool", "function"):
-            raise OpenAIError(f"'{name}.role' {role!r} is not supported: this model does not call tools",
+            raise OpenAIError(f"'{name}.role' {quoted(role)} is not supported: this model does not call tools",
                               param=f"{name}.role", code="unsupported_value")
         extra = sorted(key for key, part in item.items() if key not in _MESSAGE_KEYS and part not in (None, [], ""))
         if extra:
-            raise OpenAIError(f"'{name}.{extra[0]}' is not supported: this model takes text turns only",
-                              param=f"{name}.{extra[0]}", code="unsupported_parameter")
+            field = log_text(extra[0], QUOTE_LIMIT)  # a client's key, quoted twice: capped
+            raise OpenAIError(f"'{name}.{field}' is not supported: this model takes text turns only",
+                              param=f"{name}.{field}", code="unsupported_parameter")
         turns.append({"role": ROLE_ALIASES.get(role, role) if isinstance(role, str) else role,
                       "content": item.get("content")})
     return _checked("messages", lambda: parse_messages(turns, max_prompt_chars))
@@ -210,8 +213,9 @@ def _include_usage(body: dict, stream: bool) -> bool:
         raise OpenAIError("'stream_options' must be an object", param="stream_options", code="invalid_type")
     unknown = sorted(set(options) - {"include_usage", "include_obfuscation"})
     if unknown:
-        raise OpenAIError(f"Unrecognized request argument supplied: stream_options.{unknown[0]}",
-                          param=f"stream_options.{unknown[0]}", code="unknown_parameter")
+        field = log_text(unknown[0], QUOTE_LIMIT)
+        raise OpenAIError(f"Unrecognized request argument supplied: stream_options.{field}",
+                          param=f"stream_options.{field}", code="unknown_parameter")
     _boolean(options.get("include_obfuscation"), "stream_options.include_obfuscation")  # no obfuscation is sent
     return _boolean(options.get("include_usage"), "stream_options.include_usage")
 
@@ -234,7 +238,9 @@ def parse_request(kind: Kind, body: Any, *, max_new_tokens_cap: int, max_prompt_
             continue
         no_op = _NO_OP.get(name)
         if no_op is None or kind not in no_op[0]:
-            raise OpenAIError(f"Unrecognized request argument supplied: {name}", param=name, code="unknown_parameter")
+            field = log_text(name, QUOTE_LIMIT)  # the name is the client's: a 500 KB one is not quoted whole, twice
+            raise OpenAIError(f"Unrecognized request argument supplied: {field}", param=field,
+                              code="unknown_parameter")
         _, is_no_op, why = no_op
         if not is_no_op(value):
             raise OpenAIError(f"'{name}' {why}", param=name, code="unsupported_value")
@@ -263,7 +269,7 @@ def generation_kwargs(request: OpenAIRequest) -> dict[str, Any]:
     """Keyword arguments of GenerationParams for this request; what was not sent keeps healthmon's default."""
     kwargs: dict[str, Any] = {"prompt": request.messages[-1].content if request.messages else request.prompt,
                               "messages": request.messages, "stop": request.stop,
-                              "raw_prompt": request.kind == "completion"}
+                              "raw_prompt": request.kind == "completion", "stream": request.stream}
     optional = {"max_new_tokens": request.max_tokens, "temperature": request.temperature, "top_p": request.top_p,
                 "seed": request.seed, "repetition_penalty": request.repetition_penalty}
     kwargs |= {name: value for name, value in optional.items() if value is not None}

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from healthmon.textsafe import QUOTE_LIMIT, log_text, quoted
+
 DEFAULT_MAX_NEW_TOKENS = 128
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_TOP_P = 0.9
@@ -61,6 +63,7 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     repetition_penalty: float = 1.0
     raw_prompt: bool = False  # a text completion (/v1/completions): the prompt is continued as is, no chat template
+    stream: bool = False  # the client asked for a streamed answer (/v1 `stream`): recorded for traces, not a setting
 
     @property
     def greedy(self) -> bool:
@@ -79,6 +82,8 @@ class GenerationParams:
             out["messages"] = self.chat()
         if self.raw_prompt:
             out["raw_prompt"] = True
+        if self.stream:
+            out["stream"] = True
         return out
 
 
@@ -89,7 +94,7 @@ def _integer(body: dict, name: str, low: int, high: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequest(f"'{name}' must be an integer, got {type(value).__name__}")
     if not low <= value <= high:
-        raise InvalidRequest(f"'{name}' must be between {low} and {high}, got {value}")
+        raise InvalidRequest(f"'{name}' must be between {low} and {high}, got {log_text(value, QUOTE_LIMIT)}")
     return value
 
 
@@ -149,7 +154,7 @@ def parse_messages(value: Any, max_prompt_chars: int) -> tuple[ChatMessage, ...]
         if not isinstance(item, dict) or set(item) - {"role", "content"} or "role" not in item or "content" not in item:
             raise InvalidRequest(f"'{name}' must be an object with exactly 'role' and 'content'")
         if item["role"] not in CHAT_ROLES:
-            raise InvalidRequest(f"'{name}.role' must be one of {list(CHAT_ROLES)}, got {item['role']!r}")
+            raise InvalidRequest(f"'{name}.role' must be one of {list(CHAT_ROLES)}, got {quoted(item['role'])}")
         content = validate_prompt(_content(item["content"], f"{name}.content"), max_prompt_chars,
                                   f"{name}.content", allow_empty=item["role"] != "user")
         turns.append(ChatMessage(item["role"], content))
@@ -184,7 +189,8 @@ def parse_generate_body(body: Any, *, max_new_tokens_cap: int, max_prompt_chars:
         raise InvalidRequest(f"the body must be a JSON object, got {type(body).__name__}", 400)
     unknown = sorted(set(body) - set(KNOWN_FIELDS))
     if unknown:
-        raise InvalidRequest(f"unknown field(s) {unknown}; accepted: {list(KNOWN_FIELDS)}")
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""  # names are the client's: one, capped
+        raise InvalidRequest(f"unknown field {quoted(unknown[0])}{more}; accepted: {list(KNOWN_FIELDS)}")
     if "prompt" in body and "messages" in body:
         raise InvalidRequest("send either 'prompt' or 'messages', not both")
     if "prompt" not in body and "messages" not in body:

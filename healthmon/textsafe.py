@@ -8,6 +8,8 @@ Three functions, and no other way to do these things in healthmon:
 - `log_text(text)`: `one_line` with backslashes doubled (so a typed `\n` and a newline stay apart) and a
   length cap, for every log line that carries client- or model-supplied text: a model source, an error that
   quotes one, an API path. A newline in a model source cannot forge a log line.
+- `quoted(text)`: a client's value quoted in an error answer or a stored error, as `log_text` makes it but cut
+  at 80 characters: a megabyte in is not a megabyte back, nor a megabyte in the history.
 - `redact_url(url)`: a URL without what may be a secret: no `user:password@`, the query string and fragment
   replaced by `?…` / `#…`; scheme, host, port and path kept (`path=False` drops the path too, for URLs whose
   path is the secret, as a Slack or Discord webhook's is). For every URL that is logged or shown.
@@ -26,6 +28,7 @@ import re
 import urllib.parse
 
 LOG_TEXT_LIMIT = 500  # characters of the original text kept in a log line; the rest is counted, not written
+QUOTE_LIMIT = 80  # characters of a client's value an error quotes: enough to recognise it, never its bulk
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -55,6 +58,12 @@ def log_text(text: object, limit: int = LOG_TEXT_LIMIT) -> str:
     extra = len(text) - limit
     shown = one_line(text[:limit].replace("\\", "\\\\"))
     return f"{shown}…(+{extra} chars)" if extra > 0 else shown
+
+
+def quoted(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """A client's value (a field name, a role, a path) quoted in an error: in quotes, one line, at most `limit`
+    characters of it, then how many more there were."""
+    return f"'{log_text(text, limit)}'"
 
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/?#@]*@")

@@ -163,3 +163,17 @@ def test_the_engine_reports_each_warmed_up_baseline_band() -> None:
     assert list(bands) == ["inference_time"]  # the first rule on a metric; the warming one adds nothing
     low, high = bands["inference_time"]
     assert low < 1.0 < high
+
+
+def test_a_baseline_that_never_varied_is_worded_without_inf_or_nan() -> None:
+    """A metric flat for half an hour has no spread (MAD 0), so its robust z is infinite: the alert once read
+    'robust z inf'. A flat 0.8 doubled, and a flat 0 lifted, fire with messages in words."""
+    messages = []
+    for before, after in ((0.8, 1.6), (0.0, 0.5)):
+        engine = AlertEngine(default_rules())
+        flat = [before] * minutes(30) + [after] * minutes(30)
+        messages += [t.message for t in fired(feed(engine, flat, "inter_token_latency_seconds"))]
+    assert len(messages) == 2
+    assert "2x, the baseline never varied" in messages[0] and "the baseline was a steady 0" in messages[1]
+    for text in messages:
+        assert "inf" not in text.replace("inference", "") and "nan" not in text

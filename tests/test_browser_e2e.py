@@ -190,3 +190,35 @@ def test_a_deep_link_on_a_fresh_server_goes_through_navigation(browser, app_fact
         page.get_by_text("Time window").first.wait_for(timeout=30_000)  # the entry file's sidebar ran
     finally:
         page.close()
+
+
+def test_a_page_load_asks_no_host_but_the_app(browser, app):
+    """An offline app asks no one: every request a page load makes, the favicon and fonts included, goes to the
+    app's own loopback address. A :material/...: page icon made each load ask fonts.gstatic.com for the favicon;
+    the icon is a local file now. Requests elsewhere are recorded and aborted, so the test needs no network."""
+    from urllib.parse import urlsplit
+
+    elsewhere: list[str] = []
+
+    def guard(route):
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", guard)
+    try:
+        page = context.new_page()
+        icons = []
+        for path in ("", "model", "traces"):
+            page.goto(f"{app.url}/{path}")
+            page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            icons.append(page.eval_on_selector("link[rel~='icon']", "link => link.href"))
+        assert elsewhere == [], f"a page load asked other hosts: {elsewhere}"
+        assert all(not icon.startswith("https://") for icon in icons), icons  # the favicon is the app's own
+    finally:
+        context.close()

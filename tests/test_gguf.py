@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,8 +25,10 @@ from healthmon.runtime.sources import ModelSourceError, ModelSpec, parse_model_s
 
 
 def fake_gguf(path: Path, payload: bytes = b"weights") -> Path:
+    """A GGUF header as writers write it (version 3, one tensor, one key named first), then `payload`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"GGUF" + payload)
+    key = b"general.architecture"
+    path.write_bytes(b"GGUF" + struct.pack("<IQQQ", 3, 1, 1, len(key)) + key + payload)
     return path
 
 
@@ -76,8 +79,14 @@ def test_a_failed_conversion_leaves_no_cache_behind(tmp_path):
     (lambda d: d / "missing.gguf", "does not exist"),
     (lambda d: (d / "text.gguf").write_text("not a model") and d / "text.gguf", "is not a GGUF file"),
     (lambda d: (d / "dir.gguf").mkdir() or d / "dir.gguf", "cannot read GGUF file"),
+    (lambda d: (d / "magic.gguf").write_bytes(b"GGUF" + bytes(range(256)) * 4) and d / "magic.gguf", "GGUF version"),
+    (lambda d: (d / "zeros.gguf").write_bytes(b"GGUF" + struct.pack("<I", 3) + bytes(512)) and d / "zeros.gguf",
+     "0 tensors and 0 metadata keys"),
+    (lambda d: (d / "key.gguf").write_bytes(b"GGUF" + struct.pack("<IQQQ", 3, 5, 5, 4) + b"\x00\xff\x01\x02")
+     and d / "key.gguf", "first metadata key is not text"),
 ])
 def test_what_cannot_be_a_gguf_is_refused_naming_the_file(tmp_path, make, fragment):
+    """Four magic bytes are not enough: a file that only starts with GGUF is refused before it is hashed."""
     path = make(tmp_path)
     with pytest.raises(GgufError, match=fragment) as caught:
         check_gguf(path)

@@ -207,7 +207,11 @@ def test_a_failed_model_load_can_be_retried_through_the_api(data_dir, tmp_path):
         assert status(client)["model_info"]["status"] == "loaded"
         assert generate(client).status_code == 200
 
-        broken = client.post("/api/model/load", json={"model": str(tmp_path / "nowhere")})
+        elsewhere = client.post("/api/model/load", json={"model": str(tmp_path / "nowhere")})
+        assert elsewhere.status_code == 403  # outside the folders the API loads from: refused unseen
+        not_a_model = monitor.settings.models_dir / "not-a-model"
+        not_a_model.mkdir(parents=True)
+        broken = client.post("/api/model/load", json={"model": str(not_a_model)})
         assert broken.status_code == 202
         wait_for(lambda: monitor.target.info()["status"] in ("loaded", "error"), "the failed reload")
         assert status(client)["model_info"]["status"] == "error"  # a bad reload is a state, not a crash

@@ -1,4 +1,4 @@
-"""A hostile model source, sent the way any client can (POST /api/model/load, no token by default), against the real
+"""A hostile model source (HEALTHMON_MODEL; the API refuses paths outside its allowed folders unseen), against the real
 app (`streamlit run`) and the real browser (headless Chromium): the pages show its characters and never act on them,
 and its newline does not forge a line in the app's log.
 
@@ -33,9 +33,11 @@ def hostile_app(tmp_path_factory, demo_model_dir):
     data = tmp_path_factory.mktemp("markup") / "data"
     data.mkdir()
     shutil.copytree(demo_model_dir, data / "demo-model")
-    server = AppServer(data, data.parent / "app.log").start()
-    answer = server.post("/api/model/load", json={"model": HOSTILE})
-    assert answer.status_code == 202, answer.text
+    # The API loads local paths only from allowed folders, and refuses others unseen (403), so a hostile name now
+    # comes from the one place left that names any path: the operator's own HEALTHMON_MODEL.
+    server = AppServer(data, data.parent / "app.log", HEALTHMON_MODEL=HOSTILE).start()
+    refused = server.post("/api/model/load", json={"model": HOSTILE + "-again"})
+    assert refused.status_code == 403, refused.text
     server.wait_until(lambda: server.model_status() == "error", "the hostile load to fail", 60)
     yield server
     server.stop()

@@ -643,3 +643,44 @@ def test_the_configuration_names_each_settings_variable_and_no_secret():
         {"setting": "tags", "value": "a, b", "variable": "HEALTHMON_TAGS"}]
     empty = config_frame({})
     assert empty.empty and list(empty.columns) == ["setting", "value", "variable"]
+
+
+def test_a_server_that_stopped_answering_shows_no_health_latency_beside_error():
+    """A real server answers one health check, then is gone: the target keeps the last good check's latency, which
+    the Model page once showed next to `error` as if the failed check had taken it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from types import SimpleNamespace
+
+    from healthmon.remote.target import RemoteTarget
+    from healthmon.ui.format import NO_DATA
+    from healthmon.ui.shaping.model import health_latency_text
+
+    class Healthy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            body = b'{"data": [{"id": "m"}]}' if self.path.endswith("/models") else b"{}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Healthy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    target = RemoteTarget(f"http://127.0.0.1:{server.server_port}/v1", sink=SimpleNamespace(record=lambda r: None),
+                          model="m")
+    try:
+        target.poll_once()
+        up = target.info()
+        assert up["status"] == "loaded" and health_latency_text(up) != NO_DATA
+        server.shutdown()
+        server.server_close()
+        target.poll_once()
+        down = target.info()
+        assert down["status"] == "error" and health_latency_text(down) == NO_DATA
+    finally:
+        target.close()

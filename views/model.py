@@ -12,6 +12,7 @@ from healthmon.ui.metric_text import metric_help, metric_label
 from healthmon.ui.shaping.model import (
     USERS_TPS,
     ProbeAnswers,
+    health_latency_text,
     newest_probes,
     probe_counts,
     probe_csv,
@@ -40,8 +41,7 @@ def remote_card(info: dict) -> None:
         st.markdown(f"#### {escape_markdown(info['name'])}")
         cols = st.columns(4)
         cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
-        cols[1].metric(metric_label("target_health_latency_seconds"),
-                       fmt_seconds(info.get("target_health_latency_seconds")),
+        cols[1].metric(metric_label("target_health_latency_seconds"), health_latency_text(info),
                        help=metric_help("target_health_latency_seconds"))
         cols[2].metric(t("Running here"), f"{info['in_flight']} / {1 + info['queue_max']}",
                        help=t("Requests healthmon is streaming from the server now, of the most it lets run at once."))

@@ -20,7 +20,7 @@ from healthmon import payloads
 from healthmon.api import alerts, handlers, load_test, openai, slo
 from healthmon.api.http import ApiError, Handler, error
 from healthmon.monitor import Monitor
-from healthmon.textsafe import log_text
+from healthmon.textsafe import log_text, quoted
 
 log = logging.getLogger("healthmon.api")
 
@@ -72,7 +72,7 @@ def _endpoint(methods: tuple[str, ...], handler: Handler, get_monitor: Callable[
 
 def _not_found(error_body: ErrorBody):
     async def not_found(request: Request) -> Response:
-        return error_body(404, f"no API endpoint {request.url.path}; see the README for the list")
+        return error_body(404, f"no API endpoint {quoted(request.url.path)}; see the README for the list")
     return not_found
 
 

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from healthmon import payloads
 from healthmon.api.http import ApiError, check_token, json_body, window
 from healthmon.monitor import Monitor
+from healthmon.textsafe import quoted
 
 SILENCE_FIELDS = frozenset({"matcher", "duration_seconds"})
 MAX_MATCHER_CHARS = 200  # rule names and metric keys are short; a megabyte matcher is a mistake or an attack
@@ -39,7 +40,7 @@ async def alert_acknowledge(request: Request, monitor: Monitor) -> Response:
     check_token(request, monitor)
     alert_id = request.path_params["alert_id"]
     if not monitor.alerts.acknowledge(alert_id):
-        raise ApiError(404, f"no open alert {alert_id!r}")
+        raise ApiError(404, f"no open alert {quoted(alert_id)}")
     return JSONResponse({"message": "acknowledged", "id": alert_id})
 
 

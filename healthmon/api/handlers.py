@@ -26,7 +26,13 @@ from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
 from healthmon.params import InvalidRequest
 from healthmon.records import RequestRecord
-from healthmon.runtime.sources import ModelSourceError, parse_model_spec
+from healthmon.runtime.sources import (
+    LOCAL_NOT_LOADABLE,
+    ModelSourceError,
+    api_model_roots,
+    loadable_from,
+    parse_model_spec,
+)
 
 
 async def health_status(request: Request, monitor: Monitor) -> Response:
@@ -75,6 +81,11 @@ async def model_load(request: Request, monitor: Monitor) -> Response:
         spec = parse_model_spec(body["model"]) if body.get("model") else None
     except ModelSourceError as exc:
         raise ApiError(422, str(exc)) from exc
+    if spec is not None and spec.kind == "local":
+        settings = monitor.settings
+        roots = api_model_roots(settings.models_dir, settings.model_dirs, settings.model)
+        if not await run_in_threadpool(loadable_from, spec.ref, roots):  # realpath may touch a slow disk
+            raise ApiError(403, LOCAL_NOT_LOADABLE)
     if monitor.target.status.value == "loading":
         raise ApiError(409, "the model is already loading")
     try:
@@ -135,6 +146,8 @@ async def traces_list(request: Request, monitor: Monitor) -> Response:
 
 
 async def trace_detail(request: Request, monitor: Monitor) -> Response:
+    """One request with its prompt and answer: with a token set, only for the token's holder."""
+    check_token(request, monitor)
     trace_id = request.path_params["trace_id"]
     if not trace_id.isalnum() or len(trace_id) > 64:
         raise ApiError(400, "a trace id is up to 64 letters and digits")

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from healthmon.monitor import Monitor
 from healthmon.payloads import DEFAULT_MAX_REQUESTS, MAX_REQUESTS_LIMIT
 from healthmon.store.frames import window_seconds
+from healthmon.textsafe import quoted
 from healthmon.tracing import Trace
 
 MAX_BODY_BYTES = 1_048_576
@@ -118,18 +119,13 @@ _ASCII_INTEGER = re.compile(r"[0-9]{1,15}")
 _ASCII_NUMBER = re.compile(r"[+-]?([0-9]{1,15}(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 
 
-def _brief(raw: str) -> str:
-    """A client's value quoted in an error, cut short: a megabyte in is not a megabyte back."""
-    return repr(raw if len(raw) <= 40 else raw[:40] + "…")
-
-
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """The one integer parser for query parameters: ASCII digits in [low, high], else a 400 that says so."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
     if not _ASCII_INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
-        raise ApiError(400, f"'{name}' must be an integer from {low} to {high}, got {_brief(raw)}")
+        raise ApiError(400, f"'{name}' must be an integer from {low} to {high}, got {quoted(raw)}")
     return int(raw)
 
 
@@ -150,7 +146,7 @@ def _time_param(request: Request, name: str) -> float | None:
         try:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
         except ValueError as exc:
-            raise ApiError(400, f"'{name}' must be unix seconds or an ISO 8601 time, got {_brief(raw)}") from exc
+            raise ApiError(400, f"'{name}' must be unix seconds or an ISO 8601 time, got {quoted(raw)}") from exc
     return value
 
 
@@ -161,7 +157,7 @@ def _window_label_seconds(label: str) -> float:
     try:
         return window_seconds(label)
     except ValueError as exc:
-        raise ApiError(400, f"'window' must be one of 15m, 1h, 6h, 24h, 7d or seconds, got {_brief(label)}") from exc
+        raise ApiError(400, f"'window' must be one of 15m, 1h, 6h, 24h, 7d or seconds, got {quoted(label)}") from exc
 
 
 def window(request: Request, monitor: Monitor) -> tuple[float, float]:

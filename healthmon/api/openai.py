@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from healthmon.api import proxy
 from healthmon.api.http import ApiError, check_token, generate_request
+from healthmon.api.stream_start import open_stream
 from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
 from healthmon.openai_stream import DONE_SSE, ChunkStream, Usage, encode_sse, models_body, response_body
@@ -96,8 +97,12 @@ def completions(kind: Kind) -> Callable[[Request, Monitor], Any]:
                                      error_type=_ERROR_TYPES.get(exc.status_code, "server_error"))
             return openai_error(exc.status_code, exc.message, exc.headers, error=detail)
         wire = parsed[0]
-        if wire.stream:
-            return StreamingResponse(_events(kind, wire, stream, monitor), media_type="text/event-stream",
+        if wire.stream:  # a refusal found only once the request runs (past the context) is a 400, as unstreamed
+            opened = await open_stream(stream)
+            if opened.refusal is not None:
+                return _refused(opened.refusal)
+            return StreamingResponse(_events(kind, wire, stream, opened.deltas, monitor),
+                                     media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Trace-Id": trace.trace_id})
         return await _answer(kind, stream)
     return handler
@@ -109,7 +114,7 @@ async def _answer(kind: Kind, stream: TokenStream) -> Response:
     try:
         record = stream.result()
     except InvalidRequest as exc:  # the worker found it invalid (e.g. longer than the model's context)
-        return openai_error(400 if exc.status_code == 422 else exc.status_code, str(exc))
+        return _refused(exc)
     except Exception as exc:  # noqa: BLE001 - the model failed, not the client
         return openai_error(500, f"generation failed: {exc}")
     return JSONResponse(response_body(kind, trace_id=record.trace_id, model=record.model, created_s=int(record.ts),
@@ -117,7 +122,12 @@ async def _answer(kind: Kind, stream: TokenStream) -> Response:
                                       usage=_usage(record)), headers={"X-Trace-Id": record.trace_id})
 
 
-async def _events(kind: Kind, wire: OpenAIRequest, stream: TokenStream, monitor: Monitor) -> AsyncIterator[bytes]:
+def _refused(exc: InvalidRequest) -> Response:
+    return openai_error(400 if exc.status_code == 422 else exc.status_code, str(exc))
+
+
+async def _events(kind: Kind, wire: OpenAIRequest, stream: TokenStream, deltas: AsyncIterator[str],
+                  monitor: Monitor) -> AsyncIterator[bytes]:
     """Server-sent events: the role chunk, a chunk per text delta, the finish (and usage) chunk, [DONE]. A failure
     after the first byte can only be told in the stream: an error event, then the end."""
     chunks = ChunkStream(kind, stream.trace_id, monitor.target.model_name, int(stream.trace.start_unix_seconds),
@@ -126,7 +136,7 @@ async def _events(kind: Kind, wire: OpenAIRequest, stream: TokenStream, monitor:
     try:
         for chunk in chunks.head():
             yield encode_sse(chunk)
-        async for delta in stream.aiter():
+        async for delta in deltas:
             yield encode_sse(chunks.text(delta))
         finished = True
         record = stream.result()

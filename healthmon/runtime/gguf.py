@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,13 +65,41 @@ def check_gguf(path: Path) -> None:
     """Refuse, naming the file, what cannot be a GGUF before spending half a minute on it."""
     try:
         with open(path, "rb") as handle:
-            magic = handle.read(len(GGUF_MAGIC))
+            head = handle.read(_HEADER_BYTES)
+        magic = head[:len(GGUF_MAGIC)]
     except FileNotFoundError as exc:
         raise GgufError(f"GGUF file {path} does not exist") from exc
     except OSError as exc:
         raise GgufError(f"cannot read GGUF file {path}: {exc.strerror or exc}") from exc
     if magic != GGUF_MAGIC:
         raise GgufError(f"{path} is not a GGUF file (it does not start with the GGUF magic bytes)")
+    problem = header_problem(head)
+    if problem:
+        raise GgufError(f"{path} is not a GGUF file this can load: {problem}")
+
+
+_HEADER_BYTES = 4 + 4 + 8 + 8 + 8 + 256  # magic, version, tensor and key counts, the first key's length and text
+_MAX_COUNT = 1 << 20  # tensors or metadata keys: real models hold hundreds; garbage reads as billions
+
+
+def header_problem(head: bytes) -> str | None:
+    """What is wrong with a GGUF header (its first `_HEADER_BYTES`), or None. Four magic bytes are easy to fake:
+    before a file is hashed (a 20 GB file takes over a minute) its version, counts and first metadata key must
+    read as a GGUF writer writes them."""
+    if len(head) < 24:
+        return "the file ends inside its header"
+    version, tensors, keys = struct.unpack_from("<IQQ", head, 4)
+    if version not in (2, 3):
+        return f"GGUF version {version} (this reads versions 2 and 3)"
+    if not 0 < tensors <= _MAX_COUNT or not 0 < keys <= _MAX_COUNT:
+        return f"a header declaring {tensors} tensors and {keys} metadata keys"
+    if len(head) < 32:
+        return "the file ends inside its header"
+    (key_length,) = struct.unpack_from("<Q", head, 24)
+    key = head[32:32 + key_length] if 0 < key_length <= 256 else b""
+    if len(key) != key_length or not key.isascii() or not key.decode().isprintable():
+        return "its first metadata key is not text"
+    return None
 
 
 def content_digest(path: Path, report: Report | None = None) -> str:

