@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -54,10 +55,14 @@ def test_a_generation_becomes_one_trace_with_genai_attributes(memory):
     tracer, exporter = memory
     tracer.record(record())
     root, children = exported(tracer, exporter)
-    assert root.name == "chat demo (built-in, offline)" and root.kind is SpanKind.SERVER
+    assert root.name == "chat demo (built-in, offline)" and root.kind is SpanKind.INTERNAL  # the model is in process
     assert root.context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
     attributes = dict(root.attributes)
     assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.provider.name"] == "transformers"
+    assert attributes["gen_ai.response.id"] == "0af7651916cd43dd8448eb211c80319c"  # /api answers with the trace id
+    assert "gen_ai.request.stream" not in attributes and "gen_ai.response.time_to_first_chunk" not in attributes
+    assert not [key for key in attributes if "messages" in key]  # no content unless asked for
     assert attributes["gen_ai.request.model"] == "demo (built-in, offline)"
     assert attributes["gen_ai.usage.input_tokens"] == 9 and attributes["gen_ai.usage.output_tokens"] == 16
     assert tuple(attributes["gen_ai.response.finish_reasons"]) == ("length",)
@@ -106,6 +111,51 @@ def test_text_completion_without_a_chat_template_and_a_bad_record_never_raises()
         assert root.attributes["gen_ai.operation.name"] == "text_completion"
     finally:
         tracer.shutdown()
+
+
+@pytest.mark.parametrize("kind, provider", [("llamacpp", "llama.cpp"), ("vllm", "vllm"), (None, "openai")])
+def test_a_remote_target_is_a_client_span_naming_its_provider_and_server(kind, provider):
+    exporter = InMemorySpanExporter()
+    info = {"source": "openai", "server_kind": kind, "ref": "http://127.0.0.1:8080/v1"}
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: info)
+    try:
+        tracer.record(record(source="openai", ttft_seconds=0.12, model="SmolLM2",
+                             params={"max_new_tokens": 16, "temperature": 0.7, "stream": True}))
+        root, _ = exported(tracer, exporter)
+    finally:
+        tracer.shutdown()
+    attributes = dict(root.attributes)
+    assert root.kind is SpanKind.CLIENT and root.name == "chat SmolLM2"
+    assert attributes["gen_ai.provider.name"] == provider
+    assert attributes["gen_ai.request.stream"] is True and attributes["gen_ai.response.time_to_first_chunk"] == 0.12
+    assert attributes["gen_ai.response.id"] == "chatcmpl-0af7651916cd43dd8448eb211c80319c"
+    assert attributes["server.address"] == "127.0.0.1" and attributes["server.port"] == 8080
+
+
+@pytest.mark.parametrize("setting, captured", [(None, False), ("NO_CONTENT", False), ("EVENT_ONLY", False),
+                                               ("nonsense", False), ("SPAN_ONLY", True), ("span_and_event", True)])
+def test_prompts_and_answers_leave_only_when_asked_for(setting, captured):
+    from healthmon.export.otlp import capture_mode
+
+    exporter = InMemorySpanExporter()
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {}, capture=capture_mode(setting))
+    try:
+        tracer.record(record(prompt="Wie geht's?", response="Gut, danke.",
+                             params={"messages": [{"role": "system", "content": "Be brief."},
+                                                  {"role": "user", "content": "Wie geht's?"}]}))
+        root, _ = exported(tracer, exporter)
+    finally:
+        tracer.shutdown()
+    attributes = dict(root.attributes)
+    if not captured:
+        assert "gen_ai.input.messages" not in attributes and "gen_ai.output.messages" not in attributes
+        assert not any("Gut, danke" in str(value) for value in attributes.values())
+        return
+    assert json.loads(attributes["gen_ai.input.messages"]) == [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Wie geht's?"}]}]
+    assert json.loads(attributes["gen_ai.output.messages"]) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Gut, danke."}]}]
 
 
 def test_no_exporter_without_an_endpoint(monkeypatch):
