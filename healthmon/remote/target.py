@@ -297,6 +297,7 @@ class RemoteTarget:
                 pass
             finally:
                 stream.relaying = False
+                self._release()  # the server is done with it: admitted requests count until here, not the record
             if on_thread:
                 stream.record = self._answered(stream, answer)
             else:
@@ -308,9 +309,11 @@ class RemoteTarget:
             stream.record = self._failed(stream, exc) if on_thread \
                 else await asyncio.get_running_loop().run_in_executor(None, self._failed, stream, exc)
         finally:
-            with self._lock:
-                self.in_flight -= 1
             stream.finish()
+
+    def _release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     async def _exchange(self, stream: RemoteStream, answer: _Answer, path: str, payload: bytes,
                         streamed: bool) -> None:
