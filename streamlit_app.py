@@ -45,6 +45,7 @@ PAGES = (  # file, English title, icon
     ("views/alerts.py", "Alerts", ":material/notifications:"),
     ("views/traces.py", "Traces", ":material/timeline:"),
     ("views/generate.py", "Generate", ":material/chat:"),
+    ("views/load_test.py", "Load test", ":material/speed:"),
     ("views/fleet.py", "Fleet", ":material/lan:"),
     ("views/settings.py", "Settings", ":material/settings:"),
 )

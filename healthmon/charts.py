@@ -108,6 +108,28 @@ def bars(labels: Sequence[str], values: Sequence[float], *, title: str | None = 
     return _layout(fig, title, y_title, height)
 
 
+def by_concurrency(frame: pd.DataFrame, columns: Mapping[str, str], *, marked: int | None = None,
+                   marked_label: str = "", title: str | None = None, y_title: str | None = None,
+                   x_title: str | None = None, height: int = 300) -> go.Figure:
+    """A load test's figures against concurrency, one evenly spaced category a level (levels mostly double, which a
+    linear axis would crowd at the left), and `marked` (the capacity) as a dashed vertical line."""
+    fig = go.Figure()
+    x: list[str] = []
+    if not frame.empty:
+        x = [f"{level:g}" for level in values(frame["concurrency"])]
+        for index, (column, label) in enumerate(columns.items()):
+            if column in frame:
+                fig.add_trace(go.Scatter(x=x, y=values(frame[column]), mode="lines+markers", name=label,
+                                         line=dict(color=SERIES_COLORS[index % len(SERIES_COLORS)], width=1.8)))
+        fig.update_xaxes(type="category", title=x_title)
+    if marked is not None and f"{marked:g}" in x:  # a category axis places a shape by the category's index
+        fig.add_vline(x=x.index(f"{marked:g}"), line=dict(color=LEVEL_COLORS["healthy"], dash="dash", width=1.5),
+                      annotation_text=marked_label, annotation_position="top left")
+    fig = _layout(fig, title, y_title, height)
+    fig.update_layout(hovermode="x")
+    return fig
+
+
 def waterfall(spans: Sequence[Mapping[str, Any]], *, title: str | None = None, height: int = 260) -> go.Figure:
     """A request's spans as horizontal bars on one time axis, in milliseconds from the request's arrival."""
     names = [str(span["name"]) for span in spans]
