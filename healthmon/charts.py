@@ -119,14 +119,17 @@ def by_concurrency(frame: pd.DataFrame, columns: Mapping[str, str], *, marked: i
         x = [f"{level:g}" for level in values(frame["concurrency"])]
         for index, (column, label) in enumerate(columns.items()):
             if column in frame:
+                # every other series dashed: goodput equal to throughput would otherwise hide it
                 fig.add_trace(go.Scatter(x=x, y=values(frame[column]), mode="lines+markers", name=label,
-                                         line=dict(color=SERIES_COLORS[index % len(SERIES_COLORS)], width=1.8)))
+                                         line=dict(color=SERIES_COLORS[index % len(SERIES_COLORS)], width=1.8,
+                                                   dash="dash" if index % 2 else "solid")))
         fig.update_xaxes(type="category", title=x_title)
+        fig.update_yaxes(rangemode="tozero")  # a rate from zero: a 10 % drop must not look like a cliff
     if marked is not None and f"{marked:g}" in x:  # a category axis places a shape by the category's index
         fig.add_vline(x=x.index(f"{marked:g}"), line=dict(color=LEVEL_COLORS["healthy"], dash="dash", width=1.5),
-                      annotation_text=marked_label, annotation_position="top left")
+                      annotation_text=marked_label, annotation_position="bottom left")
     fig = _layout(fig, title, y_title, height)
-    fig.update_layout(hovermode="x")
+    fig.update_layout(hovermode="x", margin=dict(t=70 if title else 30))  # the legend between title and plot
     return fig
 
 

@@ -130,8 +130,9 @@ if report is not None and not status.active:
         shown = {name: metric_label(name) for name in series if name in history and history[name].notna().any()}
         title = t("Requests in the model") if layer == "model" else t("CPU use")
         if shown:
-            column.plotly_chart(charts.time_series(history, shown, title=title), key=f"lt-monitor-{layer}",
-                                width="stretch")
+            percent = layer == "system"  # CPU on its whole scale: 99.4 to 100 % is not a swing
+            column.plotly_chart(charts.time_series(history, shown, title=title, y_range=(0, 100) if percent else None),
+                                key=f"lt-monitor-{layer}", width="stretch")
         else:
             column.info(t("No {what} samples during the run.").format(what=title), icon=":material/info:")
     st.download_button(t("Download the report (JSON)"),
