@@ -54,6 +54,9 @@ def test_overview_with_data_shows_gauges_breakdown_and_tiles(live_monitor):
     assert all(s["layout"]["yaxis"]["range"] for s in sparklines if s["data"][0]["y"])  # set, with a margin
     assert "no GPU" in [metric.value for metric in at.metric]
     assert at.dataframe and len(at.dataframe[0].value) >= 2  # score components
+    # The SLO at a glance, from the stored requests: every request counted, attainment a share of them.
+    assert {"SLO attainment", "Error budget left", "Burn rate (1h)", "Goodput"} <= set(labels)
+    assert "Service level" in [subheader.value for subheader in at.subheader]
 
 
 def test_latency_tiles_read_in_seconds_from_one_second(live_monitor):
@@ -90,3 +93,12 @@ def test_overview_in_chinese(live_monitor):
     metrics = {metric.label: metric.value for metric in at.metric}
     assert "服务运行时间" in metrics
     assert metrics["模型"] == "已加载"  # the model's state, not the code "loaded"
+
+
+def test_overview_words_an_alert_in_the_reader_s_language(live_monitor):
+    for i in range(6):
+        live_monitor.alerts.engine.evaluate(1_800_000_000 + 20 * i, {"disk_usage": 99.0})
+    live_monitor.clock = lambda: 1_800_000_000 + 200
+    at = run_page("zh")
+    assert not at.exception
+    assert [e.value for e in at.error] == [r"disk\_usage 99\%（阈值 \> 95\%）"]  # markdown-escaped, in Chinese

@@ -250,6 +250,8 @@ def test_alerts_empty_state_lists_the_rules_watched(open_page):
     assert "No alerts in this window" in at.info[0].value
     rules = table(at, "condition")
     assert {"cpu_warning", "memory_critical", "ttft_baseline", "memory_forecast"} <= set(rules["rule"])
+    fast = rules[rules["rule"] == "slo_burn_rate_page_fast"].iloc[0]  # the SLO's burn-rate alerts, in the slo layer
+    assert fast["layer"] == "slo" and fast["condition"].startswith("slo_burn_rate_1h > 14.4 × and slo_burn_rate_5m")
 
 
 # ---- Settings -----------------------------------------------------------------------------------------------

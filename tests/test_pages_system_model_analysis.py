@@ -325,8 +325,10 @@ def test_analysis_page_without_requests_links_to_generate(live_monitor):
     collect(live_monitor)
     at = run_page("views/analysis.py")
     assert texts(at.title) == ["Analysis"]
-    assert texts(at.subheader) == ["Performance score", "Requests", "Generation", "Generation quality"]
+    assert texts(at.subheader) == ["Performance score", "Service level objective", "Requests", "Generation",
+                                   "Generation quality"]
     assert {metric.label: metric.value for metric in at.metric}["Requests"] == "0"
+    assert {metric.label: metric.value for metric in at.metric}["Requests counted"] == "0"
     assert any(text.startswith("No user requests in this window yet. Send one") for text in texts(at.info))
     assert [link.proto.page for link in at.get("page_link")] == ["generate", "generate"]
     figures = charts_by_key(at)
@@ -340,7 +342,11 @@ def test_analysis_page_with_requests_counts_user_requests_only(live_monitor):
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Requests"] == "3" and metrics["Failed"] == "0"  # the probe is not a user request
     assert metrics["Latency p95"] != "—"
+    assert metrics["Requests counted"] == "3"  # the SLO counts user requests only too
     figures = charts_by_key(at)
+    assert points(figures["chart-slo-attainment"]) > 0 and points(figures["chart-slo-burn-rate"]) > 0
+    burn_lines = {a["text"] for a in figures["chart-slo-burn-rate"]["layout"]["annotations"]}
+    assert burn_lines == {"1× ticket", "6× page", "14.4× page"}
     for key in ("chart-score", "chart-latency-percentiles", "chart-request-rate"):
         assert points(figures[key]) > 0, key
     for key in ("chart-tokens-per-second", "chart-prompt-tokens", "chart-output-tokens"):

@@ -188,3 +188,21 @@ def test_the_sink_counts_finished_user_requests_once_as_good_or_bad(store: Histo
 def test_the_sample_feeds_zero_burn_without_requests(store: HistoryStore):
     sample = SloService(OBJECTIVES, store, clock=lambda: NOW).sample(NOW)
     assert sample["slo_burn_rate_5m"] == 0.0 and sample["slo_attainment_ratio"] is None
+
+
+# ---- the Analysis page's SLO charts ------------------------------------------------------------------------------
+def test_the_analysis_charts_buckets_are_whole_minutes_and_their_figures_the_definitions():
+    from healthmon.ui.shaping.analysis import burn_rate_limits, slo_bucket_seconds, slo_frame, slo_window_figures
+
+    assert slo_bucket_seconds(NOW - 3600, NOW) == 60.0 and slo_bucket_seconds(NOW - 86_400, NOW) == 360.0
+    buckets = [(NOW - 120, 10, 10), (NOW - 60, 10, 5)]
+    frame = slo_frame(buckets, 0.9, 60.0)
+    assert frame["ts"].tolist() == [NOW - 90, NOW - 30]
+    assert frame["attainment_percent"].tolist() == [100.0, 50.0]
+    assert frame["cumulative_attainment_percent"].tolist() == [100.0, 75.0]
+    assert frame["burn_rate"].round(9).tolist() == [0.0, 5.0]
+    assert slo_frame([], 0.9, 60.0).empty
+    figures = slo_window_figures(buckets, 0.9)
+    assert figures["requests"] == 20 and figures["attainment"] == 0.75 and figures["burn_rate"] == pytest.approx(2.5)
+    assert [(value, level) for value, level, _ in burn_rate_limits(lambda text: text)] == [
+        (1.0, "warning"), (6.0, "critical"), (14.4, "critical")]

@@ -10,7 +10,16 @@ from healthmon.ui.answers import show_answers
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
-from healthmon.ui.shaping.analysis import finish_reason_colors, finish_reason_counts, request_summary, weighted_mean
+from healthmon.ui.shaping.analysis import (
+    burn_rate_limits,
+    finish_reason_colors,
+    finish_reason_counts,
+    request_summary,
+    slo_bucket_seconds,
+    slo_frame,
+    slo_window_figures,
+    weighted_mean,
+)
 from healthmon.ui.shaping.series import baseline_columns, present
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 from healthmon.ui.tiles import Tile
@@ -225,7 +234,47 @@ def request_charts() -> None:
     generation_section(m.store.requests_frame(since, until, columns=REQUEST_COLUMNS))
 
 
+@st.fragment(run_every=panels.chart_refresh_seconds(m, POINTS))
+def slo_section() -> None:
+    """Attainment and burn rate over the window, counted from the stored requests as /api/slo counts them."""
+    since, until = window_bounds(m)
+    objective = m.slo.objectives.objective
+    bucket = slo_bucket_seconds(since, until)
+    buckets = m.slo.buckets(since, until, bucket)
+    figures = slo_window_figures(buckets, objective)
+    cols = st.columns(3)
+    cols[0].metric(t("Requests counted"), figures["requests"],
+                   help=t("User requests the objective counts: refusals for the client's own fault and canary "
+                          "probes are left out."))
+    attained = figures["attainment"]
+    cols[1].metric(t("Attainment"), fmt(None if attained is None else attained * 100, " %", 2),
+                   help=t("The share of counted requests that succeeded within every latency objective."))
+    cols[2].metric(t("Burn rate"), fmt(figures["burn_rate"], "×", 2),
+                   help=t("The share of bad requests over the share the objective allows: 1 spends the error "
+                          "budget exactly over the compliance window."))
+    frame = slo_frame(buckets, objective, bucket)
+    missing = t("No user requests in this window yet.")
+    left, right = st.columns(2)
+    with left:
+        panels.trend(frame, {"attainment_percent": t("per {minutes:g} min").format(minutes=bucket / 60),
+                             "cumulative_attainment_percent": t("since the window's start")}, "slo-attainment",
+                     title=t("SLO attainment"), y_title="%", missing=missing, connect=True, height=280,
+                     thresholds=[(objective * 100, "warning", f"{t('objective')} {objective * 100:g}%")])
+    with right:
+        panels.trend(frame, {"burn_rate": t("per {minutes:g} min").format(minutes=bucket / 60)}, "slo-burn-rate",
+                     title=t("Error budget burn rate"), y_title="×", missing=missing, connect=True, height=280,
+                     thresholds=burn_rate_limits(t))
+
+
 score_trend()
+st.subheader(t("Service level objective"))
+objectives = m.slo.objectives
+st.caption(t("Good requests succeeded within every latency objective set: {objectives}. The objective: {share:g}% of "
+             "them over {window}.").format(
+    objectives=", ".join(f"{name} ≤ {value:g} s" for name, value in objectives.latency_objectives().items()
+                         if value is not None) or t("none"),
+    share=objectives.objective * 100, window=objectives.compliance_window))
+slo_section()
 st.subheader(t("Requests"))
 live_request_tiles()
 request_charts()
