@@ -23,7 +23,8 @@ class ProxyApp:
                                       data_dir=data_dir, probe_interval=0.0, embedding_model="off", **settings)
         self.monitor = Monitor(self.settings)
         self.records: list = []  # every finished request's record, in order
-        self.monitor.pipeline.sinks.append(_Finished(self.records))
+        self._recorded = threading.Condition()
+        self.monitor.pipeline.sinks.append(_Finished(self.records, self._recorded))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = build_app(lambda: self.monitor, lambda: None)
@@ -40,6 +41,13 @@ class ProxyApp:
             time.sleep(0.01)
         return self
 
+    def wait_for_records(self, count: int, timeout_seconds: float = 60) -> list:
+        """The records once there are `count` (a request the client left is recorded after its answer)."""
+        with self._recorded:
+            if not self._recorded.wait_for(lambda: len(self.records) >= count, timeout_seconds):
+                raise TimeoutError(f"{len(self.records)} records, not {count}")
+        return self.records
+
     def __exit__(self, *exc_info: object) -> None:
         self._server.should_exit = True
         self._thread.join(10)
@@ -47,9 +55,11 @@ class ProxyApp:
 
 
 class _Finished:
-    def __init__(self, records: list) -> None:
-        self.records = records
+    def __init__(self, records: list, recorded: threading.Condition) -> None:
+        self.records, self.recorded = records, recorded
 
     def record(self, record: Any) -> None:
         if record.stage == "finished":
-            self.records.append(record)
+            with self.recorded:
+                self.records.append(record)
+                self.recorded.notify_all()

@@ -14,8 +14,8 @@ POSTs and counted; anything else is a 404 that says what is forwarded.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -33,6 +33,7 @@ from healthmon.textsafe import quoted
 from healthmon.tracing import Trace
 
 SOURCE = "openai"
+T = TypeVar("T")
 _REFUSALS = {"not_ready": ("model_not_ready", "server_error"), "busy": ("queue_full", "server_error"),
              "rate_limited": ("rate_limit_exceeded", "rate_limit_exceeded")}
 _STATUS_CODES = {401: ("invalid_api_key", "authentication_error"), 413: (None, "invalid_request_error"),
@@ -93,20 +94,25 @@ async def forward(request: Request, monitor: Monitor, target: RemoteTarget, path
         code, kind = _REFUSALS.get(exc.reason, (None, "invalid_request_error"))
         return _error(OpenAIError(exc.message, status_code=exc.status_code, code=code, error_type=kind), exc.headers)
     assert isinstance(stream, RemoteStream)
-    head = await stream.ahead()
+    try:
+        head = await _unless_gone(request, stream, stream.ahead())
+    except _ClientGone:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     if head is None:  # no answer at all: the server is down, silent, or the request passed its deadline
-        await asyncio.wrap_future(stream.finished)
+        await _finished(stream)
         return _upstream_failure(stream)
     if proxied[0].stream and head.ok:
-        return StreamingResponse(_relay(stream), status_code=head.status_code,
-                                 media_type=head.content_type or "text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Trace-Id": trace.trace_id})
-    if not await _finished_unless_gone(request, stream):
+        return StreamingResponse(_relay(stream), status_code=head.status_code,  # the content type as it came
+                                 headers={"Content-Type": head.content_type or "text/event-stream",
+                                          "Cache-Control": "no-cache", "X-Trace-Id": trace.trace_id})
+    try:
+        await _unless_gone(request, stream, _finished(stream))
+    except _ClientGone:
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     if stream.error is not None and not isinstance(stream.error, RemoteHTTPError):
         return _upstream_failure(stream)  # the answer broke off, was too large, or passed the deadline
-    return Response(bytes(stream.body), status_code=head.status_code, media_type=head.content_type or None,
-                    headers={"X-Trace-Id": trace.trace_id})
+    headers = {"X-Trace-Id": trace.trace_id} | ({"Content-Type": head.content_type} if head.content_type else {})
+    return Response(bytes(stream.body), status_code=head.status_code, headers=headers)
 
 
 def _upstream_failure(stream: RemoteStream) -> JSONResponse:
@@ -120,26 +126,37 @@ async def _relay(stream: RemoteStream) -> AsyncIterator[bytes]:
     """The server's stream as it came; a failure healthmon saw mid-stream ends it with one error event."""
     async for data in stream.araw():
         yield data
-    await asyncio.wrap_future(stream.finished)
+    await _finished(stream)
     if stream.error is not None:
         error = OpenAIError(f"the model server's stream failed: {stream.error}", status_code=502,
                             error_type="server_error", code="upstream_error")
         yield b"\n\n" + encode_sse(error.body())
 
 
-async def _finished_unless_gone(request: Request, stream: RemoteStream) -> bool:
-    """Wait for a non-streamed answer; False, with the request cancelled upstream, when the client hangs up first."""
-    finished = asyncio.wrap_future(stream.finished)
+class _ClientGone(Exception):
+    """The client hung up before its answer was ready; the request was cancelled upstream."""
+
+
+async def _unless_gone(request: Request, stream: RemoteStream, waited: Awaitable[T]) -> T:
+    """What `waited` gives, or _ClientGone, with the request cancelled upstream, when the client hangs up first
+    (while the server thinks, or while it writes an answer that is not streamed)."""
+    task = asyncio.ensure_future(waited)
     gone = asyncio.ensure_future(_disconnected(request))
     try:
-        await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         gone.cancel()
-    if finished.done():
-        return True
+    if task.done():
+        return task.result()
     stream.cancel()  # closes the connection to the server, which stops generating
-    await finished
-    return False
+    await _finished(stream)  # `task` ends with it
+    raise _ClientGone
+
+
+def _finished(stream: RemoteStream) -> Awaitable[None]:
+    """The request's end, awaitable on the loop; shielded, as cancelling a wrapped future would cancel the
+    target's own `finished`."""
+    return asyncio.shield(asyncio.wrap_future(stream.finished))
 
 
 async def _disconnected(request: Request) -> None:
