@@ -81,12 +81,14 @@ if status.active and st.button(t("Stop"), icon=":material/stop:", key="lt-stop",
     st.rerun()
 
 
-@st.fragment(run_every=1.0 if status.active else None)
+# Every second while a run goes on; otherwise now and then, so a run started elsewhere (the API, another tab)
+# shows up here too.
+@st.fragment(run_every=1.0 if status.active else 5.0)
 def live_progress(was_active: bool) -> None:
-    """Progress while a run goes on; when it ends, the whole page redraws with the results."""
+    """Progress while a run goes on; when a run starts or ends, the whole page redraws (Stop, the results)."""
     now = m.load_test.status()
-    if was_active and not now.active:
-        st.rerun()  # app scope: the form's Start comes back and the report below is drawn
+    if was_active != now.active:
+        st.rerun()  # app scope: the form's Start and the Stop button follow, and the report below is drawn
     if now.active:
         st.progress(progress_fraction(now), text=progress_text(now, t))
         st.caption(t("Target: {target}").format(target=escape_markdown(now.target or "")))
