@@ -223,6 +223,8 @@ def test_a_remote_servers_figures_read_as_its_tiles_show_them():
                        "server_kv_cache_usage_ratio": "42%", "server_ttft_seconds": "42 ms",
                        "server_generation_tokens_per_second": "1,234.6"}
     assert set(server_figures({}).values()) == {"—"}  # a server that exposes none of them
+    slots = server_figures({"server_slots_busy": 3, "server_slots_total": 4, "server_context_usage_ratio": 0.075})
+    assert (slots["server_slots_busy"], slots["server_context_usage_ratio"]) == ("3 / 4", "8%")  # llama.cpp's /slots
 
 
 # ---- fleet ------------------------------------------------------------------------------------------------

@@ -52,7 +52,13 @@ def remote_card(info: dict) -> None:
         if info["status"] == "error":
             st.error(f"**{t('The remote server does not answer')}**: {escape_markdown(info['error'])}  \n"
                      f"{t('healthmon checks it every few seconds and reconnects by itself.')}", icon=":material/error:")
-        elif info.get("server_kind") is None:
+        elif info["status"] == "loading":
+            message = info.get("status_message")
+            st.info(f"**{t('The server is loading its model')}**"
+                    + (f": {escape_markdown(message)}" if message else "") + "  \n"
+                    + t("Requests are refused until it is ready; this is no outage."),
+                    icon=":material/hourglass_empty:")
+        elif info.get("server_kind") is None and info.get("server_slots_total") is None:
             st.caption(t("The server exposes no metrics healthmon reads (vLLM, llama.cpp with --metrics and TGI do): "
                          "the figures below are measured from the streams alone."))
         else:

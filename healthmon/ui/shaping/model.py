@@ -46,7 +46,16 @@ def server_figures(info: Mapping[str, Any]) -> dict[str, str]:
             "server_requests_waiting": count_to_text(info.get("server_requests_waiting")),
             "server_kv_cache_usage_ratio": NO_DATA if kv is None else f"{kv:.0%}",
             "server_ttft_seconds": fmt_seconds(info.get("server_ttft_seconds")),
-            "server_generation_tokens_per_second": NO_DATA if rate is None else f"{rate:,.1f}"}
+            "server_generation_tokens_per_second": NO_DATA if rate is None else f"{rate:,.1f}"} | slot_figures(info)
+
+
+def slot_figures(info: Mapping[str, Any]) -> dict[str, str]:
+    """llama.cpp's /slots, where the server offers it: busy of all slots, and the share of their context in use."""
+    total, used = info.get("server_slots_total"), info.get("server_context_usage_ratio")
+    if total is None:
+        return {}
+    return {"server_slots_busy": f"{count_to_text(info.get('server_slots_busy'))} / {count_to_text(total)}",
+            "server_context_usage_ratio": NO_DATA if used is None else f"{used:.0%}"}
 
 
 def newest_probes(probes: pd.DataFrame, limit: int) -> pd.DataFrame:
