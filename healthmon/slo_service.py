@@ -2,11 +2,11 @@
 
 Figures are counted where the records lie, in the history database, so they survive a restart; and cheaply enough
 for every collection cycle, however long the compliance window: minutes older than `SETTLE_SECONDS` are counted
-once, by minute (one GROUP BY when the service starts, then each minute as it settles), and kept in memory; only
-the last one to two hours are read again on each refresh. So the windows up to an hour are exact, and the longer
-ones start on a minute boundary (at most a minute more than their length). A record that arrives more than
-`SETTLE_SECONDS` after its own start (a request running longer than that) joins its minute's count only at the next
-restart.
+once, by minute (one GROUP BY when the service starts, then each minute as it settles), and kept in memory. Each
+refresh reads again only the requests since then (half an hour or so) and, for each window reaching further back,
+the part of its first minute that lies before the window's start, to take it off: every window is exact. A record
+stored more than `SETTLE_SECONDS` after its own start (a request running longer than that) joins its minute's
+count only at the next restart.
 
 A compliance window longer than HEALTHMON_RETENTION_DAYS counts only what history keeps: `covered_seconds` says how
 much it is.
@@ -36,7 +36,7 @@ from healthmon.analysis.slo import (
 )
 from healthmon.records import RequestRecord
 
-SETTLE_SECONDS = 3600.0  # older minutes are counted once; the exact windows (5m, 30m, 1h) fit in the rest
+SETTLE_SECONDS = 1800.0  # longer than a request may run (a remote one times out after 600 s by default)
 MINUTE_SECONDS = 60.0
 Limits = tuple[float | None, float | None, float | None]
 
@@ -88,15 +88,22 @@ class SloService:
         """Counts for every window of the objectives at `now` (default: the clock)."""
         now = self._clock() if now is None else now
         windows = self.objectives.windows()
-        exact = [(name, seconds) for name, seconds in windows if seconds <= SETTLE_SECONDS]
         with self._lock:
             boundary = self._settle(now)
-            live = self._store.slo_counts([boundary] + [now - seconds for _, seconds in exact], now, self.limits)
-            since_boundary, exact_counts = WindowCounts(*live[0]), live[1:]
-            out = {name: WindowCounts(*counts) for (name, _), counts in zip(exact, exact_counts, strict=True)}
+            recent = [(name, seconds) for name, seconds in windows if now - seconds >= boundary]
+            live = self._store.slo_counts([boundary] + [now - seconds for _, seconds in recent], now, self.limits)
+            since_boundary = WindowCounts(*live[0])
+            out = {name: WindowCounts(*counts) for (name, _), counts in zip(recent, live[1:], strict=True)}
             for name, seconds in windows:
-                if name not in out:
-                    out[name] = self._settled_since(_minute(now - seconds)) + since_boundary
+                if name in out:
+                    continue
+                start = now - seconds
+                first_minute = _minute(start)
+                before_start = sum((WindowCounts(requests, good) for _, requests, good in self._store.slo_buckets(
+                    first_minute, start, MINUTE_SECONDS, self.limits)), WindowCounts())
+                settled = self._settled_since(first_minute)
+                out[name] = WindowCounts(settled.requests - before_start.requests,
+                                         settled.good - before_start.good) + since_boundary
         return out
 
     def report(self, now: float | None = None) -> SloReport:

@@ -143,16 +143,21 @@ def fill(history: HistoryStore, ages_seconds: list[float], *, good_every: int = 
         history.append_request(record(ttft=ttft, ts=NOW - age, trace_id=f"r{index}").to_row())
 
 
-def test_windows_count_exactly_up_to_an_hour_and_from_the_minute_beyond(store: HistoryStore):
-    ages = [10.0, 200.0, 1000.0, 3000.0, 3700.0, 20_000.0, 80_000.0, 200_000.0, 2_000_000.0, 3_000_000.0]
+def test_every_window_counts_exactly(store: HistoryStore):
+    ages = [10.0, 200.0, 1000.0, 3000.0, 3700.0, 20_000.0, 80_000.0, 200_000.0, 2_000_000.0, 3_000_000.0,
+            3599.5, 3600.5, 21_599.9, 259_200.0]  # either side of a window's start, mid-minute
     fill(store, ages)
     counts = SloService(OBJECTIVES, store, clock=lambda: NOW).window_counts()
     expected = {name: sum(1 for age in ages if age <= seconds) for name, seconds in OBJECTIVES.windows()}
     assert {name: c.requests for name, c in counts.items()} == expected
-    assert counts["5m"].good == 1 and counts["28d"].good == 5  # ages 10, 1000, 3700, 80000, 2000000 are good
+    good = {name: sum(1 for index, age in enumerate(ages) if age <= seconds and index % 2 == 0)
+            for name, seconds in OBJECTIVES.windows()}
+    assert {name: c.good for name, c in counts.items()} == good
+    assert counts["1h"] == WindowCounts(5, 3) and counts["28d"] == WindowCounts(13, 7)
 
 
 def test_settled_minutes_are_read_once_and_new_requests_still_count(store: HistoryStore):
+    """Minutes settle as the clock moves: the windows stay exact across it."""
     clock = [NOW]
     service = SloService(OBJECTIVES, store, clock=lambda: clock[0])
     fill(store, [5000.0, 10.0])
@@ -169,11 +174,8 @@ def test_random_histories_match_a_plain_count(store: HistoryStore):
     fill(store, ages, good_every=3)
     counts = SloService(OBJECTIVES, store, clock=lambda: NOW).window_counts()
     for name, seconds in OBJECTIVES.windows():
-        exact = sum(1 for age in ages if age <= seconds)
-        if seconds <= SETTLE_SECONDS:
-            assert counts[name].requests == exact
-        else:  # from the minute the window starts in: at most a minute's requests more
-            assert exact <= counts[name].requests <= exact + sum(1 for age in ages if seconds < age <= seconds + 60)
+        assert counts[name].requests == sum(1 for age in ages if age <= seconds), name
+        assert counts[name].good == sum(1 for index, age in enumerate(ages) if age <= seconds and index % 3 == 0)
 
 
 def test_the_sink_counts_finished_user_requests_once_as_good_or_bad(store: HistoryStore):
