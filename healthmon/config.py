@@ -63,6 +63,9 @@ class Settings:
     prometheus_url: str = ""  # a Prometheus that scrapes several agents, for the Fleet page
     rules_file: str = ""  # TOML or JSON alert rules replacing the built-in defaults
     webhook_url: str = field(default="", repr=False)  # may carry a secret in its path or query
+    # OpenAI base URLs (…/v1) the Load test page and API may aim at, beyond this monitor's own /v1 and its remote
+    # target: a page visitor must not point load at an address of their choosing.
+    load_test_urls: tuple[str, ...] = ()
     # Service-level objectives (analysis/slo.py): a user request is good when it succeeded and met every latency
     # objective set; 0 sets no objective for that latency.
     slo_ttft_seconds: float = 2.0
@@ -161,6 +164,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("HEALTHMON_API_TOKEN: use printable ASCII without spaces (letters, digits, punctuation); "
                           "a token with other characters cannot travel in an Authorization header, so nothing "
                           "could ever match it")
+    if any(not url.startswith(("http://", "https://")) for url in settings.load_test_urls):
+        raise ConfigError("HEALTHMON_LOAD_TEST_URLS: comma-separated http:// or https:// base URLs (…/v1)")
     if settings.rules_file and not Path(settings.rules_file).is_file():
         raise ConfigError(f"HEALTHMON_RULES_FILE={settings.rules_file!r}: no such file")
     return settings

@@ -26,6 +26,7 @@ from healthmon.config import Settings
 from healthmon.export.otlp import trace_exporter_from_env
 from healthmon.export.request_metrics import RequestMetrics
 from healthmon.generate_service import GenerateLimits, GenerateService
+from healthmon.loadtest.service import LoadTestService
 from healthmon.loop import CollectionLoop
 from healthmon.notify import WebhookNotifier
 from healthmon.pipeline import CompletedWindow, RequestPipeline, StoreSink
@@ -110,6 +111,7 @@ class Monitor:
             self.target, self.pipeline, RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             GenerateLimits(settings.max_new_tokens_cap, settings.max_prompt_chars))
         self.probe = CanaryProbe(self.generate, settings.probe_interval)
+        self.load_test = LoadTestService(clock)  # one background load test at a time, for the page and /api
         rules = load_rules(settings.rules_file) if settings.rules_file else default_rules()
         self.notifier = WebhookNotifier(settings.webhook_url) if settings.webhook_url else None
         self.alerts = AlertService(alert_engine if alert_engine is not None else AlertEngine(rules), self.store,
@@ -168,6 +170,7 @@ class Monitor:
                 return
             self.stop()
             self._closed = True
+            self.load_test.close()  # before the target: a test aimed at this monitor's own /v1 stops first
             self.quality_scorer.close()
             self.target.close()
             self.store.close()
