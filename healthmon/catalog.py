@@ -2,8 +2,9 @@
 direction is good. The exporter, the alert rules and the pages read these instead of describing metrics again.
 
 `layer` is the sample a metric is found in: a monitor layer (system, process, gpu, model, service, quality,
-score), `gpu_device` for the entries of the gpu sample's `devices` list, or `model_info` for facts the exporter
-reads live from the runtime. Keys the monitor derives at run time are not listed: the per-GPU `gpu<i>_…` copies
+score), `gpu_device` for the entries of the gpu sample's `devices` list, `model_info` for facts the exporter
+reads live from the runtime, or `model_counter` for the runtime's totals, exported live as counters. Keys the
+monitor derives at run time are not listed: the per-GPU `gpu<i>_…` copies
 of the all-GPU metrics, and the learned bands `<metric>_baseline_low|high` of the baseline layer
 (`samples.undeclared_keys` knows both).
 """
@@ -122,6 +123,13 @@ _SPECS: tuple[MetricSpec, ...] = (
        "healthmon_num_requests_running"),
     _S("queued", "model", "", "Waiting", "Requests waiting for the model (vllm:num_requests_waiting).",
        "healthmon_num_requests_waiting", good="low"),
+    _S("batch_size", "model", "", "Batch size", "Mean requests carried by each decode step over the last interval "
+       "(continuous batching; Prometheus: rate of healthmon_scheduler_decode_step_requests_total over rate of "
+       "healthmon_scheduler_decode_steps_total)."),
+    _S("tokens_per_step", "model", "", "Tokens per step", "Mean tokens through the model per forward pass over the "
+       "last interval: prompts being prefilled and one new token per running request."),
+    _S("kv_cache_usage_ratio", "model", "", "KV cache", "Share of the KV cache's room the running requests hold, 0..1 "
+       "(vllm:kv_cache_usage_perc).", "healthmon_kv_cache_usage_ratio", good="low"),
     _S("memory_footprint_gb", "model", "GiB", "Model memory", "Weights and buffers in memory."),
     _S("parameters_billions", "model", "billion", "Parameters", "Parameters of the loaded model, in billions."),
     _S("load_seconds", "model", "s", "Load time", "How long the last successful load took.",
@@ -168,8 +176,26 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("parameters", "model_info", "", "Parameters", "Parameters of the loaded model.", "healthmon_model_parameters"),
     _S("memory_footprint_bytes", "model_info", "B", "Model memory", "Weights and buffers in memory.",
        "healthmon_model_memory_footprint_bytes"),
+    _S("max_batch", "model_info", "", "Batch limit", "Requests decoded at once (HEALTHMON_MAX_BATCH; 1 for a model "
+       "that cannot be batched).", "healthmon_num_requests_running_max"),
+    _S("kv_cache_capacity_tokens", "model_info", "tokens", "KV cache size", "Token positions the batch's KV cache may "
+       "hold (HEALTHMON_KV_CACHE_TOKENS, or max_batch times the model's context).",
+       "healthmon_kv_cache_capacity_tokens"),
     _S("queue_max", "model_info", "", "Queue limit", "Waiting requests allowed before new ones are rejected as busy.",
        "healthmon_num_requests_waiting_max"),
+    # ---- model_counter: the in-process scheduler's totals since start, read live and exported as counters ----
+    _S("decode_steps_total", "model_counter", "", "Decode steps", "Decode steps the batch has run.",
+       "healthmon_scheduler_decode_steps_total"),
+    _S("decode_step_requests_total", "model_counter", "", "Requests per step, summed", "Requests carried by decode "
+       "steps, summed over steps: over decode steps, the mean batch size.",
+       "healthmon_scheduler_decode_step_requests_total"),
+    _S("prefill_passes_total", "model_counter", "", "Prefill passes", "Forward passes that prefilled joining requests.",
+       "healthmon_scheduler_prefill_passes_total"),
+    _S("step_tokens_total", "model_counter", "", "Tokens through the model", "Tokens through the model, prompts and "
+       "new tokens, over all forward passes.", "healthmon_scheduler_step_tokens_total"),
+    _S("kv_cache_deferred_total", "model_counter", "", "Waited for KV cache", "Requests that waited for KV-cache room "
+       "while a batch row was free (HEALTHMON_KV_CACHE_TOKENS).", "healthmon_scheduler_kv_cache_deferred_total",
+       good="low"),
     # ---- service (analysis/stats.py): user requests; totals since start, the rest over its 5-minute window ----
     _S("total_requests", "service", "", "Requests", "User requests since start."),
     _S("succeeded_requests", "service", "", "Succeeded", "User requests answered since start."),

@@ -49,7 +49,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()  # Host names beyond loopback and the bound address (a proxy's name; * any)
     trust_forwarded_for: bool = False  # behind a proxy that sets X-Forwarded-For: rate-limit the client it names
     retention_days: float = 7.0
-    queue_max: int = 8  # generate requests waiting for the model beyond the one running
+    queue_max: int = 8  # generate requests waiting for the model beyond those running
+    max_batch: int = 8  # requests the in-process model decodes at once (continuous batching)
+    kv_cache_tokens: int = 0  # KV-cache positions the batch may hold; 0: max_batch times the model's context
     ring_size: int = 3600  # live samples kept in memory per layer
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
@@ -135,6 +137,11 @@ def _validate(settings: Settings) -> Settings:
                           "HEALTHMON_TARGET_MAX_ANSWER_BYTES at least 1024")
     if settings.queue_max < 0:
         raise ConfigError(f"HEALTHMON_QUEUE_MAX={settings.queue_max}: must be 0 or more")
+    if not 1 <= settings.max_batch <= 256:
+        raise ConfigError(f"HEALTHMON_MAX_BATCH={settings.max_batch}: must be between 1 and 256")
+    if settings.kv_cache_tokens < 0:
+        raise ConfigError(f"HEALTHMON_KV_CACHE_TOKENS={settings.kv_cache_tokens}: must be 0 (sized from the "
+                          "model) or more")
     if settings.retention_days <= 0:
         raise ConfigError(f"HEALTHMON_RETENTION_DAYS={settings.retention_days}: must be positive")
     if settings.dtype not in {"auto", "float32", "bfloat16", "float16"}:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from healthmon.alert_service import AlertService
@@ -70,8 +70,23 @@ SERVER_FIGURES = tuple(spec.key for spec in CATALOG.values() if spec.layer == "m
                        and spec.key.startswith(("server_", "target_")))
 
 
-def model_sample(info: dict[str, Any], completed: list[RequestRecord]) -> dict[str, Any]:
-    """Model facts, and the mean of the requests (probes included) completed since the last sample."""
+def scheduler_means(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, float | None]:
+    """Mean batch size and tokens per forward pass between two readings of the scheduler's totals; None where no
+    step ran (or the target has no scheduler of its own)."""
+    def delta(key: str) -> float:
+        now, before = current.get(key), previous.get(key)
+        return float(now - before) if now is not None and before is not None else 0.0
+
+    steps = delta("decode_steps_total")
+    passes = steps + delta("prefill_passes_total")
+    return {"batch_size": round(delta("decode_step_requests_total") / steps, 3) if steps else None,
+            "tokens_per_step": round(delta("step_tokens_total") / passes, 3) if passes else None}
+
+
+def model_sample(info: dict[str, Any], completed: list[RequestRecord],
+                 previous_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Model facts, the scheduler's figures since `previous_info`, and the mean of the requests (probes included)
+    completed since the last sample."""
     def mean(key: str) -> float | None:
         values = [getattr(r, key) for r in completed if getattr(r, key) is not None]
         return round(sum(values) / len(values), 6) if values else None
@@ -82,6 +97,7 @@ def model_sample(info: dict[str, Any], completed: list[RequestRecord]) -> dict[s
         "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
         "model_available": available,
         "in_flight": info["in_flight"], "queued": info["queued"],
+        "kv_cache_usage_ratio": info.get("kv_cache_usage_ratio"), **scheduler_means(previous_info or info, info),
         "memory_footprint_gb": info.get("memory_footprint_gb"), "parameters_billions": info.get("parameters_billions"),
         "load_seconds": info.get("load_seconds"), "completed_requests": len(completed),
         "inference_time": mean("latency_seconds"), "ttft_seconds": mean("ttft_seconds"),
@@ -112,6 +128,7 @@ class CollectionLoop:
         self.last_cycle_seconds: float | None = None
         self._last_score: ScoreResult | None = None
         self._latency_evidence: dict[str, list[str]] = {}
+        self._previous_model_info: dict[str, Any] | None = None  # the scheduler's totals at the last cycle
         self._undeclared_seen: set[tuple[str, str]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -211,7 +228,9 @@ class CollectionLoop:
     def _model_sample(self, ts: float) -> dict[str, Any]:
         completed = self._completed.drain()
         self._latency_evidence = latency_evidence(completed)
-        return model_sample(self._target.info(), completed)
+        info = self._target.info()
+        previous, self._previous_model_info = self._previous_model_info, info
+        return model_sample(info, completed, previous)
 
     def _quality_sample(self, ts: float) -> dict[str, Any]:
         """Quality of the user answers of the last 5 minutes (quality/window.py), and the scorer's counters."""

@@ -90,24 +90,32 @@ def test_prompt_beyond_the_context_is_a_client_error(loaded):
     assert records[-1].status == "rejected"
 
 
-def test_bounded_queue_rejects_with_busy(demo_model_dir):
-    records: list = []
-    runtime = make_runtime(demo_model_dir, records, queue_max=0)
-    runtime.load()
-    release = threading.Event()
-    original = runtime._loaded.model.generate
+def _hold_forward(model, release: threading.Event) -> None:
+    """Every forward pass of the model waits for `release`: requests stay where they are meanwhile."""
+    original = model.forward
 
-    def slow_generate(*args, **kwargs):
+    def held(*args, **kwargs):
         release.wait(30)
         return original(*args, **kwargs)
 
-    runtime._loaded.model.generate = slow_generate
-    first = runtime.stream(GenerationParams("one", max_new_tokens=2), want_text=False)
+    model.forward = held
+
+
+@pytest.mark.parametrize("max_batch", [1, 2])
+def test_bounded_queue_rejects_with_busy(demo_model_dir, max_batch):
+    """max_batch requests run, queue_max wait; the next is refused as busy."""
+    records: list = []
+    runtime = make_runtime(demo_model_dir, records, queue_max=1, max_batch=max_batch)
+    runtime.load()
+    release = threading.Event()
+    _hold_forward(runtime._loaded.model, release)
+    admitted = [runtime.stream(GenerationParams(f"request {i}", max_new_tokens=2), want_text=False)
+                for i in range(max_batch + 1)]
     with pytest.raises(RuntimeBusy, match="queue is full"):
-        runtime.generate(GenerationParams("two", max_new_tokens=2))
+        runtime.generate(GenerationParams("one too many", max_new_tokens=2))
     release.set()
-    assert first.result(30).status == "ok"
-    assert [r.status for r in records] == ["ok"]  # a refusal at admission is the generate service's to record
+    assert [stream.result(30).status for stream in admitted] == ["ok"] * (max_batch + 1)
+    assert [r.status for r in records] == ["ok"] * (max_batch + 1)  # a refusal at admission is the service's
 
 
 def test_not_loaded_is_refused_at_admission(demo_model_dir):
@@ -138,12 +146,12 @@ def test_out_of_memory_during_generation_fails_one_request_only(demo_model_dir):
     records: list = []
     runtime = make_runtime(demo_model_dir, records)
     runtime.load()
-    original = runtime._loaded.model.generate
-    runtime._loaded.model.generate = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("CUDA out of memory. Tried"))
+    model = runtime._loaded.model
+    model.forward = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("CUDA out of memory. Tried"))
     with pytest.raises(RuntimeError):
         runtime.generate(GenerationParams("hi", max_new_tokens=2))
     assert records[-1].status == "error" and records[-1].error.startswith("out of memory")
-    runtime._loaded.model.generate = original
+    del model.forward  # the class's own forward again
     assert runtime.generate(GenerationParams("hi", max_new_tokens=2)).status == "ok"
 
 

@@ -127,21 +127,22 @@ def test_a_template_that_refuses_the_messages_is_a_client_error(tokenizer):
 
 
 def test_queue_seconds_is_the_wait_behind_a_running_request(demo_model_dir):
-    """Of two requests, the second waits for the first (here a canary probe): its queue time is that wait."""
+    """Of two requests, the second waits for the step that runs the first (here a canary probe's prefill): its queue
+    time is that wait, up to the step that first carries it."""
     clock = ManualClock()
     entered, release = threading.Event(), threading.Event()
     real = load_checkpoint(demo_model_dir)
 
-    class HeldModel(torch.nn.Module):  # the demo model, held inside generate until the test lets it go
+    class HeldModel(torch.nn.Module):  # the demo model, held inside its forward pass until the test lets it go
         def __init__(self) -> None:
             super().__init__()
             self.inner = real.model
             self.config, self.generation_config = real.model.config, real.model.generation_config
 
-        def generate(self, *args: Any, **kwargs: Any) -> Any:
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
             entered.set()
             assert release.wait(30)
-            return self.inner.generate(*args, **kwargs)
+            return self.inner(*args, **kwargs)
 
     records: list[dict] = []
     runtime = ModelRuntime(ModelSpec("demo", ""), demo_dir=demo_model_dir, models_dir=demo_model_dir,

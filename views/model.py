@@ -24,7 +24,8 @@ from healthmon.ui.shaping.series import baseline_columns, present
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
 t = translator("model")
-MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued")
+MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued", "batch_size",
+                 "tokens_per_step", "kv_cache_usage_ratio")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
 RECENT_PROBES = 20
@@ -93,6 +94,8 @@ def model_card(info: dict) -> None:
                       t("Context window"): f"{context:,} {t('tokens')}" if context else None,
                       t("In flight / queued"): f"{info['in_flight']} / {info['queued']} "
                                                f"({t('queue capacity')} {info['queue_max']})"})
+        if info["status"] == "loaded":
+            scheduler_tiles(info)
         if info["status"] == "loading":
             progress = info.get("progress") or {}
             st.progress(progress.get("fraction") or 0.0,
@@ -105,6 +108,41 @@ def model_card(info: dict) -> None:
         elif info["status"] == "not_loaded":
             empty_state(t("No model is loaded. Load one from Settings."), link_page="views/settings.py",
                         link_label=t("Open Settings"))
+
+
+def scheduler_tiles(info: dict) -> None:
+    """The batch as the scheduler sees it now: who runs, who waits, and how full the KV cache is."""
+    cols = st.columns(4)
+    cols[0].metric(metric_label("in_flight"), f"{info['in_flight']} / {info.get('max_batch', 1)}",
+                   help=metric_help("in_flight") + " " + metric_help("max_batch"))
+    cols[1].metric(metric_label("queued"), f"{info['queued']} / {info['queue_max']}",
+                   help=metric_help("queued") + " " + metric_help("queue_max"))
+    ratio = info.get("kv_cache_usage_ratio")
+    capacity = info.get("kv_cache_capacity_tokens")
+    cols[2].metric(metric_label("kv_cache_usage_ratio"), NO_DATA if ratio is None else f"{ratio:.1%}",
+                   help=metric_help("kv_cache_usage_ratio")
+                   + (f" {count_to_text(info.get('kv_cache_tokens'))} / {count_to_text(capacity)} {t('tokens')}."
+                      if capacity else ""))
+    reason = info.get("batching_unsupported_reason")
+    cols[3].metric(t("Batching"), t("continuous") if info.get("batching") else t("one at a time"),
+                   help=t("Requests join the running batch between decode steps and leave it when done.")
+                   if reason is None else t("This model cannot be batched: {reason}.").format(
+                       reason=escape_markdown(reason)))
+
+
+def batch_trends(model: pd.DataFrame) -> None:
+    """How full the batch ran in each interval, and the KV cache it held."""
+    if not present(model, ["batch_size", "kv_cache_usage_ratio"]):
+        return
+    left, right = st.columns(2)
+    with left:
+        series = {"batch_size": metric_label("batch_size"), "tokens_per_step": metric_label("tokens_per_step")}
+        panels.trend(model, series, "batch", title=t("Batch per step"), y_title=t("per step"),
+                     missing=t("No decode step ran in this window yet."), height=240, connect=True)
+    with right:
+        panels.trend(model, {"kv_cache_usage_ratio": metric_label("kv_cache_usage_ratio")}, "kv-cache",
+                     title=metric_label("kv_cache_usage_ratio"), y_title=t("share of the cache"),
+                     missing=t("No model samples in this window yet."), height=240, y_range=(0.0, 1.0))
 
 
 def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int) -> None:
@@ -136,6 +174,7 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
                  title=t("Requests in flight and queued"), y_title=t("requests"),
                  missing=t("No model samples in this window yet."),
                  thresholds=[(float(queue_max), "warning", f"{t('queue capacity')} {queue_max}")], height=240)
+    batch_trends(model)
 
 
 def embedding_off() -> bool:

@@ -180,6 +180,10 @@ class MonitorCollector:
         available = {"loaded": 1, "error": 0}.get(info["status"])  # none while loading: no verdict, no alert
         yield from _gauges(info | {"model_available": available},
                            exported("model") + exported("model_info"))  # the runtime's figures, live
+        for metric in exported("model_counter"):  # the scheduler's totals, where the target has a scheduler
+            if info.get(metric.key) is not None:
+                yield CounterMetricFamily(str(metric.prometheus_name).removesuffix("_total"), metric.description,
+                                          value=float(info[metric.key]))
 
     def _quality(self) -> Iterator[Metric]:
         """Each quality figure's latest value in the lookback: samples without finished requests carry none."""

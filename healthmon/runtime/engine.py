@@ -1,17 +1,21 @@
-"""ModelRuntime: the in-process transformers target — the model's lifecycle, a bounded queue, one record each.
+"""ModelRuntime: the in-process transformers target — the model's lifecycle, a bounded queue, continuous batching,
+one record each.
 
 Every request the runtime admits ends in exactly one record handed to the request pipeline (status ok, error,
 or rejected when the worker finds it invalid); requests it refuses at admission raise ModelNotReady or
-RuntimeBusy, and the generate service records those.
+RuntimeBusy, and the generate service records those. Admitted requests run on one worker thread: up to `max_batch`
+at once in one batch (scheduler.py) that they join and leave between decode steps, or one at a time through
+transformers' generate() for a model whose cache cannot be batched (batching.batching_unsupported says why).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +24,11 @@ from healthmon.params import GenerationParams, InvalidRequest
 from healthmon.pipeline import RequestSink
 from healthmon.quality.metrics import answer_quality
 from healthmon.records import GenerationOutcome, RequestRecord, build_record
+from healthmon.runtime.batching import batching_unsupported
 from healthmon.runtime.demo import is_demo_checkpoint
-from healthmon.runtime.generate import cut_at_stop, run_generation
+from healthmon.runtime.generate import context_window_tokens, cut_at_stop, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
+from healthmon.runtime.scheduler import BatchScheduler, SchedulerCounters
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
 from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
 from healthmon.textsafe import log_text
@@ -40,10 +46,11 @@ def _friendly_error(exc: BaseException) -> str:
 
 
 class ModelRuntime:
-    """Owns one model; serializes access to it; measures and records every request it admits."""
+    """Owns one model; batches the requests it admits on one worker; measures and records each of them."""
 
     def __init__(self, spec: ModelSpec, *, demo_dir: Path, models_dir: Path, sink: RequestSink,
                  device: str = "auto", dtype: str = "auto", queue_max: int = 8, max_new_tokens_cap: int = 1024,
+                 max_batch: int = 8, kv_cache_tokens: int | None = None,
                  resolver: Callable[..., Path] = resolve_model_path,
                  loader: Callable[..., LoadedModel] = load_checkpoint,
                  clock: Callable[[], float] = time.perf_counter, wall_clock: Callable[[], float] = time.time,
@@ -55,11 +62,15 @@ class ModelRuntime:
         self._device, self._dtype = device, dtype
         self.queue_max = queue_max
         self.max_new_tokens_cap = max_new_tokens_cap
+        self.max_batch = max_batch
+        self._kv_cache_tokens = kv_cache_tokens  # None: room for max_batch requests of a whole context each
+        self._scheduler: BatchScheduler | None = None  # the worker's; its figures are read under _state_lock
+        self._counters = SchedulerCounters()
         self._resolver, self._loader = resolver, loader
         self._clock, self._wall_clock = clock, wall_clock
         self._log = logger or logging.getLogger("healthmon.runtime")
         self._state_lock = threading.Lock()
-        self._model_lock = threading.Lock()  # one generation at a time: the model is not re-entrant
+        self._model_lock = threading.Lock()  # one forward pass at a time, and no weights swapped under one
         self._loaded: LoadedModel | None = None
         self._facts: dict[str, Any] = {}
         self.status = ModelStatus.NOT_LOADED
@@ -87,7 +98,8 @@ class ModelRuntime:
             path = self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
                                   progress=self._on_progress)
             loaded = self._loader(path, device=self._device, dtype=self._dtype)
-            facts = loaded.describe() | {"is_demo": is_demo_checkpoint(path)}
+            facts = loaded.describe() | {"is_demo": is_demo_checkpoint(path),
+                                         "batching_unsupported_reason": batching_unsupported(loaded.model)}
         except BaseException as exc:  # noqa: BLE001 - a failed load must leave the monitor running
             # The previous model goes too: status `error` serves nothing, and its facts (architecture, device)
             # beside the new name would describe a model that is not the one named.
@@ -138,8 +150,30 @@ class ModelRuntime:
                 "loaded_at": None if self.loaded_at is None
                 else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
                 "in_flight": self.in_flight, "queued": self.queued, "queue_max": self.queue_max,
-                **self._facts,
+                **self._batching_facts(), **self._facts,
             }
+
+    def _batching_facts(self) -> dict[str, Any]:
+        """The scheduler's figures, named as vLLM names them where it has a name (under _state_lock)."""
+        reason = self._facts.get("batching_unsupported_reason")
+        scheduler, capacity = self._scheduler, self._kv_capacity()
+        cached = scheduler.cached_tokens() if scheduler is not None else 0
+        return {
+            "max_batch": self._batch_rows(), "batching": reason is None,
+            "kv_cache_capacity_tokens": capacity,
+            "kv_cache_tokens": cached, "kv_cache_usage_ratio": round(cached / capacity, 6) if capacity else None,
+            **vars(self._counters),
+        }
+
+    def _batch_rows(self) -> int:
+        """Requests that run at once: max_batch, or one on a model that cannot batch."""
+        return 1 if self._facts.get("batching_unsupported_reason") is not None else self.max_batch
+
+    def _kv_capacity(self) -> int | None:
+        if self._kv_cache_tokens is not None:
+            return self._kv_cache_tokens
+        context = context_window_tokens(self._loaded.model) if self._loaded is not None else None
+        return None if context is None else self.max_batch * context
 
     def is_idle(self) -> bool:
         with self._state_lock:
@@ -159,7 +193,7 @@ class ModelRuntime:
                 rejection = ModelNotReady(f"model is {state}" + (f": {self.error}" if self.error else ""))
             elif only_if_idle and (self.in_flight or self.queued):
                 rejection = RuntimeBusy("model is serving a request")
-            elif self.in_flight + self.queued >= 1 + self.queue_max:
+            elif self.in_flight + self.queued >= self._batch_rows() + self.queue_max:
                 rejection = RuntimeBusy(f"queue is full ({self.queue_max} waiting)")
             else:
                 self.queued += 1
@@ -171,7 +205,7 @@ class ModelRuntime:
         return stream
 
     def _ensure_worker(self) -> None:
-        """One long-lived worker runs every generation: the model is serialized anyway, and torch's
+        """One long-lived worker runs every generation: the model is driven by one thread anyway, and torch's
         OpenMP pool belongs to the thread that calls it, so a fresh thread per request would pay for a
         cold pool each time (measured: about 20 % of tokens/s on two cores)."""
         with self._state_lock:
@@ -180,8 +214,95 @@ class ModelRuntime:
                 self._worker.start()
 
     def _work(self) -> None:
-        while isinstance(job := self._jobs.get(), GenerationStream):  # until _STOP_WORKER
-            self._run(job)
+        """Take new requests between steps and run the batch, until told to stop and everything admitted is done."""
+        waiting: list[GenerationStream] = []
+        stopping = False
+        while True:
+            scheduler = self._scheduler
+            idle = not waiting and (scheduler is None or not scheduler.busy)
+            if idle and stopping:
+                return
+            try:  # block only when there is nothing to run
+                job = self._jobs.get(block=idle)
+                while True:
+                    if isinstance(job, GenerationStream):
+                        waiting.append(job)
+                    else:
+                        stopping = True
+                    job = self._jobs.get_nowait()
+            except queue.Empty:
+                pass
+            waiting = self._serve(waiting)
+
+    def _serve(self, arrived: list[GenerationStream]) -> list[GenerationStream]:
+        """One turn of the worker: new arrivals into the scheduler, one step of the batch (or one request alone on
+        a model that cannot batch). Returns arrivals not yet handed to anyone."""
+        with self._model_lock:
+            loaded = self._loaded
+            scheduler = self._scheduler
+            if scheduler is not None and (loaded is None or scheduler.model is not loaded.model):
+                scheduler.fail_all(ModelNotReady("the model was unloaded or replaced while the request ran"))
+                scheduler = None
+                self._set_scheduler(None)
+            if loaded is None:
+                for stream in arrived:
+                    self._finish(stream, None, ModelNotReady("model was unloaded while the request waited"),
+                                 was_waiting=True)
+                return []
+            if self._facts.get("batching_unsupported_reason") is not None:
+                if arrived:
+                    self._run_alone(arrived[0], loaded)
+                return arrived[1:]
+            if scheduler is None:
+                scheduler = BatchScheduler(
+                    loaded.model, loaded.tokenizer, max_batch=self.max_batch,
+                    kv_cache_tokens=self._kv_capacity() or 1 << 62, max_new_tokens_cap=self.max_new_tokens_cap,
+                    clock=self._clock, counters=self._counters, figures=self._state_lock, finish=self._finish,
+                    on_admitted=self._on_admitted, on_left=self._on_left)
+                self._set_scheduler(scheduler)
+            scheduler.waiting.extend(arrived)
+            try:
+                scheduler.run_once()
+            except Exception as exc:  # noqa: BLE001 - a failed step fails its batch, not the worker
+                self._log.warning("a batch step failed: %s", log_text(_friendly_error(exc)))
+                scheduler.fail_all(exc)
+                self._set_scheduler(None)
+                _release_cuda_cache()
+        return []
+
+    def _set_scheduler(self, scheduler: BatchScheduler | None) -> None:
+        with self._state_lock:
+            self._scheduler = scheduler
+
+    def _on_admitted(self, count: int) -> None:
+        with self._state_lock:
+            self.queued -= count
+            self.in_flight += count
+
+    def _on_left(self, count: int) -> None:
+        with self._state_lock:
+            self.in_flight -= count
+
+    def _finish(self, stream: GenerationStream, outcome: GenerationOutcome | None, error: BaseException | None, *,
+                was_waiting: bool = False) -> None:
+        """A request's one record: ok with its outcome, rejected when invalid, error otherwise; then its end."""
+        if was_waiting:
+            with self._state_lock:
+                self.queued -= 1
+        trace, params, source, synthetic = stream.trace, stream.params, stream.source, stream.synthetic
+        try:
+            if error is None:
+                stream.record = self._emit(trace, params, source, synthetic, "ok", outcome=outcome)
+            elif isinstance(error, InvalidRequest):
+                stream.error = error
+                stream.record = self._emit(trace, params, source, synthetic, "rejected", error=str(error))
+            else:
+                stream.error = error
+                message = _friendly_error(error)
+                self._log.warning("generation %s failed: %s", trace.trace_id, log_text(message))
+                stream.record = self._emit(trace, params, source, synthetic, "error", error=message)
+        finally:
+            stream.finish()
 
     def close(self, timeout_seconds: float = 30.0) -> None:
         """Let the worker finish what it was given, stop it, and drop the model so its memory is freed."""
@@ -196,40 +317,21 @@ class ModelRuntime:
         """Blocking generation: the record of the request, or the request's exception."""
         return self.stream(params, want_text=False, **kwargs).result()
 
-    def _run(self, stream: GenerationStream) -> None:
-        """Worker body: wait for the model, generate, record. Exactly one record per admitted request."""
-        trace, queued_at = stream.trace, stream.queued_at_seconds
-        outcome: GenerationOutcome | None = None
+    def _run_alone(self, stream: GenerationStream, loaded: LoadedModel) -> None:
+        """A model that cannot batch: this request alone, through transformers' generate() (under the model lock)."""
+        self._on_admitted(1)
+        trace, outcome, error = stream.trace, None, None
         try:
-            with self._model_lock:
-                with self._state_lock:
-                    self.queued -= 1
-                    self.in_flight += 1
-                    loaded = self._loaded
-                try:
-                    trace.add("queue", queued_at, trace.now())
-                    if loaded is None:
-                        raise ModelNotReady("model was unloaded while the request waited")
-                    outcome = run_generation(loaded.model, loaded.tokenizer, stream.params, trace,
-                                             max_new_tokens_cap=self.max_new_tokens_cap,
-                                             token_sink=stream.sink, cancel=stream.cancelled,
-                                             measure_logprobs=self.measure_quality)
-                finally:
-                    with self._state_lock:
-                        self.in_flight -= 1
-            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "ok", outcome=outcome)
-        except InvalidRequest as exc:
-            stream.error = exc
-            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "rejected",
-                                       error=str(exc))
+            trace.add("queue", stream.queued_at_seconds, trace.now())
+            outcome = run_generation(loaded.model, loaded.tokenizer, stream.params, trace,
+                                     max_new_tokens_cap=self.max_new_tokens_cap, token_sink=stream.sink,
+                                     cancel=stream.cancelled, measure_logprobs=self.measure_quality)
         except Exception as exc:  # noqa: BLE001 - a failed generation is a failed request, not a dead worker
-            stream.error = exc
-            message = _friendly_error(exc)
-            self._log.warning("generation %s failed: %s", trace.trace_id, log_text(message))
-            stream.record = self._emit(trace, stream.params, stream.source, stream.synthetic, "error", error=message)
+            error = exc
             _release_cuda_cache()
         finally:
-            stream.finish()
+            self._on_left(1)
+        self._finish(stream, outcome, error)
 
     def _emit(self, trace: Trace, params: GenerationParams, source: str, synthetic: bool, status: str, *,
               outcome: GenerationOutcome | None = None, error: str | None = None) -> RequestRecord:
@@ -264,39 +366,102 @@ def releasable_text(text: str, stops: tuple[str, ...]) -> str:
     return text[:len(text) - hold]
 
 
+class DeltaDecoder:
+    """The text deltas of a growing list of token ids. Decoding the whole output each time keeps multi-byte
+    characters intact, and text that may be the start of a stop string is held back until the next tokens say
+    whether it is one."""
+
+    def __init__(self, tokenizer: Any, stops: tuple[str, ...]) -> None:
+        self._tokenizer, self._stops = tokenizer, stops
+        self._ids: list[int] = []
+        self.emitted = ""
+
+    def feed(self, ids: list[int]) -> str:
+        self._ids.extend(ids)
+        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):
+            return ""  # an incomplete UTF-8 sequence: wait for the next token
+        text = releasable_text(text, self._stops)
+        if not text.startswith(self.emitted):
+            return ""
+        delta, self.emitted = text[len(self.emitted):], text
+        return delta
+
+    def rest(self, final: str) -> str:
+        """What the finished answer holds beyond what was emitted (text held back that was no stop after all)."""
+        return final[len(self.emitted):] if final.startswith(self.emitted) else ""
+
+
 class GenerationStream(StreamState):
-    """A running generation: iterate it for text as it is produced, or call result() for the record."""
+    """A running generation: iterate it (or `aiter()` it on the event loop) for text as it is produced, or call
+    result() for the record."""
 
     def __init__(self, runtime: ModelRuntime, params: GenerationParams, trace: Trace, source: str,
                  synthetic: bool, want_text: bool) -> None:
         super().__init__(params, trace, source, synthetic)
-        self.sink = self.tokens.put if want_text else None
+        self.sink = self._put if want_text else None
         self.queued_at_seconds = trace.now()  # made at admission: the wait starts here, not when the worker takes it
+        self.prompt_text = ""
+        self.generate_start_seconds = self.queued_at_seconds  # the prefill that carried it first, once it ran
         self._tokenizer = runtime._loaded.tokenizer if runtime._loaded else None
+        self._waker: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def _put(self, ids: list[int]) -> None:
+        self.tokens.put(ids)
+        self._wake()
+
+    def finish(self) -> None:
+        super().finish()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Tell an event-loop reader there is something to read (no thread of the loop's executor waits for it)."""
+        waker = self._waker
+        if waker is not None:
+            loop, ready = waker
+            try:
+                loop.call_soon_threadsafe(ready.set)
+            except RuntimeError:
+                pass  # the reader's loop is closed: nobody is waiting any more
+
+    def _decoder(self) -> DeltaDecoder:
+        assert self._tokenizer is not None, "admitted only while a model is loaded"
+        return DeltaDecoder(self._tokenizer, self.params.stop)
 
     def __iter__(self) -> Generator[str, None, None]:
-        """Yield text deltas; decoding the whole output each time keeps multi-byte characters intact, and text
-        that may be the start of a stop string is held back until the next tokens say whether it is one."""
-        ids: list[int] = []
-        emitted = ""
-        assert self._tokenizer is not None, "admitted only while a model is loaded"
+        decoder = self._decoder()
         try:
             while (item := self.tokens.get()) is not END:
-                ids.extend(item)
-                text = self._tokenizer.decode(ids, skip_special_tokens=True)
-                if text.endswith("\ufffd"):
-                    continue  # an incomplete UTF-8 sequence: wait for the next token
-                text = releasable_text(text, self.params.stop)
-                if not text.startswith(emitted):
-                    continue
-                delta, emitted = text[len(emitted):], text
-                if delta:
+                if delta := decoder.feed(item):
                     yield delta
         finally:
             if not self.done.is_set():
                 self.cancelled.set()  # the consumer went away: stop spending the model on it
         self.result()
-        final = (self.record.response if self.record else None) or ""
-        if final.startswith(emitted) and final != emitted:
-            yield final[len(emitted):]
+        if rest := decoder.rest((self.record.response if self.record else None) or ""):
+            yield rest
 
+    async def aiter(self) -> AsyncGenerator[str, None]:
+        """The same deltas for a reader on the event loop, woken by the worker instead of a thread waiting on the
+        token queue: a hundred open streams hold no thread (the loop's executor has a handful)."""
+        decoder, ready = self._decoder(), asyncio.Event()
+        self._waker = (asyncio.get_running_loop(), ready)
+        try:
+            while True:
+                try:
+                    item = self.tokens.get_nowait()
+                except queue.Empty:
+                    ready.clear()
+                    if self.tokens.empty():  # a put after get_nowait() but before clear() has set it again
+                        await ready.wait()
+                    continue
+                if item is END:
+                    break
+                if delta := decoder.feed(item):
+                    yield delta
+        finally:
+            if not self.done.is_set():
+                self.cancelled.set()
+        self.result()
+        if rest := decoder.rest((self.record.response if self.record else None) or ""):
+            yield rest

@@ -1,0 +1,204 @@
+"""The batch scheduler: which waiting requests join the running batch, and when each one leaves it.
+
+Between two decode steps, waiting requests are admitted in arrival order while the batch has room (HEALTHMON_MAX_BATCH
+rows) and the KV cache can hold what each may come to need (its prompt and its whole token budget); then every
+running request gets one token. A request leaves as soon as it ends: its end-of-turn token, a stop string, its token
+budget, or its client gone. Its record is built from its own token times, so queue time (arrival to the step that
+first carries it), TTFT and time per token are its own, not the batch's.
+
+The scheduler runs on the runtime's one worker thread; the counters it keeps are read by `info()` under the
+runtime's state lock (the `figures` lock passed in).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from healthmon.params import InvalidRequest, resolve_max_new_tokens
+from healthmon.records import GenerationOutcome
+from healthmon.runtime.batching import PaddedBatch, Row, Sampler
+from healthmon.runtime.generate import (
+    _encode,
+    context_window_tokens,
+    cut_at_stop,
+    decode_whole_characters,
+    eos_token_ids,
+)
+
+
+@dataclass
+class SchedulerCounters:
+    """Totals since the model loaded; a collection cycle's means are the differences between two readings."""
+
+    decode_steps_total: int = 0
+    decode_step_requests_total: int = 0  # requests carried, summed over decode steps: their mean batch size
+    prefill_passes_total: int = 0
+    step_tokens_total: int = 0  # tokens through the model (prompts and new tokens), over all passes
+    kv_cache_deferred_total: int = 0  # requests that waited for KV cache room with a batch row free
+
+
+class BatchScheduler:
+    """Runs admitted GenerationStreams through one PaddedBatch; `finish(stream, outcome, error)` records each."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, max_batch: int, kv_cache_tokens: int, max_new_tokens_cap: int,
+                 clock: Callable[[], float], counters: SchedulerCounters, figures: threading.Lock,
+                 finish: Callable[..., None],
+                 on_admitted: Callable[[int], None], on_left: Callable[[int], None]) -> None:
+        self.batch = PaddedBatch(model, clock)
+        self._tokenizer = tokenizer
+        self.max_batch, self.kv_cache_tokens = max_batch, kv_cache_tokens
+        self._cap = max_new_tokens_cap
+        self._context = context_window_tokens(model)
+        self._eos = eos_token_ids(model, tokenizer)
+        self._clock = clock
+        self._figures = figures
+        self._finish, self._on_admitted, self._on_left = finish, on_admitted, on_left
+        self.waiting: deque[Any] = deque()
+        self.counters = counters
+        self._deferred: set[int] = set()
+
+    @property
+    def model(self) -> Any:
+        return self.batch.model
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.waiting) or bool(len(self.batch))
+
+    def reserved_tokens(self) -> int:
+        return sum(row.reserved_tokens for row in self.batch.rows)
+
+    def cached_tokens(self) -> int:
+        return self.batch.cached_tokens
+
+    def run_once(self) -> None:
+        """Admit who can join, then one decode step for the batch; whoever ended leaves with its record."""
+        joining = self._admit()
+        if joining:
+            try:
+                started = self.batch.join(joining)
+            except Exception as exc:  # the newcomers are in no row yet: they end here, the batch goes on
+                for row in joining:
+                    self._on_left(1)
+                    self._finish(row.key, None, exc)
+                raise
+            with self._figures:
+                self.counters.prefill_passes_total += 1
+                self.counters.step_tokens_total += sum(len(row.prompt_ids) for row in joining)
+            for row in joining:
+                row.key.generate_start_seconds = started
+                row.key.trace.add("prefill", started, row.token_times_seconds[0], batch_size=len(self.batch))
+            self._settle(joining)
+        if len(self.batch):
+            rows = len(self.batch)
+            self._settle(list(self.batch.step()))
+            with self._figures:
+                self.counters.decode_steps_total += 1
+                self.counters.decode_step_requests_total += rows
+                self.counters.step_tokens_total += rows
+
+    def fail_all(self, error: BaseException) -> None:
+        """Every running and waiting request ends with `error` (the model went away, or a step raised)."""
+        running, self.batch.rows = list(self.batch.rows), []
+        self.batch.leave([])
+        for row in running:
+            self._on_left(1)
+            self._finish(row.key, None, error)
+        while self.waiting:
+            self._finish(self.waiting.popleft(), None, error, was_waiting=True)
+
+    def _admit(self) -> list[Row]:
+        """Waiting requests, in arrival order, while a row is free and the KV cache has room for their reservation."""
+        joining: list[Row] = []
+        reserved = self.reserved_tokens()
+        while self.waiting and self._rows_free(joining, self.waiting[0]):
+            stream = self.waiting[0]
+            started = stream.trace.now()
+            try:
+                row = self._row(stream)
+            except InvalidRequest as exc:
+                self.waiting.popleft()
+                stream.trace.add("queue", stream.queued_at_seconds, started)
+                self._finish(stream, None, exc, was_waiting=True)
+                continue
+            if reserved + row.reserved_tokens > self.kv_cache_tokens and (len(self.batch) or joining):
+                if id(stream) not in self._deferred:
+                    self._deferred.add(id(stream))
+                    with self._figures:
+                        self.counters.kv_cache_deferred_total += 1
+                break  # first come, first served: later requests do not overtake it
+            self.waiting.popleft()
+            self._deferred.discard(id(stream))
+            # Spans only now: a request that waited for cache room was tokenized again, so its queue ends here.
+            stream.trace.add("queue", stream.queued_at_seconds, started)
+            stream.trace.add("tokenize", started, stream.trace.now(), prompt_tokens=len(row.prompt_ids))
+            reserved += row.reserved_tokens
+            joining.append(row)
+            self._on_admitted(1)
+        return joining
+
+    def _rows_free(self, joining: list[Row], stream: Any) -> bool:
+        """A row for this request: max_batch user requests, and a canary probe on top (it never displaces a user)."""
+        if stream.synthetic:
+            return True
+        users = sum(not row.key.synthetic for row in [*self.batch.rows, *joining])
+        return users < self.max_batch
+
+    def _row(self, stream: Any) -> Row:
+        """Tokenize a waiting request and size its budget; InvalidRequest when it cannot fit the model or cache."""
+        prompt_ids, stream.prompt_text = _encode(self._tokenizer, stream.params)
+        max_new_tokens = resolve_max_new_tokens(stream.params, len(prompt_ids), self._context, self._cap)
+        row = Row(stream, prompt_ids, max_new_tokens, Sampler(stream.params, self.batch.device))
+        if row.reserved_tokens > self.kv_cache_tokens:
+            raise InvalidRequest(f"the request may need {row.reserved_tokens} tokens of KV cache (prompt and "
+                                 f"max_new_tokens); the cache holds {self.kv_cache_tokens} (HEALTHMON_KV_CACHE_TOKENS)")
+        return row
+
+    def _settle(self, rows: list[Row]) -> None:
+        """Hand each row's new token to its client; rows that ended leave the batch with their records."""
+        ended: list[tuple[Row, str]] = []
+        for row in rows:
+            stream, token = row.key, row.token_ids[-1]
+            if token in self._eos:
+                ended.append((row, "stop"))
+                continue
+            if stream.sink is not None:
+                stream.sink([token])
+            if stream.params.stop and self._hits_stop(row.token_ids, stream.params.stop):
+                ended.append((row, "stop"))
+            elif len(row.token_ids) >= row.max_new_tokens:
+                ended.append((row, "length"))
+            elif stream.cancelled.is_set():
+                ended.append((row, "cancelled"))
+        if ended:
+            self.batch.leave([row for row, _ in ended])
+            for row, reason in ended:
+                self._on_left(1)
+                self._finish(row.key, self._outcome(row, reason), None)
+
+    def _hits_stop(self, token_ids: list[int], stops: tuple[str, ...]) -> bool:
+        """Whether the answer's end holds a stop string: only the last tokens are decoded (a byte-level token can
+        be a third of a character, so four tokens a character and a few more cover the longest stop string)."""
+        window = token_ids[-(4 * max(len(stop) for stop in stops) + 4):]
+        text = self._tokenizer.decode(window, skip_special_tokens=True)
+        return any(stop in text for stop in stops)
+
+    def _outcome(self, row: Row, finish_reason: str) -> GenerationOutcome:
+        stream, ids, times = row.key, row.token_ids, row.token_times_seconds
+        logprobs, entropies = row.token_logprobs, row.token_entropies
+        if ids and ids[-1] in self._eos:  # the end-of-turn token is not part of the answer
+            ids, times, logprobs, entropies = ids[:-1], times[:-1], logprobs[:-1], entropies[:-1]
+        trace = stream.trace
+        if times:
+            trace.add("decode", times[0], times[-1], output_tokens=len(ids))
+        started = trace.now()
+        text, _ = cut_at_stop(decode_whole_characters(self._tokenizer, ids), stream.params.stop)
+        trace.add("detokenize", started, trace.now())
+        return GenerationOutcome(text=text, prompt_tokens=len(row.prompt_ids), output_tokens=len(ids),
+                                 max_new_tokens=row.max_new_tokens, finish_reason=finish_reason,
+                                 generate_start_seconds=stream.generate_start_seconds, token_times_seconds=times,
+                                 token_logprobs=logprobs, prompt_text=stream.prompt_text, token_entropies=entropies)

@@ -1,0 +1,167 @@
+"""Continuous batching on the real demo model: requests that join and leave a running batch get the answer each
+would get alone, with their own parameters, stop strings, token budgets, timings and log-probabilities."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from healthmon.params import GenerationParams
+from healthmon.runtime.engine import ModelRuntime
+from healthmon.runtime.generate import run_generation
+from healthmon.runtime.sources import ModelSpec
+from healthmon.tracing import Trace
+
+REQUESTS = [  # different prompts, lengths, sampling and penalties: each must not change the others
+    GenerationParams("Tell me about memory.", max_new_tokens=40, temperature=0),
+    GenerationParams("写一句关于天气的话。", max_new_tokens=25, temperature=0),
+    GenerationParams("Latency is", max_new_tokens=30, temperature=0.9, top_p=0.95, seed=7),
+    GenerationParams("A long list of numbers: one two three", max_new_tokens=12, temperature=0,
+                     repetition_penalty=1.3),
+    GenerationParams("GPU", max_new_tokens=35, temperature=0.7, top_p=0.8, seed=11, repetition_penalty=1.1),
+]
+
+
+def make_runtime(model_dir, records, **kwargs) -> ModelRuntime:
+    runtime = ModelRuntime(ModelSpec("demo", ""), demo_dir=model_dir, models_dir=model_dir,
+                           sink=SimpleNamespace(record=records.append), resolver=lambda spec, **_: model_dir,
+                           **kwargs)
+    assert runtime.load()
+    return runtime
+
+
+@pytest.fixture(scope="module")
+def runtime_and_records(demo_model_dir):
+    records: list = []
+    runtime = make_runtime(demo_model_dir, records, max_batch=8)
+    yield runtime, records
+    runtime.close()
+
+
+@pytest.fixture(scope="module")
+def alone(runtime_and_records):
+    """Each request's answer when it runs by itself."""
+    runtime, _ = runtime_and_records
+    return [runtime.generate(params) for params in REQUESTS]
+
+
+def _run_together(runtime, requests, *, hold_first: bool = True):
+    """Start the first request, let it produce a token, then start the rest while it decodes."""
+    first = runtime.stream(requests[0])
+    pieces = iter(first)
+    started = [next(pieces)] if hold_first else []
+    others = [runtime.stream(params, want_text=False) for params in requests[1:]]
+    text = "".join(started) + "".join(pieces)
+    return [first.result(30), *[stream.result(60) for stream in others]], text
+
+
+def test_requests_that_join_mid_decode_get_the_answer_they_get_alone(runtime_and_records, alone):
+    runtime, _ = runtime_and_records
+    together, streamed = _run_together(runtime, REQUESTS)
+    assert [r.response for r in together] == [r.response for r in alone]
+    assert [r.output_tokens for r in together] == [r.output_tokens for r in alone]
+    assert [r.finish_reason for r in together] == [r.finish_reason for r in alone]
+    assert streamed == together[0].response  # the first one streamed token by token meanwhile
+    joined = [next(s for s in r.spans if s["name"] == "prefill")["attributes"]["batch_size"] for r in together[1:]]
+    assert max(joined) > 1  # they did run in one batch
+
+
+def test_greedy_answers_equal_transformers_generate(runtime_and_records, alone):
+    """The batch's decode loop against transformers' own generate() on the same model."""
+    runtime, _ = runtime_and_records
+    loaded = runtime._loaded
+    for params, record in zip(REQUESTS, alone, strict=True):
+        if params.greedy:
+            outcome = run_generation(loaded.model, loaded.tokenizer, params, Trace(), max_new_tokens_cap=1024)
+            assert outcome.text == record.response
+
+
+def test_log_probabilities_are_each_requests_own(runtime_and_records, alone):
+    runtime, _ = runtime_and_records
+    together, _ = _run_together(runtime, REQUESTS)
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.quality["perplexity"] == pytest.approx(single.quality["perplexity"], rel=1e-3)
+        assert batched.quality["mean_token_entropy"] == pytest.approx(single.quality["mean_token_entropy"], rel=1e-3)
+
+
+def test_a_stop_string_ends_one_request_and_not_its_batch_mates(runtime_and_records, alone):
+    runtime, _ = runtime_and_records
+    words = alone[0].response.split()
+    assert len(words) > 4, alone[0].response
+    stop = words[3]
+    stopped = GenerationParams(REQUESTS[0].prompt, max_new_tokens=40, temperature=0, stop=(stop,))
+    together, _ = _run_together(runtime, [REQUESTS[1], stopped, *REQUESTS[2:]])
+    assert together[1].response == alone[0].response[:alone[0].response.index(stop)]
+    assert together[1].finish_reason == "stop" and stop not in together[1].response
+    assert [r.response for r in together[2:]] == [r.response for r in alone[2:]]
+    assert together[0].response == alone[1].response
+
+
+def test_a_client_that_leaves_mid_batch_frees_its_row_and_changes_no_one_else(runtime_and_records, alone):
+    runtime, _ = runtime_and_records
+    leaving = runtime.stream(GenerationParams("Monitoring", max_new_tokens=200, temperature=0.8, seed=1))
+    pieces = iter(leaving)
+    next(pieces)
+    others = [runtime.stream(params, want_text=False) for params in REQUESTS]
+    pieces.close()  # the client went away
+    assert leaving.result(30).finish_reason == "cancelled" and leaving.result().output_tokens < 200
+    assert [s.result(60).response for s in others] == [r.response for r in alone]
+    assert runtime.info()["in_flight"] == 0 and runtime.info()["queued"] == 0
+
+
+def test_timings_are_each_requests_own(runtime_and_records):
+    """A request's queue time runs to the step that first carries it, TTFT from its own arrival, and its tokens
+    per second over its own time, whatever its batch-mates do."""
+    runtime, _ = runtime_and_records
+    together, _ = _run_together(runtime, REQUESTS)
+    for record in together:
+        spans = {s["name"]: s for s in record.spans}
+        assert record.queue_seconds == pytest.approx(spans["queue"]["duration_seconds"], abs=1e-6)
+        prefill_start = spans["prefill"]["start_offset_seconds"]
+        assert spans["queue"]["start_offset_seconds"] == pytest.approx(0.0, abs=1e-3)  # admission
+        assert record.ttft_seconds == pytest.approx(prefill_start + spans["prefill"]["duration_seconds"], abs=1e-5)
+        decode = spans["decode"]["duration_seconds"]
+        if record.output_tokens > 1:
+            assert record.inter_token_latency_seconds == pytest.approx(decode / (record.output_tokens - 1), rel=1e-3)
+
+
+def test_more_requests_than_rows_wait_their_turn_and_all_finish(demo_model_dir):
+    records: list = []
+    runtime = make_runtime(demo_model_dir, records, max_batch=2, queue_max=8)
+    release = threading.Event()
+    original = runtime._loaded.model.forward
+    seen_rows: list[int] = []
+
+    def counted(*args, **kwargs):
+        release.wait(30)
+        seen_rows.append(kwargs["input_ids"].shape[0])
+        return original(*args, **kwargs)
+
+    runtime._loaded.model.forward = counted
+    streams = [runtime.stream(GenerationParams(f"Request {i}", max_new_tokens=6, temperature=0), want_text=False)
+               for i in range(5)]
+    info = runtime.info()
+    assert info["in_flight"] + info["queued"] == 5
+    release.set()
+    assert [s.result(60).status for s in streams] == ["ok"] * 5
+    assert max(seen_rows) <= 2
+    info = runtime.info()
+    assert info["decode_steps_total"] > 0 and info["decode_step_requests_total"] >= info["decode_steps_total"]
+    assert info["in_flight"] == info["queued"] == 0 and info["max_batch"] == 2 and info["batching"] is True
+    runtime.close()
+
+
+def test_a_small_kv_cache_makes_requests_wait_for_room(demo_model_dir):
+    records: list = []
+    runtime = make_runtime(demo_model_dir, records, max_batch=4, kv_cache_tokens=80)
+    params = [GenerationParams(f"Cache {i}", max_new_tokens=30, temperature=0) for i in range(3)]
+    results = [s.result(60) for s in [runtime.stream(p, want_text=False) for p in params]]
+    assert all(r.status == "ok" for r in results)
+    info = runtime.info()
+    assert info["kv_cache_deferred_total"] >= 1 and info["kv_cache_capacity_tokens"] == 80
+    too_big = runtime.stream(GenerationParams("x", max_new_tokens=100), want_text=False)
+    assert too_big.done.wait(30) and "KV cache" in str(too_big.error)
+    assert records[-1].status == "rejected"
+    runtime.close()
