@@ -220,6 +220,9 @@ def test_a_server_that_is_gone_is_a_502_for_a_non_streamed_request(serve, tmp_pa
                             json={"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2})
         assert answer.status_code == 502 and answer.json()["error"]["code"] == "upstream_error"
         assert app.monitor.target.status is ModelStatus.ERROR
+        app.monitor.target.status = ModelStatus.LOADED  # as if the last poll still said so: healthmon's own API
+        native = httpx.post(f"{app.url}/api/model/generate", json={"prompt": "Hi"}, timeout=60)
+        assert native.status_code == 502 and "cannot reach" in native.json()["error"]
 
 
 @pytest.mark.parametrize("health, expected", [

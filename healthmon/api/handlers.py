@@ -26,6 +26,7 @@ from healthmon.generate_service import GenerateRefused
 from healthmon.monitor import Monitor
 from healthmon.params import InvalidRequest
 from healthmon.records import RequestRecord
+from healthmon.remote.client import RemoteError, RemoteTimeout
 from healthmon.runtime.sources import (
     LOCAL_NOT_LOADABLE,
     ModelSourceError,
@@ -109,6 +110,9 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
         record = stream.result()
     except InvalidRequest as exc:
         raise ApiError(exc.status_code, str(exc)) from exc
+    except RemoteError as exc:  # the model server failed, not healthmon: a bad gateway (504 past the deadline)
+        return JSONResponse({"error": f"the model server failed: {exc}", "trace_id": trace.trace_id},
+                            status_code=504 if isinstance(exc, RemoteTimeout) else 502)
     except Exception as exc:  # noqa: BLE001 - the model failed, not the client: 500 with the reason
         return JSONResponse({"error": f"generation failed: {exc}", "trace_id": trace.trace_id}, status_code=500)
     return JSONResponse(payloads.clean(generate_answer(record)))
