@@ -134,3 +134,40 @@ def test_the_rules_table_words_a_burn_rate_condition():
     rule = burn_rate_rules()[0]
     assert rule_condition(rule, lambda text: text).startswith(
         "slo_burn_rate_1h > 14.4 × and slo_burn_rate_5m > 14.4 ×")
+
+
+# ---- the live path: stored requests -> the slo layer -> the engine -> the store and the API ----------------------
+def test_a_fast_burn_in_the_stored_requests_pages_through_the_collection_loop(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from healthmon.api import build_routes
+    from healthmon.config import load_settings
+    from healthmon.monitor import Monitor
+    from healthmon.records import RequestRecord
+
+    now = [T0]
+    monitor = Monitor(load_settings(env={}, data_dir=tmp_path, probe_interval=0.0, model="demo",
+                                    slo_ttft_seconds=1.0), collectors=[], clock=lambda: now[0])
+    client = TestClient(Starlette(routes=build_routes(lambda: monitor)))
+    try:
+        for index in range(100):  # 30 % too slow to first token: burn rate 30 over every window
+            monitor.pipeline.record(RequestRecord(trace_id=f"r{index}", ts=T0 - 600 + 5 * index, source="api",
+                                                  status="ok", model="m", latency_seconds=3.0,
+                                                  ttft_seconds=5.0 if index % 10 < 3 else 0.5))
+        monitor.loop.collect_once()
+        sample = monitor.loop.latest("slo")
+        assert round(sample["slo_burn_rate_5m"], 6) == round(sample["slo_burn_rate_3d"], 6) == 30.0
+        firing = {a.rule: a.level for a in monitor.alerts.active()}
+        assert firing == {"slo_burn_rate_page_fast": "critical", "slo_burn_rate_page_slow": "critical",
+                          "slo_burn_rate_ticket": "warning"}
+        listed = {a["rule"]: a for a in client.get("/api/alerts").json()["alerts"]}
+        assert listed["slo_burn_rate_page_fast"]["message_key"].startswith("error budget burning:")
+        hour = client.get("/api/slo").json()["windows"]["1h"]
+        assert (hour["requests"], hour["good"], hour["attainment"]) == (100, 70, 0.7)
+        assert hour["burn_rate"] == pytest.approx(30.0)
+        now[0] += 3600  # an hour without requests: the short windows are empty, nothing burns, the pages resolve
+        monitor.loop.collect_once()
+        assert {a.rule for a in monitor.alerts.active()} == {"slo_burn_rate_ticket"}  # 6 h and 3 d still burning
+    finally:
+        monitor.close()
