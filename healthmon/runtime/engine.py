@@ -10,12 +10,11 @@ transformers' generate() for a model whose cache cannot be batched (batching.bat
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,16 @@ from healthmon.quality.metrics import answer_quality
 from healthmon.records import GenerationOutcome, RequestRecord, build_record
 from healthmon.runtime.batching import batching_unsupported
 from healthmon.runtime.demo import is_demo_checkpoint
-from healthmon.runtime.generate import context_window_tokens, cut_at_stop, run_generation
+from healthmon.runtime.generate import context_window_tokens, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.scheduler import BatchScheduler, SchedulerCounters
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
-from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
+from healthmon.runtime.stream import GenerationStream, releasable_text
+from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
 from healthmon.textsafe import log_text
 from healthmon.tracing import Trace
 
-__all__ = ["ModelNotReady", "ModelRuntime", "ModelStatus", "RuntimeBusy", "GenerationStream"]
+__all__ = ["ModelNotReady", "ModelRuntime", "ModelStatus", "RuntimeBusy", "GenerationStream", "releasable_text"]
 _STOP_WORKER = object()
 
 
@@ -199,7 +199,8 @@ class ModelRuntime:
                 self.queued += 1
         if rejection is not None:
             raise rejection
-        stream = GenerationStream(self, params, trace, source, synthetic, want_text)
+        tokenizer = self._loaded.tokenizer if self._loaded is not None else None
+        stream = GenerationStream(tokenizer, params, trace, source, synthetic, want_text)
         self._ensure_worker()
         self._jobs.put(stream)
         return stream
@@ -352,116 +353,3 @@ def _release_cuda_cache() -> None:
             torch.cuda.empty_cache()
     except Exception:  # noqa: BLE001
         pass
-
-
-def releasable_text(text: str, stops: tuple[str, ...]) -> str:
-    """What of a growing answer can be shown: nothing from a stop string on, and not a tail that could still
-    become one.
-
-    >>> releasable_text("Hello wor", ("world",)), releasable_text("a END b", ("END",))
-    ('Hello ', 'a ')
-    """
-    text = cut_at_stop(text, stops)[0]
-    hold = max((n for stop in stops for n in range(1, len(stop)) if text.endswith(stop[:n])), default=0)
-    return text[:len(text) - hold]
-
-
-class DeltaDecoder:
-    """The text deltas of a growing list of token ids. Decoding the whole output each time keeps multi-byte
-    characters intact, and text that may be the start of a stop string is held back until the next tokens say
-    whether it is one."""
-
-    def __init__(self, tokenizer: Any, stops: tuple[str, ...]) -> None:
-        self._tokenizer, self._stops = tokenizer, stops
-        self._ids: list[int] = []
-        self.emitted = ""
-
-    def feed(self, ids: list[int]) -> str:
-        self._ids.extend(ids)
-        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):
-            return ""  # an incomplete UTF-8 sequence: wait for the next token
-        text = releasable_text(text, self._stops)
-        if not text.startswith(self.emitted):
-            return ""
-        delta, self.emitted = text[len(self.emitted):], text
-        return delta
-
-    def rest(self, final: str) -> str:
-        """What the finished answer holds beyond what was emitted (text held back that was no stop after all)."""
-        return final[len(self.emitted):] if final.startswith(self.emitted) else ""
-
-
-class GenerationStream(StreamState):
-    """A running generation: iterate it (or `aiter()` it on the event loop) for text as it is produced, or call
-    result() for the record."""
-
-    def __init__(self, runtime: ModelRuntime, params: GenerationParams, trace: Trace, source: str,
-                 synthetic: bool, want_text: bool) -> None:
-        super().__init__(params, trace, source, synthetic)
-        self.sink = self._put if want_text else None
-        self.queued_at_seconds = trace.now()  # made at admission: the wait starts here, not when the worker takes it
-        self.prompt_text = ""
-        self.generate_start_seconds = self.queued_at_seconds  # the prefill that carried it first, once it ran
-        self._tokenizer = runtime._loaded.tokenizer if runtime._loaded else None
-        self._waker: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
-
-    def _put(self, ids: list[int]) -> None:
-        self.tokens.put(ids)
-        self._wake()
-
-    def finish(self) -> None:
-        super().finish()
-        self._wake()
-
-    def _wake(self) -> None:
-        """Tell an event-loop reader there is something to read (no thread of the loop's executor waits for it)."""
-        waker = self._waker
-        if waker is not None:
-            loop, ready = waker
-            try:
-                loop.call_soon_threadsafe(ready.set)
-            except RuntimeError:
-                pass  # the reader's loop is closed: nobody is waiting any more
-
-    def _decoder(self) -> DeltaDecoder:
-        assert self._tokenizer is not None, "admitted only while a model is loaded"
-        return DeltaDecoder(self._tokenizer, self.params.stop)
-
-    def __iter__(self) -> Generator[str, None, None]:
-        decoder = self._decoder()
-        try:
-            while (item := self.tokens.get()) is not END:
-                if delta := decoder.feed(item):
-                    yield delta
-        finally:
-            if not self.done.is_set():
-                self.cancelled.set()  # the consumer went away: stop spending the model on it
-        self.result()
-        if rest := decoder.rest((self.record.response if self.record else None) or ""):
-            yield rest
-
-    async def aiter(self) -> AsyncGenerator[str, None]:
-        """The same deltas for a reader on the event loop, woken by the worker instead of a thread waiting on the
-        token queue: a hundred open streams hold no thread (the loop's executor has a handful)."""
-        decoder, ready = self._decoder(), asyncio.Event()
-        self._waker = (asyncio.get_running_loop(), ready)
-        try:
-            while True:
-                try:
-                    item = self.tokens.get_nowait()
-                except queue.Empty:
-                    ready.clear()
-                    if self.tokens.empty():  # a put after get_nowait() but before clear() has set it again
-                        await ready.wait()
-                    continue
-                if item is END:
-                    break
-                if delta := decoder.feed(item):
-                    yield delta
-        finally:
-            if not self.done.is_set():
-                self.cancelled.set()
-        self.result()
-        if rest := decoder.rest((self.record.response if self.record else None) or ""):
-            yield rest

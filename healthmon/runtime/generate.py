@@ -188,6 +188,9 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
         finish_reason = "cancelled"
     else:
         finish_reason = "stop"  # a stopping criterion of the model's own
-    return GenerationOutcome(text, len(input_ids), len(ids), max_new_tokens, finish_reason, generate_start, times,
-                             recorder.token_logprobs() if recorder is not None else None, prompt_text,
-                             recorder.token_entropies() if recorder is not None else None)
+    return GenerationOutcome(text=text, prompt_tokens=len(input_ids), output_tokens=len(ids),
+                             max_new_tokens=max_new_tokens, finish_reason=finish_reason,
+                             generate_start_seconds=generate_start, token_times_seconds=times,
+                             token_logprobs=recorder.token_logprobs() if recorder is not None else None,
+                             prompt_text=prompt_text,
+                             token_entropies=recorder.token_entropies() if recorder is not None else None)
