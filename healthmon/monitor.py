@@ -38,7 +38,7 @@ from healthmon.ratelimit import RateLimiter
 from healthmon.remote.client import RemoteClient
 from healthmon.remote.target import RemoteTarget
 from healthmon.remote.tokens import load_token_counter
-from healthmon.runtime.sources import parse_model_spec
+from healthmon.runtime.sources import auto_hub_check, parse_model_spec
 from healthmon.slo_service import SloService
 from healthmon.store.sqlite import HistoryStore
 from healthmon.target import Target
@@ -62,7 +62,8 @@ def build_target(settings: Settings, sink: RequestPipeline) -> Target:
     # monitor of a remote server never needs.
     from healthmon.runtime.engine import ModelRuntime
 
-    return ModelRuntime(parse_model_spec(settings.model), demo_dir=settings.demo_model_dir,
+    spec = parse_model_spec(settings.model, hub=auto_hub_check(settings.models_dir))  # auto may ask the hub
+    return ModelRuntime(spec, demo_dir=settings.demo_model_dir,
                         models_dir=settings.models_dir, sink=sink, device=settings.device, dtype=settings.dtype,
                         queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap,
                         max_batch=settings.max_batch, kv_cache_tokens=settings.kv_cache_tokens or None)

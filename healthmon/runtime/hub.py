@@ -6,6 +6,10 @@ Every failure becomes a ModelSourceError whose message a person can act on (offl
 from __future__ import annotations
 
 import io
+import os
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +85,50 @@ def download_hf_file(repo_id: str, file: str, cache_dir: Path, report: Progress,
     except Exception as exc:  # noqa: BLE001
         raise ModelSourceError(f"could not download {file} of {repo_id} from Hugging Face: {reason(exc)}. "
                                f"{_FIX_HINT}") from exc
+
+
+HF_DEFAULT_ENDPOINT = "https://huggingface.co"
+HUB_CHECK_SECONDS = 3.0  # the whole check, DNS included: an offline host must not hold the start for long
+
+
+def hf_endpoint() -> str:
+    """The Hugging Face hub's address as huggingface_hub reads it: HF_ENDPOINT, else huggingface.co."""
+    return (os.environ.get("HF_ENDPOINT") or HF_DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hf_hub_unanswered(repo_id: str, *, endpoint: str | None = None,
+                      timeout_seconds: float = HUB_CHECK_SECONDS) -> str | None:
+    """None when the hub answers for `repo_id` (its model info, 200), else why not, in words. The request runs on
+    a daemon thread that is given up on after `timeout_seconds`: urllib's timeout covers each socket operation but
+    not name resolution, which on a host without a network can take much longer."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    base = (endpoint or hf_endpoint()).rstrip("/")
+    url = f"{base}/api/models/{repo_id}/revision/main"
+    outcome: list[str | None] = []
+
+    def ask() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_seconds) as answer:  # noqa: S310 - a configured hub
+                outcome.append(None if answer.status == 200 else f"it answered {answer.status}")
+        except urllib.error.HTTPError as exc:
+            outcome.append(f"it answered {exc.code}")
+        except Exception as exc:  # noqa: BLE001 - refused, unresolvable, reset, TLS: all mean "not usable now"
+            outcome.append(reason(getattr(exc, "reason", None) or exc))
+
+    thread = threading.Thread(target=ask, name="healthmon-hub-check", daemon=True)
+    thread.start()
+    thread.join(timeout_seconds)
+    if not outcome:
+        return f"no answer within {timeout_seconds:g} s"
+    return outcome[0]
+
+
+def hf_cached(repo_id: str, cache_dir: Path) -> bool:
+    """Whether a snapshot of `repo_id` was downloaded into `cache_dir` before (huggingface_hub's layout), so it
+    can be used while the hub does not answer."""
+    snapshots = cache_dir / f"models--{repo_id.replace('/', '--')}" / "snapshots"
+    return snapshots.is_dir() and any((folder / "config.json").is_file() for folder in snapshots.iterdir())
 
 
 def reason(exc: BaseException) -> str:

