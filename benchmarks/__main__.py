@@ -6,7 +6,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("bench_collection.py", "bench_overhead.py", "bench_quality.py", "bench_store.py", "bench_load.py",
-           "bench_model_load.py", "bench_proxy.py", "bench_loadtest.py")
+           "bench_model_load.py", "bench_proxy.py", "bench_loadtest.py", "bench_batching.py")
 
 if __name__ == "__main__":
     failed = [name for name in SCRIPTS if subprocess.call([sys.executable, str(HERE / name)]) != 0]
