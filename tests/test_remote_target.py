@@ -148,8 +148,9 @@ def test_the_app_proxies_openai_clients_to_the_server_and_alerts_when_it_goes_aw
     app.start()
     try:
         client = openai.OpenAI(base_url=app.url + "/v1", api_key="none", max_retries=0, timeout=120)
-        answer = client.chat.completions.create(model="any", max_tokens=4, temperature=0,
-                                                messages=[{"role": "user", "content": "Hello"}])
+        raw = client.chat.completions.with_raw_response.create(model="any", max_tokens=4, temperature=0,
+                                                               messages=[{"role": "user", "content": "Hello"}])
+        answer, trace_id = raw.parse(), raw.headers["x-trace-id"]  # the server's own id; healthmon's trace id
         assert answer.choices[0].message.content and answer.usage.completion_tokens == 4
         chunks = list(client.chat.completions.create(model="any", max_tokens=4, temperature=0, stream=True,
                                                      messages=[{"role": "user", "content": "Hello"}],
@@ -158,7 +159,7 @@ def test_the_app_proxies_openai_clients_to_the_server_and_alerts_when_it_goes_aw
         assert chunks[-1].usage.completion_tokens == 4
         native = app.post("/api/model/generate", json={"prompt": "Hi", "max_new_tokens": 3})
         assert native.status_code == 200 and native.json()["output_tokens"] == 3
-        record = app.get(f"/api/traces/{answer.id.removeprefix('chatcmpl-')}").json()
+        record = app.get(f"/api/traces/{trace_id}").json()
         assert record["source"] == "openai" and record["model"] == transformers_serve.model
         info = app.get("/api/model/info").json()["model_info"]
         assert info["source"] == "openai" and info["status"] == "loaded"
