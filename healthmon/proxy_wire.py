@@ -162,4 +162,5 @@ def record_params(kind: str | None, body: dict[str, Any], max_tokens: int | None
                             temperature=_finite(body.get("temperature"), DEFAULT_TEMPERATURE),
                             top_p=_finite(body.get("top_p"), DEFAULT_TOP_P),
                             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-                            messages=messages, raw_prompt=kind == "completion")
+                            messages=messages, raw_prompt=kind == "completion",
+                            stream=body.get("stream") is True)  # for the trace's gen_ai.request.stream

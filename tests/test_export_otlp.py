@@ -113,6 +113,24 @@ def test_text_completion_without_a_chat_template_and_a_bad_record_never_raises()
         tracer.shutdown()
 
 
+@pytest.mark.parametrize("raw_prompt, expected", [(False, "chatcmpl-"), (True, "cmpl-")])
+def test_an_in_process_v1_answer_id_is_the_one_the_client_got(memory, raw_prompt, expected):
+    tracer, exporter = memory
+    tracer.record(record(source="openai", params={"raw_prompt": raw_prompt}))
+    root, _ = exported(tracer, exporter)
+    assert root.attributes["gen_ai.response.id"] == expected + "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_a_proxied_requests_record_says_whether_it_streamed():
+    """The /v1 proxy records a forwarded body's settings (proxy_wire.record_params): `stream` among them, for
+    gen_ai.request.stream on the remote span."""
+    from healthmon.proxy_wire import record_params
+
+    turns = [{"role": "user", "content": "Hi"}]
+    assert record_params("chat", {"messages": turns, "stream": True}, 8).to_dict()["stream"] is True
+    assert "stream" not in record_params("chat", {"messages": turns}, 8).to_dict()
+
+
 @pytest.mark.parametrize("kind, provider", [("llamacpp", "llama.cpp"), ("vllm", "vllm"), (None, "openai")])
 def test_a_remote_target_is_a_client_span_naming_its_provider_and_server(kind, provider):
     exporter = InMemorySpanExporter()
@@ -128,7 +146,7 @@ def test_a_remote_target_is_a_client_span_naming_its_provider_and_server(kind, p
     assert root.kind is SpanKind.CLIENT and root.name == "chat SmolLM2"
     assert attributes["gen_ai.provider.name"] == provider
     assert attributes["gen_ai.request.stream"] is True and attributes["gen_ai.response.time_to_first_chunk"] == 0.12
-    assert attributes["gen_ai.response.id"] == "chatcmpl-0af7651916cd43dd8448eb211c80319c"
+    assert "gen_ai.response.id" not in attributes  # the client got the server's own id, which is not recorded
     assert attributes["server.address"] == "127.0.0.1" and attributes["server.port"] == 8080
 
 

@@ -138,7 +138,6 @@ def test_a_remote_targets_span_names_the_server_and_sends_no_text_by_default(pho
         exporter.shutdown()
     attributes = root_of(read_spans(phoenix, trace_id))["attributes"]
     assert attributes["gen_ai.provider.name"] == "llama.cpp"
-    assert attributes["gen_ai.response.id"] == f"chatcmpl-{trace_id}"
     assert attributes["gen_ai.request.stream"] is True and attributes["gen_ai.response.time_to_first_chunk"] == 0.25
     assert attributes["server.address"] == "127.0.0.1" and attributes["server.port"] == 8080
     assert not any("secret" in str(value) for value in attributes.values())

@@ -11,7 +11,8 @@ The root span follows the conventions' inference span (open-telemetry/semantic-c
 `gen_ai.client.inference`): `gen_ai.provider.name` always (the target's kind: `transformers` in process, the
 server's kind for a remote one, `openai` for an OpenAI-compatible server of unknown kind); span kind CLIENT for
 a remote target (a call to another process) and INTERNAL for the in-process model; `gen_ai.request.stream`,
-and for a streamed request `gen_ai.response.time_to_first_chunk`; `gen_ai.response.id` as the client saw it.
+and for a streamed request `gen_ai.response.time_to_first_chunk`; `gen_ai.response.id` as the client saw it
+(in process; a remote server's own id is not recorded yet).
 Prompts and answers leave only when asked for: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY
 (or SPAN_AND_EVENT) puts `gen_ai.input.messages` and `gen_ai.output.messages` on the span as JSON in the
 conventions' message schema; NO_CONTENT, the default, sends no text at all.
@@ -101,8 +102,12 @@ def provider_name(info: Mapping[str, Any]) -> str:
     return _REMOTE_PROVIDERS.get(str(info.get("server_kind") or ""), OPENAI_COMPATIBLE_PROVIDER)
 
 
-def response_id(record: RequestRecord) -> str:
-    """The id the client got: OpenAI's `chatcmpl-`/`cmpl-` plus the trace id on /v1, the trace id elsewhere."""
+def response_id(record: RequestRecord, info: Mapping[str, Any]) -> str | None:
+    """The id the client got: in process, OpenAI's `chatcmpl-`/`cmpl-` plus the trace id on /v1 and the trace id
+    elsewhere. In front of a remote server the client gets the server's own id, which the record does not keep
+    (yet): then none, rather than an id no one saw."""
+    if is_remote(info):
+        return None
     if record.source == "openai":
         return ("cmpl-" if (record.params or {}).get("raw_prompt") else "chatcmpl-") + record.trace_id
     return record.trace_id
@@ -148,7 +153,7 @@ def genai_attributes(record: RequestRecord, operation: str, info: Mapping[str, A
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": provider_name(info),
         "gen_ai.request.stream": True if stream else None,  # the conventions: set if and only if streaming
-        "gen_ai.response.id": response_id(record) if record.completed else None,
+        "gen_ai.response.id": response_id(record, info) if record.completed else None,
         "gen_ai.response.time_to_first_chunk": record.ttft_seconds if stream else None,
         "gen_ai.request.model": record.model,
         "gen_ai.response.model": record.model if record.completed else None,
