@@ -123,6 +123,9 @@ _SPECS: tuple[MetricSpec, ...] = (
        "healthmon_num_requests_running"),
     _S("queued", "model", "", "Waiting", "Requests waiting for the model (vllm:num_requests_waiting).",
        "healthmon_num_requests_waiting", good="low"),
+    _S("queue_usage", "model", "%", "Queue use", "Waiting requests as a share of the queue's limit "
+       "(HEALTHMON_QUEUE_MAX): past 100 % new requests are refused as busy.", "healthmon_queue_usage_ratio",
+       PERCENT_TO_RATIO, "low", True),
     _S("batch_size", "model", "", "Batch size", "Mean requests carried by each decode step over the last interval "
        "(continuous batching; Prometheus: rate of healthmon_scheduler_decode_step_requests_total over rate of "
        "healthmon_scheduler_decode_steps_total)."),

@@ -25,7 +25,7 @@ from healthmon.records import RequestRecord
 from healthmon.samples import Sample
 from healthmon.store.ring import Ring
 from healthmon.store.sqlite import HistoryStore
-from healthmon.target import Target
+from healthmon.target import Target, queue_usage
 
 log = logging.getLogger("healthmon")
 
@@ -97,6 +97,7 @@ def model_sample(info: dict[str, Any], completed: list[RequestRecord],
         "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
         "model_available": available,
         "in_flight": info["in_flight"], "queued": info["queued"],
+        "queue_usage": queue_usage(info),
         "kv_cache_usage_ratio": info.get("kv_cache_usage_ratio"), **scheduler_means(previous_info or info, info),
         "memory_footprint_gb": info.get("memory_footprint_gb"), "parameters_billions": info.get("parameters_billions"),
         "load_seconds": info.get("load_seconds"), "completed_requests": len(completed),

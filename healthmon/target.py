@@ -60,6 +60,14 @@ class TokenStream(Protocol):
 END = object()  # the last item a stream's token queue holds
 
 
+def queue_usage(info: dict[str, Any]) -> float | None:
+    """Waiting requests as a percentage of a target's queue limit (a limit of 0 is full with one waiting)."""
+    queued, queue_max = info.get("queued"), info.get("queue_max")
+    if queued is None or queue_max is None:
+        return None
+    return round(100.0 * queued / queue_max, 1) if queue_max else (100.0 if queued else 0.0)
+
+
 class StreamState:
     """What every target's running generation keeps: its request, a token queue, and how it ended. The target's
     thread calls finish() once the record (or error) is set; readers iterate or wait in result()."""

@@ -36,6 +36,7 @@ SERIES = {  # built-in metric -> the series its Prometheus rule reads
     "degenerate_recent": "healthmon_quality_degenerate_recent",
     "language_mismatch_recent": "healthmon_quality_language_mismatch_recent",
     "canary_drift_similarity": "healthmon_quality_canary_drift_similarity",
+    "queue_usage": "healthmon_queue_usage_ratio",
 }
 
 

@@ -275,6 +275,9 @@ def default_rules() -> list[Rule]:
                       reason="The level gpu_memory_forecast predicts, so the forecast hands over to a real alert."),
         ThresholdRule(name="failure_rate_warning", metric="failure_rate", op=">", fire=10, resolve=5, min_traffic=10,
                       reason="Seed limit, only past 10 requests: 1 failure in 3 requests is not a 33% outage."),
+        ThresholdRule(name="queue_filling", metric="queue_usage", op=">", fire=75, resolve=25, for_seconds=60,
+                      reason="Requests keep waiting for the model: more load than it can take; past 100 % the "
+                             "queue refuses new requests as busy."),
         # No fixed latency limit: a whole request's time grows with its answer (128 tokens take 6-7 s on a laptop
         # CPU), and what is slow depends on the hardware. Time to first token and time per output token do not
         # depend on the answer's length, and each is judged against its own history.

@@ -31,6 +31,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from healthmon.catalog import PERCENT_TO_RATIO, MetricSpec, exported, spec
+from healthmon.target import queue_usage
 
 if TYPE_CHECKING:
     from healthmon.alert_service import AlertService
@@ -178,7 +179,7 @@ class MonitorCollector:
         yield GaugeMetricFamily("healthmon_model_loaded", "1 while the model is loaded and serving.",
                                 value=1.0 if info["status"] == "loaded" else 0.0)
         available = {"loaded": 1, "error": 0}.get(info["status"])  # none while loading: no verdict, no alert
-        yield from _gauges(info | {"model_available": available},
+        yield from _gauges(info | {"model_available": available, "queue_usage": queue_usage(info)},
                            exported("model") + exported("model_info"))  # the runtime's figures, live
         for metric in exported("model_counter"):  # the scheduler's totals, where the target has a scheduler
             if info.get(metric.key) is not None:
