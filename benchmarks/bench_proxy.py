@@ -5,8 +5,9 @@
 
 Starts one `transformers serve` on the packaged SmolLM2 checkpoint (tests/serve_fixture.py, as the tests do) and
 one headless healthmon agent (`python -m healthmon agent`) with HEALTHMON_MODEL=openai:<server>/v1, so healthmon's
-`/v1/chat/completions` goes through the generate service to the RemoteTarget, which streams from the server and
-re-encodes each chunk. Then, pair by pair, the same greedy streamed chat request (fixed prompt, temperature 0,
+`/v1/chat/completions` goes through the generate service to the RemoteTarget, which forwards the body and relays
+the server's bytes as they come (the transparent proxy; before issue 25 it re-encoded each chunk). Then, pair by
+pair, the same greedy streamed chat request (fixed prompt, temperature 0,
 top_p 1, max_tokens, `stream_options.include_usage`) goes once to the server and once to healthmon, from the same
 kind of client (an httpx.Client per endpoint, connection kept alive, SSE lines read as they arrive). The order
 inside a pair alternates (direct first, then proxy first), so a slowdown that follows a request hits both alike.
