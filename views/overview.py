@@ -5,6 +5,7 @@ import streamlit as st
 
 from healthmon import charts, payloads
 from healthmon.analysis.messages import render
+from healthmon.analysis.score import SCORE_BANDS
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
@@ -25,7 +26,7 @@ SLO_TILES = (  # the SLO at a glance: attainment and budget over the compliance 
                                                                         unit=" %", scale=100),
     Tile.of("slo_burn_rate_1h", 2), Tile.of("slo_goodput_requests_per_second", 2),
 )
-SCORE_STEPS = ((0, 60, "critical"), (60, 80, "warning"), (80, 100, "healthy"))
+SCORE_STEPS = SCORE_BANDS
 
 m = monitor()
 st.title(t("Overview"))

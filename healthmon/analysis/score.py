@@ -92,6 +92,11 @@ def without_model(metrics: Mapping[str, float | None]) -> dict[str, float | None
     return {name: value for name, value in metrics.items() if name not in model_inputs}
 
 
+HEALTHY_FROM, WARNING_FROM = 80.0, 60.0  # score bands: healthy at 80 and above, warning from 60, critical below
+SCORE_BANDS = ((0.0, WARNING_FROM, "critical"), (WARNING_FROM, HEALTHY_FROM, "warning"),
+               (HEALTHY_FROM, 100.0, "healthy"))
+
+
 def status_from(score: float | None, firing_levels: list[str], starting: bool = False) -> str:
     """A firing critical alert makes the status critical whatever the score; a warning caps it at warning;
     while starting, nothing worse than that is claimed."""
@@ -101,7 +106,7 @@ def status_from(score: float | None, firing_levels: list[str], starting: bool = 
         return "warning" if "warning" in firing_levels else "starting"
     if score is None:
         return "no_data"
-    status = "healthy" if score >= 80 else "warning" if score >= 60 else "critical"
+    status = next(band for low, high, band in reversed(SCORE_BANDS) if score >= low)
     if status == "healthy" and "warning" in firing_levels:
         return "warning"
     return status
