@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -372,3 +373,46 @@ def test_an_answer_over_the_cap_from_the_client_itself_is_too_large(serve):
     with pytest.raises(RemoteAnswerTooLarge):
         list(client.stream_chat([{"role": "user", "content": "Hi"}]))
     client.close()
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_model_page_shows_llama_cpp_slots_and_a_server_loading_its_model(serve, data_dir, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from healthmon.registry import get_monitor, release_monitor
+
+    ready = threading.Event()
+    slots = json.loads((Path(__file__).parent / "fixtures" / "server_metrics" / "llamacpp_slots.json").read_text())
+
+    def health(conn: Conn) -> None:
+        if ready.is_set():
+            conn.answer("200 OK", b'{"status":"ok"}')
+        else:
+            conn.answer("503 Service Unavailable", LOADING_BODY)
+
+    server = serve(lambda conn: None, health=health, pages={"/slots": json.dumps(slots).encode()})
+    monkeypatch.setenv("HEALTHMON_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("HEALTHMON_PROBE_INTERVAL", "0")
+    monkeypatch.setenv("HEALTHMON_MODEL", f"openai:{server.base_url}")
+    release_monitor()
+    st.cache_resource.clear()
+    monitor = get_monitor(start=False)
+    try:
+        for state in ("loading", "loaded"):
+            monitor.target.poll_once()
+            at = AppTest.from_file("../streamlit_app.py", default_timeout=60)
+            at.switch_page("views/model.py")
+            at.run()
+            assert not at.exception, [e.message for e in at.exception]
+            shown = {m.label: m.value for m in at.metric}
+            assert shown["State"] == state
+            if state == "loading":
+                assert any("Loading model" in info.value for info in at.info)
+                assert not at.error  # no outage shown
+                ready.set()
+            else:
+                assert shown["Busy slots"] == "4 / 4" and shown["Context used"] == "7%"
+    finally:
+        release_monitor()
+        st.cache_resource.clear()

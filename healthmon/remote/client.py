@@ -214,8 +214,10 @@ class RemoteClient:
         timeout = httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds, pool=connect_timeout_seconds)
         poll_timeout = httpx.Timeout(poll_timeout_seconds, connect=min(connect_timeout_seconds, poll_timeout_seconds))
         # Polls ask for no compression: their size cap is on what the server sends, which a small gzip bomb evades.
+        # Nor do they keep connections: a server closes an idle one after a few seconds (uvicorn after 5, the poll
+        # interval), and a poll sent on it as it closes would fail and call the server down.
         self._http = httpx.Client(headers=headers | {"Accept-Encoding": "identity"}, timeout=poll_timeout,
-                                  transport=transport)
+                                  transport=transport, limits=httpx.Limits(max_keepalive_connections=0))
         self._async_options: dict[str, Any] = {"headers": headers, "timeout": timeout}
         if transport is not None:  # a test's MockTransport answers both
             self._async_options["transport"] = transport
