@@ -115,7 +115,8 @@ def test_an_openai_style_stream_split_anywhere_ends_at_done_with_the_usage_chunk
     (_stream_response(_sse(b"{not json")), "not a JSON object"),
     (_stream_response(_sse([1, 2])), "not a JSON object"),
     (_stream_response(_sse({"object": "chat.completion.chunk"})), "without choices"),
-    (lambda: httpx.Response(200, json={"choices": []}), "not an event stream"),
+    (lambda: httpx.Response(200, text="<html>hi</html>", headers={"content-type": "text/html"}),
+     "not an event stream"),
 ])
 def test_what_is_not_an_openai_stream_is_an_invalid_response(response, message):
     with _client(lambda request: response() if callable(response) else response) as client, \
@@ -145,3 +146,12 @@ def test_health_falls_back_to_the_model_list_and_metrics_are_none_where_a_server
         health = client.health()
         assert (client.list_models(), client.fetch_metrics()) == (("llama3",), None)
     assert health.ok and health.status_code == 200 and health.url == "http://upstream.test/v1/models"
+
+
+def test_a_whole_json_answer_to_a_stream_request_is_read_as_one_answer():
+    """A server that ignores `stream` answers with one JSON body: its text and usage, measured as one piece."""
+    answer = {"model": "m", "choices": [{"index": 0, "message": {"content": "Hello"}, "finish_reason": "stop"}],
+              "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+    with _client(lambda request: httpx.Response(200, json=answer)) as client:
+        *deltas, end = client.stream_chat(HI)
+    assert [d.text for d in deltas] == ["Hello"] and end.finish_reason == "stop" and end.usage == Usage(3, 1)

@@ -416,3 +416,15 @@ def test_the_model_page_shows_llama_cpp_slots_and_a_server_loading_its_model(ser
     finally:
         release_monitor()
         st.cache_resource.clear()
+
+
+def test_a_whole_json_answer_to_a_stream_request_is_relayed_as_it_came(serve, tmp_path):
+    answer = json.dumps({"model": "m", "choices": [{"index": 0, "message": {"content": "Hello"},
+                                                    "finish_reason": "stop"}]}).encode()
+    server = serve(lambda conn: conn.answer("200 OK", answer))  # a server that ignores `stream`
+    with ProxyApp(server.base_url, tmp_path) as app:
+        relayed = httpx.post(f"{app.url}/v1/chat/completions", timeout=60,
+                             json={"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True})
+        assert relayed.status_code == 200 and relayed.content == answer
+        assert relayed.headers["content-type"] == "application/json"
+        assert app.records[-1].status == "ok" and app.records[-1].response == "Hello"

@@ -315,8 +315,8 @@ class RemoteClient:
         An error status yields its body (at most `max_answer_bytes`) as one piece, then raises RemoteHTTPError with
         the server's words. A stream's piece carries the events its bytes completed; a stream without a new event
         for the read timeout (comments and partial lines are no event) is RemoteStreamBroken. A whole answer is one
-        piece holding its text and StreamEnd. More than `max_answer_bytes` is RemoteAnswerTooLarge, raised before
-        the piece that passes it."""
+        piece holding its text and StreamEnd (so is a JSON answer to a stream request: a server may ignore
+        `stream`). More than `max_answer_bytes` is RemoteAnswerTooLarge, raised before the piece that passes it."""
         url = f"{self.base_url}{path}"
         opened = await self._post(url, payload, stream)
         try:
@@ -326,7 +326,7 @@ class RemoteClient:
                 body = await self._read_whole(opened, url)
                 yield AnswerPiece(body)
                 raise RemoteHTTPError(opened.status_code, error_text_of(body, ""), url)
-            if not stream:
+            if not stream or content_type.startswith("application/json"):  # a server may answer a stream whole
                 body = await self._read_whole(opened, url)
                 yield AnswerPiece(body, answer_events(body, clock(), url))
                 return
