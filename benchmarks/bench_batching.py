@@ -101,7 +101,11 @@ def bench(model: str, gguf_cache: Path | None, levels: list[int], rounds: int, m
             Path(tmp), model, gguf_cache, HEALTHMON_MAX_BATCH=str(max_batch),
             HEALTHMON_QUEUE_MAX=str(max(levels)), HEALTHMON_EMBEDDING_MODEL="off") as app:
         one_request(app.url, PROMPTS[0], 8)  # warm the model's first pass
-        return [run_level(app.url, clients, rounds, max_tokens) for clients in levels]
+        results = []
+        for clients in levels:
+            results.append(run_level(app.url, clients, rounds, max_tokens))
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # progress: a level takes minutes
+        return results
 
 
 def main() -> None:
