@@ -1,9 +1,12 @@
 """Which language an answer should be in, which it is in, and whether they differ.
 
-Expected: what the prompt asks for in so many words ("answer in English", "translate into French",
-"用英文回答", "翻译成中文"), else the language the prompt is written in. Detected: the answer's prose, with
-code (fenced blocks, inline code, lines that read as code), URLs and numbers set aside first, because code
-and numbers carry no language; an answer with too little prose left gets no verdict rather than a guess.
+Expected: what the prompt asks for in so many words, however phrased ("answer in English", "In Japanese,
+describe…", "(in German)", "Use French.", "translate into French", "用英文回答", "请用英文", "翻译成中文", the
+language named in either script), else the language the prompt is written in. A language named as a topic
+("Chinese food", "in French cuisine", "how do you say hello in French?") is not a request. Detected: the
+answer's prose, with code (fenced blocks, inline code, lines that read as code), URLs and numbers set aside
+first, because code and numbers carry no language; an answer with too little prose left is judged by its script
+(Latin letters are not Chinese), and one too short even for that (a lone name) gets no verdict.
 
 Identification is injected (`Identify`: text -> (ISO 639-1 code, confidence) or None), so the rules here are
 pure; `identify()` is the real one: py3langid (langid.py's naive Bayes over byte n-grams, its model in the
@@ -27,15 +30,52 @@ LANGUAGE_NAMES = {  # what prompts call a language -> ISO 639-1
     "英文": "en", "英语": "en", "中文": "zh", "汉语": "zh", "普通话": "zh", "法语": "fr", "法文": "fr",
     "德语": "de", "德文": "de", "西班牙语": "es", "日语": "ja", "日文": "ja", "韩语": "ko", "韩文": "ko",
     "俄语": "ru", "俄文": "ru", "意大利语": "it", "葡萄牙语": "pt", "阿拉伯语": "ar",
+    "日本語": "ja", "英語": "en", "中国語": "zh", "韓国語": "ko", "フランス語": "fr", "ドイツ語": "de",
 }
-_EN_NAMES = "|".join(name for name in LANGUAGE_NAMES if name.isascii())
-_ZH_NAMES = "|".join(sorted((name for name in LANGUAGE_NAMES if not name.isascii()), key=len, reverse=True))
-# "answer in English", "reply only in French", "write it in German", "translate ... into Chinese"
-_ASK_EN = re.compile(rf"\b(?:answer|reply|respond|write|speak|say|explain|describe|tell|introduce)\b[^.?!\n]{{0,40}}?"
-                     rf"\bin\s+(?:plain\s+|simple\s+)?({_EN_NAMES})\b|\b(?:translate|translated|translation)\b"
-                     rf"[^\n]{{0,80}}?\b(?:into|to|in)\s+({_EN_NAMES})\b", re.IGNORECASE)
-# 用英文回答 / 请用英语介绍 / 以中文写 / 翻译成英文 / 译为法语
-_ASK_ZH = re.compile(rf"(?:用|以|使用)\s*({_ZH_NAMES})|(?:翻译|译|翻)\s*(?:成|为|到)\s*({_ZH_NAMES})")
+# A request names a language and sits in words that ask for it. Rather than one pattern per phrasing, every
+# mention of a language name is found, then the few words either side of it are read: "answer in X", "in X,
+# describe…", "(in X)", "use X.", "translate … into X", "用X回答", "请用X", "以X作答", "翻译成X", "X回答…",
+# "日本語で答えて". The windows are bounded, so the work is linear in the prompt whatever its content.
+_ASCII_NAMES = sorted((name for name in LANGUAGE_NAMES if name.isascii()), key=len, reverse=True)
+_OTHER_NAMES = sorted((name for name in LANGUAGE_NAMES if not name.isascii()), key=len, reverse=True)
+# (?<![A-Za-z]) rather than \b: in "用English回答" the Chinese characters are word characters too
+_MENTION = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(_ASCII_NAMES)})(?![A-Za-z])|{'|'.join(_OTHER_NAMES)}",
+                      re.IGNORECASE)
+_WINDOW = 80  # characters read before a mention; the words that make it a request sit close to it
+_AFTER = 24
+_MODIFIER = r"(?:(?:plain|simple|traditional|simplified|standard|formal|informal|fluent|proper|correct|good|" \
+            r"natural|modern|mandarin|british|american|european|brazilian|only|the)\s+)*"
+_CLAUSE_END = re.compile(r"[.?!;\n。？！；]")
+# "in X" asks for X only with a verb or noun of answering in its clause, or alone ("In Japanese, …", "(in German)")
+_IN = re.compile(rf"\bin\s+{_MODIFIER}$", re.IGNORECASE)
+_ALONE = re.compile(rf"^[^\w]*(?:please\s+|and\s+|only\s+)*in\s+{_MODIFIER}$", re.IGNORECASE)
+_REQUEST_VERB = (r"answer|answers|answering|reply|replies|respond|response|write|writing|explain|describe|tell|"
+                 r"introduce|summari[sz]e|give|list|output|talk|rewrite|express|provide|present|discuss|define|"
+                 r"compose|draft|say|speak|outline|continue|please")
+_ASKING = re.compile(rf"\b(?:{_REQUEST_VERB})\b", re.IGNORECASE)
+# ...but a question about words of a language is not one: "how do you say hello in French?", "what does X mean in
+# German?" are answered in the prompt's language
+_ABOUT_WORDS = re.compile(r"\b(?:how\s+(?:do|would|can|could|should)\s+(?:you|i|we|one)\s+say|how\s+to\s+say|"
+                          r"word|words|phrase|phrases|term|terms|called|mean|means|meaning|spell|spelled|spelt|"
+                          r"pronounce|pronounced|pronunciation|letter|letters|grammar)\b", re.IGNORECASE)
+# after the name: the request ends, or goes on to its question; a noun ("in Chinese cuisine") makes it a topic
+_ENDS = re.compile(rf"^\s*(?:$|[^\w\s]|(?:please|only|instead|too|for|to|with|so|and|or|from|about|if|using|"
+                   rf"without|but|as|when|while|because|not|the\s+following|this|that|here|then|{_REQUEST_VERB})\b)",
+                   re.IGNORECASE)
+_USE = re.compile(rf"(?:^[^\w]*|\b(?:and|then|just|always|{_REQUEST_VERB})\s+)(?:use|using)\s+{_MODIFIER}$",
+                  re.IGNORECASE)
+_ALONE_THEN_PLEASE = re.compile(r"^\s*(?:please|only)\b", re.IGNORECASE)  # "French please: what is bread?"
+_TRANSLATE = re.compile(rf"\b(?:translat(?:e|ed|ing|ion)|convert|render|put)\b.*\b(?:into|to|in|as)\s+{_MODIFIER}$",
+                        re.IGNORECASE)
+# 用X / 以X / 使用X / 改用X, followed by what to do with it (回答, 写, 介绍…) or by nothing ("请用英文")
+_ZH_WITH = re.compile(r"(?:用|以|使用|采用|改用|拿)\s*(?:纯正的|标准的|简单的|地道的|繁体|简体|正式的)?\s*$")
+_ZH_DOING = re.compile(r"^\s*(?:$|[^\w\s]|回答|作答|答复|回复|答|写|说|讲|解释|介绍|描述|表达|输出|总结|概括|"
+                       r"翻译|来|给|进行|撰写|书写|复述|重写|叙述|说明|谈|聊|跟|和我|交流|对话|作|做|回|表述)")
+_ZH_TRANSLATE = re.compile(r"(?:翻译|译|翻)\s*(?:成|为|到|作)\s*$")
+_ZH_ALONE = re.compile(r"^[^\w]*(?:请|请你|麻烦|务必|必须)?\s*$")
+_ZH_ANSWER = re.compile(r"^\s*(?:回答|作答|回复|答复|作文|写作|输出)")
+_JA_DOING = re.compile(r"^\s*で\s*(?:答|回答|書|説明|返|教|お願い|話|記述|述べ)")
+
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
@@ -74,14 +114,43 @@ def identify(text: str) -> tuple[str, float] | None:
     return str(language), float(probability)
 
 
+def _clause(before: str) -> str:
+    """The end of `before` after its last sentence boundary: the clause the mention is in."""
+    ends = [match.end() for match in _CLAUSE_END.finditer(before)]
+    return before[ends[-1]:] if ends else before
+
+
+def _is_request(prompt: str, start: int, end: int) -> bool:
+    """Whether the language named at prompt[start:end] is asked for, read from the words around it."""
+    before, after = prompt[max(0, start - _WINDOW):start], prompt[end:end + _AFTER]
+    line, clause = before.rsplit("\n", 1)[-1], _clause(before)
+    if _ZH_TRANSLATE.search(clause):
+        return True
+    if _ZH_WITH.search(clause):
+        return bool(_ZH_DOING.match(after))
+    if (_ZH_ALONE.match(clause) and _ZH_ANSWER.match(after)) or _JA_DOING.match(after):
+        return True
+    if not _ENDS.match(after):  # "in Chinese cuisine", "translated in English class": a topic
+        return False
+    if _TRANSLATE.search(line):  # before _ABOUT_WORDS: "translate the word 'dog' into French" asks for French
+        return True
+    if _ABOUT_WORDS.search(clause):
+        return False
+    if not clause.strip(" \t([\"'“‘") and _ALONE_THEN_PLEASE.match(after):
+        return True
+    if _IN.search(clause):
+        return bool(_ASKING.search(clause) or _ALONE.match(clause))
+    return bool(_USE.search(clause))
+
+
 def asked_language(prompt: str) -> str | None:
     """The language the prompt explicitly asks the answer to be in; the last such request wins."""
-    found = [match for pattern in (_ASK_EN, _ASK_ZH) for match in pattern.finditer(prompt)]
-    if not found:
-        return None
-    last = max(found, key=lambda match: match.start())
-    name = next(group for group in last.groups() if group)
-    return LANGUAGE_NAMES[name.lower() if name.isascii() else name]
+    asked = None
+    for mention in _MENTION.finditer(prompt):
+        if _is_request(prompt, mention.start(), mention.end()):
+            name = mention.group()
+            asked = LANGUAGE_NAMES[name.lower() if name.isascii() else name]
+    return asked
 
 
 def prose(text: str) -> str:
@@ -100,18 +169,22 @@ def prose(text: str) -> str:
 
 def detect(text: str, identify: Identify = identify) -> str | None:
     """The language of the text's prose; its script alone ("latin", "cjk") when there is too little prose for an
-    identifier to tell languages of one script apart; None when there is no prose or the identifier is unsure.
+    identifier to tell languages of one script apart, or the identifier is unsure; None when there is no prose,
+    or too little to tell even the script (a lone name), or the scripts are mixed.
 
     Short texts fool identifiers ("Il Coriobella, Italy." reads Italian), but not scripts: an answer in Latin
     letters to a Chinese prompt is not Chinese, however short."""
     body = prose(text)
     cjk, words = len(_CJK.findall(body)), len(_WORD.findall(body))
-    if cjk < MIN_PROSE_CJK and words < MIN_PROSE_WORDS:
-        if cjk > words:
-            return CJK_SCRIPT
-        return LATIN_SCRIPT if words >= MIN_SCRIPT_WORDS and not cjk else None
-    found = identify(body)
-    return found[0] if found is not None and found[1] >= MIN_CONFIDENCE else None
+    if cjk >= MIN_PROSE_CJK or words >= MIN_PROSE_WORDS:
+        found = identify(body)
+        if found is not None and found[1] >= MIN_CONFIDENCE:
+            return found[0]
+    # too short, or the identifier unsure which language of a script it is ("The capital of Canada is Ottawa,
+    # Canada." reads 0.4 English): the script still tells Chinese from English
+    if cjk > words:
+        return CJK_SCRIPT
+    return LATIN_SCRIPT if words >= MIN_SCRIPT_WORDS and not cjk else None
 
 
 def script_of(language: str) -> str:
