@@ -131,8 +131,8 @@ _SPECS: tuple[MetricSpec, ...] = (
        "healthmon_scheduler_decode_steps_total)."),
     _S("tokens_per_step", "model", "", "Tokens per step", "Mean tokens through the model per forward pass over the "
        "last interval: prompts being prefilled and one new token per running request."),
-    _S("kv_cache_usage_ratio", "model", "", "KV cache", "Share of the KV cache's room the running requests hold, 0..1 "
-       "(vllm:kv_cache_usage_perc).", "healthmon_kv_cache_usage_ratio", good="low"),
+    _S("kv_cache_usage_ratio", "model", "", "KV cache", "Share of the KV cache's room the batch holds now, padding "
+       "included, 0..1 (vllm:kv_cache_usage_perc).", "healthmon_kv_cache_usage_ratio", good="low"),
     _S("memory_footprint_gb", "model", "GiB", "Model memory", "Weights and buffers in memory."),
     _S("parameters_billions", "model", "billion", "Parameters", "Parameters of the loaded model, in billions."),
     _S("load_seconds", "model", "s", "Load time", "How long the last successful load took.",

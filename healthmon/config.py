@@ -36,11 +36,11 @@ class Settings:
     target_model: str = ""  # the model name to send to a remote server (empty: its first listed, or none)
     target_api_key: str = field(default="", repr=False)  # a remote server's API key: never printed
     target_tokenizer: str = ""  # a local folder with the remote model's tokenizer, for servers that send no usage
+    target_request_timeout_seconds: float = 600.0  # one request to a remote server, whole, a slow client included
+    target_max_answer_bytes: int = 8 * 1024 * 1024  # of one remote answer; a longer one is ended
     # Folders POST /api/model/load may load a local model from, beyond the data dir's models/ and HEALTHMON_MODEL's
     # own path: any other path is refused unseen, so the API tells no one what exists on the disk.
     model_dirs: tuple[str, ...] = ()
-    target_request_timeout_seconds: float = 600.0  # one request to a remote server, whole, a slow client included
-    target_max_answer_bytes: int = 8 * 1024 * 1024  # of one remote answer; a longer one is ended
     data_dir: Path = Path("healthmon-data")
     interval: float = 5.0  # seconds between collections
     probe_interval: float = 60.0  # seconds between canary probes; 0 disables them

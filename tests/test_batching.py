@@ -165,3 +165,72 @@ def test_a_small_kv_cache_makes_requests_wait_for_room(demo_model_dir):
     assert too_big.done.wait(30) and "KV cache" in str(too_big.error)
     assert records[-1].status == "rejected"
     runtime.close()
+
+
+def test_many_streams_read_on_the_event_loop_hold_no_executor_thread(runtime_and_records, alone):
+    """Twelve local streams read on one event loop (as /v1 reads them): each is woken by the worker, none waits on
+    a thread of the loop's executor (6 of them on 2 cores: with a thread each, the seventh stream starved)."""
+    import asyncio
+
+    runtime, _ = runtime_and_records
+    requests_ = [REQUESTS[i % len(REQUESTS)] for i in range(12)]
+
+    async def read_all() -> list[str]:
+        loop = asyncio.get_running_loop()
+
+        def no_executor(*args, **kwargs):
+            raise AssertionError("a stream waited on an executor thread")
+
+        loop.run_in_executor = no_executor  # type: ignore[method-assign]
+        streams = [runtime.stream(params, on_event_loop=True) for params in requests_]
+
+        async def read(stream) -> str:
+            return "".join([delta async for delta in stream.aiter()])
+
+        return await asyncio.gather(*(read(stream) for stream in streams))
+
+    texts = asyncio.run(read_all())
+    assert texts == [alone[i % len(REQUESTS)].response for i in range(12)]
+
+
+def test_a_newcomer_whose_prefill_fails_ends_alone_and_the_batch_goes_on(demo_model_dir):
+    """Out of memory in a joining request's prefill: it ends as an error, the running request is not touched."""
+    records: list = []
+    runtime = make_runtime(demo_model_dir, records, max_batch=4)
+    running = runtime.stream(REQUESTS[0])
+    pieces = iter(running)
+    next(pieces)  # it decodes now
+    model = runtime._loaded.model
+    original = model.forward
+
+    def no_room_for_prefills(*args, **kwargs):
+        if kwargs["input_ids"].shape[1] > 1:  # a prefill, not a decode step
+            raise RuntimeError("CUDA out of memory. Tried to allocate")
+        return original(*args, **kwargs)
+
+    model.forward = no_room_for_prefills
+    joining = runtime.stream(GenerationParams("a newcomer", max_new_tokens=8), want_text=False)
+    assert joining.done.wait(60) and "out of memory" in joining.record.error
+    del model.forward
+    "".join(pieces)
+    assert running.result(60).status == "ok" and running.result().finish_reason in ("stop", "length")
+    assert [r.status for r in records] == ["error", "ok"]
+    assert runtime.info()["in_flight"] == runtime.info()["queued"] == 0
+    runtime.close()
+
+
+def test_a_request_whose_client_left_while_it_waited_never_runs(demo_model_dir):
+    records: list = []
+    runtime = make_runtime(demo_model_dir, records, max_batch=1)
+    release = threading.Event()
+    original = runtime._loaded.model.forward
+    runtime._loaded.model.forward = lambda *a, **k: (release.wait(30), original(*a, **k))[1]
+    first = runtime.stream(GenerationParams("first", max_new_tokens=4), want_text=False)
+    left = runtime.stream(GenerationParams("second", max_new_tokens=4), want_text=False)
+    left.cancel()
+    release.set()
+    assert first.result(60).status == "ok"
+    record = left.result(60)
+    assert record.status == "ok" and record.finish_reason == "cancelled" and record.output_tokens == 0
+    assert runtime.info()["queued"] == 0
+    runtime.close()

@@ -227,16 +227,16 @@ def test_out_of_memory_fails_one_request_clearly_and_the_next_succeeds(data_dir,
     monitor = make_monitor(data_dir)
     client = client_for(monitor)
     model = monitor.target._loaded.model
-    real_generate = model.generate
+    real_forward = model.forward
     calls = {"count": 0}
 
-    def out_of_memory_once(*args, **kwargs):
+    def out_of_memory_once(*args, **kwargs):  # the first forward pass (the request's prefill) meets a full GPU
         calls["count"] += 1
         if calls["count"] == 1:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total capacity)")
-        return real_generate(*args, **kwargs)
+        return real_forward(*args, **kwargs)
 
-    monkeypatch.setattr(model, "generate", out_of_memory_once)
+    monkeypatch.setattr(model, "forward", out_of_memory_once)
     try:
         failed = generate(client, "a prompt that meets a full GPU")
         assert failed.status_code in (500, 503), failed.text

@@ -121,7 +121,7 @@ def scheduler_tiles(info: dict) -> None:
     capacity = info.get("kv_cache_capacity_tokens")
     cols[2].metric(metric_label("kv_cache_usage_ratio"), NO_DATA if ratio is None else f"{ratio:.1%}",
                    help=metric_help("kv_cache_usage_ratio")
-                   + (f" {count_to_text(info.get('kv_cache_tokens'))} / {count_to_text(capacity)} {t('tokens')}."
+                   + (f" {count_to_text(info.get('kv_cache_used_tokens'))} / {count_to_text(capacity)} {t('tokens')}."
                       if capacity else ""))
     reason = info.get("batching_unsupported_reason")
     cols[3].metric(t("Batching"), t("continuous") if info.get("batching") else t("one at a time"),

@@ -1,6 +1,6 @@
 """Continuous batching: one decode loop over a left-padded KV cache that requests join and leave between steps.
 
-Each step runs the model once for every request in the batch (one new token each); a request that arrives while
+Each step is one forward pass for every request in the batch (one new token each); a request that arrives while
 others decode is prefilled on its own forward pass and joins at the next step; one that finishes, hits a stop
 string or is cancelled leaves at once. Every request keeps its own sampling (greedy, or temperature and top-p with
 a generator seeded from its own seed, so an answer does not depend on its batch-mates), repetition penalty, stop
@@ -41,6 +41,15 @@ def batching_unsupported(model: Any) -> str | None:
         return f"its KV cache cannot be built ({type(exc).__name__})"
     if any(type(layer) is not DynamicLayer for layer in layers):
         return "it has sliding-window or recurrent layers, whose caches cannot be padded and merged"
+    try:  # the forward arguments the batch passes: a model whose forward refuses them serves one at a time
+        device = next(model.parameters()).device
+        ids = torch.zeros((2, 2), dtype=torch.long, device=device)
+        with torch.inference_mode():
+            model(input_ids=ids, attention_mask=torch.tensor([[0, 1], [1, 1]], device=device),
+                  position_ids=torch.tensor([[0, 0], [0, 1]], device=device),
+                  past_key_values=DynamicCache(config=config), use_cache=True, logits_to_keep=1)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the batch cannot drive this model
+        return f"its forward pass does not take a padded batch ({type(exc).__name__}: {exc})"[:300]
     return None
 
 
@@ -110,19 +119,14 @@ class PaddedBatch:
         self.rows: list[Row] = []
         self._cache: DynamicCache | None = None
         self._mask = torch.zeros((0, 0), dtype=torch.long, device=self.device)
+        # Plain ints the worker keeps up to date, so readers on other threads never touch (or sync on) a tensor.
+        self.held_positions = 0  # rows x cache length, padding included: what the cache's memory holds
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    @property
-    def cache_positions(self) -> int:
-        """Positions the cache holds per row (padding included): what its memory grows with."""
-        return int(self._mask.shape[1])
-
-    @property
-    def cached_tokens(self) -> int:
-        """Real tokens in the cache over all rows (padding excluded)."""
-        return int(self._mask.sum())
+    def _held(self) -> None:
+        self.held_positions = int(self._mask.shape[0]) * int(self._mask.shape[1])
 
     @torch.inference_mode()
     def join(self, rows: Sequence[Row]) -> float:
@@ -140,9 +144,10 @@ class PaddedBatch:
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                             use_cache=True, logits_to_keep=1).logits[:, -1, :]
+        self._advance(list(rows), logits)  # before joining: a newcomer that fails here leaves the batch as it was
         self._merge(cache, mask)
         self.rows.extend(rows)
-        self._advance(list(rows), logits)
+        self._held()
         return started
 
     @torch.inference_mode()
@@ -155,6 +160,7 @@ class PaddedBatch:
         logits = self.model(input_ids=last, attention_mask=self._mask, position_ids=positions,
                             past_key_values=self._cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
         self._advance(self.rows, logits)
+        self._held()
         return self.rows
 
     def leave(self, leaving: Sequence[Row]) -> None:
@@ -163,7 +169,7 @@ class PaddedBatch:
         keep = [i for i, row in enumerate(self.rows) if id(row) not in gone]
         self.rows = [self.rows[i] for i in keep]
         if not self.rows:
-            self._cache, self._mask = None, self._mask[:0, :0]
+            self._cache, self._mask, self.held_positions = None, self._mask[:0, :0], 0
             return
         index = torch.tensor(keep, dtype=torch.long, device=self.device)
         mask = self._mask.index_select(0, index)
@@ -173,6 +179,7 @@ class PaddedBatch:
         for layer in _layers(self._cache):
             layer.keys = layer.keys.index_select(0, index)[:, :, start:]
             layer.values = layer.values.index_select(0, index)[:, :, start:]
+        self._held()
 
     def _merge(self, cache: DynamicCache, mask: torch.Tensor) -> None:
         """Append a prefilled cache's rows to the batch's, left-padding whichever is shorter."""
@@ -187,7 +194,8 @@ class PaddedBatch:
 
     def _advance(self, rows: list[Row], logits: torch.Tensor) -> None:
         """Choose each row's next token, and keep its log-probability and entropy under the raw logits."""
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        logits = logits.float()  # as generate() does: fp16 logits over a small temperature overflow to inf
+        logprobs = torch.log_softmax(logits, dim=-1)
         entropies = torch.special.entr(logprobs.exp()).sum(-1).tolist()
         chosen = [row.sampler.choose(row.sampler.penalize(logits[i], row.seen_ids))  # type: ignore[arg-type]
                   for i, row in enumerate(rows)]

@@ -82,6 +82,7 @@ class ModelRuntime:
         self.queued = 0
         self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()  # GenerationStreams, then _STOP_WORKER
         self._worker: threading.Thread | None = None
+        self._closing = False  # close() under way: no new request, no new worker
 
     # ---- lifecycle -------------------------------------------------------------------------
     def load(self, spec: ModelSpec | None = None) -> bool:
@@ -106,12 +107,14 @@ class ModelRuntime:
             with self._model_lock, self._state_lock:
                 self._loaded, self._facts = None, {}
                 self.status, self.error = ModelStatus.ERROR, _friendly_error(exc)
+                self._drop_idle_scheduler()
             self._log.error("model %s failed to load: %s", log_text(describe(self.spec)), log_text(self.error))
             if not isinstance(exc, Exception):
                 raise
             return False
-        with self._model_lock, self._state_lock:  # never swap weights under a running generation
+        with self._model_lock, self._state_lock:  # never swap weights under a running step
             self._loaded, self._facts = loaded, facts
+            self._drop_idle_scheduler()
             self.load_seconds = self._clock() - started
             self.loaded_at = self._wall_clock()
             self.status, self.progress = ModelStatus.LOADED, None
@@ -127,6 +130,13 @@ class ModelRuntime:
         with self._model_lock, self._state_lock:
             self._loaded, self._facts = None, {}
             self.status = ModelStatus.NOT_LOADED
+            self._drop_idle_scheduler()
+
+    def _drop_idle_scheduler(self) -> None:
+        """Let go of the old model's batch (and so of its weights) at once when nothing runs in it; a busy one is
+        failed and dropped by the worker at its next turn. Called under both locks."""
+        if self._scheduler is not None and not self._scheduler.busy:
+            self._scheduler = None
 
     def _on_progress(self, progress: DownloadProgress) -> None:
         with self._state_lock:
@@ -157,11 +167,11 @@ class ModelRuntime:
         """The scheduler's figures, named as vLLM names them where it has a name (under _state_lock)."""
         reason = self._facts.get("batching_unsupported_reason")
         scheduler, capacity = self._scheduler, self._kv_capacity()
-        cached = scheduler.cached_tokens() if scheduler is not None else 0
+        held = scheduler.held_positions() if scheduler is not None else 0
         return {
             "max_batch": self._batch_rows(), "batching": reason is None,
-            "kv_cache_capacity_tokens": capacity,
-            "kv_cache_tokens": cached, "kv_cache_usage_ratio": round(cached / capacity, 6) if capacity else None,
+            "kv_cache_capacity_tokens": capacity, "kv_cache_used_tokens": held,
+            "kv_cache_usage_ratio": round(min(1.0, held / capacity), 6) if capacity else None,
             **vars(self._counters),
         }
 
@@ -195,11 +205,13 @@ class ModelRuntime:
                 rejection = RuntimeBusy("model is serving a request")
             elif self.in_flight + self.queued >= self._batch_rows() + self.queue_max:
                 rejection = RuntimeBusy(f"queue is full ({self.queue_max} waiting)")
+            elif self._closing:
+                rejection = ModelNotReady("the model is shutting down")
             else:
                 self.queued += 1
+                tokenizer = self._loaded.tokenizer if self._loaded is not None else None
         if rejection is not None:
             raise rejection
-        tokenizer = self._loaded.tokenizer if self._loaded is not None else None
         stream = GenerationStream(tokenizer, params, trace, source, synthetic, want_text)
         self._ensure_worker()
         self._jobs.put(stream)
@@ -210,7 +222,7 @@ class ModelRuntime:
         OpenMP pool belongs to the thread that calls it, so a fresh thread per request would pay for a
         cold pool each time (measured: about 20 % of tokens/s on two cores)."""
         with self._state_lock:
-            if self._worker is None or not self._worker.is_alive():
+            if not self._closing and (self._worker is None or not self._worker.is_alive()):
                 self._worker = threading.Thread(target=self._work, name="healthmon-model-worker", daemon=True)
                 self._worker.start()
 
@@ -233,7 +245,17 @@ class ModelRuntime:
                     job = self._jobs.get_nowait()
             except queue.Empty:
                 pass
-            waiting = self._serve(waiting)
+            try:
+                waiting = self._serve(waiting)
+            except Exception as exc:  # noqa: BLE001 - the worker outlives any turn: whoever was in it ends with it
+                self._log.exception("the model worker's turn failed")
+                scheduler = self._scheduler
+                if scheduler is not None:
+                    scheduler.fail_all(exc)
+                    self._set_scheduler(None)
+                for stream in waiting:
+                    self._finish(stream, None, exc, was_waiting=True)
+                waiting = []
 
     def _serve(self, arrived: list[GenerationStream]) -> list[GenerationStream]:
         """One turn of the worker: new arrivals into the scheduler, one step of the batch (or one request alone on
@@ -242,6 +264,9 @@ class ModelRuntime:
             loaded = self._loaded
             scheduler = self._scheduler
             if scheduler is not None and (loaded is None or scheduler.model is not loaded.model):
+                # The running requests cannot go on with other weights; those still waiting go to the new model.
+                arrived = [*scheduler.waiting, *arrived]
+                scheduler.waiting.clear()
                 scheduler.fail_all(ModelNotReady("the model was unloaded or replaced while the request ran"))
                 scheduler = None
                 self._set_scheduler(None)
@@ -286,7 +311,10 @@ class ModelRuntime:
 
     def _finish(self, stream: GenerationStream, outcome: GenerationOutcome | None, error: BaseException | None, *,
                 was_waiting: bool = False) -> None:
-        """A request's one record: ok with its outcome, rejected when invalid, error otherwise; then its end."""
+        """A request's one record: ok with its outcome, rejected when invalid, error otherwise; then its end.
+        Never raises, and a second call for the same stream does nothing: every admitted request ends once."""
+        if stream.done.is_set():
+            return
         if was_waiting:
             with self._state_lock:
                 self.queued -= 1
@@ -302,17 +330,24 @@ class ModelRuntime:
                 message = _friendly_error(error)
                 self._log.warning("generation %s failed: %s", trace.trace_id, log_text(message))
                 stream.record = self._emit(trace, params, source, synthetic, "error", error=message)
+        except Exception as exc:  # noqa: BLE001 - building the record failed (its quality, say): the request
+            self._log.exception("recording request %s failed", trace.trace_id)  # still ends, with its error
+            stream.error = stream.error or exc
         finally:
             stream.finish()
 
     def close(self, timeout_seconds: float = 30.0) -> None:
         """Let the worker finish what it was given, stop it, and drop the model so its memory is freed."""
         with self._state_lock:
-            worker, self._worker = self._worker, None
-        if worker is not None and worker.is_alive():
-            self._jobs.put(_STOP_WORKER)
-            worker.join(timeout_seconds)
-        self.unload()
+            worker, self._closing = self._worker, True
+        try:
+            if worker is not None and worker.is_alive():
+                self._jobs.put(_STOP_WORKER)
+                worker.join(timeout_seconds)
+            self.unload()
+        finally:
+            with self._state_lock:
+                self._worker, self._closing = None, False
 
     def generate(self, params: GenerationParams, **kwargs: Any) -> RequestRecord:
         """Blocking generation: the record of the request, or the request's exception."""

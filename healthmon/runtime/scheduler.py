@@ -1,13 +1,14 @@
 """The batch scheduler: which waiting requests join the running batch, and when each one leaves it.
 
 Between two decode steps, waiting requests are admitted in arrival order while the batch has room (HEALTHMON_MAX_BATCH
-rows) and the KV cache can hold what each may come to need (its prompt and its whole token budget); then every
+rows) and the KV cache can hold what the batch may come to need (every row padded to the longest prompt and token
+budget among them); then every
 running request gets one token. A request leaves as soon as it ends: its end-of-turn token, a stop string, its token
 budget, or its client gone. Its record is built from its own token times, so queue time (arrival to the step that
 first carries it), TTFT and time per token are its own, not the batch's.
 
 The scheduler runs on the runtime's one worker thread; the counters it keeps are read by `info()` under the
-runtime's state lock (the `figures` lock passed in).
+runtime's state lock (the `figures` lock passed in), the cache's size as a plain int.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from healthmon.runtime.generate import (
 
 @dataclass
 class SchedulerCounters:
-    """Totals since the model loaded; a collection cycle's means are the differences between two readings."""
+    """Totals since the runtime started (across reloads); a cycle's means are the differences of two readings."""
 
     decode_steps_total: int = 0
     decode_step_requests_total: int = 0  # requests carried, summed over decode steps: their mean batch size
@@ -59,7 +60,6 @@ class BatchScheduler:
         self._finish, self._on_admitted, self._on_left = finish, on_admitted, on_left
         self.waiting: deque[Any] = deque()
         self.counters = counters
-        self._deferred: set[int] = set()
 
     @property
     def model(self) -> Any:
@@ -69,11 +69,9 @@ class BatchScheduler:
     def busy(self) -> bool:
         return bool(self.waiting) or bool(len(self.batch))
 
-    def reserved_tokens(self) -> int:
-        return sum(row.reserved_tokens for row in self.batch.rows)
-
-    def cached_tokens(self) -> int:
-        return self.batch.cached_tokens
+    def held_positions(self) -> int:
+        """KV positions the batch's cache holds now, padding included (a plain int: safe from any thread)."""
+        return self.batch.held_positions
 
     def run_once(self) -> None:
         """Admit who can join, then one decode step for the batch; whoever ended leaves with its record."""
@@ -81,11 +79,11 @@ class BatchScheduler:
         if joining:
             try:
                 started = self.batch.join(joining)
-            except Exception as exc:  # the newcomers are in no row yet: they end here, the batch goes on
-                for row in joining:
+            except Exception as exc:  # noqa: BLE001 - join changes the batch only once it succeeded: the
+                for row in joining:     # newcomers end here with the error, the running rows go on
                     self._on_left(1)
                     self._finish(row.key, None, exc)
-                raise
+                joining = []
             with self._figures:
                 self.counters.prefill_passes_total += 1
                 self.counters.step_tokens_total += sum(len(row.prompt_ids) for row in joining)
@@ -112,34 +110,42 @@ class BatchScheduler:
             self._finish(self.waiting.popleft(), None, error, was_waiting=True)
 
     def _admit(self) -> list[Row]:
-        """Waiting requests, in arrival order, while a row is free and the KV cache has room for their reservation."""
+        """Waiting requests, in arrival order, while a row is free and the KV cache has room for them."""
         joining: list[Row] = []
-        reserved = self.reserved_tokens()
         while self.waiting and self._rows_free(joining, self.waiting[0]):
             stream = self.waiting[0]
             started = stream.trace.now()
+            if stream.cancelled.is_set():  # its client left while it waited: nothing to run
+                self.waiting.popleft()
+                stream.trace.add("queue", stream.queued_at_seconds, started)
+                self._finish(stream, self._nothing_run(stream, started), None, was_waiting=True)
+                continue
             try:
                 row = self._row(stream)
-            except InvalidRequest as exc:
+            except Exception as exc:  # noqa: BLE001 - an invalid (or untokenizable) request ends alone
                 self.waiting.popleft()
                 stream.trace.add("queue", stream.queued_at_seconds, started)
                 self._finish(stream, None, exc, was_waiting=True)
                 continue
-            if reserved + row.reserved_tokens > self.kv_cache_tokens and (len(self.batch) or joining):
-                if id(stream) not in self._deferred:
-                    self._deferred.add(id(stream))
+            if not self._fits([*self.batch.rows, *joining, row]) and (len(self.batch) or joining):
+                if not getattr(stream, "deferred", False):
+                    stream.deferred = True
                     with self._figures:
                         self.counters.kv_cache_deferred_total += 1
                 break  # first come, first served: later requests do not overtake it
             self.waiting.popleft()
-            self._deferred.discard(id(stream))
-            # Spans only now: a request that waited for cache room was tokenized again, so its queue ends here.
+            tokenized_at, tokenized_seconds = stream.tokenized
+            # One who waited for cache room was tokenized on its first try: that span lies inside its queue.
             stream.trace.add("queue", stream.queued_at_seconds, started)
-            stream.trace.add("tokenize", started, stream.trace.now(), prompt_tokens=len(row.prompt_ids))
-            reserved += row.reserved_tokens
+            stream.trace.add("tokenize", tokenized_at, tokenized_at + tokenized_seconds,
+                             prompt_tokens=len(row.prompt_ids))
             joining.append(row)
             self._on_admitted(1)
         return joining
+
+    def _fits(self, rows: list[Row]) -> bool:
+        """Whether these rows' cache, padded to the longest reservation, stays within the KV cache's room."""
+        return len(rows) * max(row.reserved_tokens for row in rows) <= self.kv_cache_tokens
 
     def _rows_free(self, joining: list[Row], stream: Any) -> bool:
         """A row for this request: max_batch user requests, and a canary probe on top (it never displaces a user)."""
@@ -149,14 +155,25 @@ class BatchScheduler:
         return users < self.max_batch
 
     def _row(self, stream: Any) -> Row:
-        """Tokenize a waiting request and size its budget; InvalidRequest when it cannot fit the model or cache."""
+        """Tokenize a waiting request (once) and size its budget; InvalidRequest when it cannot fit the model or the
+        cache. `stream.tokenized` keeps when that was and how long it took, for its spans."""
+        if getattr(stream, "row", None) is not None:
+            return stream.row
+        started = stream.trace.now()
         prompt_ids, stream.prompt_text = _encode(self._tokenizer, stream.params)
         max_new_tokens = resolve_max_new_tokens(stream.params, len(prompt_ids), self._context, self._cap)
+        stream.tokenized = (started, stream.trace.now() - started)
         row = Row(stream, prompt_ids, max_new_tokens, Sampler(stream.params, self.batch.device))
         if row.reserved_tokens > self.kv_cache_tokens:
             raise InvalidRequest(f"the request may need {row.reserved_tokens} tokens of KV cache (prompt and "
                                  f"max_new_tokens); the cache holds {self.kv_cache_tokens} (HEALTHMON_KV_CACHE_TOKENS)")
+        stream.row = row
         return row
+
+    def _nothing_run(self, stream: Any, now: float) -> GenerationOutcome:
+        """The outcome of a request cancelled before it ran: no token."""
+        return GenerationOutcome(text="", prompt_tokens=None, output_tokens=0, max_new_tokens=None,
+                                 finish_reason="cancelled", generate_start_seconds=now)
 
     def _settle(self, rows: list[Row]) -> None:
         """Hand each row's new token to its client; rows that ended leave the batch with their records."""
