@@ -25,7 +25,7 @@ from healthmon.ui.state import download_csv, empty_state, monitor, refresh_secon
 
 t = translator("model")
 MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued", "batch_size",
-                 "tokens_per_step", "kv_cache_usage_ratio")
+                 "kv_cache_usage_ratio")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
 RECENT_PROBES = 20
@@ -91,9 +91,7 @@ def model_card(info: dict) -> None:
         context = info.get("context_tokens")
         panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Architecture"): info.get("architecture"),
                       t("Data type"): info.get("dtype"), t("Device"): info.get("device"),
-                      t("Context window"): f"{context:,} {t('tokens')}" if context else None,
-                      t("In flight / queued"): f"{info['in_flight']} / {info['queued']} "
-                                               f"({t('queue capacity')} {info['queue_max']})"})
+                      t("Context window"): f"{context:,} {t('tokens')}" if context else None})
         if info["status"] == "loaded":
             scheduler_tiles(info)
         if info["status"] == "loading":
@@ -130,22 +128,25 @@ def scheduler_tiles(info: dict) -> None:
                        reason=escape_markdown(reason)))
 
 
-def batch_trends(model: pd.DataFrame) -> None:
-    """How full the batch ran in each interval, and the KV cache it held."""
+def batch_trends(model: pd.DataFrame, max_batch: int) -> None:
+    """How full the batch ran in each interval (requests per decode step; tokens per pass, prefills included, are
+    on another scale: on /metrics), and the KV cache it held."""
     if not present(model, ["batch_size", "kv_cache_usage_ratio"]):
         return
     left, right = st.columns(2)
     with left:
-        series = {"batch_size": metric_label("batch_size"), "tokens_per_step": metric_label("tokens_per_step")}
-        panels.trend(model, series, "batch", title=t("Batch per step"), y_title=t("per step"),
-                     missing=t("No decode step ran in this window yet."), height=240, connect=True)
+        panels.trend(model, {"batch_size": metric_label("batch_size")}, "batch", title=t("Batch per step"),
+                     y_title=t("requests per step"), missing=t("No decode step ran in this window yet."), height=240,
+                     connect=True, thresholds=[(float(max_batch), "warning",
+                                                f"{metric_label('max_batch')} {max_batch}")])
     with right:
         panels.trend(model, {"kv_cache_usage_ratio": metric_label("kv_cache_usage_ratio")}, "kv-cache",
                      title=metric_label("kv_cache_usage_ratio"), y_title=t("share of the cache"),
-                     missing=t("No model samples in this window yet."), height=240, y_range=(0.0, 1.0))
+                     missing=t("No model samples in this window yet."), height=240,
+                     y_range=(0.0, min(1.0, max(0.05, 1.25 * float(model["kv_cache_usage_ratio"].max() or 0.0)))))
 
 
-def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int) -> None:
+def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int, max_batch: int) -> None:
     st.subheader(t("Inference"))
     st.caption(t("Means of the requests that completed in each collection interval, canary probes included."))
     if model.empty:
@@ -174,7 +175,7 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
                  title=t("Requests in flight and queued"), y_title=t("requests"),
                  missing=t("No model samples in this window yet."),
                  thresholds=[(float(queue_max), "warning", f"{t('queue capacity')} {queue_max}")], height=240)
-    batch_trends(model)
+    batch_trends(model, max_batch)
 
 
 def embedding_off() -> bool:
@@ -263,8 +264,9 @@ def history_charts() -> None:
                                   panels.history(m, "service", [USERS_TPS]))
     since, until = window_bounds(m)
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
+    info = m.target.info()
     inference_trends(model, panels.history(m, "baseline", baseline_columns("ttft_seconds", USERS_TPS)),
-                     m.target.info()["queue_max"])
+                     info["queue_max"], info.get("max_batch", 1))
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 
 
