@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from healthmon.analysis.slo import within_objectives
 from healthmon.loadtest.client import RequestTiming
 
 QUANTILES = (50, 95, 99)
@@ -23,17 +24,21 @@ ERROR_EXAMPLES = 3  # distinct error messages kept per level, enough to say what
 
 @dataclass(frozen=True)
 class Objectives:
-    """What a good request meets; None leaves a latency unjudged. `objective` is the share that must be good."""
+    """What a good request meets; None leaves a latency unjudged. `objective` is the share that must be good: up to
+    and including 1 here (a load test may ask every request to be good), where the live SLO's (SloObjectives) stops
+    short of 1, the burn rate dividing by what it leaves."""
 
     ttft_seconds: float | None = 2.0
     time_per_output_token_seconds: float | None = 0.2
     e2e_seconds: float | None = None
     objective: float = 0.99
 
+    def latency_objectives(self) -> dict[str, float | None]:
+        return {"ttft_seconds": self.ttft_seconds, "time_per_output_token_seconds": self.time_per_output_token_seconds,
+                "e2e_seconds": self.e2e_seconds}
+
     def to_dict(self) -> dict[str, float | None]:
-        return {"ttft_seconds": self.ttft_seconds,
-                "time_per_output_token_seconds": self.time_per_output_token_seconds,
-                "e2e_seconds": self.e2e_seconds, "objective": self.objective}
+        return self.latency_objectives() | {"objective": self.objective}
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,11 @@ def measure(timing: RequestTiming) -> RequestMeasure | None:
 
 
 def is_good(request: RequestMeasure, objectives: Objectives) -> bool:
-    """Met every objective set; an unset one (None) is not judged, nor TPOT for a one-token answer."""
-    checks = ((objectives.ttft_seconds, request.ttft_seconds),
-              (objectives.time_per_output_token_seconds, request.time_per_output_token_seconds),
-              (objectives.e2e_seconds, request.e2e_seconds))
-    return all(limit is None or value is None or value <= limit for limit, value in checks)
+    """Met every objective set; an unset one (None) is not judged, nor TPOT for a one-token answer (the live SLO's
+    own test, slo.within_objectives)."""
+    return within_objectives(objectives.latency_objectives(), {
+        "ttft_seconds": request.ttft_seconds, "time_per_output_token_seconds": request.time_per_output_token_seconds,
+        "e2e_seconds": request.e2e_seconds})
 
 
 def percentiles(values: Sequence[float]) -> Percentiles:
