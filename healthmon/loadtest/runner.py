@@ -151,7 +151,7 @@ async def run_level(plan: LoadTestPlan, concurrency: int, bodies: Sequence[bytes
             workers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await workers
-    if not workers.cancelled():
+    if not stop.is_set():  # after a stop, gather may hold the CancelledError of the workers it stopped
         workers.result()  # a bug in a worker surfaces here rather than as a level with too few requests
     finished = max((t.finished_s for t in timings), default=started)
     return timings, finished - started
