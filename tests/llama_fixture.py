@@ -9,17 +9,14 @@ fail in CI (CI=true), which must build it, and skip elsewhere with the command t
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Self
 
-import httpx
 import pytest
 
 from healthmon.runtime.gguf import packaged_gguf
-from tests.appserver import ROOT, free_port
+from tests.server_process import ServerProcess
 
 ENV = "HEALTHMON_LLAMA_SERVER"
 CACHE = Path(os.environ.get("HEALTHMON_CI_CACHE", Path.home() / ".cache" / "healthmon-ci"))
@@ -54,61 +51,18 @@ def require() -> tuple[Path, Path]:
     return path, gguf
 
 
-class LlamaServer:
+class LlamaServer(ServerProcess):
     """`llama-server` on a free loopback port; `kill()` and `restart()` for outage tests."""
 
+    name = "llama-server"
+    health_poll_seconds = 0.05
+
     def __init__(self, binary: Path, gguf: Path, work_dir: Path) -> None:
+        super().__init__(work_dir, "llama-server.log")
         self.binary, self.gguf = binary, gguf
-        self.port = free_port()
-        self.root_url = f"http://127.0.0.1:{self.port}"
-        self.base_url = f"{self.root_url}/v1"
-        self.log_path = work_dir / "llama-server.log"
-        self.process: subprocess.Popen | None = None
 
-    def start(self, wait: bool = True) -> Self:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(self.binary), "-m", str(self.gguf), "--host", "127.0.0.1", "--port", str(self.port), *FLAGS],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_ready()
+    def start(self) -> Self:
+        self._launch([str(self.binary), "-m", str(self.gguf), "--host", "127.0.0.1", "--port", str(self.port),
+                      *FLAGS])
+        self.wait_for_health(time.monotonic(), START_TIMEOUT_SECONDS)
         return self
-
-    def wait_ready(self) -> None:
-        """Until GET /health answers 200 (503 "Loading model" before that)."""
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"llama-server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.root_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"llama-server not ready within {START_TIMEOUT_SECONDS:g} s:\n{self.log()}")
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: no graceful close of open streams."""
-        if self.process is not None and self.running():
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def restart(self) -> Self:
-        self.kill()
-        return self.start()
-
-    def stop(self) -> None:
-        if self.process is None or not self.running():
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""

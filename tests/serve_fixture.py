@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +21,8 @@ from typing import Self
 import httpx
 
 from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf
-from tests.appserver import ROOT, free_port
+from tests.appserver import ROOT
+from tests.server_process import ServerProcess
 
 GGUF_CACHE = ROOT / ".pytest_cache" / "healthmon-gguf"  # the same cache as test_real_model.py's
 START_TIMEOUT_SECONDS = 120.0
@@ -46,75 +45,31 @@ def packaged_checkpoint() -> Path:
     return cached_checkpoint(gguf, GGUF_CACHE)
 
 
-class TransformersServe:
+class TransformersServe(ServerProcess):
     """`transformers serve <checkpoint>` on a free loopback port; `kill()` and `restart()` for outage tests."""
 
+    name = "transformers serve"
+    stop_grace_seconds = 20.0
+
     def __init__(self, checkpoint: Path, work_dir: Path) -> None:
+        super().__init__(work_dir, "transformers-serve.log")
         self.checkpoint = checkpoint
-        self.port = free_port()
-        self.root_url = f"http://127.0.0.1:{self.port}"
-        self.base_url = f"{self.root_url}/v1"
         self.model = str(checkpoint)  # the pinned model's name, as requests must spell it
-        self.log_path = work_dir / "transformers-serve.log"
         self.start_seconds: list[float] = []  # each start's time to ready, warm-up included
         hf_home = work_dir / "hf-home"
         (hf_home / "hub").mkdir(parents=True, exist_ok=True)
         self._env = os.environ | {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1",
                                   "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1"}
-        self.process: subprocess.Popen | None = None
 
     def start(self) -> Self:
         """Start the server and return once it answers a one-token chat request."""
         started = time.monotonic()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "transformers.cli.transformers", "serve", self.model,
-                 "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu"],
-                cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT)
-        self._wait_for_health(started + START_TIMEOUT_SECONDS)
+        self._launch([sys.executable, "-m", "transformers.cli.transformers", "serve", self.model,
+                      "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu"], env=self._env)
+        self.wait_for_health(started, START_TIMEOUT_SECONDS)
         warm_up = httpx.post(f"{self.base_url}/chat/completions", timeout=WARM_UP_TIMEOUT_SECONDS,
                              json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1})
         if warm_up.status_code != 200:
             raise RuntimeError(f"the warm-up request got {warm_up.status_code}: {warm_up.text}\n{self.log()}")
         self.start_seconds.append(time.monotonic() - started)
         return self
-
-    def _wait_for_health(self, deadline: float) -> None:
-        """Poll GET /health until it answers 200: the model is loaded before uvicorn starts listening."""
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"transformers serve exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.root_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"transformers serve not ready within {START_TIMEOUT_SECONDS:g} s:\n{self.log()}")
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM kill: no graceful close of open streams."""
-        if self.running():
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def restart(self) -> Self:
-        """A fresh server on the same port (clients keep their base_url), killing the old one if it runs."""
-        self.kill()
-        return self.start()
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it has not exited within 20 s."""
-        if not self.running():
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
