@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from healthmon.alert_service import AlertService
@@ -25,7 +25,8 @@ from healthmon.records import RequestRecord
 from healthmon.samples import Sample
 from healthmon.store.ring import Ring
 from healthmon.store.sqlite import HistoryStore
-from healthmon.target import Target, queue_usage
+from healthmon.target import Target
+from healthmon.target_info import TargetInfo
 
 log = logging.getLogger("healthmon")
 
@@ -65,42 +66,46 @@ def latency_evidence(records: Iterable[RequestRecord], limit: int = 5) -> dict[s
 
 
 # What a remote target's info adds to the model layer: its health check and the server's own figures, as the
-# catalog declares them (remote/server_metrics.ServerFigures names its fields so).
+# catalog declares them (target_info.RemoteInfo.figures names them so).
 SERVER_FIGURES = tuple(spec.key for spec in CATALOG.values() if spec.layer == "model"
                        and spec.key.startswith(("server_", "target_")))
 
 
-def scheduler_means(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, float | None]:
+def scheduler_means(previous: TargetInfo, current: TargetInfo) -> dict[str, float | None]:
     """Mean batch size and tokens per forward pass between two readings of the scheduler's totals; None where no
     step ran (or the target has no scheduler of its own)."""
-    def delta(key: str) -> float:
-        now, before = current.get(key), previous.get(key)
-        return float(now - before) if now is not None and before is not None else 0.0
+    if previous.scheduler is None or current.scheduler is None:
+        return {"batch_size": None, "tokens_per_step": None}
+    before, now = previous.scheduler.counters, current.scheduler.counters
+    steps = now.decode_steps_total - before.decode_steps_total
+    passes = steps + now.prefill_passes_total - before.prefill_passes_total
+    carried = now.decode_step_requests_total - before.decode_step_requests_total
+    tokens = now.step_tokens_total - before.step_tokens_total
+    return {"batch_size": round(carried / steps, 3) if steps else None,
+            "tokens_per_step": round(tokens / passes, 3) if passes else None}
 
-    steps = delta("decode_steps_total")
-    passes = steps + delta("prefill_passes_total")
-    return {"batch_size": round(delta("decode_step_requests_total") / steps, 3) if steps else None,
-            "tokens_per_step": round(delta("step_tokens_total") / passes, 3) if passes else None}
 
-
-def model_sample(info: dict[str, Any], completed: list[RequestRecord],
-                 previous_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def model_sample(info: TargetInfo, completed: list[RequestRecord],
+                 previous_info: TargetInfo | None = None) -> dict[str, Any]:
     """Model facts, the scheduler's figures since `previous_info`, and the mean of the requests (probes included)
     completed since the last sample."""
     def mean(key: str) -> float | None:
         values = [getattr(r, key) for r in completed if getattr(r, key) is not None]
         return round(sum(values) / len(values), 6) if values else None
 
-    available = {"loaded": 1, "error": 0}.get(info["status"])  # None while loading: no verdict yet
-    server = {key: info.get(key) for key in SERVER_FIGURES if info.get(key) is not None}
+    figures = info.remote.figures() if info.remote is not None else {}
+    server = {key: figures[key] for key in SERVER_FIGURES if figures.get(key) is not None}
+    facts, scheduler = info.facts, info.scheduler
     return server | {
-        "model_status": info["status"], "model_loaded": 1 if info["status"] == "loaded" else 0,
-        "model_available": available,
-        "in_flight": info["in_flight"], "queued": info["queued"],
-        "queue_usage": queue_usage(info),
-        "kv_cache_usage_ratio": info.get("kv_cache_usage_ratio"), **scheduler_means(previous_info or info, info),
-        "memory_footprint_gb": info.get("memory_footprint_gb"), "parameters_billions": info.get("parameters_billions"),
-        "load_seconds": info.get("load_seconds"), "completed_requests": len(completed),
+        "model_status": info.status.value, "model_loaded": 1 if info.loaded else 0,
+        "model_available": info.available,
+        "in_flight": info.in_flight, "queued": info.queued,
+        "queue_usage": info.queue_usage(),
+        "kv_cache_usage_ratio": scheduler.kv_cache_usage_ratio if scheduler is not None else None,
+        **scheduler_means(previous_info or info, info),
+        "memory_footprint_gb": facts.memory_footprint_gb if facts is not None else None,
+        "parameters_billions": facts.parameters_billions if facts is not None else None,
+        "load_seconds": info.load_seconds, "completed_requests": len(completed),
         "inference_time": mean("latency_seconds"), "ttft_seconds": mean("ttft_seconds"),
         "tokens_per_second": mean("tokens_per_second"),
         "inter_token_latency_seconds": mean("inter_token_latency_seconds"),
@@ -129,7 +134,7 @@ class CollectionLoop:
         self.last_cycle_seconds: float | None = None
         self._last_score: ScoreResult | None = None
         self._latency_evidence: dict[str, list[str]] = {}
-        self._previous_model_info: dict[str, Any] | None = None  # the scheduler's totals at the last cycle
+        self._previous_model_info: TargetInfo | None = None  # the scheduler's totals at the last cycle
         self._undeclared_seen: set[tuple[str, str]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -11,6 +11,7 @@ import pandas as pd
 
 from healthmon.loop import COLLECTOR_THREAD_NAME
 from healthmon.monitor import Monitor
+from healthmon.target_info import TargetInfo
 
 SEED_TARGET_TOKENS_PER_SECOND = 50  # the seed's throughput target, shown as a reference line
 DEFAULT_MAX_REQUESTS = 1000  # per-request lists in an answer: a week at one request a second is 600k rows
@@ -78,7 +79,7 @@ def status_payload(monitor: Monitor) -> dict[str, Any]:
         "score_components": health["components"],
         "service_uptime_hours": round((monitor.clock() - monitor.started_at) / 3600, 4),
         "monitoring": monitor.running,
-        "model_loaded": info["status"] == "loaded",
+        "model_loaded": info.loaded,
         "model_info": model_info_payload(info),
         "latest_system": latest_system(monitor),
         "latest_model": latest_model(monitor),
@@ -92,10 +93,10 @@ def status_payload(monitor: Monitor) -> dict[str, Any]:
     })
 
 
-def model_info_payload(info: dict[str, Any]) -> dict[str, Any]:
+def model_info_payload(info: TargetInfo) -> dict[str, Any]:
     """Model facts; says in words when the model is the built-in demo, so nobody mistakes its figures."""
-    out = dict(info)
-    if out.get("is_demo"):
+    out = info.to_json()
+    if info.is_demo:
         out["note"] = "Built-in demo model (a tiny offline model for trying healthmon); not a real LLM."
     return clean(out)
 

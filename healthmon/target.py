@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from healthmon.params import GenerationParams
     from healthmon.records import RequestRecord
+    from healthmon.target_info import TargetInfo
     from healthmon.tracing import Trace
 
 
@@ -58,14 +59,6 @@ class TokenStream(Protocol):
 
 
 END = object()  # the last item a stream's token queue holds
-
-
-def queue_usage(info: dict[str, Any]) -> float | None:
-    """Waiting requests as a percentage of a target's queue limit (a limit of 0 is full with one waiting)."""
-    queued, queue_max = info.get("queued"), info.get("queue_max")
-    if queued is None or queue_max is None:
-        return None
-    return round(100.0 * queued / queue_max, 1) if queue_max else (100.0 if queued else 0.0)
 
 
 class StreamState:
@@ -128,7 +121,7 @@ class Target(Protocol):
     @property
     def model_name(self) -> str: ...
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> TargetInfo:
         """State and facts for pages, /api/model/info and the model layer (status, in_flight, queued, …)."""
 
     def is_idle(self) -> bool: ...

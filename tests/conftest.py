@@ -27,9 +27,9 @@ os.environ["HEALTHMON_MODEL"] = "demo"
 def wait_for_model(monitor, timeout_seconds: float = 60.0) -> str:
     """Wait until the monitor's model, loading in the background, is loaded or failed; its status then."""
     deadline = time.monotonic() + timeout_seconds
-    while monitor.target.info()["status"] not in ("loaded", "error") and time.monotonic() < deadline:
+    while monitor.target.info().status.value not in ("loaded", "error") and time.monotonic() < deadline:
         time.sleep(0.05)
-    return monitor.target.info()["status"]
+    return monitor.target.info().status.value
 
 
 def plotly_spec(spec_json: str) -> dict:

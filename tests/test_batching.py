@@ -108,7 +108,7 @@ def test_a_client_that_leaves_mid_batch_frees_its_row_and_changes_no_one_else(ru
     pieces.close()  # the client went away
     assert leaving.result(30).finish_reason == "cancelled" and leaving.result().output_tokens < 200
     assert [s.result(60).response for s in others] == [r.response for r in alone]
-    assert runtime.info()["in_flight"] == 0 and runtime.info()["queued"] == 0
+    assert runtime.info().in_flight == 0 and runtime.info().queued == 0
 
 
 def test_timings_are_each_requests_own(runtime_and_records):
@@ -143,13 +143,14 @@ def test_more_requests_than_rows_wait_their_turn_and_all_finish(demo_model_dir):
     streams = [runtime.stream(GenerationParams(f"Request {i}", max_new_tokens=6, temperature=0), want_text=False)
                for i in range(5)]
     info = runtime.info()
-    assert info["in_flight"] + info["queued"] == 5
+    assert info.in_flight + info.queued == 5
     release.set()
     assert [s.result(60).status for s in streams] == ["ok"] * 5
     assert max(seen_rows) <= 2
     info = runtime.info()
-    assert info["decode_steps_total"] > 0 and info["decode_step_requests_total"] >= info["decode_steps_total"]
-    assert info["in_flight"] == info["queued"] == 0 and info["max_batch"] == 2 and info["batching"] is True
+    counters = info.scheduler.counters
+    assert counters.decode_steps_total > 0 and counters.decode_step_requests_total >= counters.decode_steps_total
+    assert info.in_flight == info.queued == 0 and info.scheduler.max_batch == 2 and info.scheduler.batching is True
     runtime.close()
 
 
@@ -160,7 +161,7 @@ def test_a_small_kv_cache_makes_requests_wait_for_room(demo_model_dir):
     results = [s.result(60) for s in [runtime.stream(p, want_text=False) for p in params]]
     assert all(r.status == "ok" for r in results)
     info = runtime.info()
-    assert info["kv_cache_deferred_total"] >= 1 and info["kv_cache_capacity_tokens"] == 80
+    assert info.scheduler.counters.kv_cache_deferred_total >= 1 and info.scheduler.kv_cache_capacity_tokens == 80
     too_big = runtime.stream(GenerationParams("x", max_new_tokens=100), want_text=False)
     assert too_big.done.wait(30) and "KV cache" in str(too_big.error)
     assert records[-1].status == "rejected"
@@ -215,7 +216,7 @@ def test_a_newcomer_whose_prefill_fails_ends_alone_and_the_batch_goes_on(demo_mo
     "".join(pieces)
     assert running.result(60).status == "ok" and running.result().finish_reason in ("stop", "length")
     assert [r.status for r in records] == ["error", "ok"]
-    assert runtime.info()["in_flight"] == runtime.info()["queued"] == 0
+    assert runtime.info().in_flight == runtime.info().queued == 0
     runtime.close()
 
 
@@ -232,5 +233,5 @@ def test_a_request_whose_client_left_while_it_waited_never_runs(demo_model_dir):
     assert first.result(60).status == "ok"
     record = left.result(60)
     assert record.status == "ok" and record.finish_reason == "cancelled" and record.output_tokens == 0
-    assert runtime.info()["queued"] == 0
+    assert runtime.info().queued == 0
     runtime.close()

@@ -34,10 +34,11 @@ def loaded(demo_model_dir):
 def test_load_reports_model_facts(loaded):
     runtime, _ = loaded
     info = runtime.info()
-    assert info["status"] == "loaded" and info["is_demo"] is True
-    assert info["parameters"] > 100_000 and info["memory_footprint_bytes"] > 0
-    assert info["device"] == "cpu" and info["dtype"] == "float32"
-    assert info["load_seconds"] > 0 and info["architecture"]
+    facts = info.facts
+    assert info.status == "loaded" and info.is_demo is True and facts.is_demo is True
+    assert facts.parameters > 100_000 and facts.memory_footprint_bytes > 0
+    assert facts.device == "cpu" and facts.dtype == "float32"
+    assert info.load_seconds > 0 and facts.architecture
 
 
 def test_greedy_generation_is_measured_in_tokens(loaded):
@@ -84,7 +85,7 @@ def test_sampling_with_a_seed_is_reproducible(loaded):
 
 def test_prompt_beyond_the_context_is_a_client_error(loaded):
     runtime, records = loaded
-    context = runtime.info()["context_tokens"]
+    context = runtime.info().facts.context_tokens
     with pytest.raises(InvalidRequest, match="context"):
         runtime.generate(GenerationParams("word " * context, max_new_tokens=10))
     assert records[-1].status == "rejected"
@@ -138,8 +139,8 @@ def test_failed_load_is_an_error_state_that_can_be_retried(demo_model_dir):
 
     runtime = make_runtime(demo_model_dir, records, resolver=resolver)
     assert runtime.load() is False
-    assert runtime.info()["status"] == "error" and "offline" in runtime.info()["error"]
-    assert runtime.load() is True and runtime.info()["status"] == "loaded"
+    assert runtime.info().status == "error" and "offline" in runtime.info().error
+    assert runtime.load() is True and runtime.info().status == "loaded"
 
 
 def test_out_of_memory_during_generation_fails_one_request_only(demo_model_dir):

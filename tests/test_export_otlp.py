@@ -17,6 +17,13 @@ from healthmon.export.otlp import TraceExporter, trace_exporter_from_env
 from healthmon.monitor import Monitor
 from healthmon.params import GenerationParams
 from healthmon.records import RequestRecord
+from healthmon.remote.server_metrics import ServerFigures
+from healthmon.target import ModelStatus
+from healthmon.target_info import ModelFacts, RemoteInfo, TargetInfo
+
+IDLE = {"name": "m", "file": None, "chosen_because": None, "status": ModelStatus.LOADED, "error": None,
+        "progress": None, "is_demo": False, "load_seconds": None, "loaded_at": None, "in_flight": 0, "queued": 0,
+        "queue_max": 8}
 
 
 def record(**overrides) -> RequestRecord:
@@ -35,10 +42,26 @@ def record(**overrides) -> RequestRecord:
     return RequestRecord.from_row(base | overrides)
 
 
+def in_process(chat_template: bool) -> TargetInfo:
+    """An in-process target's info: its model's tokenizer has a chat template or not."""
+    facts = ModelFacts(architecture="Qwen2ForCausalLM", model_type="qwen2", parameters=1, parameters_billions=0.0,
+                       memory_footprint_bytes=4, memory_footprint_gb=0.0, context_tokens=1024, vocab_size=3000,
+                       device="cpu", dtype="float32", path="/m", has_chat_template=chat_template, is_demo=False,
+                       batching_unsupported_reason=None)
+    return TargetInfo(source="demo", ref="", facts=facts, **IDLE)
+
+
+def remote(server_kind: str | None, ref: str) -> TargetInfo:
+    """A remote target's info: the kind of server its /metrics showed, and its base URL."""
+    return TargetInfo(source="openai", ref=ref, **IDLE, remote=RemoteInfo(
+        status_message=None, target_health_latency_seconds=0.01, architecture="remote (OpenAI-compatible)",
+        server=ServerFigures(), server_kind=server_kind))
+
+
 @pytest.fixture
 def memory():
     exporter = InMemorySpanExporter()
-    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {"has_chat_template": True})
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: in_process(True))
     yield tracer, exporter
     tracer.shutdown()
 
@@ -103,7 +126,7 @@ def test_failures_and_probes_are_marked(memory):
 
 def test_text_completion_without_a_chat_template_and_a_bad_record_never_raises():
     exporter = InMemorySpanExporter()
-    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {"has_chat_template": False})
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: in_process(False))
     try:
         tracer.record(record(trace_id="not hex"))  # logged, not raised: tracing must never fail a request
         tracer.record(record())
@@ -134,7 +157,7 @@ def test_a_proxied_requests_record_says_whether_it_streamed():
 @pytest.mark.parametrize("kind, provider", [("llamacpp", "llama.cpp"), ("vllm", "vllm"), (None, "openai")])
 def test_a_remote_target_is_a_client_span_naming_its_provider_and_server(kind, provider):
     exporter = InMemorySpanExporter()
-    info = {"source": "openai", "server_kind": kind, "ref": "http://127.0.0.1:8080/v1"}
+    info = remote(kind, "http://127.0.0.1:8080/v1")
     tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: info)
     try:
         tracer.record(record(source="openai", ttft_seconds=0.12, model="SmolLM2",
@@ -156,7 +179,7 @@ def test_prompts_and_answers_leave_only_when_asked_for(setting, captured):
     from healthmon.export.otlp import capture_mode
 
     exporter = InMemorySpanExporter()
-    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: {}, capture=capture_mode(setting))
+    tracer = TraceExporter(BatchSpanProcessor(exporter), lambda: in_process(False), capture=capture_mode(setting))
     try:
         tracer.record(record(prompt="Wie geht's?", response="Gut, danke.",
                              params={"messages": [{"role": "system", "content": "Be brief."},
@@ -179,10 +202,10 @@ def test_prompts_and_answers_leave_only_when_asked_for(setting, captured):
 def test_no_exporter_without_an_endpoint(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-    assert trace_exporter_from_env(lambda: {}) is None
+    assert trace_exporter_from_env(lambda: in_process(False)) is None
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    assert trace_exporter_from_env(lambda: {}) is None
+    assert trace_exporter_from_env(lambda: in_process(False)) is None
 
 
 class Collector(BaseHTTPRequestHandler):

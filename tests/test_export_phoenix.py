@@ -124,9 +124,9 @@ def test_a_real_generation_reaches_phoenix_with_the_genai_attributes_and_its_mes
 
 
 def test_a_remote_targets_span_names_the_server_and_sends_no_text_by_default(phoenix):
-    from tests.test_export_otlp import record
+    from tests.test_export_otlp import record, remote
 
-    info = {"source": "openai", "server_kind": "llamacpp", "ref": "http://127.0.0.1:8080/v1"}
+    info = remote("llamacpp", "http://127.0.0.1:8080/v1")
     exporter = TraceExporter(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{phoenix}/v1/traces")), lambda: info)
     trace_id = "5e" * 16
     try:

@@ -136,7 +136,7 @@ def test_a_bad_gguf_leaves_the_runtime_in_error_naming_the_file(tmp_path):
                            sink=SimpleNamespace(record=lambda record: None))
     assert runtime.load() is False
     info = runtime.info()
-    assert info["status"] == "error" and "broken.gguf is not a GGUF file" in info["error"]
+    assert info.status == "error" and "broken.gguf is not a GGUF file" in info.error
 
 
 def test_a_model_loaded_from_gguf_is_made_saveable():

@@ -43,8 +43,8 @@ try:
     loaded = target.load()
     answer = target.generate(GenerationParams("Hello", max_new_tokens=4, temperature=0.0)) if loaded else None
     info = target.info()
-    print(json.dumps({"kind": spec.kind, "ref": spec.ref, "because": info["chosen_because"],
-                      "status": info["status"], "error": info["error"], "name": info["name"],
+    print(json.dumps({"kind": spec.kind, "ref": spec.ref, "because": info.chosen_because,
+                      "status": info.status.value, "error": info.error, "name": info.name,
                       "progress": [[r.stage, r.fraction, r.bytes_done, r.bytes_total] for r in reports],
                       "answered": answer is not None and answer.status == "ok"}))
 finally:

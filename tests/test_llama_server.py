@@ -135,8 +135,9 @@ def test_slots_under_four_concurrent_requests_reach_the_model_layer_and_metrics(
         exposed = httpx.get(f"{proxy.url}/metrics", timeout=30).text
         release.set()
         assert all(f.result(120) > 0 for f in futures)
-    assert info["server_slots_busy"] == info["server_slots_total"] == 4
-    assert 0 < info["server_context_usage_ratio"] < 1
+    server = info.remote.server
+    assert server.server_slots_busy == server.server_slots_total == 4
+    assert 0 < server.server_context_usage_ratio < 1
     assert model["server_slots_busy"] == 4 and model["server_context_usage_ratio"] > 0
     assert "healthmon_server_slots_busy 4.0" in exposed and "healthmon_server_slots_total 4.0" in exposed
 

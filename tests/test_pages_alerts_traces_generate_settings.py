@@ -285,7 +285,7 @@ def test_settings_refuses_a_malformed_model_source_and_keeps_the_model(open_page
     at.text_input(key="settings-model-spec").input("ftp:somewhere")
     at.button(key="settings-load").click().run()
     assert any("unknown model source" in error.value for error in at.error)
-    assert monitor.target.info()["status"] == "loaded"
+    assert monitor.target.info().status == "loaded"
 
 
 def test_settings_shows_the_configuration_without_secrets(open_page):

@@ -313,7 +313,7 @@ def test_model_page_shows_a_failed_load_with_its_reason(data_dir, monkeypatch, t
     monitor = _monitor(monkeypatch, data_dir, NoGpuNvml(), HEALTHMON_MODEL=str(tmp_path / "missing"))
     try:
         at = run_page("views/model.py")
-        assert monitor.target.info()["status"] == "error"
+        assert monitor.target.info().status == "error"
         assert at.error and at.error[0].value.startswith("**The model failed to load**")
         assert "missing" in at.error[0].value
     finally:

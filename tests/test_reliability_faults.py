@@ -203,7 +203,7 @@ def test_a_failed_model_load_can_be_retried_through_the_api(data_dir, tmp_path):
         shutil.copytree(data_dir / "demo-model", checkpoint)  # the cause is fixed; retry the same source
         accepted = client.post("/api/model/load")
         assert accepted.status_code == 202, accepted.text
-        wait_for(lambda: monitor.target.info()["status"] in ("loaded", "error"), "the reload")
+        wait_for(lambda: monitor.target.info().status in ("loaded", "error"), "the reload")
         assert status(client)["model_info"]["status"] == "loaded"
         assert generate(client).status_code == 200
 
@@ -213,7 +213,7 @@ def test_a_failed_model_load_can_be_retried_through_the_api(data_dir, tmp_path):
         not_a_model.mkdir(parents=True)
         broken = client.post("/api/model/load", json={"model": str(not_a_model)})
         assert broken.status_code == 202
-        wait_for(lambda: monitor.target.info()["status"] in ("loaded", "error"), "the failed reload")
+        wait_for(lambda: monitor.target.info().status in ("loaded", "error"), "the failed reload")
         assert status(client)["model_info"]["status"] == "error"  # a bad reload is a state, not a crash
         monitor.loop.collect_once()
         assert len(monitor.loop.rings["system"]) == 2

@@ -164,7 +164,7 @@ def test_nasty_bodies_get_the_right_4xx(api, body, status, fragment):
 
 def test_a_prompt_beyond_the_context_is_a_4xx_that_says_so(api):
     monitor, client = api
-    context = monitor.target.info()["context_tokens"]
+    context = monitor.target.info().facts.context_tokens
     tokenizer = monitor.target._loaded.tokenizer
     prompt = " ".join(f"w{i}x" for i in range(640))
     assert len(prompt) <= monitor.settings.max_prompt_chars and len(tokenizer(prompt)["input_ids"]) > context

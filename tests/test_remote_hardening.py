@@ -256,9 +256,9 @@ def test_a_long_model_name_is_cut_and_huge_metrics_refused_not_held(serve):
     target = RemoteTarget(server.base_url, sink=SimpleNamespace(record=lambda r: None), poll_interval_seconds=3600)
     target.poll_once()
     info = target.info()
-    assert info["status"] == "loaded" and len(info["name"]) == MAX_NAME_CHARS
-    assert info["server_kind"] is None  # 6 MB of /metrics refused unread, not parsed
-    assert info["server_slots_busy"] == info["server_slots_total"] == 3
+    assert info.status == "loaded" and len(info.name) == MAX_NAME_CHARS
+    assert info.remote.server_kind is None  # 6 MB of /metrics refused unread, not parsed
+    assert info.remote.server.server_slots_busy == info.remote.server.server_slots_total == 3
     target.close()
 
 
@@ -275,13 +275,13 @@ def test_a_server_loading_its_model_is_loading_with_its_words_and_no_outage(serv
     target = RemoteTarget(server.base_url, sink=SimpleNamespace(record=lambda r: None), poll_interval_seconds=3600)
     target.poll_once()
     info = target.info()
-    assert info["status"] == "loading" and info["status_message"] == "Loading model" and info["error"] is None
+    assert info.status == "loading" and info.remote.status_message == "Loading model" and info.error is None
     assert model_sample(info, [])["model_available"] is None  # no verdict: model_unavailable cannot fire
     with pytest.raises(ModelNotReady, match="remote target is loading: Loading model"):
         target.stream(GenerationParams("Hi"))
     ready.set()
     target.poll_once()
-    assert target.info()["status"] == "loaded" and target.info()["status_message"] is None
+    assert target.info().status == "loaded" and target.info().remote.status_message is None
     target.close()
 
 

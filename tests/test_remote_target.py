@@ -38,7 +38,7 @@ def target(transformers_serve):
 @pytest.mark.e2e
 def test_a_streamed_generation_is_measured_from_the_stream_and_recorded(target):
     target.poll_once()
-    assert target.status is ModelStatus.LOADED and target.info()["target_health_latency_seconds"] > 0
+    assert target.status is ModelStatus.LOADED and target.info().remote.target_health_latency_seconds > 0
     params = GenerationParams("Hi", max_new_tokens=6, temperature=0.0,
                               messages=(ChatMessage("system", "Be brief."), ChatMessage("user", "Hi")))
     stream = target.stream(params, source="api")
@@ -65,12 +65,12 @@ def test_a_server_that_dies_mid_stream_fails_that_request_and_the_target_recover
     record = target.records[-1]
     assert record.status == "error" and record.trace_id == stream.trace_id
     target.poll_once()
-    assert target.status is ModelStatus.ERROR and target.info()["error"]
+    assert target.status is ModelStatus.ERROR and target.info().error
     with pytest.raises(ModelNotReady, match="remote target is error"):
         target.stream(GenerationParams("Hi"))
     transformers_serve.restart()
     target.poll_once()
-    assert target.status is ModelStatus.LOADED and target.info()["error"] is None
+    assert target.status is ModelStatus.LOADED and target.info().error is None
     assert target.stream(GenerationParams("Hi", max_new_tokens=2)).result(60).status == "ok"
 
 
@@ -231,8 +231,9 @@ def test_a_servers_own_metrics_reach_the_model_layer_and_the_model_page(vllm_sha
         monitor.target.poll_once()
         monitor.target.poll_once()  # two scrapes: the interval figures come from their difference
         info = monitor.target.info()
-        assert info["status"] == "loaded" and info["name"] == "served-model" and info["server_kind"] == "vllm"
-        assert info["server_requests_running"] == 3 + 2 and 0 <= info["server_kv_cache_usage_ratio"] <= 1
+        server = info.remote.server
+        assert info.status == "loaded" and info.name == "served-model" and info.remote.server_kind == "vllm"
+        assert server.server_requests_running == 3 + 2 and 0 <= server.server_kv_cache_usage_ratio <= 1
         sample = monitor.loop.collect_once()["model"]
         assert sample["server_requests_running"] == 5 and sample["model_available"] == 1
         at = AppTest.from_file("../streamlit_app.py", default_timeout=30)

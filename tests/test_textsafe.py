@@ -189,7 +189,7 @@ def test_a_newline_in_a_model_source_does_not_forge_a_log_line(tmp_path):
                            models_dir=tmp_path / "models", sink=SimpleNamespace(record=lambda record: None),
                            logger=logger)
     try:
-        assert runtime.load() is False and runtime.info()["status"] == "error"
+        assert runtime.load() is False and runtime.info().status == "error"
     finally:
         runtime.close()
         logger.removeHandler(handler)

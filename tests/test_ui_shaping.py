@@ -16,6 +16,7 @@ from healthmon import charts
 from healthmon.analysis.rules import METRICS, BaselineRule, ForecastRule, ThresholdRule, default_rules
 from healthmon.config import Settings
 from healthmon.quality.drift import REFERENCE_RECORDED
+from healthmon.remote.server_metrics import ServerFigures
 from healthmon.runtime.sources import ModelSpec, parse_model_spec
 from healthmon.ui.shaping.alerts import (
     LAYERS,
@@ -216,14 +217,14 @@ def test_the_probe_csv_keeps_stored_units_and_adds_drift_and_response():
 
 
 def test_a_remote_servers_figures_read_as_its_tiles_show_them():
-    figures = server_figures({"server_requests_running": 3, "server_requests_waiting": 1_500,
-                              "server_kv_cache_usage_ratio": 0.425, "server_ttft_seconds": 0.0421,
-                              "server_generation_tokens_per_second": 1234.56})
+    figures = server_figures(ServerFigures(server_requests_running=3, server_requests_waiting=1_500,
+                                           server_kv_cache_usage_ratio=0.425, server_ttft_seconds=0.0421,
+                                           server_generation_tokens_per_second=1234.56))
     assert figures == {"server_requests_running": "3", "server_requests_waiting": "1.50 K",
                        "server_kv_cache_usage_ratio": "42%", "server_ttft_seconds": "42 ms",
                        "server_generation_tokens_per_second": "1,234.6"}
-    assert set(server_figures({}).values()) == {"—"}  # a server that exposes none of them
-    slots = server_figures({"server_slots_busy": 3, "server_slots_total": 4, "server_context_usage_ratio": 0.075})
+    assert set(server_figures(ServerFigures()).values()) == {"—"}  # a server that exposes none of them
+    slots = server_figures(ServerFigures(server_slots_busy=3, server_slots_total=4, server_context_usage_ratio=0.075))
     assert (slots["server_slots_busy"], slots["server_context_usage_ratio"]) == ("3 / 4", "8%")  # llama.cpp's /slots
 
 
@@ -678,11 +679,11 @@ def test_a_server_that_stopped_answering_shows_no_health_latency_beside_error():
     try:
         target.poll_once()
         up = target.info()
-        assert up["status"] == "loaded" and health_latency_text(up) != NO_DATA
+        assert up.status == "loaded" and health_latency_text(up) != NO_DATA
         server.shutdown()
         server.server_close()
         target.poll_once()
         down = target.info()
-        assert down["status"] == "error" and health_latency_text(down) == NO_DATA
+        assert down.status == "error" and health_latency_text(down) == NO_DATA
     finally:
         target.close()

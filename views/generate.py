@@ -20,7 +20,8 @@ from healthmon.params import (
     MAX_TEMPERATURE,
     MIN_REPETITION_PENALTY,
 )
-from healthmon.target import TokenStream
+from healthmon.target import ModelStatus, TokenStream
+from healthmon.target_info import TargetInfo
 from healthmon.ui.chat import Turn, relevance_pending, request_body
 from healthmon.ui.format import escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
@@ -36,13 +37,13 @@ PENDING_REFRESH_SECONDS = 1.0
 PAGE_TEMPERATURE = 0.2
 
 
-def model_notice(info: dict[str, Any]) -> None:
+def model_notice(info: TargetInfo) -> None:
     """Say why a request would be refused before anyone sends it, and where to fix it."""
-    messages = {"loading": t("The model is still loading. Follow its progress in Settings."),
-                "not_loaded": t("The model is not loaded. Load it from Settings."),
-                "error": t("The model failed to load. See the error and retry in Settings.")}
-    if info["status"] in messages:
-        st.warning(messages[info["status"]], icon=":material/hourglass_top:")
+    messages = {ModelStatus.LOADING: t("The model is still loading. Follow its progress in Settings."),
+                ModelStatus.NOT_LOADED: t("The model is not loaded. Load it from Settings."),
+                ModelStatus.ERROR: t("The model failed to load. See the error and retry in Settings.")}
+    if info.status in messages:
+        st.warning(messages[info.status], icon=":material/hourglass_top:")
         st.page_link("views/settings.py", label=t("Open Settings"), icon=":material/settings:")
 
 
@@ -158,7 +159,7 @@ def show_turn(turn: Turn, newest: bool) -> None:
 
 st.title(t("Generate"))
 info = m.target.info()
-if info.get("is_demo"):
+if info.is_demo:
     st.info(t("This is the built-in demo model: a tiny offline model, so its answers are only for trying the monitor."),
             icon=":material/science:")
 model_caption(info)

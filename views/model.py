@@ -5,6 +5,8 @@ import streamlit as st
 
 from healthmon import charts
 from healthmon.quality.embedder import DISABLED_NAMES
+from healthmon.target import ModelStatus
+from healthmon.target_info import RemoteInfo, SchedulerInfo, TargetInfo
 from healthmon.ui import panels
 from healthmon.ui.format import NO_DATA, bytes_to_text, count_to_text, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
@@ -36,93 +38,94 @@ st.caption(t("The loaded model and how it performs over the time window chosen i
 panels.refresh_note(m)
 
 
-def remote_card(info: dict) -> None:
+def remote_card(info: TargetInfo, remote: RemoteInfo) -> None:
     """A remote target: the server's state and health, and its own metrics where it exposes them."""
     with st.container(border=True):
-        st.markdown(f"#### {escape_markdown(info['name'])}")
+        st.markdown(f"#### {escape_markdown(info.name)}")
         cols = st.columns(4)
-        cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
+        cols[0].metric(t("State"), t(info.status.value.replace("_", " ")))
         cols[1].metric(metric_label("target_health_latency_seconds"), health_latency_text(info),
                        help=metric_help("target_health_latency_seconds"))
-        cols[2].metric(t("Running here"), f"{info['in_flight']} / {1 + info['queue_max']}",
+        cols[2].metric(t("Running here"), f"{info.in_flight} / {1 + info.queue_max}",
                        help=t("Requests healthmon is streaming from the server now, of the most it lets run at once."))
-        cols[3].metric(t("Server kind"), escape_markdown(info.get("server_kind") or NO_DATA))
-        since = info.get("loaded_at")
-        panels.facts({t("Source"): f"{info['source']}: {info['ref']}",
+        cols[3].metric(t("Server kind"), escape_markdown(remote.server_kind or NO_DATA))
+        since = info.loaded_at
+        panels.facts({t("Source"): f"{info.source}: {info.ref}",
                       t("Connected since"): since[:19].replace("T", " ") + " UTC" if since else None})
-        if info["status"] == "error":
-            st.error(f"**{t('The remote server does not answer')}**: {escape_markdown(info['error'])}  \n"
+        if info.status is ModelStatus.ERROR:
+            st.error(f"**{t('The remote server does not answer')}**: {escape_markdown(info.error or '')}  \n"
                      f"{t('healthmon checks it every few seconds and reconnects by itself.')}", icon=":material/error:")
-        elif info["status"] == "loading":
-            message = info.get("status_message")
+        elif info.status is ModelStatus.LOADING:
+            message = remote.status_message
             st.info(f"**{t('The server is loading its model')}**"
                     + (f": {escape_markdown(message)}" if message else "") + "  \n"
                     + t("Requests are refused until it is ready; this is no outage."),
                     icon=":material/hourglass_empty:")
-        elif info.get("server_kind") is None and info.get("server_slots_total") is None:
+        elif remote.server_kind is None and remote.server.server_slots_total is None:
             st.caption(t("The server exposes no metrics healthmon reads (vLLM, llama.cpp with --metrics and TGI do): "
                          "the figures below are measured from the streams alone."))
         else:
-            figures = server_figures(info)
+            figures = server_figures(remote.server)
             for col, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
                 col.metric(metric_label(key), value, help=metric_help(key))
 
 
-def model_card(info: dict) -> None:
-    if info.get("source") == "openai":
-        remote_card(info)
+def model_card(info: TargetInfo) -> None:
+    if info.remote is not None:
+        remote_card(info, info.remote)
         return
+    facts = info.facts
     with st.container(border=True):
-        st.markdown(f"#### {escape_markdown(info['name'])}")  # a model source is the client's text
-        if info.get("is_demo"):
+        st.markdown(f"#### {escape_markdown(info.name)}")  # a model source is the client's text
+        if info.is_demo:
             st.info(f"**{t('Demo model')}**: " + t("a tiny model built offline for trying healthmon, not a real LLM: "
                                                    "its speed and output say nothing about a production model."),
                     icon=":material/science:")
         cols = st.columns(4)
-        cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
-        cols[1].metric(metric_label("parameters"), count_to_text(info.get("parameters")),
+        cols[0].metric(t("State"), t(info.status.value.replace("_", " ")))
+        cols[1].metric(metric_label("parameters"), count_to_text(facts.parameters if facts else None),
                        help=metric_help("parameters"))
-        cols[2].metric(metric_label("memory_footprint_bytes"), bytes_to_text(info.get("memory_footprint_bytes")),
+        cols[2].metric(metric_label("memory_footprint_bytes"),
+                       bytes_to_text(facts.memory_footprint_bytes if facts else None),
                        help=metric_help("memory_footprint_bytes"))
-        loaded_at = info.get("loaded_at")
+        loaded_at = info.loaded_at
         when = f" ({loaded_at[:19].replace('T', ' ')} UTC)" if loaded_at else ""
-        cols[3].metric(metric_label("load_seconds"), fmt_seconds(info.get("load_seconds")),
+        cols[3].metric(metric_label("load_seconds"), fmt_seconds(info.load_seconds),
                        help=metric_help("load_seconds") + when)
-        context = info.get("context_tokens")
-        panels.facts({t("Source"): f"{info['source']}: {info['ref']}", t("Architecture"): info.get("architecture"),
-                      t("Data type"): info.get("dtype"), t("Device"): info.get("device"),
+        context = facts.context_tokens if facts else None
+        panels.facts({t("Source"): f"{info.source}: {info.ref}", t("Architecture"): info.architecture,
+                      t("Data type"): facts.dtype if facts else None, t("Device"): facts.device if facts else None,
                       t("Context window"): f"{context:,} {t('tokens')}" if context else None})
-        if info["status"] == "loaded":
-            scheduler_tiles(info)
-        if info["status"] == "loading":
-            progress = info.get("progress") or {}
-            st.progress(progress.get("fraction") or 0.0,
-                        text=f"{t('Loading')} {escape_markdown(info['name'])}: "
-                             f"{escape_markdown(progress.get('message') or t('starting'))}")
-        elif info["status"] == "error":
-            st.error(f"**{t('The model failed to load')}**: {escape_markdown(info['error'])}  \n"
+        if info.loaded and info.scheduler is not None:
+            scheduler_tiles(info, info.scheduler)
+        if info.status is ModelStatus.LOADING:
+            progress = info.progress
+            st.progress(progress.fraction or 0.0 if progress else 0.0,
+                        text=f"{t('Loading')} {escape_markdown(info.name)}: "
+                             f"{escape_markdown(progress.message if progress else t('starting'))}")
+        elif info.status is ModelStatus.ERROR:
+            st.error(f"**{t('The model failed to load')}**: {escape_markdown(info.error or '')}  \n"
                      f"{t('System monitoring goes on. Retry from Settings or with POST /api/model/load.')}",
                      icon=":material/error:")
-        elif info["status"] == "not_loaded":
+        elif info.status is ModelStatus.NOT_LOADED:
             empty_state(t("No model is loaded. Load one from Settings."), link_page="views/settings.py",
                         link_label=t("Open Settings"))
 
 
-def scheduler_tiles(info: dict) -> None:
+def scheduler_tiles(info: TargetInfo, scheduler: SchedulerInfo) -> None:
     """The batch as the scheduler sees it now: who runs, who waits, and how full the KV cache is."""
     cols = st.columns(4)
-    cols[0].metric(metric_label("in_flight"), f"{info['in_flight']} / {info.get('max_batch', 1)}",
+    cols[0].metric(metric_label("in_flight"), f"{info.in_flight} / {scheduler.max_batch}",
                    help=metric_help("in_flight") + " " + metric_help("max_batch"))
-    cols[1].metric(metric_label("queued"), f"{info['queued']} / {info['queue_max']}",
+    cols[1].metric(metric_label("queued"), f"{info.queued} / {info.queue_max}",
                    help=metric_help("queued") + " " + metric_help("queue_max"))
-    ratio = info.get("kv_cache_usage_ratio")
-    capacity = info.get("kv_cache_capacity_tokens")
+    ratio, capacity = scheduler.kv_cache_usage_ratio, scheduler.kv_cache_capacity_tokens
     cols[2].metric(metric_label("kv_cache_usage_ratio"), NO_DATA if ratio is None else f"{ratio:.1%}",
                    help=metric_help("kv_cache_usage_ratio")
-                   + (f" {count_to_text(info.get('kv_cache_used_tokens'))} / {count_to_text(capacity)} {t('tokens')}."
+                   + (f" {count_to_text(scheduler.kv_cache_used_tokens)} / {count_to_text(capacity)} {t('tokens')}."
                       if capacity else ""))
-    reason = info.get("batching_unsupported_reason")
-    cols[3].metric(t("Batching"), t("continuous") if info.get("batching") else t("one at a time"),
+    reason = info.facts.batching_unsupported_reason if info.facts else None
+    cols[3].metric(t("Batching"), t("continuous") if scheduler.batching else t("one at a time"),
                    help=t("Requests join the running batch between decode steps and leave it when done.")
                    if reason is None else t("This model cannot be batched: {reason}.").format(
                        reason=escape_markdown(reason)))
@@ -266,7 +269,7 @@ def history_charts() -> None:
     requests = m.store.requests_frame(since, until, include_synthetic=True, columns=PROBE_COLUMNS)
     info = m.target.info()
     inference_trends(model, panels.history(m, "baseline", baseline_columns("ttft_seconds", USERS_TPS)),
-                     info["queue_max"], info.get("max_batch", 1))
+                     info.queue_max, info.scheduler.max_batch if info.scheduler else 1)
     probe_section(requests[requests["synthetic"] == 1], panels.history(m, "quality", ["canary_drift_similarity"]))
 
 

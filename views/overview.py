@@ -6,6 +6,7 @@ import streamlit as st
 from healthmon import charts, payloads
 from healthmon.analysis.messages import render
 from healthmon.analysis.score import SCORE_BANDS
+from healthmon.target import ModelStatus
 from healthmon.ui.format import escape_markdown, fmt, fmt_duration_hours
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
@@ -39,22 +40,22 @@ def status_header(status: dict) -> None:
     st.markdown(f"<span style='background:{color};color:white;padding:0.3rem 0.9rem;border-radius:1rem;"
                 f"font-weight:600;font-size:1.1rem'>{t('Health status')}: {label.upper()}</span>",
                 unsafe_allow_html=True)  # fixed words and colors only; no user or model text here
-    info = status["model_info"]
+    info = m.target.info()
     cols = st.columns(4)
     cols[0].metric(t("Service uptime"), fmt_duration_hours(status["service_uptime_hours"]))
-    cols[1].metric(t("Model"), t(info["status"].replace("_", " ")), help=escape_markdown(info["name"]))
+    cols[1].metric(t("Model"), t(info.status.value.replace("_", " ")), help=escape_markdown(info.name))
     cols[2].metric(t("Active alerts"), status["active_alerts"])
     cols[3].metric(t("Monitoring"), t("running") if status["monitoring"] else t("stopped"))
     model_caption(info)
-    if info.get("is_demo"):
+    if info.is_demo:
         st.caption(t("Built-in demo model: a tiny offline model for trying healthmon, not a real LLM."))
-    if info["status"] == "loading":
-        progress = info.get("progress") or {}
-        st.progress(min(1.0, progress.get("fraction") or 0.0),
-                    text=f"{t('Loading')} {escape_markdown(info['name'])}: "
-                         f"{escape_markdown(progress.get('message') or '…')}")
-    elif info["status"] == "error":
-        st.error(f"{t('The model failed to load')}: {escape_markdown(info['error'])}. "
+    if info.status is ModelStatus.LOADING:
+        progress = info.progress
+        st.progress(min(1.0, (progress.fraction if progress else None) or 0.0),
+                    text=f"{t('Loading')} {escape_markdown(info.name)}: "
+                         f"{escape_markdown((progress.message if progress else None) or '…')}")
+    elif info.status is ModelStatus.ERROR:
+        st.error(f"{t('The model failed to load')}: {escape_markdown(info.error or '')}. "
                  f"{t('System monitoring goes on. Retry from Settings.')}")
 
 

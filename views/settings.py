@@ -1,11 +1,13 @@
 """Settings: the model source and its loading, monitoring on/off, intervals, language and the effective config."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from healthmon.remote.target import RemoteTarget
 from healthmon.runtime.sources import ACCEPTED_FORMS, ModelSourceError, describe, parse_model_spec
+from healthmon.target import ModelStatus
+from healthmon.target_info import TargetInfo
 from healthmon.ui.format import NO_DATA, count_to_text, escape_markdown, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.metric_text import metric_help, metric_label
@@ -28,7 +30,7 @@ def load_model() -> None:
         st.session_state["settings-load-error"] = str(exc)
         return
     st.session_state.pop("settings-load-error", None)
-    if m.target.info()["status"] == "loading":
+    if m.target.info().status is ModelStatus.LOADING:
         st.toast(t("The model is already loading."), icon=":material/hourglass_top:")
         return
     m.target.load_async(spec)
@@ -41,23 +43,21 @@ def switch_monitoring(action: str) -> None:
     st.toast(t(words[action]), icon=":material/check:")
 
 
-def model_facts(info: dict[str, Any]) -> None:
-    """The name on its own line (hub ids and paths outgrow a metric tile), then short facts as metrics.
-
-    Facts only while loaded: after a failed reload, info() still carries the previous model's facts.
-    """
-    loaded = info["status"] == "loaded"
-    architecture = f" · {escape_markdown(info['architecture'])}" if loaded and info.get("architecture") else ""
-    st.markdown(f"{t('Current')}: **{escape_markdown(info['name'])}**{architecture}")  # the client's text, as text
+def model_facts(info: TargetInfo) -> None:
+    """The name on its own line (hub ids and paths outgrow a metric tile), then short facts as metrics, only while
+    loaded."""
+    architecture = f" · {escape_markdown(info.architecture)}" if info.loaded and info.architecture else ""
+    st.markdown(f"{t('Current')}: **{escape_markdown(info.name)}**{architecture}")  # the client's text, as text
     cols = st.columns(5)
-    cols[0].metric(t("State"), t(info["status"].replace("_", " ")))
-    if loaded and info.get("source") != "openai":  # a remote server's weights, device and dtype are its own
-        cols[1].metric(metric_label("load_seconds"), fmt_seconds(info.get("load_seconds")),
+    cols[0].metric(t("State"), t(info.status.value.replace("_", " ")))
+    facts = info.facts  # a remote server's weights, device and dtype are its own: it has none here
+    if info.loaded and facts is not None:
+        cols[1].metric(metric_label("load_seconds"), fmt_seconds(info.load_seconds),
                        help=metric_help("load_seconds"))
-        cols[2].metric(metric_label("parameters"), count_to_text(info.get("parameters")),
+        cols[2].metric(metric_label("parameters"), count_to_text(facts.parameters),
                        help=metric_help("parameters"))
-        cols[3].metric(t("Device"), escape_markdown(info.get("device") or NO_DATA))
-        cols[4].metric(t("Data type"), escape_markdown(info.get("dtype") or NO_DATA))
+        cols[3].metric(t("Device"), escape_markdown(facts.device or NO_DATA))
+        cols[4].metric(t("Data type"), escape_markdown(facts.dtype or NO_DATA))
 
 
 st.title(t("Settings"))
@@ -68,25 +68,24 @@ st.subheader(t("Model source"))
 def model_status() -> None:
     info = m.target.info()
     model_facts(info)
-    if info["status"] == "loading":
-        progress = info.get("progress") or {}
-        fraction = progress.get("fraction")
+    if info.status is ModelStatus.LOADING:
+        progress = info.progress
+        fraction = progress.fraction if progress else None
         st.progress(fraction if fraction is not None else 0.0,
-                    text=f"{t('Loading')} {escape_markdown(info['name'])}: "
-                         f"{escape_markdown(progress.get('message') or t('starting'))}"
+                    text=f"{t('Loading')} {escape_markdown(info.name)}: "
+                         f"{escape_markdown((progress.message if progress else None) or t('starting'))}"
                          + (f" ({fraction:.0%})" if fraction is not None else ""))
-    elif info["status"] == "error":
-        remote = info.get("source") == "openai"
-        st.error(t("The remote server does not answer:") if remote else t("The model failed to load:"),
+    elif info.status is ModelStatus.ERROR:
+        st.error(t("The remote server does not answer:") if info.is_remote else t("The model failed to load:"),
                  icon=":material/error:")
-        show_text(info["error"])
+        show_text(info.error or "")
 
 
-def remote_source(info: dict[str, Any]) -> None:
+def remote_source(info: TargetInfo) -> None:
     """A remote target serves its own model: where it is, and a health check on demand."""
     source_col, button_col = st.columns([5, 1], vertical_alignment="bottom")
     source_col.caption(t("Watching the OpenAI-compatible server at {url}; set HEALTHMON_MODEL to watch another.")
-                       .format(url=escape_markdown(info["ref"])))
+                       .format(url=escape_markdown(info.ref)))
     button_col.button(t("Check now"), key="settings-check", on_click=m.target.load_async,
                       icon=":material/refresh:", width="stretch")
 

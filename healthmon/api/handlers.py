@@ -69,7 +69,7 @@ async def system_restart(request: Request, monitor: Monitor) -> Response:
 
 async def model_info(request: Request, monitor: Monitor) -> Response:
     info = monitor.target.info()
-    return JSONResponse({"model_info": payloads.model_info_payload(info), "model_loaded": info["status"] == "loaded"})
+    return JSONResponse({"model_info": payloads.model_info_payload(info), "model_loaded": info.loaded})
 
 
 async def model_load(request: Request, monitor: Monitor) -> Response:

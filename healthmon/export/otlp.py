@@ -30,7 +30,7 @@ import logging
 import math
 import os
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Literal
 
 from opentelemetry import trace as trace_api
@@ -42,6 +42,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from healthmon.records import RequestRecord
+from healthmon.target_info import TargetInfo
 from healthmon.textsafe import log_text, redact_url
 
 log = logging.getLogger("healthmon.export")
@@ -90,23 +91,18 @@ def capture_mode(value: str | None) -> Capture:
     return "NO_CONTENT"
 
 
-def is_remote(info: Mapping[str, Any]) -> bool:
-    """A target in another process (the remote target's `source` is "openai"), so its spans are CLIENT spans."""
-    return info.get("source") == "openai"
-
-
-def provider_name(info: Mapping[str, Any]) -> str:
+def provider_name(info: TargetInfo | None) -> str:
     """`gen_ai.provider.name` for the target `info` describes."""
-    if not is_remote(info):
+    if info is None or info.remote is None:
         return IN_PROCESS_PROVIDER
-    return _REMOTE_PROVIDERS.get(str(info.get("server_kind") or ""), OPENAI_COMPATIBLE_PROVIDER)
+    return _REMOTE_PROVIDERS.get(info.remote.server_kind or "", OPENAI_COMPATIBLE_PROVIDER)
 
 
-def response_id(record: RequestRecord, info: Mapping[str, Any]) -> str | None:
+def response_id(record: RequestRecord, info: TargetInfo | None) -> str | None:
     """The id the client got: in process, OpenAI's `chatcmpl-`/`cmpl-` plus the trace id on /v1 and the trace id
     elsewhere. In front of a remote server the client gets the server's own id, which the record does not keep
     (yet): then none, rather than an id no one saw."""
-    if is_remote(info):
+    if info is not None and info.is_remote:
         return None
     if record.source == "openai":
         return ("cmpl-" if (record.params or {}).get("raw_prompt") else "chatcmpl-") + record.trace_id
@@ -133,20 +129,19 @@ def content_attributes(record: RequestRecord) -> dict[str, str]:
     return out
 
 
-def _server_address(info: Mapping[str, Any]) -> dict[str, Any]:
+def _server_address(info: TargetInfo) -> dict[str, Any]:
     """server.address and server.port of a remote target, from its (redacted) base URL."""
     try:
-        parts = urllib.parse.urlsplit(str(info.get("ref") or ""))
+        parts = urllib.parse.urlsplit(info.ref)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return {}
     return {"server.address": parts.hostname, "server.port": port} if parts.hostname else {}
 
 
-def genai_attributes(record: RequestRecord, operation: str, info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def genai_attributes(record: RequestRecord, operation: str, info: TargetInfo | None = None) -> dict[str, Any]:
     """The GenAI semantic-convention attributes of one request record (absent values are left out); `info` is the
     target's, for the provider and server."""
-    info = info or {}
     params = record.params or {}
     stream = bool(params.get("stream"))
     attributes: dict[str, Any] = {
@@ -169,7 +164,7 @@ def genai_attributes(record: RequestRecord, operation: str, info: Mapping[str, A
         "healthmon.status": record.status,
         "error.type": record.status if not record.completed else None,
     }
-    if is_remote(info):
+    if info is not None and info.is_remote:
         attributes |= _server_address(info)
     return {key: value for key, value in attributes.items() if value is not None}
 
@@ -177,7 +172,7 @@ def genai_attributes(record: RequestRecord, operation: str, info: Mapping[str, A
 class TraceExporter:
     """Replays request records as OpenTelemetry traces; `export` is cheap and never raises."""
 
-    def __init__(self, span_processor: SpanProcessor, model_info: Callable[[], Mapping[str, Any]],
+    def __init__(self, span_processor: SpanProcessor, model_info: Callable[[], TargetInfo],
                  resource: Resource | None = None, capture: Capture = "NO_CONTENT") -> None:
         self._ids = _RecordTraceIds()
         self._provider = TracerProvider(resource=resource or Resource.create({"service.name": DEFAULT_SERVICE_NAME}),
@@ -188,12 +183,13 @@ class TraceExporter:
         self.capture = capture
 
     @staticmethod
-    def _operation(record: RequestRecord, info: Mapping[str, Any]) -> str:
+    def _operation(record: RequestRecord, info: TargetInfo) -> str:
         """"chat" when the conversation went through a chat template (a remote server's chat endpoint, or a model
         whose tokenizer has one); "text_completion" for /v1/completions and models without a template."""
         if (record.params or {}).get("raw_prompt"):
             return "text_completion"
-        return "chat" if is_remote(info) or info.get("has_chat_template") else "text_completion"
+        chat_template = info.facts is not None and info.facts.has_chat_template
+        return "chat" if info.is_remote or chat_template else "text_completion"
 
     def record(self, record: RequestRecord) -> None:
         """Queue one finished request's spans for export (on the producer's thread); the scored pass adds none."""
@@ -215,7 +211,7 @@ class TraceExporter:
         try:
             root = self._tracer.start_span(
                 f"{operation} {record.model}", context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),
-                kind=SpanKind.CLIENT if is_remote(info) else SpanKind.INTERNAL,
+                kind=SpanKind.CLIENT if info.is_remote else SpanKind.INTERNAL,  # another process, or this one
                 attributes=attributes, start_time=_nanoseconds(start_seconds))
         finally:
             self._ids.wanted.reset(token)
@@ -246,7 +242,7 @@ def service_resource() -> Resource:
     return resource
 
 
-def trace_exporter_from_env(model_info: Callable[[], Mapping[str, Any]]) -> TraceExporter | None:
+def trace_exporter_from_env(model_info: Callable[[], TargetInfo]) -> TraceExporter | None:
     """An OTLP/HTTP exporter when an OTLP endpoint is configured, else None (tracing stays local).
 
     The SDK reads the endpoint, headers and timeout from the same environment itself.

@@ -31,7 +31,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from healthmon.catalog import PERCENT_TO_RATIO, MetricSpec, exported, spec
-from healthmon.target import queue_usage
 
 if TYPE_CHECKING:
     from healthmon.alert_service import AlertService
@@ -169,22 +168,22 @@ class MonitorCollector:
 
     def _model(self) -> Iterator[Metric]:
         info = self._monitor.target.info()
+        facts = info.facts
         yield InfoMetricFamily("healthmon_model", "The monitored model; its labels say which one.", value={
-            "model_name": str(info["name"]), "source": str(info["source"]),
-            "demo": str(bool(info.get("is_demo"))).lower(),
-            "architecture": str(info.get("architecture") or ""), "device": str(info.get("device") or ""),
-            "dtype": str(info.get("dtype") or "")})
+            "model_name": info.name, "source": info.source, "demo": str(info.is_demo).lower(),
+            "architecture": info.architecture or "", "device": facts.device if facts is not None else "",
+            "dtype": facts.dtype if facts is not None else ""})
         yield _one_hot("healthmon_model_state", "Model lifecycle state (one-hot).", "state", MODEL_STATES,
-                       info["status"])
+                       info.status.value)
         yield GaugeMetricFamily("healthmon_model_loaded", "1 while the model is loaded and serving.",
-                                value=1.0 if info["status"] == "loaded" else 0.0)
-        available = {"loaded": 1, "error": 0}.get(info["status"])  # none while loading: no verdict, no alert
-        yield from _gauges(info | {"model_available": available, "queue_usage": queue_usage(info)},
-                           exported("model") + exported("model_info"))  # the runtime's figures, live
+                                value=1.0 if info.loaded else 0.0)
+        # The catalog names each figure as the info's JSON does; model_available is None while loading: no alert.
+        figures = info.to_json() | {"model_available": info.available, "queue_usage": info.queue_usage()}
+        yield from _gauges(figures, exported("model") + exported("model_info"))  # the runtime's figures, live
         for metric in exported("model_counter"):  # the scheduler's totals, where the target has a scheduler
-            if info.get(metric.key) is not None:
+            if figures.get(metric.key) is not None:
                 yield CounterMetricFamily(str(metric.prometheus_name).removesuffix("_total"), metric.description,
-                                          value=float(info[metric.key]))
+                                          value=float(figures[metric.key]))
 
     def _quality(self) -> Iterator[Metric]:
         """Each quality figure's latest value in the lookback: samples without finished requests carry none."""

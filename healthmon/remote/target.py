@@ -54,6 +54,7 @@ from healthmon.remote.server_metrics import (
 from healthmon.remote.tokens import TokenCounter
 from healthmon.runtime.sources import ModelSourceError
 from healthmon.target import END, ModelNotReady, ModelStatus, RuntimeBusy, StreamState
+from healthmon.target_info import REMOTE_SOURCE, RemoteInfo, TargetInfo
 from healthmon.textsafe import log_text, redact_url
 from healthmon.tracing import Trace
 
@@ -117,21 +118,19 @@ class RemoteTarget:
     def model_name(self) -> str:
         return self._served_model or self.configured_model or redact_url(self.base_url)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> TargetInfo:
         with self._lock:
-            return {
-                "name": self.model_name, "source": "openai", "ref": redact_url(self.base_url), "file": None,
-                "chosen_because": None, "status": self.status.value, "error": self.error,
-                "status_message": self.status_message, "progress": None,
-                "is_demo": False, "load_seconds": None,
-                "loaded_at": None if self.loaded_at is None
-                else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
-                "in_flight": self.in_flight, "queued": 0, "queue_max": self.queue_max,
-                "target_health_latency_seconds": self.health_latency_seconds,
-                "architecture": "remote (OpenAI-compatible)",
-                **ServerFigures.of(self._server_interval, self._slots).as_dict(),
-                "server_kind": self._last_metrics[1].server_kind if self._last_metrics else None,
-            }
+            return TargetInfo(
+                name=self.model_name, source=REMOTE_SOURCE, ref=redact_url(self.base_url), file=None,
+                chosen_because=None, status=self.status, error=self.error, progress=None, is_demo=False,
+                load_seconds=None,
+                loaded_at=None if self.loaded_at is None else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
+                in_flight=self.in_flight, queued=0, queue_max=self.queue_max,
+                remote=RemoteInfo(
+                    status_message=self.status_message, target_health_latency_seconds=self.health_latency_seconds,
+                    architecture="remote (OpenAI-compatible)",
+                    server=ServerFigures.of(self._server_interval, self._slots),
+                    server_kind=self._last_metrics[1].server_kind if self._last_metrics else None))
 
     def is_idle(self) -> bool:
         with self._lock:

@@ -10,6 +10,7 @@ transformers' generate() for a model whose cache cannot be batched (batching.bat
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -31,6 +32,7 @@ from healthmon.runtime.scheduler import BatchScheduler, SchedulerCounters
 from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
 from healthmon.runtime.stream import GenerationStream, releasable_text
 from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
+from healthmon.target_info import ModelFacts, SchedulerInfo, TargetInfo
 from healthmon.textsafe import log_text
 from healthmon.tracing import Trace
 
@@ -72,10 +74,10 @@ class ModelRuntime:
         self._state_lock = threading.Lock()
         self._model_lock = threading.Lock()  # one forward pass at a time, and no weights swapped under one
         self._loaded: LoadedModel | None = None
-        self._facts: dict[str, Any] = {}
+        self._facts: ModelFacts | None = None  # while a model is loaded
         self.status = ModelStatus.NOT_LOADED
         self.error: str | None = None
-        self.progress: dict[str, Any] | None = None
+        self.progress: DownloadProgress | None = None
         self.load_seconds: float | None = None
         self.loaded_at: float | None = None
         self.in_flight = 0
@@ -99,13 +101,13 @@ class ModelRuntime:
             path = self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
                                   progress=self._on_progress)
             loaded = self._loader(path, device=self._device, dtype=self._dtype)
-            facts = loaded.describe() | {"is_demo": is_demo_checkpoint(path),
-                                         "batching_unsupported_reason": batching_unsupported(loaded.model)}
+            facts = loaded.describe(is_demo=is_demo_checkpoint(path),
+                                    batching_unsupported_reason=batching_unsupported(loaded.model))
         except BaseException as exc:  # noqa: BLE001 - a failed load must leave the monitor running
             # The previous model goes too: status `error` serves nothing, and its facts (architecture, device)
             # beside the new name would describe a model that is not the one named.
             with self._model_lock, self._state_lock:
-                self._loaded, self._facts = None, {}
+                self._loaded, self._facts = None, None
                 self.status, self.error = ModelStatus.ERROR, _friendly_error(exc)
                 self._drop_idle_scheduler()
             self._log.error("model %s failed to load: %s", log_text(describe(self.spec)), log_text(self.error))
@@ -118,7 +120,7 @@ class ModelRuntime:
             self.load_seconds = self._clock() - started
             self.loaded_at = self._wall_clock()
             self.status, self.progress = ModelStatus.LOADED, None
-        self._log.info("model loaded in %.2f s: %s", self.load_seconds, log_text(facts["architecture"]))
+        self._log.info("model loaded in %.2f s: %s", self.load_seconds, log_text(facts.architecture))
         return True
 
     def load_async(self, spec: ModelSpec | None = None) -> threading.Thread:
@@ -128,7 +130,7 @@ class ModelRuntime:
 
     def unload(self) -> None:
         with self._model_lock, self._state_lock:
-            self._loaded, self._facts = None, {}
+            self._loaded, self._facts = None, None
             self.status = ModelStatus.NOT_LOADED
             self._drop_idle_scheduler()
 
@@ -140,44 +142,41 @@ class ModelRuntime:
 
     def _on_progress(self, progress: DownloadProgress) -> None:
         with self._state_lock:
-            self.progress = {"stage": progress.stage, "fraction": progress.fraction,
-                             "bytes_done": progress.bytes_done, "bytes_total": progress.bytes_total,
-                             "message": progress.message}
+            self.progress = progress
 
     # ---- state ---------------------------------------------------------------------------
     @property
     def model_name(self) -> str:
         return describe(self.spec)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> TargetInfo:
         with self._state_lock:
-            return {
-                "name": self.model_name, "source": self.spec.kind, "ref": self.spec.ref, "file": self.spec.file,
-                "chosen_because": self.spec.chosen_because or None, "status": self.status.value,
-                "error": self.error, "progress": self.progress,
-                "is_demo": self._facts.get("is_demo", self.spec.kind == "demo"),
-                "load_seconds": None if self.load_seconds is None else round(self.load_seconds, 3),
-                "loaded_at": None if self.loaded_at is None
-                else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
-                "in_flight": self.in_flight, "queued": self.queued, "queue_max": self.queue_max,
-                **self._batching_facts(), **self._facts,
-            }
+            return TargetInfo(
+                name=self.model_name, source=self.spec.kind, ref=self.spec.ref, file=self.spec.file,
+                chosen_because=self.spec.chosen_because or None, status=self.status, error=self.error,
+                progress=self.progress,
+                is_demo=self._facts.is_demo if self._facts is not None else self.spec.kind == "demo",
+                load_seconds=None if self.load_seconds is None else round(self.load_seconds, 3),
+                loaded_at=None if self.loaded_at is None else datetime.fromtimestamp(self.loaded_at, UTC).isoformat(),
+                in_flight=self.in_flight, queued=self.queued, queue_max=self.queue_max,
+                scheduler=self._scheduler_info(), facts=self._facts)
 
-    def _batching_facts(self) -> dict[str, Any]:
+    def _scheduler_info(self) -> SchedulerInfo:
         """The scheduler's figures, named as vLLM names them where it has a name (under _state_lock)."""
-        reason = self._facts.get("batching_unsupported_reason")
         scheduler, capacity = self._scheduler, self._kv_capacity()
         held = scheduler.held_positions() if scheduler is not None else 0
-        return {
-            "max_batch": self._batch_rows(), "batching": reason is None,
-            "kv_cache_capacity_tokens": capacity, "kv_cache_used_tokens": held,
-            "kv_cache_usage_ratio": round(min(1.0, held / capacity), 6) if capacity else None,
-            **vars(self._counters),
-        }
+        return SchedulerInfo(
+            max_batch=self._batch_rows(), batching=not self._cannot_batch(),
+            kv_cache_capacity_tokens=capacity, kv_cache_used_tokens=held,
+            kv_cache_usage_ratio=round(min(1.0, held / capacity), 6) if capacity else None,
+            counters=dataclasses.replace(self._counters))  # a copy: the worker goes on counting
+
+    def _cannot_batch(self) -> bool:
+        return self._facts is not None and self._facts.batching_unsupported_reason is not None
 
     def _batch_rows(self) -> int:
         """Requests that run at once: max_batch, or one on a model that cannot batch."""
-        return 1 if self._facts.get("batching_unsupported_reason") is not None else self.max_batch
+        return 1 if self._cannot_batch() else self.max_batch
 
     def _kv_capacity(self) -> int | None:
         if self._kv_cache_tokens is not None:
@@ -275,7 +274,7 @@ class ModelRuntime:
                     self._finish(stream, None, ModelNotReady("model was unloaded while the request waited"),
                                  was_waiting=True)
                 return []
-            if self._facts.get("batching_unsupported_reason") is not None:
+            if self._cannot_batch():
                 if arrived:
                     self._run_alone(arrived[0], loaded)
                 return arrived[1:]

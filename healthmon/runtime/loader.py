@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from healthmon.target_info import ModelFacts
+
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -40,27 +42,21 @@ class LoadedModel:
     device: str
     dtype: str
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, *, is_demo: bool, batching_unsupported_reason: str | None) -> ModelFacts:
         """Facts about the loaded weights, computed once at load: they do not change while loaded."""
         config = self.model.config
         parameters = sum(p.numel() for p in self.model.parameters())
         footprint_bytes = sum(p.numel() * p.element_size() for p in self.model.parameters()) + sum(
             b.numel() * b.element_size() for b in self.model.buffers())
         architectures = getattr(config, "architectures", None) or [type(self.model).__name__]
-        return {
-            "architecture": architectures[0],
-            "model_type": getattr(config, "model_type", None),
-            "parameters": parameters,
-            "parameters_billions": round(parameters / 1e9, 4),
-            "memory_footprint_bytes": footprint_bytes,
-            "memory_footprint_gb": round(footprint_bytes / 1024**3, 4),
-            "context_tokens": getattr(config, "max_position_embeddings", None),
-            "vocab_size": getattr(config, "vocab_size", None),
-            "device": self.device,
-            "dtype": self.dtype,
-            "path": str(self.path),
-            "has_chat_template": bool(getattr(self.tokenizer, "chat_template", None)),
-        }
+        return ModelFacts(
+            architecture=architectures[0], model_type=getattr(config, "model_type", None),
+            parameters=parameters, parameters_billions=round(parameters / 1e9, 4),
+            memory_footprint_bytes=footprint_bytes, memory_footprint_gb=round(footprint_bytes / 1024**3, 4),
+            context_tokens=getattr(config, "max_position_embeddings", None),
+            vocab_size=getattr(config, "vocab_size", None), device=self.device, dtype=self.dtype,
+            path=str(self.path), has_chat_template=bool(getattr(self.tokenizer, "chat_template", None)),
+            is_demo=is_demo, batching_unsupported_reason=batching_unsupported_reason)
 
 
 def load_checkpoint(path: Path, *, device: str = "auto", dtype: str = "auto") -> LoadedModel:

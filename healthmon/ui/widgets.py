@@ -21,6 +21,7 @@ import streamlit as st
 from healthmon.analysis.rules import Rule
 from healthmon.charts import LEVEL_COLORS, waterfall
 from healthmon.monitor import Monitor
+from healthmon.target_info import TargetInfo
 from healthmon.ui.format import NO_DATA, escape_markdown, fmt, fmt_seconds
 from healthmon.ui.i18n import translator
 from healthmon.ui.shaping.request import quality_facts, quality_notes
@@ -124,8 +125,8 @@ def show_quality(quality: Mapping[str, Any] | None, columns: int = 5) -> None:
     st.text("\n".join(quality_notes(quality, t)))  # reasons come from the scorer and may quote any error text
 
 
-def model_caption(info: Mapping[str, Any]) -> None:
+def model_caption(info: TargetInfo) -> None:
     """The model's name, and why it was chosen when the setting left the choice to us, as text: a model source
     is the user's and may hold Markdown."""
-    reason = f" ({t(info['chosen_because'])})" if info.get("chosen_because") else ""
-    st.caption(escape_markdown(f"{t('Model')}: {info['name']}{reason}"))
+    reason = f" ({t(info.chosen_because)})" if info.chosen_because else ""
+    st.caption(escape_markdown(f"{t('Model')}: {info.name}{reason}"))

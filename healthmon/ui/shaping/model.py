@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -13,6 +13,10 @@ from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.ui.format import NO_DATA, count_to_text, fmt_seconds
 from healthmon.ui.shaping import Translate
+
+if TYPE_CHECKING:
+    from healthmon.remote.server_metrics import ServerFigures
+    from healthmon.target_info import TargetInfo
 
 USERS_TPS = "window_tokens_per_second"  # the service layer's: user requests over the stats window
 Drift = tuple[float | None, str]  # (similarity, how the table shows it)
@@ -31,30 +35,30 @@ def with_users_throughput(model: pd.DataFrame, service: pd.DataFrame) -> pd.Data
                          tolerance=step if pd.notna(step) and step > 0 else None)
 
 
-def health_latency_text(info: Mapping[str, Any]) -> str:
+def health_latency_text(info: TargetInfo) -> str:
     """The health check's latency tile: the last check's time only while the server answers. Beside `error` the
     target still holds the last good check's latency, which would read as if the failed check had taken it."""
-    if info.get("status") != "loaded":
+    if not info.loaded or info.remote is None:
         return NO_DATA
-    return fmt_seconds(info.get("target_health_latency_seconds"))
+    return fmt_seconds(info.remote.target_health_latency_seconds)
 
 
-def server_figures(info: Mapping[str, Any]) -> dict[str, str]:
-    """A remote server's own metrics from target.info(), as its tiles show them, by catalog key."""
-    kv, rate = info.get("server_kv_cache_usage_ratio"), info.get("server_generation_tokens_per_second")
-    return {"server_requests_running": count_to_text(info.get("server_requests_running")),
-            "server_requests_waiting": count_to_text(info.get("server_requests_waiting")),
+def server_figures(server: ServerFigures) -> dict[str, str]:
+    """A remote server's own metrics (target.info().remote.server), as its tiles show them, by catalog key."""
+    kv, rate = server.server_kv_cache_usage_ratio, server.server_generation_tokens_per_second
+    return {"server_requests_running": count_to_text(server.server_requests_running),
+            "server_requests_waiting": count_to_text(server.server_requests_waiting),
             "server_kv_cache_usage_ratio": NO_DATA if kv is None else f"{kv:.0%}",
-            "server_ttft_seconds": fmt_seconds(info.get("server_ttft_seconds")),
-            "server_generation_tokens_per_second": NO_DATA if rate is None else f"{rate:,.1f}"} | slot_figures(info)
+            "server_ttft_seconds": fmt_seconds(server.server_ttft_seconds),
+            "server_generation_tokens_per_second": NO_DATA if rate is None else f"{rate:,.1f}"} | slot_figures(server)
 
 
-def slot_figures(info: Mapping[str, Any]) -> dict[str, str]:
+def slot_figures(server: ServerFigures) -> dict[str, str]:
     """llama.cpp's /slots, where the server offers it: busy of all slots, and the share of their context in use."""
-    total, used = info.get("server_slots_total"), info.get("server_context_usage_ratio")
+    total, used = server.server_slots_total, server.server_context_usage_ratio
     if total is None:
         return {}
-    return {"server_slots_busy": f"{count_to_text(info.get('server_slots_busy'))} / {count_to_text(total)}",
+    return {"server_slots_busy": f"{count_to_text(server.server_slots_busy)} / {count_to_text(total)}",
             "server_context_usage_ratio": NO_DATA if used is None else f"{used:.0%}"}
 
 
