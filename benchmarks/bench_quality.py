@@ -43,9 +43,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from healthmon.params import GenerationParams  # noqa: E402
-from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, load_embedder, relevance  # noqa: E402
+from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, load_embedder  # noqa: E402
 from healthmon.quality.fluency import TokenLogprobRecorder  # noqa: E402
 from healthmon.quality.metrics import text_quality  # noqa: E402
+from healthmon.quality.relevance import relevance  # noqa: E402
 from healthmon.quality.scorer import QualityScorer  # noqa: E402
 from healthmon.records import RequestRecord  # noqa: E402
 from healthmon.runtime.demo import build_demo_model  # noqa: E402

@@ -26,8 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from healthmon.quality.embedder import load_embedder, relevance  # noqa: E402
+from healthmon.quality.embedder import load_embedder  # noqa: E402
 from healthmon.quality.metrics import text_quality, with_relevance  # noqa: E402
+from healthmon.quality.relevance import relevance  # noqa: E402
 
 EVAL_SET = ROOT / "benchmarks" / "data" / "quality_eval.jsonl"
 LANGUAGES = ("en", "zh")
@@ -89,9 +90,9 @@ def evaluate(rows: list[dict], with_model: bool) -> dict[str, Any]:
     for row in rows:
         logprobs, entropies = statistics(row)
         quality = text_quality(row["prompt"], row["response"], row["finish_reason"], logprobs, entropies)
-        value, reason = relevance(e5, row["prompt"], row["response"])
-        row["quality"] = with_relevance(quality, value, reason, e5.name)
-        row["minilm_relevance"] = relevance(minilm, row["prompt"], row["response"])[0]
+        measured = relevance(e5, row["prompt"], row["response"])
+        row["quality"] = with_relevance(quality, measured.value, measured.reason, e5.name, measured.method)
+        row["minilm_relevance"] = relevance(minilm, row["prompt"], row["response"]).value
     report: dict[str, Any] = {"rows": len(rows), "seconds": round(time.monotonic() - started, 1), "languages": {}}
     for language in LANGUAGES:
         mine = [r for r in rows if r["language"] == language]

@@ -17,6 +17,8 @@ REQUESTS = [
     ("Answer in Traditional Chinese: why is tea popular?", "zh"),
     ("Answer in Simplified Chinese. What is rain?", "zh"),
     ("In Japanese, describe Mount Fuji.", "ja"),
+    ("Explain in Chinese what a computer is.", "zh"),  # the request, then its question
+    ("Tell me in German why we need sleep.", "de"),
     ("In German: what is the boiling point of water?", "de"),
     ("Reply in Chinese please", "zh"),
     ("Your answer must be in German.", "de"),

@@ -3,7 +3,7 @@
     python -m healthmon quality --prompt TEXT --response TEXT [--finish-reason length]
     python -m healthmon quality --jsonl answers.jsonl        # or - for standard input
 
-The same functions as the live path (metrics.text_quality, embedder.relevance, metrics.with_relevance), with
+The same functions as the live path (metrics.text_quality, relevance.relevance, metrics.with_relevance), with
 relevance computed at once: one JSON object per input with quality_score, flags and every signal. Perplexity
 and the uncertainty figures are null here: they need the logits of the model that wrote the response. In a
 JSON-lines file each line is {"prompt": ..., "response": ...} (optionally "finish_reason"); a line that is
@@ -20,8 +20,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder, relevance
+from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder
 from healthmon.quality.metrics import text_quality, with_relevance
+from healthmon.quality.relevance import relevance
 
 EMBEDDING_MODEL_ENV = "HEALTHMON_EMBEDDING_MODEL"
 FINISH_REASONS = ("stop", "length", "cancelled")
@@ -46,7 +47,8 @@ def score_pairs(pairs: Iterable[tuple[str, str, str]], embedding_model: str) -> 
         if embedder is None:
             yield with_relevance(quality, None, unavailable)
         else:
-            yield with_relevance(quality, *relevance(embedder, prompt, response), embedder.name)
+            measured = relevance(embedder, prompt, response)
+            yield with_relevance(quality, measured.value, measured.reason, embedder.name, measured.method)
 
 
 def parse_line(line: str) -> tuple[str, str, str]:

@@ -127,12 +127,3 @@ def similarity(embedder: Embedder, first: str, second: str) -> float:
     """Cosine similarity of two answers' embeddings, in [-1, 1]."""
     return float(np.clip(np.dot(embedder.passage(first), embedder.passage(second)), -1.0, 1.0))
 
-
-def relevance(embedder: Embedder, prompt: str, response: str) -> tuple[float | None, str | None]:
-    """(cosine of the prompt as a query and the response as a passage, None), or (None, reason) when there is
-    nothing to compare."""
-    if not response.strip():
-        return None, "empty response"
-    if not prompt.strip():
-        return None, "empty prompt"
-    return float(np.clip(np.dot(embedder.query(prompt), embedder.passage(response)), -1.0, 1.0)), None

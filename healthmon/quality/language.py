@@ -60,8 +60,8 @@ _ABOUT_WORDS = re.compile(r"\b(?:how\s+(?:do|would|can|could|should)\s+(?:you|i|
                           r"pronounce|pronounced|pronunciation|letter|letters|grammar)\b", re.IGNORECASE)
 # after the name: the request ends, or goes on to its question; a noun ("in Chinese cuisine") makes it a topic
 _ENDS = re.compile(rf"^\s*(?:$|[^\w\s]|(?:please|only|instead|too|for|to|with|so|and|or|from|about|if|using|"
-                   rf"without|but|as|when|while|because|not|the\s+following|this|that|here|then|{_REQUEST_VERB})\b)",
-                   re.IGNORECASE)
+                   rf"without|but|as|when|while|because|not|the\s+following|this|that|here|then|what|why|how|who|"
+                   rf"where|which|{_REQUEST_VERB})\b)", re.IGNORECASE)
 _USE = re.compile(rf"(?:^[^\w]*|\b(?:and|then|just|always|{_REQUEST_VERB})\s+)(?:use|using)\s+{_MODIFIER}$",
                   re.IGNORECASE)
 _ALONE_THEN_PLEASE = re.compile(r"^\s*(?:please|only)\b", re.IGNORECASE)  # "French please: what is bread?"
@@ -143,14 +143,20 @@ def _is_request(prompt: str, start: int, end: int) -> bool:
     return bool(_USE.search(clause))
 
 
-def asked_language(prompt: str) -> str | None:
-    """The language the prompt explicitly asks the answer to be in; the last such request wins."""
-    asked = None
+def requests(prompt: str) -> list[tuple[str, int, int]]:
+    """Every language the prompt asks the answer to be in: (ISO 639-1 code, start, end of its name in the prompt)."""
+    found = []
     for mention in _MENTION.finditer(prompt):
         if _is_request(prompt, mention.start(), mention.end()):
             name = mention.group()
-            asked = LANGUAGE_NAMES[name.lower() if name.isascii() else name]
-    return asked
+            found.append((LANGUAGE_NAMES[name.lower() if name.isascii() else name], mention.start(), mention.end()))
+    return found
+
+
+def asked_language(prompt: str) -> str | None:
+    """The language the prompt explicitly asks the answer to be in; the last such request wins."""
+    found = requests(prompt)
+    return found[-1][0] if found else None
 
 
 def prose(text: str) -> str:

@@ -5,8 +5,8 @@ Calibrated on benchmarks/data/quality_eval.jsonl (real SmolLM2-135M-Instruct ans
 and written cases; benchmarks/bench_quality_eval.py prints the AUROCs). What each part reads:
   degeneration  degeneration.py: rep-3, compression ratio and a loop at the end, on text units (words, or
                 characters for Chinese); flag `degenerate` when its score is under 50
-  relevance     prompt and answer embeddings (embedder.py), computed in the background; flag `off_topic`
-                below the embedding model's off-topic line
+  relevance     relevance.py: prompt (or the text to translate) and answer embeddings, computed in the
+                background; flag `off_topic` below the line for the model and the kind of pair
   language      language.py: the language the prompt asks for, or is written in, against the answer's prose
                 (code and numbers carry none); flag `language_mismatch`
   completion    `truncated` when cut at max_new_tokens
@@ -30,9 +30,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from healthmon.curve import Curve
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
 from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
+from healthmon.quality.relevance import is_off_topic, relevance_part
 from healthmon.quality.uncertainty import CONFIDENCE_CURVE, LOW_CONFIDENCE_ABOVE, uncertainty
 
 if TYPE_CHECKING:
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana, CJK extension A, unified, compatibility
 _UNIT = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
 
-# Relevance lines per embedding model: cosines live on different scales (e5 squeezes them into 0.75-0.95).
-RELEVANCE_CURVES = {"multilingual-e5-small": Curve(good=0.88, bad=0.80), "all-MiniLM-L6-v2": Curve(good=0.35, bad=0.05)}
-OFF_TOPIC_BELOW = {"multilingual-e5-small": 0.83, "all-MiniLM-L6-v2": 0.15}
-DEFAULT_RELEVANCE_MODEL = "all-MiniLM-L6-v2"  # sentence-transformers models are on MiniLM's scale more or less
 TRUNCATED_COMPLETION_SCORE = 50.0
 WEIGHTS = {"degeneration": 0.35, "relevance": 0.30, "language": 0.20, "completion": 0.10, "confidence": 0.05}
 FLAG_CAPS = {"degenerate": 25.0, "off_topic": 35.0, "language_mismatch": 35.0}
@@ -127,7 +123,7 @@ def flags(quality: Mapping[str, Any]) -> list[str]:
     found = {
         "degenerate": (quality.get("degeneration_score") is not None
                        and quality["degeneration_score"] < DEGENERATE_BELOW),
-        "off_topic": quality.get("relevance") is not None and quality["relevance"] < off_topic_line(quality),
+        "off_topic": is_off_topic(quality),
         "language_mismatch": quality.get("language_match") is False,
         "empty": bool(quality.get("empty")),
         "truncated": bool(quality.get("truncated")),
@@ -137,18 +133,13 @@ def flags(quality: Mapping[str, Any]) -> list[str]:
     return [name for name in FLAGS if found[name]]
 
 
-def off_topic_line(quality: Mapping[str, Any]) -> float:
-    return OFF_TOPIC_BELOW.get(quality.get("relevance_model") or "", OFF_TOPIC_BELOW[DEFAULT_RELEVANCE_MODEL])
-
-
 def quality_score(quality: Mapping[str, Any]) -> float | None:
     """0-100 from the parts present, capped by the flags (module docstring); None when no part is."""
     if quality.get("empty"):
         return 0.0
     parts: dict[str, float] = {}
-    if quality.get("relevance") is not None:
-        curve = RELEVANCE_CURVES.get(quality.get("relevance_model") or "", RELEVANCE_CURVES[DEFAULT_RELEVANCE_MODEL])
-        parts["relevance"] = curve(quality["relevance"])
+    if (relevance := relevance_part(quality)) is not None:
+        parts["relevance"] = relevance
     if quality.get("degeneration_score") is not None:
         parts["degeneration"] = quality["degeneration_score"]
     if quality.get("language_match") is not None:
@@ -173,9 +164,12 @@ def _scored(quality: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_relevance(quality: Mapping[str, Any], relevance: float | None, reason: str | None,
-                   model: str | None = None) -> dict[str, Any]:
-    """A copy with relevance (or the reason it has none) filled in, and the flags and score recomputed."""
+                   model: str | None = None, method: str | None = None) -> dict[str, Any]:
+    """A copy with relevance (or the reason it has none) filled in, and the flags and score recomputed; method
+    is how it was measured (relevance.QUESTION or TRANSLATION)."""
     updated = dict(quality) | {"relevance": _rounded(relevance), "relevance_reason": reason}
     if model is not None:
         updated["relevance_model"] = model
+    if method is not None:
+        updated["relevance_method"] = method
     return _scored(updated)

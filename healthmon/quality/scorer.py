@@ -24,8 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from healthmon.quality.drift import CanaryReferences, canary_drift
-from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder, relevance
+from healthmon.quality.embedder import DEFAULT_EMBEDDING_MODEL, Embedder, EmbedderUnavailable, load_embedder
 from healthmon.quality.metrics import with_relevance
+from healthmon.quality.relevance import relevance
 from healthmon.records import RequestRecord
 from healthmon.textsafe import log_text
 
@@ -134,8 +135,9 @@ class QualityScorer:
         if self._embedder is None:
             return self._unscored(record, self.embedder_error)
         try:
-            value, reason = relevance(self._embedder, record.prompt or "", record.response or "")
-            scored = with_relevance(record.quality or {}, value, reason, self._embedder.name)
+            measured = relevance(self._embedder, record.prompt or "", record.response or "")
+            scored = with_relevance(record.quality or {}, measured.value, measured.reason, self._embedder.name,
+                                    measured.method)
             if self._references is not None and self._is_probe(record):
                 drift, drift_reason = canary_drift(self._references, self._embedder, record.to_row())
                 scored |= {"drift_similarity": None if drift is None else round(drift, 4), "drift_reason": drift_reason}

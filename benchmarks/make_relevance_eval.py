@@ -1,0 +1,102 @@
+"""Build benchmarks/data/relevance_eval.jsonl, the labeled relevance groups, from written answers and real SmolLM2 ones.
+
+    python benchmarks/make_relevance_generations.py   # the model's answers (minutes), then:
+    python benchmarks/make_relevance_eval.py [--show]
+
+Rows as in quality_eval.jsonl (id, prompt, response, finish_reason, language, label, source) plus group
+(cross_language, translation, short) and prompt_language. Labels: good, off_topic, wrong_language, degenerate,
+incoherent, and `wrong` (on topic, in the right language, but not the answer: SmolLM2 often translates the
+wrong way or answers a sum wrongly; it is no relevance failure, so it is reported apart like incoherent).
+Sources:
+  written          relevance_eval_prompts' right answers (good) and on-topic answers in the prompt's own language
+                   where another was asked for (wrong_language)
+  paired           written right answers given to another prompt of the same group and language (off_topic); a
+                   short answer goes only to a question of another kind (a number to a question about a capital)
+  smollm2-greedy, smollm2-sampled  the model's answers, labeled by reading them (LABELS; unlisted ones are good)
+  smollm2-paired   the model's good answers given to another prompt of the group, as `paired`
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from relevance_eval_prompts import WRONG_LANGUAGE, prompts  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data"
+GENERATIONS = DATA / "smollm2_relevance_generations.jsonl"
+OUT = DATA / "relevance_eval.jsonl"
+
+# Read answer by answer (--show prints them): what is not good.
+LABELS: dict[str, str] = {}
+
+
+def off_topic_partner(items: list[dict], index: int) -> dict | None:
+    """Another prompt of the same group and language, half the list away; for a short question one of another
+    kind, so that the moved answer is off the topic rather than a wrong answer of the right kind."""
+    for step in range(len(items) // 2, len(items) // 2 + len(items)):
+        other = items[(index + step) % len(items)]
+        kind = items[index].get("kind")
+        if other is not items[index] and (kind is None or other.get("kind") != kind):
+            return other
+    return None
+
+
+def row(item: dict, row_id: str, response: str, label: str, source: str, finish_reason: str = "stop") -> dict:
+    return {"id": row_id, "group": item["group"], "prompt_language": item["prompt_language"], "prompt": item["prompt"],
+            "response": response, "finish_reason": finish_reason, "language": item["language"], "label": label,
+            "source": source}
+
+
+def build(generations: list[dict]) -> list[dict]:
+    items = prompts()
+    rows = [row(item, f"{item['id']}:written", item["written"], "good", "written") for item in items]
+    for lang, answers in WRONG_LANGUAGE.items():
+        cross = [item for item in items if item["group"] == "cross_language" and item["prompt_language"] == lang]
+        rows += [row(item, f"{item['id']}:wrong-language", answer, "wrong_language", "written")
+                 for item, answer in zip(cross, answers, strict=False)]
+    by_id = {item["id"]: item for item in items}
+    real_good: dict[str, list[dict]] = {}
+    for g in generations:
+        label = LABELS.get(f"{g['id']}:{g['mode']}", "good")
+        rows.append(row(by_id[g["id"]], f"{g['id']}:{g['mode']}", g["response"], label, f"smollm2-{g['mode']}",
+                        g["finish_reason"]))
+        if label == "good":
+            real_good.setdefault(g["id"], []).append(g)
+    for group in ("cross_language", "translation", "short"):
+        for lang in ("en", "zh"):
+            mine = [item for item in items if item["group"] == group and item["prompt_language"] == lang]
+            for index, item in enumerate(mine):
+                partner = off_topic_partner(mine, index)
+                if partner is None:
+                    continue
+                rows.append(row(partner, f"{item['id']}:to:{partner['id']}", item["written"], "off_topic", "paired"))
+                for real in real_good.get(item["id"], [])[:1]:
+                    rows.append(row(partner, f"{item['id']}:{real['mode']}:to:{partner['id']}", real["response"],
+                                    "off_topic", "smollm2-paired", real["finish_reason"]))
+    return rows
+
+
+def main() -> None:
+    generations = ([json.loads(line) for line in GENERATIONS.read_text(encoding="utf-8").splitlines() if line]
+                   if GENERATIONS.exists() else [])
+    if "--show" in sys.argv:
+        for g in generations:
+            print(f"--- {g['id']}:{g['mode']} [{g['finish_reason']}] {g['prompt']}\n{g['response']}")
+        return
+    rows = build(generations)
+    with open(OUT, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+    counts: dict[str, int] = {}
+    for r in rows:
+        key = f"{r['group']}/{r['label']}"
+        counts[key] = counts.get(key, 0) + 1
+    print(f"{len(rows)} rows -> {OUT}: {json.dumps(counts, sort_keys=True)}")
+
+
+if __name__ == "__main__":
+    main()
