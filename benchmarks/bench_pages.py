@@ -222,7 +222,7 @@ def build_fixture(data_dir: Path, seed: int = 20240601) -> dict:
         store.append_sample("model", ts, {
             "model_loaded": 1, "in_flight": int(bool(completed) and rng.random() < 0.3), "queued": 0,
             "memory_footprint_gb": 0.004, "parameters_billions": 0.001, "load_seconds": 2.31,
-            "completed_requests": len(completed), "inference_time": mean("latency_seconds"),
+            "completed_requests": len(completed), "latency_seconds": mean("latency_seconds"),
             "ttft_seconds": mean("ttft_seconds"), "tokens_per_second": mean("tokens_per_second"),
             "inter_token_latency_seconds": mean("inter_token_latency_seconds")})
         while recent and recent[0][0] <= ts - 60:
@@ -231,11 +231,11 @@ def build_fixture(data_dir: Path, seed: int = 20240601) -> dict:
         ttfts = sorted(r[2] for r in recent)
         store.append_sample("service", ts, {
             "total_requests": total, "succeeded_requests": succeeded, "failed_requests": failed,
-            "rejected_requests": 0, "success_rate": round(100 * succeeded / total, 2) if total else None,
-            "avg_response_time": round(sum(lats) / len(lats), 6) if lats else None,
+            "rejected_requests": 0, "success_percent": round(100 * succeeded / total, 2) if total else None,
+            "mean_latency_seconds": round(sum(lats) / len(lats), 6) if lats else None,
             "requests_per_minute": len(recent), "prompt_tokens_total": prompt_total,
             "output_tokens_total": output_total, "window_requests": len(recent),
-            "failure_rate": round(100 * sum(not r[4] for r in recent) / len(recent), 2) if recent else None,
+            "failure_percent": round(100 * sum(not r[4] for r in recent) / len(recent), 2) if recent else None,
             **{f"latency_{key}_seconds": round(value, 6) for key, value in percentiles(lats).items()
                if value is not None},
             **{f"ttft_{key}_seconds": round(value, 6) for key, value in percentiles(ttfts).items()

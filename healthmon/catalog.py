@@ -138,8 +138,9 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("load_seconds", "model", "s", "Load time", "How long the last successful load took.",
        "healthmon_model_load_duration_seconds", good="low"),
     _S("completed_requests", "model", "", "Completed", "Requests (probes included) finished in the last interval."),
-    _S("inference_time", "model", "s", "Latency", "Mean whole-request time of the requests finished in the last "
-       "interval; grows with the answer's length.", good="low", alertable=True),
+    _S("latency_seconds", "model", "s", "Latency", "Mean whole-request time (arrival to last token, the records' "
+       "latency_seconds) of the requests finished in the last interval; grows with the answer's length.",
+       good="low", alertable=True),
     _S("ttft_seconds", "model", "s", "TTFT", "Mean time to first token of the requests finished in the last interval.",
        good="low", alertable=True),
     _S("tokens_per_second", "model", "tok/s", "Tokens / s, last interval",
@@ -205,16 +206,17 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("failed_requests", "service", "", "Failed", "User requests that failed since start.", good="low"),
     _S("rejected_requests", "service", "", "Rejected", "User requests refused (busy, not ready) since start.",
        good="low"),
-    _S("success_rate", "service", "%", "Success rate", "Share of user requests answered since start.", good="high"),
-    _S("avg_response_time", "service", "s", "Mean latency", "Mean latency of the answered user requests since start.",
-       good="low"),
+    _S("success_percent", "service", "%", "Success rate", "Share of user requests answered since start, 0-100.",
+       good="high"),
+    _S("mean_latency_seconds", "service", "s", "Mean latency",
+       "Mean whole-request time of the answered user requests since start.", good="low"),
     _S("requests_per_minute", "service", "", "Requests / min", "User requests received in the last minute."),
     _S("prompt_tokens_total", "service", "", "Prompt tokens",
        "Prompt tokens of the answered user requests since start."),
     _S("output_tokens_total", "service", "", "Output tokens", "Tokens generated for user requests since start."),
     _S("window_requests", "service", "", "Requests in window", "User requests received in the last 5 minutes."),
-    _S("failure_rate", "service", "%", "Error rate", "Share of the user requests of the last 5 minutes that failed.",
-       good="low", alertable=True),
+    _S("failure_percent", "service", "%", "Error rate",
+       "Share of the user requests of the last 5 minutes that failed, 0-100.", good="low", alertable=True),
     _S("latency_p50_seconds", "service", "s", "Latency p50", "Median latency over the last 5 minutes.", good="low"),
     _S("latency_p95_seconds", "service", "s", "Latency p95", "95th percentile latency over the last 5 minutes.",
        good="low"),
@@ -308,6 +310,19 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("score_service", "score", "", "Service score", "Score of the service component, 0-100.", good="high"),
     _S("score_quality", "score", "", "Quality score", "Score of the quality component, 0-100.", good="high"),
 )
+
+# The names a metric had before it got its one name, by layer (issue 22: one name per quantity, with its unit).
+# The history store renames such columns once, when it opens a database an earlier version wrote
+# (store/schema.rename_former_columns); a rules file or replay recording may still use the alertable ones
+# (rules.RENAMED_METRICS). Only the seed-compatible JSON payloads still carry these names, as aliases
+# (payloads.SEED_ALIASES).
+FORMER_KEYS: dict[str, dict[str, str]] = {
+    "model": {"inference_time": "latency_seconds"},
+    # a percent (0-100) is named _percent, a 0-1 share _ratio: these two were percents named like repetition_rate,
+    # a 0-1 share
+    "service": {"avg_response_time": "mean_latency_seconds", "success_rate": "success_percent",
+                "failure_rate": "failure_percent"},
+}
 
 CATALOG: dict[str, MetricSpec] = {s.key: s for s in _SPECS}
 if len(CATALOG) != len(_SPECS):

@@ -39,7 +39,7 @@ COLLECTOR_THREAD_NAME = "healthmon-collector"
 FLAT_LAYER_ORDER = ("system", "process", "gpu", "model", "quality", "service", "slo")
 # For each metric a rule may watch, the request field behind it: the trace ids of this cycle's requests, worst
 # first, name the evidence in an alert's message.
-LATENCY_EVIDENCE = {"inference_time": ("latency_seconds", True), "ttft_seconds": ("ttft_seconds", True),
+LATENCY_EVIDENCE = {"latency_seconds": ("latency_seconds", True), "ttft_seconds": ("ttft_seconds", True),
                     "inter_token_latency_seconds": ("inter_token_latency_seconds", True),
                     "tokens_per_second": ("tokens_per_second", False),
                     "window_tokens_per_second": ("tokens_per_second", False)}
@@ -106,7 +106,7 @@ def model_sample(info: TargetInfo, completed: list[RequestRecord],
         "memory_footprint_gb": facts.memory_footprint_gb if facts is not None else None,
         "parameters_billions": facts.parameters_billions if facts is not None else None,
         "load_seconds": info.load_seconds, "completed_requests": len(completed),
-        "inference_time": mean("latency_seconds"), "ttft_seconds": mean("ttft_seconds"),
+        "latency_seconds": mean("latency_seconds"), "ttft_seconds": mean("ttft_seconds"),
         "tokens_per_second": mean("tokens_per_second"),
         "inter_token_latency_seconds": mean("inter_token_latency_seconds"),
     }

@@ -14,6 +14,22 @@ from healthmon.monitor import Monitor
 from healthmon.target_info import TargetInfo
 
 SEED_TARGET_TOKENS_PER_SECOND = 50  # the seed's throughput target, shown as a reference line
+# The seed's field names these payloads keep, each an alias of one canonical name (a catalog key or a request
+# record's field, with its unit): a payload carries an alias with the canonical field's value, nowhere else uses
+# the alias, and README's API section lists them. The plural ones name lists of the canonical figure.
+SEED_ALIASES = {
+    "inference_time": "latency_seconds",  # whole-request time: a request's, or the model layer's mean of them
+    "inference_speed": "latency_seconds",  # latest_model: the same time, though the seed called it a speed
+    "inference_times": "latency_seconds",  # /analysis/inference: the model samples' values
+    "response_times": "latency_seconds",  # /analysis/requests: the successful requests' values
+    "avg_response_time": "mean_latency_seconds",  # the service's mean over answered requests
+    "success_rate": "success_percent",  # 0-100, as the seed's was
+    "failure_rate": "failure_percent",  # not the seed's: healthmon's own name for it before issue 22, kept alike
+    "avg_tokens_per_sec": "mean_tokens_per_second",
+    "throughput_tokens_per_sec": "tokens_per_second",
+    "model_parameters_billions": "parameters_billions",
+    "process_memory_mb": "process_rss_mb",
+}
 DEFAULT_MAX_REQUESTS = 1000  # per-request lists in an answer: a week at one request a second is 600k rows
 MAX_REQUESTS_LIMIT = 10_000
 
@@ -41,6 +57,11 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [clean({"timestamp": iso(row.pop("ts"))} | row) for row in rows]
 
 
+def with_aliases(row: dict[str, Any], *aliases: str) -> dict[str, Any]:
+    """The row plus each named seed alias (SEED_ALIASES) holding its canonical field's value."""
+    return row | {alias: row.get(SEED_ALIASES[alias]) for alias in aliases}
+
+
 def latest_system(monitor: Monitor) -> dict[str, Any]:
     system, process, gpu = monitor.loop.latest("system"), monitor.loop.latest("process"), monitor.loop.latest("gpu")
     if not system:
@@ -49,7 +70,7 @@ def latest_system(monitor: Monitor) -> dict[str, Any]:
     process.pop("ts", None)
     gpu.pop("ts", None)
     out |= process
-    out["process_memory_mb"] = process.get("process_rss_mb")  # the seed's name for the same figure
+    out = with_aliases(out, "process_memory_mb")
     out["gpu_info"] = gpu or {"gpu_available": False, "reason": "no GPU sample yet"}
     return clean(out)
 
@@ -59,12 +80,8 @@ def latest_model(monitor: Monitor) -> dict[str, Any]:
     if not model:
         return {}
     out = {"timestamp": iso(model.pop("ts"))} | model
-    out |= {  # the seed's names for the same figures
-        "inference_speed": model.get("inference_time"),
-        "throughput_tokens_per_sec": model.get("tokens_per_second"),
-        "model_parameters_billions": model.get("parameters_billions"),
-    }
-    return clean(out)
+    return clean(with_aliases(out, "inference_speed", "inference_time", "throughput_tokens_per_sec",
+                              "model_parameters_billions"))
 
 
 def status_payload(monitor: Monitor) -> dict[str, Any]:
@@ -83,7 +100,7 @@ def status_payload(monitor: Monitor) -> dict[str, Any]:
         "model_info": model_info_payload(info),
         "latest_system": latest_system(monitor),
         "latest_model": latest_model(monitor),
-        "request_stats": stats,
+        "request_stats": with_aliases(stats, "avg_response_time", "success_rate", "failure_rate"),
         "active_alerts": len(alerts),
         "active_alert_levels": [a.level for a in alerts],
         "collector_errors": {layer: dict(entry) for layer, entry in list(monitor.loop.collector_errors.items())},
@@ -110,7 +127,7 @@ def metrics_payload(monitor: Monitor, since: float, until: float, max_points: in
     process = store.frame("process", since, until, max_points)
     if not system.empty and not process.empty:
         system = pd.merge_asof(system.sort_values("ts"), process.sort_values("ts"), on="ts", direction="nearest")
-        system["process_memory_mb"] = system.get("process_rss_mb")
+        system["process_memory_mb"] = system.get(SEED_ALIASES["process_memory_mb"])
     model = store.frame("model", since, until, max_points)
     score = store.frame("score", since, until, max_points)
     service = store.frame("service", since, until, max_points)
@@ -122,8 +139,9 @@ def metrics_payload(monitor: Monitor, since: float, until: float, max_points: in
         "since": iso(since), "until": iso(until), "max_points": max_points, "max_requests": max_requests,
         "system_metrics": _records(system),
         "gpu_metrics": _records(store.frame("gpu", since, until, max_points)),
-        "model_metrics": _records(model),
-        "performance_metrics": _records(score),
+        "model_metrics": [with_aliases(row, "inference_time") for row in _records(model)],
+        "performance_metrics": [with_aliases(row, "avg_response_time", "success_rate", "failure_rate")
+                                for row in _records(score)],
         "alerts": clean([a | {"started_at": iso(a.get("started_at")), "resolved_at": iso(a.get("resolved_at"))}
                          for a in store.load_alerts(since=since)]),
         "generation_stats": generation_records(requests),
@@ -137,14 +155,14 @@ def generation_records(requests: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     rows = []
     for row in requests.to_dict("records"):
-        rows.append(clean({
+        rows.append(clean(with_aliases({
             "timestamp": iso(row["ts"]), "trace_id": row["trace_id"], "status": row["status"],
             "finish_reason": row.get("finish_reason"), "source": row.get("source"),
             "prompt_length": row.get("prompt_tokens"), "response_length": row.get("output_tokens"),
             "prompt_chars": row.get("prompt_chars"), "response_chars": row.get("response_chars"),
-            "inference_time": row.get("latency_seconds"), "ttft_seconds": row.get("ttft_seconds"),
+            "latency_seconds": row.get("latency_seconds"), "ttft_seconds": row.get("ttft_seconds"),
             "tokens_per_second": row.get("tokens_per_second"),
-        }))
+        }, "inference_time")))
     return rows
 
 
@@ -154,9 +172,10 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
 
 def inference_analysis(monitor: Monitor, since: float, until: float) -> dict[str, Any]:
     model = monitor.store.frame("model", since, until, 500)
-    model = model.dropna(subset=["inference_time"]) if "inference_time" in model else model.iloc[0:0]
+    latency = SEED_ALIASES["inference_times"]
+    model = model.dropna(subset=[latency]) if latency in model else model.iloc[0:0]
     return {"timestamps": [iso(t) for t in model["ts"]] if not model.empty else [],
-            "inference_times": _column(model, "inference_time"),
+            "inference_times": _column(model, latency), "latency_seconds": _column(model, latency),
             "ttft_seconds": _column(model, "ttft_seconds"),
             "throughputs": _column(model, "tokens_per_second")}
 
@@ -180,7 +199,8 @@ def request_analysis(monitor: Monitor, since: float, until: float,
     ok = requests[requests["status"] == "ok"] if not requests.empty else requests
     total = monitor.store.request_totals(since, until)["succeeded"]
     return {"timestamps": [iso(t) for t in ok["ts"]] if not ok.empty else [],
-            "response_times": _column(ok, "latency_seconds"), "ttft_seconds": _column(ok, "ttft_seconds"),
+            "response_times": _column(ok, SEED_ALIASES["response_times"]),
+            "latency_seconds": _column(ok, "latency_seconds"), "ttft_seconds": _column(ok, "ttft_seconds"),
             "tokens_per_second": _column(ok, "tokens_per_second"), "request_lengths": _column(ok, "output_tokens"),
             "prompt_lengths": _column(ok, "prompt_tokens"), "max_requests": max_requests, "total": total,
             "truncated": total > len(ok)}
@@ -198,14 +218,14 @@ def generation_analysis(monitor: Monitor, since: float, until: float,
 
     return {
         "timestamps": [r["timestamp"] for r in ok],
-        "performance_data": [[r["timestamp"], r["inference_time"], r["tokens_per_second"]] for r in ok],
+        "performance_data": [[r["timestamp"], r["latency_seconds"], r["tokens_per_second"]] for r in ok],
         "max_requests": max_requests, "truncated": totals["requests"] > len(records),
-        "statistics": {
+        "statistics": with_aliases({
             "total_requests": totals["requests"], "succeeded_requests": totals["succeeded"],
             "failed_requests": totals["failed"], "rejected_requests": totals["rejected"],
-            "avg_response_time": rounded(totals["mean_latency_seconds"]),
-            "avg_tokens_per_sec": rounded(totals["mean_tokens_per_second"]),
-            "success_rate": round(100 * totals["succeeded"] / totals["requests"], 3) if totals["requests"] else None,
+            "mean_latency_seconds": rounded(totals["mean_latency_seconds"]),
+            "mean_tokens_per_second": rounded(totals["mean_tokens_per_second"]),
+            "success_percent": round(100 * totals["succeeded"] / totals["requests"], 3) if totals["requests"] else None,
             "finish_reasons": totals["finish_reasons"],
-        },
+        }, "avg_response_time", "avg_tokens_per_sec", "success_rate"),
     }

@@ -12,7 +12,7 @@ from healthmon.analysis.baseline import RobustBaseline, robust_stats
 from healthmon.analysis.rules import BaselineRule, Condition, default_rules
 
 STEP_SECONDS = 5.0
-LATENCY = BaselineRule(name="inference_time_baseline", metric="inference_time", bad_direction="up")
+LATENCY = BaselineRule(name="latency_baseline", metric="latency_seconds", bad_direction="up")
 
 
 def series(rng: random.Random, level: float, noise: float, count: int) -> list[float]:
@@ -75,7 +75,7 @@ def test_improvement_is_quiet() -> None:
     rng = random.Random(4)
     engine = AlertEngine(default_rules())
     values = series(rng, 0.8, 0.05, minutes(30)) + series(rng, 0.4, 0.03, minutes(60))
-    assert feed(engine, values, "inference_time") == []
+    assert feed(engine, values, "latency_seconds") == []
     values = series(rng, 20.0, 2.0, minutes(30)) + series(rng, 40.0, 3.0, minutes(60))
     assert feed(engine, values, "window_tokens_per_second", start=10**6) == []
 
@@ -84,7 +84,7 @@ def test_single_spike_is_quiet() -> None:
     rng = random.Random(5)
     engine = AlertEngine(default_rules())
     values = series(rng, 0.8, 0.05, minutes(30)) + [2.5] + series(rng, 0.8, 0.05, minutes(30))
-    assert fired(feed(engine, values, "inference_time")) == []
+    assert fired(feed(engine, values, "latency_seconds")) == []
 
 
 def test_near_constant_metric_ignores_trivial_shift() -> None:
@@ -98,7 +98,7 @@ def test_gap_longer_than_window_restarts_warm_up() -> None:
     before = series(rng, 0.8, 0.05, minutes(30))
     gap = [None] * minutes(120)  # collector down, or model swapped, for two hours
     after = series(rng, 1.6, 0.1, minutes(30))  # a new normal after the gap is not compared with stale data
-    assert fired(feed(engine, before + gap + after, "inference_time")) == []
+    assert fired(feed(engine, before + gap + after, "latency_seconds")) == []
 
 
 def test_detector_warm_up_restarts_after_gap_and_clock_step_back() -> None:
@@ -121,7 +121,7 @@ def test_counter_reset_after_restart_gives_no_false_alert() -> None:
     for i in range(minutes(10)):  # a healthy service restarts: its request counter starts again from zero
         count = 100 if i < minutes(5) else i - minutes(5)
         rate = 1.0 if i < minutes(5) else (100.0 / count if count else None)  # one early failure: 100%, 50%, ...
-        transitions += engine.evaluate(i * STEP_SECONDS, {"failure_rate": rate, "request_count": count})
+        transitions += engine.evaluate(i * STEP_SECONDS, {"failure_percent": rate, "request_count": count})
     assert transitions == []
 
 
@@ -158,10 +158,10 @@ def test_the_engine_reports_each_warmed_up_baseline_band() -> None:
                           dataclasses.replace(LATENCY, name="latency_again", warmup_samples=50, max_samples=60),
                           BaselineRule(name="tps", metric="window_tokens_per_second", bad_direction="down")])
     assert engine.baseline_bands() == {}
-    feed(engine, [1.0, 1.2, 0.8, 1.0, 1.1, 1.0], "inference_time")
+    feed(engine, [1.0, 1.2, 0.8, 1.0, 1.1, 1.0], "latency_seconds")
     bands = engine.baseline_bands()
-    assert list(bands) == ["inference_time"]  # the first rule on a metric; the warming one adds nothing
-    low, high = bands["inference_time"]
+    assert list(bands) == ["latency_seconds"]  # the first rule on a metric; the warming one adds nothing
+    low, high = bands["latency_seconds"]
     assert low < 1.0 < high
 
 

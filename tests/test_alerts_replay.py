@@ -24,7 +24,7 @@ def replay(*args: str) -> subprocess.CompletedProcess[str]:
 def write_csv(path: Path, memory: list[float], start: int = 1_700_000_000) -> Path:
     lines = ["timestamp,metric,value"]
     for i, value in enumerate(memory):
-        lines += [f"{start + 5 * i},memory_usage,{value}", f"{start + 5 * i},failure_rate,50"]
+        lines += [f"{start + 5 * i},memory_usage,{value}", f"{start + 5 * i},failure_percent,50"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -40,8 +40,8 @@ def test_replay_prints_transitions_as_json_lines(tmp_path: Path) -> None:
     for event in events:
         assert {"ts", "metric", "state", "level", "kind", "message"} <= set(event)
         assert event["kind"] in {"threshold", "baseline", "forecast"}
-    # the CSV has no request_count: failure_rate is taken as past the traffic guard
-    assert any(e["metric"] == "failure_rate" and e["state"] == "firing" for e in events)
+    # the CSV has no request_count: failure_percent is taken as past the traffic guard
+    assert any(e["metric"] == "failure_percent" and e["state"] == "firing" for e in events)
     assert [e["ts"] for e in events if e["metric"] == "memory_usage"][0] == 1_700_000_025  # the samples' clock
 
 

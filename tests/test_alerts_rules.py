@@ -16,11 +16,11 @@ def test_defaults_keep_the_original_limits() -> None:
     assert len(rules) == len(default_rules())
     thresholds = {(r.metric, r.op, r.fire, r.level) for r in rules.values() if isinstance(r, ThresholdRule)}
     assert {("cpu_usage", ">", 85, "warning"), ("memory_usage", ">", 90, "critical"),
-            ("disk_usage", ">", 95, "critical"), ("failure_rate", ">", 10, "warning"),
+            ("disk_usage", ">", 95, "critical"), ("failure_percent", ">", 10, "warning"),
             ("memory_usage", ">", 80, "warning"), ("degenerate_recent", ">", 2.5, "warning"),
             ("language_mismatch_recent", ">", 2.5, "warning")} <= thresholds
     # No fixed latency or throughput limit: a request's time grows with its answer and depends on the hardware.
-    assert not {metric for metric, *_ in thresholds} & {"inference_time", "window_tokens_per_second", "ttft_seconds"}
+    assert not {metric for metric, *_ in thresholds} & {"latency_seconds", "window_tokens_per_second", "ttft_seconds"}
     assert rules["failure_rate_warning"].min_traffic == 10
     baselines = {(r.metric, r.bad_direction) for r in rules.values() if isinstance(r, BaselineRule)}
     assert baselines == {("inter_token_latency_seconds", "up"), ("ttft_seconds", "up"),
@@ -49,7 +49,7 @@ for_seconds = 10
 
 [[baseline]]
 name = "latency_learned"
-metric = "inference_time"
+metric = "latency_seconds"
 bad_direction = "up"
 threshold = 5.0
 
@@ -69,7 +69,7 @@ def test_load_toml_and_json(tmp_path: Path) -> None:
         ("ThresholdRule", "cpu_hot"), ("BaselineRule", "latency_learned"), ("ForecastRule", "disk_fill")]
     assert rules[0].for_seconds == 10 and rules[0].for_samples == 3
     as_json = tmp_path / "rules.json"
-    as_json.write_text(json.dumps({"threshold": [{"name": "t", "metric": "failure_rate", "op": ">", "fire": 5,
+    as_json.write_text(json.dumps({"threshold": [{"name": "t", "metric": "failure_percent", "op": ">", "fire": 5,
                                                   "resolve": 2, "min_traffic": 20}]}))
     assert load_rules(as_json)[0].min_traffic == 20
 
@@ -82,6 +82,15 @@ def test_a_rules_file_naming_the_old_service_throughput_keeps_its_meaning(tmp_pa
     assert load_rules(path)[0].metric == "window_tokens_per_second"
     with pytest.raises(ValueError, match="metric: one of"):  # in code, the model layer's own metric is not watched
         BaselineRule(name="tps", metric="tokens_per_second", bad_direction="down")
+
+
+def test_a_rules_file_naming_the_former_latency_name_reads_it_as_latency_seconds(tmp_path: Path) -> None:
+    """inference_time was the model layer's mean whole-request time before it took the records' name (issue 22)."""
+    path = tmp_path / "rules.toml"
+    path.write_text('baseline = [{name = "latency_learned", metric = "inference_time", bad_direction = "up"}]\n')
+    assert load_rules(path)[0].metric == "latency_seconds"
+    path.write_text('[[threshold]]\nname = "errors"\nmetric = "failure_rate"\nop = ">"\nfire = 10\nresolve = 5\n')
+    assert load_rules(path)[0].metric == "failure_percent"  # a percent, now named so
 
 
 @pytest.mark.parametrize(("table", "message"), [

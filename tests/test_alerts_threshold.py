@@ -97,17 +97,18 @@ def test_zero_for_fires_at_once_without_pending() -> None:
 
 
 def test_min_traffic_guard_for_failure_rate() -> None:
-    rule = ThresholdRule(name="failure_rate_warning", metric="failure_rate", op=">", fire=10, resolve=5, min_traffic=10)
+    rule = ThresholdRule(name="failure_rate_warning", metric="failure_percent", op=">", fire=10, resolve=5,
+                         min_traffic=10)
     engine = AlertEngine([rule])
     # 1 failure in 3 requests is 33%: no verdict below the guard, nor without a request count at all
-    assert feed(engine, [33.0] * 20, metric="failure_rate", extra={"request_count": 3}) == []
-    assert feed(engine, [33.0] * 20, metric="failure_rate", start=2000.0) == []
-    assert feed(engine, [33.0] * 20, metric="failure_rate", start=3000.0, extra={"request_count": 10}) == []
-    transitions = feed(engine, [33.0] * 20, metric="failure_rate", start=4000.0, extra={"request_count": 40})
+    assert feed(engine, [33.0] * 20, metric="failure_percent", extra={"request_count": 3}) == []
+    assert feed(engine, [33.0] * 20, metric="failure_percent", start=2000.0) == []
+    assert feed(engine, [33.0] * 20, metric="failure_percent", start=3000.0, extra={"request_count": 10}) == []
+    transitions = feed(engine, [33.0] * 20, metric="failure_percent", start=4000.0, extra={"request_count": 40})
     assert [t.state for t in transitions] == ["pending", "firing"]
     # traffic drops away: the rate means nothing any more, so the alert neither resolves nor re-fires
-    assert feed(engine, [0.0] * 20, metric="failure_rate", start=5000.0, extra={"request_count": 2}) == []
-    transitions = feed(engine, [0.0], metric="failure_rate", start=6000.0, extra={"request_count": 40})
+    assert feed(engine, [0.0] * 20, metric="failure_percent", start=5000.0, extra={"request_count": 2}) == []
+    transitions = feed(engine, [0.0], metric="failure_percent", start=6000.0, extra={"request_count": 40})
     assert [t.state for t in transitions] == ["resolved"]
 
 

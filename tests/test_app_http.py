@@ -43,8 +43,11 @@ def test_status_has_the_seed_fields_measured(app):
     assert status["model_loaded"] is True and status["model_info"]["is_demo"] is True
     assert "demo model" in status["model_info"]["note"]
     assert status["latest_system"]["gpu_info"]["gpu_available"] is False
-    assert set(status["request_stats"]) >= {"total_requests", "failed_requests", "rejected_requests",
-                                            "avg_response_time", "requests_per_minute"}
+    stats = status["request_stats"]
+    assert set(stats) >= {"total_requests", "failed_requests", "rejected_requests", "avg_response_time",
+                          "success_rate", "requests_per_minute"}
+    assert (stats["avg_response_time"], stats["success_rate"]) == (stats["mean_latency_seconds"],
+                                                                   stats["success_percent"])  # aliases
     assert isinstance(status["active_alerts"], int)
     assert status["collector_threads"] == 1
 
@@ -59,7 +62,7 @@ def test_generate_answers_seed_fields_in_tokens_and_is_traced(app):
     assert isinstance(body["generated_text"], str) and "What is latency?" not in body["generated_text"]
     assert body["response_length"] == body["output_tokens"] <= 16
     assert body["finish_reason"] in ("stop", "length")
-    assert 0 < body["ttft_seconds"] <= body["inference_time"]
+    assert 0 < body["ttft_seconds"] <= body["inference_time"] == body["latency_seconds"]
     app.wait_until(lambda: app.get(f"/api/traces/{body['trace_id']}").status_code == 200, "the trace", 10)
     trace = app.get(f"/api/traces/{body['trace_id']}").json()
     assert [s["name"] for s in trace["spans"]] == ["validate", "queue", "tokenize", "prefill", "decode", "detokenize"]

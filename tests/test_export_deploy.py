@@ -29,9 +29,9 @@ SERIES = {  # built-in metric -> the series its Prometheus rule reads
     "model_available": "healthmon_model_available",
     "cpu_usage": "healthmon_system_cpu_usage_ratio", "memory_usage": "healthmon_system_memory_usage_ratio",
     "disk_usage": "healthmon_system_disk_usage_ratio", "gpu_memory_usage": "instance:healthmon_gpu_memory_usage:ratio",
-    "inference_time": "instance:healthmon_e2e_request_latency_seconds:mean1m",
+    "latency_seconds": "instance:healthmon_e2e_request_latency_seconds:mean1m",
     "window_tokens_per_second": "instance:healthmon_generation_tokens_per_second:ratio_rate1m",
-    "failure_rate": "instance:healthmon_request_failure:ratio5m",
+    "failure_percent": "instance:healthmon_request_failure:ratio5m",
     "repetition_rate": "healthmon_quality_repetition_rate",
     "degenerate_recent": "healthmon_quality_degenerate_recent",
     "language_mismatch_recent": "healthmon_quality_language_mismatch_recent",
@@ -127,7 +127,7 @@ UNIT_TESTS = {"rule_files": [str(RULES_FILE)], "evaluation_interval": "15s", "te
      "alert_rule_test": [
          {"eval_time": "9m", **expected("failure_rate_warning")},
          {"eval_time": "19m", **expected("failure_rate_warning", "33.33% of requests failed on gpu-1:8502 (limit > "
-                                         "10%)", severity="warning", metric="failure_rate", kind="threshold",
+                                         "10%)", severity="warning", metric="failure_percent", kind="threshold",
                                          **AGENT)}]},
     {"interval": "15s",  # an agent's learned-baseline alert is relayed; an unreachable agent is an alert
      "input_series": [

@@ -418,7 +418,7 @@ def test_bytes_rate_unit_switches_to_mib_at_one_mib_per_second():
 def test_limit_helpers_follow_the_rules_and_the_data(live_monitor):
     limits = panels.limits(live_monitor, "memory_usage", " %")
     assert limits == [(80.0, "warning", "warning > 80 %"), (90.0, "critical", "critical > 90 %")]
-    assert panels.limits(live_monitor, "inference_time", " s") == []  # no fixed latency limit any more
+    assert panels.limits(live_monitor, "latency_seconds", " s") == []  # no fixed latency limit any more
     assert charts.limits_in_reach(limits, [10.0, 30.0, float("nan")]) == []  # far below 80 %: not drawn
     assert charts.limits_in_reach(limits, [40.0, 60.0]) == limits
     assert charts.limits_in_reach(limits, [None]) == []

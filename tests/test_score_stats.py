@@ -59,7 +59,7 @@ def test_missing_components_are_left_out_and_weights_renormalized():
 
 
 def test_score_is_weighted_mean_of_components():
-    result = health_score({"cpu_usage": 100.0, "failure_rate": 0.0})
+    result = health_score({"cpu_usage": 100.0, "failure_percent": 0.0})
     system = next(c for c in result.components if c["component"] == "system")
     service = next(c for c in result.components if c["component"] == "service")
     expected = (system["score"] * 0.25 + service["score"] * 0.30) / 0.55
@@ -89,10 +89,10 @@ def test_stats_account_for_every_request():
     snap = stats.snapshot(now=1020)
     assert snap["total_requests"] == 10
     assert snap["succeeded_requests"] + snap["failed_requests"] + snap["rejected_requests"] == 10
-    assert snap["avg_response_time"] == pytest.approx(4.5)
+    assert snap["mean_latency_seconds"] == pytest.approx(4.5)
     assert snap["latency_p50_seconds"] == pytest.approx(4.5)
     assert snap["requests_per_minute"] == 10
-    assert snap["failure_rate"] == pytest.approx(10.0)
+    assert snap["failure_percent"] == pytest.approx(10.0)
     assert snap["output_tokens_total"] == 80
 
 
@@ -111,10 +111,11 @@ def test_the_model_and_service_throughputs_have_names_of_their_own():
     from healthmon.analysis.score import health_score
     from healthmon.loop import flatten_layers
 
-    samples = {"service": {"window_tokens_per_second": 4.0, "failure_rate": 0.0},
+    samples = {"service": {"window_tokens_per_second": 4.0, "failure_percent": 0.0},
                "model": {"tokens_per_second": 40.0, "model_loaded": 1}}
     flat = flatten_layers(samples)
-    assert flat == {"window_tokens_per_second": 4.0, "tokens_per_second": 40.0, "failure_rate": 0.0, "model_loaded": 1}
+    assert flat == {"window_tokens_per_second": 4.0, "tokens_per_second": 40.0, "failure_percent": 0.0,
+                    "model_loaded": 1}
     model = next(c for c in health_score(flat).components if c["component"] == "model")
     assert model["inputs"] == {"model_loaded": 1, "window_tokens_per_second": 4.0}
 
@@ -123,8 +124,8 @@ def test_a_long_answer_at_a_normal_pace_scores_healthy():
     """128 tokens at 19 tokens/s take 7 s: whole-request latency says nothing about health, the pace does."""
     from healthmon.analysis.score import health_score
 
-    normal = {"model_loaded": 1, "inference_time": 7.0, "latency_p95_seconds": 13.0, "window_tokens_per_second": 19.0,
-              "inter_token_latency_seconds": 0.052, "ttft_p95_seconds": 0.4, "failure_rate": 0.0}
+    normal = {"model_loaded": 1, "latency_seconds": 7.0, "latency_p95_seconds": 13.0, "window_tokens_per_second": 19.0,
+              "inter_token_latency_seconds": 0.052, "ttft_p95_seconds": 0.4, "failure_percent": 0.0}
     assert health_score(normal).score >= 95
     slow = normal | {"inter_token_latency_seconds": 0.4, "window_tokens_per_second": 2.5}
     assert health_score(slow).score < 80

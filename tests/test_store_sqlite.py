@@ -329,6 +329,59 @@ def test_a_database_of_the_old_schema_gains_the_new_columns(db_path: Path, clock
         assert store.get_request("old")["status"] == "ok"
 
 
+# Sample tables as the version before issue 22 wrote them: the model layer's mean whole-request time under
+# `inference_time`, the service's mean latency under `avg_response_time` and its failure percent under
+# `failure_rate`, the learned band under the old name.
+FORMER_NAMES_SCHEMA = """
+CREATE TABLE samples_model (ts REAL NOT NULL, inference_time REAL, ttft_seconds REAL);
+CREATE TABLE samples_service (ts REAL NOT NULL, avg_response_time REAL, failure_rate REAL, total_requests REAL);
+CREATE TABLE samples_baseline (ts REAL NOT NULL, inference_time_baseline_low REAL, inference_time_baseline_high REAL);
+INSERT INTO samples_model VALUES (1700000000.0, 1.25, 0.2), (1700000010.0, 1.5, 0.25);
+INSERT INTO samples_service VALUES (1700000000.0, 1.375, 50.0, 2);
+INSERT INTO samples_baseline VALUES (1700000000.0, 0.5, 2.0);
+CREATE TABLE alerts (id TEXT PRIMARY KEY, rule TEXT, metric TEXT, level TEXT, kind TEXT, state TEXT, message TEXT,
+    value REAL, started_at REAL, resolved_at REAL, acknowledged INTEGER, labels TEXT);
+INSERT INTO alerts (id, rule, metric, state, started_at) VALUES
+    ('lat-1', 'latency_learned', 'inference_time', 'resolved', 1700000000.0);
+"""
+
+
+def test_samples_stored_under_a_former_name_read_back_under_the_new_one(db_path: Path, clock: FakeClock) -> None:
+    """An upgrade renames the columns once at open (catalog.FORMER_KEYS): the old rows show under the new name, and
+    new rows go to the same column."""
+    db_path.parent.mkdir(parents=True)
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.executescript(FORMER_NAMES_SCHEMA)
+    with HistoryStore(db_path, clock=clock, flush_interval_seconds=3600) as store:
+        model = store.frame("model", 0)
+        assert "inference_time" not in model
+        assert model["latency_seconds"].tolist() == [1.25, 1.5] and model["ttft_seconds"].tolist() == [0.2, 0.25]
+        service = store.frame("service", 0)
+        assert (service["mean_latency_seconds"].tolist(), service["failure_percent"].tolist()) == ([1.375], [50.0])
+        baseline = store.frame("baseline", 0)
+        assert (baseline["latency_seconds_baseline_low"].tolist(), baseline["latency_seconds_baseline_high"].tolist()) \
+            == ([0.5], [2.0])
+        assert [a["metric"] for a in store.load_alerts()] == ["latency_seconds"]
+        store.append_sample("model", START + 20, {"latency_seconds": 1.75})
+        store.flush()
+        assert store.frame("model", 0)["latency_seconds"].tolist() == [1.25, 1.5, 1.75]
+    with HistoryStore(db_path, clock=clock, flush_interval_seconds=3600) as store:  # the next open changes nothing
+        assert store.frame("model", 0)["latency_seconds"].tolist() == [1.25, 1.5, 1.75]
+
+
+def test_a_former_name_written_again_by_an_older_version_fills_the_new_columns_gaps(
+        db_path: Path, clock: FakeClock) -> None:
+    """Both columns present (an older version ran on the upgraded file): the former one's values move over."""
+    with HistoryStore(db_path, clock=clock, flush_interval_seconds=3600) as store:
+        store.append_sample("model", START, {"latency_seconds": 1.0})
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute('ALTER TABLE samples_model ADD COLUMN "inference_time" REAL')
+        conn.execute("INSERT INTO samples_model (ts, inference_time) VALUES (?, 2.0)", (START + 10,))
+    with HistoryStore(db_path, clock=clock, flush_interval_seconds=3600) as store:
+        model = store.frame("model", 0)
+        assert "inference_time" not in model and model["latency_seconds"].tolist() == [1.0, 2.0]
+
+
 def test_silences_round_trip_and_a_later_one_replaces_its_matcher(store: HistoryStore, clock: FakeClock) -> None:
     store.upsert_silence({"matcher": "cpu_usage", "starts_at": START, "ends_at": START + 600, "created_at": START})
     store.upsert_silence({"matcher": "disk_critical", "starts_at": START, "ends_at": START + 60, "created_at": START})

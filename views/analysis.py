@@ -27,7 +27,7 @@ from healthmon.ui.tiles import Tile
 t = translator("analysis")
 SCORE_SERIES = {"performance_score": "overall", "score_system": "system", "score_model": "model",
                 "score_service": "service", "score_quality": "quality"}
-SERVICE_COLUMNS = ("requests_per_minute", "failure_rate", "latency_p50_seconds", "latency_p95_seconds",
+SERVICE_COLUMNS = ("requests_per_minute", "failure_percent", "latency_p50_seconds", "latency_p95_seconds",
                    "latency_p99_seconds")
 REQUEST_COLUMNS = ["ts", "status", "finish_reason", "prompt_tokens", "output_tokens", "latency_seconds",
                    "tokens_per_second"]
@@ -86,10 +86,10 @@ def request_trends(service: pd.DataFrame) -> None:
                      title=t("Request rate"), y_title=t("requests per minute"),
                      missing=t("No service samples in this window yet."), height=240)
     with right:
-        panels.trend(service, {"failure_rate": t("failure rate")}, "failure-rate",
+        panels.trend(service, {"failure_percent": t("failure rate")}, "failure-rate",
                      title=t("Failure rate (last {minutes:g} min)").format(minutes=minutes), y_title="%",
                      missing=t("No failure rate yet: it needs requests in the last {minutes:g} minutes.").format(
-                         minutes=minutes), thresholds=panels.limits(m, "failure_rate", " %"), y_range=(0, 100),
+                         minutes=minutes), thresholds=panels.limits(m, "failure_percent", " %"), y_range=(0, 100),
                      height=240)
 
 

@@ -26,7 +26,7 @@ from healthmon.ui.shaping.series import baseline_columns, present
 from healthmon.ui.state import download_csv, empty_state, monitor, refresh_seconds, window_bounds
 
 t = translator("model")
-MODEL_COLUMNS = ("inference_time", "ttft_seconds", "tokens_per_second", "in_flight", "queued", "batch_size",
+MODEL_COLUMNS = ("latency_seconds", "ttft_seconds", "tokens_per_second", "in_flight", "queued", "batch_size",
                  "kv_cache_usage_ratio")
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
@@ -156,15 +156,15 @@ def inference_trends(model: pd.DataFrame, baseline: pd.DataFrame, queue_max: int
         empty_state(t("No model samples in this window yet."))
         return
     no_requests = t("No completed requests in this window yet. Send one from the Generate page.")
-    if not present(model, ["inference_time", "tokens_per_second"]):
+    if not present(model, ["latency_seconds", "tokens_per_second"]):
         empty_state(no_requests, link_page="views/generate.py", link_label=t("Open Generate"))
     else:
         left, right = st.columns(2)
         with left:
-            latency = model[["inference_time", "ttft_seconds"]].stack()
-            panels.trend(model, {"inference_time": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
+            latency = model[["latency_seconds", "ttft_seconds"]].stack()
+            panels.trend(model, {"latency_seconds": t("end-to-end latency"), "ttft_seconds": t("time to first token")},
                          "latency", title=t("Latency"), y_title=t("seconds"), missing=no_requests, connect=True,
-                         thresholds=charts.limits_in_reach(panels.limits(m, "inference_time", " s"), latency),
+                         thresholds=charts.limits_in_reach(panels.limits(m, "latency_seconds", " s"), latency),
                          baseline=(baseline, "ttft_seconds"))  # TTFT has a learned band; a request's time has none
         with right:
             # The throughput rules read the service layer's mean over the stats window of user requests, a

@@ -20,7 +20,7 @@ t = translator("overview")
 TILES = (
     Tile.of("cpu_usage"), Tile.of("memory_usage"), Tile.of("gpu_memory_usage"),
     Tile.of("latency_p95_seconds", 0, unit=" ms", scale=1000), Tile.of("ttft_p95_seconds", 0, unit=" ms", scale=1000),
-    Tile.of("window_tokens_per_second", unit=""), Tile.of("failure_rate"),
+    Tile.of("window_tokens_per_second", unit=""), Tile.of("failure_percent"),
 )
 SLO_TILES = (  # the SLO at a glance: attainment and budget over the compliance window, how fast it burns now
     Tile.of("slo_attainment_ratio", 2, unit=" %", scale=100), Tile.of("slo_error_budget_remaining_ratio", 0,

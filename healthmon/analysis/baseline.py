@@ -41,7 +41,7 @@ class BaselineVerdict:
     z: float = math.nan  # robust z, positive in the bad direction
 
     def describe(self, metric: str, value: float) -> Message:
-        """'inference_time 1.6 s vs learned baseline 0.8 s (2x, robust z 12)'. A baseline that never varied (its
+        """'latency_seconds 1.6 s vs learned baseline 0.8 s (2x, robust z 12)'. A baseline that never varied (its
         MAD is 0, so z is infinite) or sat at 0 (no ratio) says so in words: no 'inf' or 'nan' reaches a reader."""
         facts = []
         if self.median and math.isfinite(ratio := value / self.median):

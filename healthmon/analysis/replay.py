@@ -5,7 +5,7 @@ Input is a CSV with the header `timestamp,metric,value` (timestamp in unix secon
 evaluations run in time order, and the samples' own timestamps are the engine's clock, so a replay behaves
 exactly like the live loop did.
 The CSV carries no request_count, so ratio rules run without their minimum-traffic guard: a recorded
-failure_rate is taken as already past it. Bad input stops the replay with the line number (exit code 2).
+failure_percent is taken as already past it. Bad input stops the replay with the line number (exit code 2).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A rules file (TOML or JSON, by suffix) holds the complete rule set; it does not 
 `default_rules()`. It has up to three arrays of tables, one table per rule, keyed by the dataclass
 fields below (omitted keys take the field default; unknown keys are an error)::
 
-    baseline = [{name = "latency_learned", metric = "inference_time", bad_direction = "up"}]
+    baseline = [{name = "latency_learned", metric = "latency_seconds", bad_direction = "up"}]
     forecast = [{name = "memory_forecast", metric = "memory_usage", threshold = 90}]
 
     [[threshold]]
@@ -19,7 +19,8 @@ fields below (omitted keys take the field default; unknown keys are an error)::
 JSON has the same shape: {"threshold": [{...}], "baseline": [...], "forecast": [...]}. Every problem
 raises ValueError naming the file, the rule (`threshold[0] (cpu_warning)`) and the field. A metric under
 an old name (`RENAMED_METRICS`) is read as its new one: `tokens_per_second` in a rules file is the users'
-throughput over the stats window, `window_tokens_per_second`, as it was before the rename.
+throughput over the stats window, `window_tokens_per_second`, as it was before the rename; `inference_time` is
+the model layer's mean whole-request time, `latency_seconds` (catalog.FORMER_KEYS).
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ from typing import Any, ClassVar
 
 from healthmon.analysis.messages import Message
 from healthmon.analysis.slo import BURN_RATE_ALERTS, burn_rate_metric
-from healthmon.catalog import alertable, unit_suffix
+from healthmon.catalog import FORMER_KEYS, alertable, unit_suffix
 
 METRICS = alertable()  # the catalog's metrics a rule may watch
 # Old names a rules file or a replay recording may still use, read as the metric they meant: the service
-# layer's throughput was `tokens_per_second` until it got a name of its own (the model layer keeps that one).
-RENAMED_METRICS = {"tokens_per_second": "window_tokens_per_second"}
+# layer's throughput was `tokens_per_second` until it got a name of its own (the model layer keeps that one); the
+# other former names are the catalog's (FORMER_KEYS).
+RENAMED_METRICS = {"tokens_per_second": "window_tokens_per_second"} | {
+    old: new for renames in FORMER_KEYS.values() for old, new in renames.items()}
 TRAFFIC_METRIC = "request_count"  # requests in the failure-rate window, for the minimum-traffic guard
 METRIC_UNITS = {metric: unit_suffix(metric) for metric in METRICS}
 LEVELS = ("warning", "critical")
@@ -273,7 +276,7 @@ def default_rules() -> list[Rule]:
         ThresholdRule(name="gpu_memory_critical", metric="gpu_memory_usage", op=">", fire=95, resolve=90,
                       level="critical",
                       reason="The level gpu_memory_forecast predicts, so the forecast hands over to a real alert."),
-        ThresholdRule(name="failure_rate_warning", metric="failure_rate", op=">", fire=10, resolve=5, min_traffic=10,
+        ThresholdRule(name="failure_rate_warning", metric="failure_percent", op=">", fire=10, resolve=5, min_traffic=10,
                       reason="Seed limit, only past 10 requests: 1 failure in 3 requests is not a 33% outage."),
         ThresholdRule(name="queue_filling", metric="queue_usage", op=">", fire=75, resolve=25, for_seconds=60,
                       reason="Requests keep waiting for the model: more load than it can take; past 100 % the "

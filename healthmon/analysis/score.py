@@ -42,7 +42,7 @@ DEFAULT_COMPONENTS: tuple[Component, ...] = (
         "window_tokens_per_second": Curve(good=20.0, bad=2.0),  # the seed warns under 10
     }),
     Component("service", 0.30, {
-        "failure_rate": Curve(good=0.0, bad=20.0),  # percent; the seed warns over 10 %
+        "failure_percent": Curve(good=0.0, bad=20.0),  # percent; the seed warns over 10 %
         "ttft_p95_seconds": Curve(good=0.5, bad=5.0),
     }),
     Component("quality", 0.15, {

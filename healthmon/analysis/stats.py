@@ -60,7 +60,8 @@ class RequestStats:
                                               record.prompt_tokens, record.output_tokens))
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        """Seed-compatible totals plus windowed percentiles; None, never 0, where there is no data."""
+        """Totals since start and percentiles over the window, under their catalog names (the seed's names for
+        some are aliases the JSON payloads add: payloads.SEED_ALIASES); None, never 0, where there is no data."""
         with self._lock:
             counts = dict(self._counts)
             latency_sum = self._latency_sum_seconds
@@ -78,14 +79,14 @@ class RequestStats:
             "succeeded_requests": counts["ok"],
             "failed_requests": counts["error"],
             "rejected_requests": counts["rejected"],
-            "success_rate": None if total == 0 else round(100.0 * counts["ok"] / total, 3),
-            "avg_response_time": None if counts["ok"] == 0 else round(latency_sum / counts["ok"], 4),
+            "success_percent": None if total == 0 else round(100.0 * counts["ok"] / total, 3),
+            "mean_latency_seconds": None if counts["ok"] == 0 else round(latency_sum / counts["ok"], 4),
             "requests_per_minute": last_minute,
             "prompt_tokens_total": prompt_total,
             "output_tokens_total": output_total,
             "window_seconds": self.window_seconds,
             "window_requests": len(received_window),
-            "failure_rate": None if not received_window else round(100.0 * window_failed / len(received_window), 3),
+            "failure_percent": None if not received_window else round(100.0 * window_failed / len(received_window), 3),
             "latency_p50_seconds": latency["p50"], "latency_p95_seconds": latency["p95"],
             "latency_p99_seconds": latency["p99"],
             "ttft_p50_seconds": ttft["p50"], "ttft_p95_seconds": ttft["p95"], "ttft_p99_seconds": ttft["p99"],

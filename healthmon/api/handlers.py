@@ -119,15 +119,16 @@ async def model_generate(request: Request, monitor: Monitor) -> Response:
 
 
 def generate_answer(record: RequestRecord) -> dict[str, Any]:
-    """The seed's fields (lengths now in tokens, text without the prompt) plus the measured extras."""
-    return {
-        "generated_text": record.response or "", "inference_time": record.latency_seconds,
+    """The seed's fields (lengths now in tokens, text without the prompt; `inference_time` an alias of
+    `latency_seconds`, payloads.SEED_ALIASES) plus the measured extras."""
+    return payloads.with_aliases({
+        "generated_text": record.response or "", "latency_seconds": record.latency_seconds,
         "prompt_length": record.prompt_tokens, "response_length": record.output_tokens,
         "tokens_per_second": record.tokens_per_second, "trace_id": record.trace_id,
         "prompt_tokens": record.prompt_tokens, "output_tokens": record.output_tokens,
         "ttft_seconds": record.ttft_seconds, "finish_reason": record.finish_reason,
         "queue_seconds": record.queue_seconds, "model": record.model, "quality": record.quality,
-    }
+    }, "inference_time")
 
 
 def analysis(view: Callable[..., dict[str, Any]], per_request: bool = False) -> Handler:

@@ -70,6 +70,8 @@ class RequestMetrics:
                                registry=None, buckets=TPOT_BUCKETS_SECONDS)
         self._queue = Histogram("healthmon_request_queue_time_seconds", "Time a request waited for the model.",
                                 registry=None, buckets=REQUEST_DURATION_BUCKETS_SECONDS)
+        # Not the end-to-end latency (_e2e above, the records' latency_seconds): the model's own time, prefill plus
+        # decode, the quantity vLLM exports as vllm:request_inference_time_seconds, so it keeps vLLM's name.
         self._inference = Histogram("healthmon_request_inference_time_seconds", "Prefill plus decode time of a "
                                     "request; tokens/s = rate(generation tokens) / rate(this _sum).",
                                     registry=None, buckets=REQUEST_DURATION_BUCKETS_SECONDS)

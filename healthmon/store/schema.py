@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from healthmon.catalog import FORMER_KEYS
 from healthmon.store.frames import finite_number
 
 WRITER_THREAD_NAME = "healthmon-store-writer"
@@ -76,12 +77,51 @@ def add_missing_columns(conn: sqlite3.Connection, table: str, columns: Mapping[s
     return added
 
 
+def former_sample_columns() -> dict[str, dict[str, str]]:
+    """samples_<layer> table -> {former column: its name now}: catalog.FORMER_KEYS, plus the learned bands
+    `<metric>_baseline_low|high` of the baseline layer under each former name."""
+    tables = {SAMPLES_PREFIX + layer: dict(renames) for layer, renames in FORMER_KEYS.items()}
+    bands = tables.setdefault(SAMPLES_PREFIX + "baseline", {})
+    for renames in FORMER_KEYS.values():
+        for old, new in renames.items():
+            bands |= {f"{old}_baseline_{side}": f"{new}_baseline_{side}" for side in ("low", "high")}
+    return tables
+
+
+def rename_former_columns(conn: sqlite3.Connection) -> list[str]:
+    """Give the sample columns an earlier version wrote under a former name their name now, so their history
+    reads back under it; the `table.old->new` changes. A one-time rename (a no-op on the next open): a column
+    only under the former name is renamed in place; where both exist (an older version wrote to this file
+    again after an upgrade) the former one's values fill the new one's gaps and the former column is dropped.
+    Alert rows and silences that name a former metric are renamed with it."""
+    changes = []
+    for table, renames in former_sample_columns().items():
+        present = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        for old, new in renames.items():
+            if old not in present:
+                continue
+            if new not in present:
+                conn.execute(f'ALTER TABLE "{table}" RENAME COLUMN "{old}" TO "{new}"')
+            else:
+                conn.execute(f'UPDATE "{table}" SET "{new}" = "{old}" WHERE "{new}" IS NULL')
+                conn.execute(f'ALTER TABLE "{table}" DROP COLUMN "{old}"')
+            changes.append(f"{table}.{old}->{new}")
+    for renames in FORMER_KEYS.values():
+        for old, new in renames.items():
+            if conn.execute("UPDATE alerts SET metric = ? WHERE metric = ?", (new, old)).rowcount:
+                changes.append(f"alerts.metric {old}->{new}")
+            if conn.execute("UPDATE OR REPLACE silences SET matcher = ? WHERE matcher = ?", (new, old)).rowcount:
+                changes.append(f"silences.matcher {old}->{new}")
+    return changes
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Bring the fixed tables of an existing database up to this version's columns, in one transaction;
-    the `table.column`s added. Without it every INSERT naming a new column would fail, batch after batch."""
+    """Bring an existing database up to this version, in one transaction: the fixed tables' new columns, and the
+    sample columns under a former name renamed (rename_former_columns); the `table.column`s added and the
+    renames. Without it every INSERT naming a new column would fail, batch after batch."""
     with _transaction(conn):
         return [f"{table}.{name}" for table, columns in FIXED_TABLES.items()
-                for name in add_missing_columns(conn, table, columns)]
+                for name in add_missing_columns(conn, table, columns)] + rename_former_columns(conn)
 
 
 INSERT_REQUEST = _insert_sql("INSERT OR REPLACE", "requests", REQUEST_COLUMNS)

@@ -395,9 +395,9 @@ class HistoryStore(HistoryReads):
             if result != "ok":
                 raise _CorruptDatabase(f"quick_check: {result}")
             conn.executescript(SCHEMA)
-            added = migrate(conn)
-            if added:
-                self._log.info("history database %s: added columns %s", self._path, ", ".join(added))
+            changed = migrate(conn)
+            if changed:
+                self._log.info("history database %s migrated: %s", self._path, ", ".join(changed))
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             conn.execute("BEGIN IMMEDIATE")
             try:  # rewrites page 1 with its own value, rolled back: "attempt to write a readonly database" or nothing
