@@ -1,7 +1,8 @@
 """A loopback stand-in for the Hugging Face hub: one model repository served with the hub's URL layout and the
 headers huggingface_hub reads (the model info with its commit sha, the file tree, and each file under
 `/<repo>/resolve/<revision>/<path>` with X-Repo-Commit, ETag and Content-Length), so `HF_ENDPOINT` pointed here
-downloads through huggingface_hub's real code path, progress bars included."""
+downloads through huggingface_hub's real code path, progress bars included. A broken hub is one argument away:
+`missing` files are listed but answer 404, `cut` files stop halfway with the connection closed."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from urllib.parse import unquote, urlsplit
 class HubStandIn:
     """Serves the files of `folder` as the repository `repo_id` at one commit; `requests` lists what was asked."""
 
-    def __init__(self, repo_id: str, folder: Path, skip: tuple[str, ...] = ()) -> None:
-        self.repo_id = repo_id
+    def __init__(self, repo_id: str, folder: Path, skip: tuple[str, ...] = (), missing: tuple[str, ...] = (),
+                 cut: tuple[str, ...] = ()) -> None:
+        self.repo_id, self.missing, self.cut = repo_id, missing, cut
         self.files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
                       if p.is_file() and p.name not in skip}
         self.sha = hashlib.sha1(b"".join(self.files.values())).hexdigest()
@@ -51,7 +53,7 @@ class HubStandIn:
         if path.startswith(resolve_prefix):
             revision, _, name = path[len(resolve_prefix):].partition("/")
             data = self.files.get(name)
-            if data is None or revision not in (self.sha, "main"):
+            if data is None or name in self.missing or revision not in (self.sha, "main"):
                 return 404, {"X-Error-Code": "EntryNotFound"}, b"not found"
             return 200, {"X-Repo-Commit": self.sha, "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
                          "Content-Type": "application/octet-stream"}, data
@@ -70,7 +72,10 @@ class HubStandIn:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if with_body:
+                if with_body and status == 200 and self.path.rsplit("/", 1)[-1] in hub.cut:
+                    self.wfile.write(body[:len(body) // 2])  # then the connection drops, mid-file
+                    self.close_connection = True
+                elif with_body:
                     self.wfile.write(body)
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server API

