@@ -11,7 +11,9 @@ and the good, off-topic and wrong-language rows of quality_eval.jsonl (group `qu
   stripped      per_pair, the prompt's language request cut out before embedding ("Answer in Chinese:", "用英文")
   translation   stripped, and a translation request compared as the text to translate against the answer
                 (passage . passage, its own line)
-  healthmon     translation, and no off_topic where language_mismatch is raised: what metrics.flags does
+  mismatch_first  translation, and no off_topic where language_mismatch is raised
+  healthmon     mismatch_first, and a bare answer of the wrong kind off-topic (relevance.short_answer_fits):
+                what metrics.flags does
 Per group and decision: false alarms on good answers, recall and precision on off-topic ones, and how many
 on-topic wrong-language answers were also called off-topic. Then, for the healthmon decision, AUROC of
 relevance (the cosine it reads, minus its line) and of quality_score, good vs off-topic, and every flag's
@@ -86,17 +88,24 @@ def measure(rows: list[dict]) -> None:
         row["quality"] = with_relevance(quality, measured.value, measured.reason, e5.name, measured.method)
 
 
-def _with(row: dict, value: float, method: str, language_match: bool | None) -> dict:
-    return row["quality"] | {"relevance": value, "relevance_method": method, "language_match": language_match}
+def _with(row: dict, value: float, method: str, language_match: bool | None = None) -> dict:
+    """The row's quality as a decision sees it: without the short-answer kinds, the language match as given."""
+    return row["quality"] | {"relevance": value, "relevance_method": method, "language_match": language_match,
+                             "short_answer_fits": None}
+
+
+def _translation(row: dict, language_match: bool | None = None) -> dict:
+    if row["translation"] is None:
+        return _with(row, row["stripped"], QUESTION, language_match)
+    return _with(row, row["translation"], TRANSLATION, language_match)
 
 
 DECISIONS: dict[str, Callable[[dict], bool]] = {
     "one_line": lambda r: r["plain"] < ONE_LINE,
-    "per_pair": lambda r: is_off_topic(_with(r, r["plain"], QUESTION, None)),
-    "stripped": lambda r: is_off_topic(_with(r, r["stripped"], QUESTION, None)),
-    "translation": lambda r: is_off_topic(
-        _with(r, r["stripped"], QUESTION, None) if r["translation"] is None
-        else _with(r, r["translation"], TRANSLATION, None)),
+    "per_pair": lambda r: is_off_topic(_with(r, r["plain"], QUESTION)),
+    "stripped": lambda r: is_off_topic(_with(r, r["stripped"], QUESTION)),
+    "translation": lambda r: is_off_topic(_translation(r)),
+    "mismatch_first": lambda r: is_off_topic(_translation(r, r["quality"]["language_match"])),
     "healthmon": lambda r: "off_topic" in r["quality"]["flags"],
 }
 
@@ -170,7 +179,7 @@ def main() -> None:
     for group, figures in report["groups"].items():
         print(f"== {group}")
         for name, f in figures["decisions"].items():
-            print(f"  {name:12s} false alarms {f['false_alarms']}/{f['good']} ({f['false_alarm_rate']}), off-topic "
+            print(f"  {name:14s} false alarms {f['false_alarms']}/{f['good']} ({f['false_alarm_rate']}), off-topic "
                   f"caught {f['caught']}/{f['off_topic']} (precision {f['precision']}), wrong-language called "
                   f"off-topic {f['wrong_language_called_off_topic']}/{f['wrong_language']}")
         for key in ("by_prompt_language", "by_source"):

@@ -11,6 +11,7 @@ from healthmon.quality.relevance import (
     TRANSLATION,
     off_topic_line,
     relevance,
+    short_answer_fits,
     translation_source,
     without_request,
 )
@@ -63,6 +64,27 @@ def test_each_kind_of_pair_has_its_line():
     assert off_topic_line(base | {"relevance_method": TRANSLATION}) == lines.translation
 
 
+@pytest.mark.parametrize(("prompt", "answer", "fits"), [
+    ("What is 17 times 23?", "391", True),
+    ("What is 17 times 23?", "Tokyo.", False),  # a sum answered without a number
+    ("12 加 30 等于几？", "不会。", False),
+    ("Who wrote Romeo and Juliet?", "25", False),  # a number to who, where, yes or no
+    ("日本的首都是哪里？", "391", False),
+    ("What is the largest planet in our solar system?", "Yes.", False),  # yes or no to a wh-question
+    ("太阳系最大的行星是哪颗？", "是的。", False),
+    ("企鹅会飞吗？", "不会。", True),
+    ("Do you know what time it is?", "No.", True),
+    ("What year did the war end?", "1945", None),  # a number may answer "what"
+    ("What is the capital of France?", "Paris", None),
+])
+def test_a_bare_answer_of_the_wrong_kind_does_not_fit(prompt, answer, fits):
+    assert short_answer_fits(prompt, answer, units=1) is fits
+
+
+def test_a_longer_answer_is_left_to_the_embedding():
+    assert short_answer_fits("What is 17 times 23?", "Tokyo is the capital of Japan.", units=6) is None
+
+
 @pytest.mark.parametrize(("prompt", "right", "unrelated"), [
     ("请用英语介绍一下长城。",  # cross-language: a Chinese prompt asking for English
      "The Great Wall is a series of ancient fortifications in northern China, built to protect against invasions.",
@@ -75,6 +97,7 @@ def test_each_kind_of_pair_has_its_line():
     ("What is the capital of France?", "Paris", "Blue."),
     ("Can penguins fly?", "No.", "42"),
     ("What is 12 plus 30?", "42", "Shakespeare"),
+    ("What is 17 times 23?", "391", "Tokyo."),
     ("法国的首都是哪里？", "巴黎", "Oxygen"),
 ])
 def test_a_right_answer_is_on_topic_and_an_unrelated_one_is_not(e5, prompt, right, unrelated):

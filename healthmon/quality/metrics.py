@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
 from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
-from healthmon.quality.relevance import is_off_topic, relevance_part
+from healthmon.quality.relevance import is_off_topic, relevance_part, short_answer_fits
 from healthmon.quality.uncertainty import CONFIDENCE_CURVE, LOW_CONFIDENCE_ABOVE, uncertainty
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
         "loop_share": round(loop.share, 3), "loop_period_units": loop.period_units,
         "degeneration_score": degeneration_score(len(units), repetition, compression, loop.share),
         "response_units": len(units), "response_unread_chars": unread_chars,
+        "short_answer_fits": short_answer_fits(prompt, response, len(units)),
         "prompt_language": detect(prompt, identify_language),
         "expected_language": expected, "language_asked": asked, "response_language": response_language,
         "language_match": None if mismatch is None else not mismatch,
