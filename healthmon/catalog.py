@@ -131,6 +131,10 @@ _SPECS: tuple[MetricSpec, ...] = (
        "healthmon_scheduler_decode_steps_total)."),
     _S("tokens_per_step", "model", "", "Tokens per step", "Mean tokens through the model per forward pass over the "
        "last interval: prompts being prefilled and one new token per running request."),
+    _S("prefix_cache_hit_ratio", "model", "", "Prefix cache hits", "Share of the prompt tokens of requests that "
+       "joined the batch in the last interval taken from the prefix cache instead of prefilled, 0..1 (Prometheus: "
+       "rate of healthmon_scheduler_prefix_cache_hit_tokens_total over rate of "
+       "healthmon_scheduler_prefix_cache_queried_tokens_total).", good="high"),
     _S("kv_cache_usage_ratio", "model", "", "KV cache", "Share of the KV cache's room the batch holds now, padding "
        "included, 0..1 (vllm:kv_cache_usage_perc).", "healthmon_kv_cache_usage_ratio", good="low"),
     _S("memory_footprint_gb", "model", "GiB", "Model memory", "Weights and buffers in memory."),
@@ -185,6 +189,9 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("kv_cache_capacity_tokens", "model_info", "tokens", "KV cache size", "Token positions the batch's KV cache may "
        "hold (HEALTHMON_KV_CACHE_TOKENS, or max_batch times the model's context).",
        "healthmon_kv_cache_capacity_tokens"),
+    _S("prefix_cache_capacity_tokens", "model_info", "tokens", "Prefix cache size", "Prompt tokens whose KV the "
+       "prefix cache may keep for requests that start the same way (HEALTHMON_PREFIX_CACHE_TOKENS; 0: off).",
+       "healthmon_prefix_cache_capacity_tokens"),
     _S("queue_max", "model_info", "", "Queue limit", "Waiting requests allowed before new ones are rejected as busy.",
        "healthmon_num_requests_waiting_max"),
     # ---- model_counter: the in-process scheduler's totals since start, read live and exported as counters ----
@@ -200,6 +207,12 @@ _SPECS: tuple[MetricSpec, ...] = (
     _S("kv_cache_deferred_total", "model_counter", "", "Waited for KV cache", "Requests that waited for KV-cache room "
        "while a batch row was free (HEALTHMON_KV_CACHE_TOKENS).", "healthmon_scheduler_kv_cache_deferred_total",
        good="low"),
+    _S("prefix_cache_queried_tokens_total", "model_counter", "tokens", "Prompt tokens looked up", "Prompt tokens of "
+       "requests that joined the batch (vllm:prefix_cache_queries).",
+       "healthmon_scheduler_prefix_cache_queried_tokens_total"),
+    _S("prefix_cache_hit_tokens_total", "model_counter", "tokens", "Prompt tokens from the prefix cache", "Prompt "
+       "tokens taken from the prefix cache instead of prefilled (vllm:prefix_cache_hits; "
+       "HEALTHMON_PREFIX_CACHE_TOKENS).", "healthmon_scheduler_prefix_cache_hit_tokens_total", good="high"),
     # ---- service (analysis/stats.py): user requests; totals since start, the rest over its 5-minute window ----
     _S("total_requests", "service", "", "Requests", "User requests since start."),
     _S("succeeded_requests", "service", "", "Succeeded", "User requests answered since start."),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from healthmon.runtime.prefix_cache import DEFAULT_PREFIX_CACHE_TOKENS
 from healthmon.textsafe import redact_url
 
 ENV_PREFIX = "HEALTHMON_"
@@ -52,6 +53,7 @@ class Settings:
     queue_max: int = 8  # generate requests waiting for the model beyond those running
     max_batch: int = 8  # requests the in-process model decodes at once (continuous batching)
     kv_cache_tokens: int = 0  # KV-cache positions the batch may hold; 0: max_batch times the model's context
+    prefix_cache_tokens: int = DEFAULT_PREFIX_CACHE_TOKENS  # prompt tokens whose KV is kept for reuse; 0: off
     ring_size: int = 3600  # live samples kept in memory per layer
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
@@ -142,6 +144,8 @@ def _validate(settings: Settings) -> Settings:
     if settings.kv_cache_tokens < 0:
         raise ConfigError(f"HEALTHMON_KV_CACHE_TOKENS={settings.kv_cache_tokens}: must be 0 (sized from the "
                           "model) or more")
+    if settings.prefix_cache_tokens < 0:
+        raise ConfigError(f"HEALTHMON_PREFIX_CACHE_TOKENS={settings.prefix_cache_tokens}: must be 0 (off) or more")
     if settings.retention_days <= 0:
         raise ConfigError(f"HEALTHMON_RETENTION_DAYS={settings.retention_days}: must be positive")
     if settings.dtype not in {"auto", "float32", "bfloat16", "float16"}:

@@ -72,17 +72,20 @@ SERVER_FIGURES = tuple(spec.key for spec in CATALOG.values() if spec.layer == "m
 
 
 def scheduler_means(previous: TargetInfo, current: TargetInfo) -> dict[str, float | None]:
-    """Mean batch size and tokens per forward pass between two readings of the scheduler's totals; None where no
-    step ran (or the target has no scheduler of its own)."""
+    """Mean batch size, tokens per forward pass and the prefix cache's share of prompt tokens between two readings
+    of the scheduler's totals; None where no step ran (or the target has no scheduler of its own)."""
     if previous.scheduler is None or current.scheduler is None:
-        return {"batch_size": None, "tokens_per_step": None}
+        return {"batch_size": None, "tokens_per_step": None, "prefix_cache_hit_ratio": None}
     before, now = previous.scheduler.counters, current.scheduler.counters
     steps = now.decode_steps_total - before.decode_steps_total
     passes = steps + now.prefill_passes_total - before.prefill_passes_total
     carried = now.decode_step_requests_total - before.decode_step_requests_total
     tokens = now.step_tokens_total - before.step_tokens_total
+    queried = now.prefix_cache_queried_tokens_total - before.prefix_cache_queried_tokens_total
+    hits = now.prefix_cache_hit_tokens_total - before.prefix_cache_hit_tokens_total
     return {"batch_size": round(carried / steps, 3) if steps else None,
-            "tokens_per_step": round(tokens / passes, 3) if passes else None}
+            "tokens_per_step": round(tokens / passes, 3) if passes else None,
+            "prefix_cache_hit_ratio": round(hits / queried, 4) if queried else None}
 
 
 def model_sample(info: TargetInfo, completed: list[RequestRecord],

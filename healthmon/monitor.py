@@ -66,7 +66,8 @@ def build_target(settings: Settings, sink: RequestPipeline) -> Target:
     return ModelRuntime(spec, demo_dir=settings.demo_model_dir,
                         models_dir=settings.models_dir, sink=sink, device=settings.device, dtype=settings.dtype,
                         queue_max=settings.queue_max, max_new_tokens_cap=settings.max_new_tokens_cap,
-                        max_batch=settings.max_batch, kv_cache_tokens=settings.kv_cache_tokens or None)
+                        max_batch=settings.max_batch, kv_cache_tokens=settings.kv_cache_tokens or None,
+                        prefix_cache_tokens=settings.prefix_cache_tokens)
 
 
 def slo_objectives(settings: Settings) -> SloObjectives:

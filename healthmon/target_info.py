@@ -50,6 +50,7 @@ class SchedulerInfo:
     kv_cache_capacity_tokens: int | None
     kv_cache_used_tokens: int
     kv_cache_usage_ratio: float | None
+    prefix_cache_capacity_tokens: int  # 0: no prefix cache
     counters: SchedulerCounters
 
 

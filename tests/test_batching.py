@@ -235,3 +235,19 @@ def test_a_request_whose_client_left_while_it_waited_never_runs(demo_model_dir):
     assert record.status == "ok" and record.finish_reason == "cancelled" and record.output_tokens == 0
     assert runtime.info().queued == 0
     runtime.close()
+
+
+def test_a_sampled_request_keeps_to_the_top_k_generate_would_use():
+    """generate() samples from the model's top_k (transformers' default 50 when its config sets none): so does the
+    batch, or a sampled answer's tokens would come from a wider set than on the one-at-a-time path."""
+    import torch
+
+    from healthmon.runtime.batching import Sampler, sampling_top_k
+
+    assert sampling_top_k(SimpleNamespace(generation_config=SimpleNamespace(top_k=None))) == 50
+    assert sampling_top_k(SimpleNamespace(generation_config=SimpleNamespace(top_k=0))) == 0
+    logits = torch.tensor([5.0, 4.9, 4.8, 4.7, -1.0])
+    params = GenerationParams("x", temperature=5.0, top_p=1.0, seed=1)
+    top_two, every = Sampler(params, torch.device("cpu"), top_k=2), Sampler(params, torch.device("cpu"), top_k=0)
+    assert {top_two.choose(logits) for _ in range(200)} == {0, 1}
+    assert {0, 1, 2, 3} <= {every.choose(logits) for _ in range(200)}

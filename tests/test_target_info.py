@@ -24,9 +24,11 @@ DEMO_NOTE = "Built-in demo model (a tiny offline model for trying healthmon); no
 RUNTIME_COMMON = {"name": "demo (built-in, offline)", "source": "demo", "ref": "", "file": None,
                   "chosen_because": None}
 NO_COUNTS = {"decode_steps_total": 0, "decode_step_requests_total": 0, "prefill_passes_total": 0,
-             "step_tokens_total": 0, "kv_cache_deferred_total": 0}
+             "step_tokens_total": 0, "kv_cache_deferred_total": 0, "prefix_cache_queried_tokens_total": 0,
+             "prefix_cache_hit_tokens_total": 0}
 IDLE_NOT_LOADED = {"in_flight": 0, "queued": 0, "queue_max": 8, "max_batch": 8, "batching": True,
-                   "kv_cache_capacity_tokens": None, "kv_cache_used_tokens": 0, "kv_cache_usage_ratio": None}
+                   "kv_cache_capacity_tokens": None, "kv_cache_used_tokens": 0, "kv_cache_usage_ratio": None,
+                   "prefix_cache_capacity_tokens": 1024}
 
 
 def demo_facts(path: Path) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def model_card(info: TargetInfo) -> None:
 
 def scheduler_tiles(info: TargetInfo, scheduler: SchedulerInfo) -> None:
     """The batch as the scheduler sees it now: who runs, who waits, and how full the KV cache is."""
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric(metric_label("in_flight"), f"{info.in_flight} / {scheduler.max_batch}",
                    help=metric_help("in_flight") + " " + metric_help("max_batch"))
     cols[1].metric(metric_label("queued"), f"{info.queued} / {info.queue_max}",
@@ -124,8 +124,16 @@ def scheduler_tiles(info: TargetInfo, scheduler: SchedulerInfo) -> None:
                    help=metric_help("kv_cache_usage_ratio")
                    + (f" {count_to_text(scheduler.kv_cache_used_tokens)} / {count_to_text(capacity)} {t('tokens')}."
                       if capacity else ""))
+    counters = scheduler.counters
+    queried, hits = counters.prefix_cache_queried_tokens_total, counters.prefix_cache_hit_tokens_total
+    cols[3].metric(metric_label("prefix_cache_hit_ratio"),
+                   t("off") if not scheduler.prefix_cache_capacity_tokens else
+                   NO_DATA if not queried else f"{hits / queried:.0%}",
+                   help=metric_help("prefix_cache_hit_tokens_total") + " " + t("Since start: {hits} of {queried} "
+                   "prompt tokens.").format(hits=count_to_text(hits), queried=count_to_text(queried)) + " "
+                   + metric_help("prefix_cache_capacity_tokens"))
     reason = info.facts.batching_unsupported_reason if info.facts else None
-    cols[3].metric(t("Batching"), t("continuous") if scheduler.batching else t("one at a time"),
+    cols[4].metric(t("Batching"), t("continuous") if scheduler.batching else t("one at a time"),
                    help=t("Requests join the running batch between decode steps and leave it when done.")
                    if reason is None else t("This model cannot be batched: {reason}.").format(
                        reason=escape_markdown(reason)))

@@ -24,10 +24,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from transformers import DynamicCache
+from transformers import DynamicCache, GenerationConfig
 from transformers.cache_utils import DynamicLayer
 
 from healthmon.params import GenerationParams
+from healthmon.runtime.prefix_cache import PrefixCache
 
 
 def batching_unsupported(model: Any) -> str | None:
@@ -53,13 +54,21 @@ def batching_unsupported(model: Any) -> str | None:
     return None
 
 
-class Sampler:
-    """One request's choice of its next token from the raw logits: repetition penalty, then greedy, or temperature
-    and top-p on a generator of its own (seeded from the request's seed, so batch-mates never change it)."""
+def sampling_top_k(model: Any) -> int:
+    """The top-k a sampled request gets, as `generate()` gives it: the model's generation config, else transformers'
+    default (50); 0 keeps every token."""
+    configured = getattr(getattr(model, "generation_config", None), "top_k", None)
+    return int(configured if configured is not None else GenerationConfig._get_default_generation_params()["top_k"])
 
-    def __init__(self, params: GenerationParams, device: torch.device) -> None:
+
+class Sampler:
+    """One request's choice of its next token from the raw logits: repetition penalty, then greedy, or temperature,
+    top-k and top-p (generate()'s order) on a generator of its own (seeded from the request's seed, so batch-mates
+    never change it)."""
+
+    def __init__(self, params: GenerationParams, device: torch.device, top_k: int = 0) -> None:
         self.greedy = params.greedy
-        self.temperature, self.top_p = params.temperature, params.top_p
+        self.temperature, self.top_p, self.top_k = params.temperature, params.top_p, top_k
         self.repetition_penalty = params.repetition_penalty
         self.generator: torch.Generator | None = None
         if not self.greedy:
@@ -81,7 +90,10 @@ class Sampler:
     def choose(self, logits: torch.Tensor) -> int:
         if self.greedy:
             return int(logits.argmax())
-        probs = F.softmax(logits / self.temperature, dim=-1)
+        logits = logits / self.temperature
+        if 0 < self.top_k < logits.shape[-1]:  # transformers' TopKLogitsWarper: ties with the k-th token stay
+            logits = logits.masked_fill(logits < torch.topk(logits, self.top_k).values[-1], float("-inf"))
+        probs = F.softmax(logits, dim=-1)
         if self.top_p < 1.0:  # keep the smallest set of tokens whose mass reaches top_p (the top token always)
             sorted_probs, order = probs.sort(descending=True)
             outside = sorted_probs.cumsum(-1) - sorted_probs > self.top_p
@@ -102,6 +114,7 @@ class Row:
     token_logprobs: list[float] = field(default_factory=list)
     token_entropies: list[float] = field(default_factory=list)
     seen_ids: torch.Tensor | None = None  # prompt and answer ids, for the repetition penalty
+    reused_prompt_tokens: int = 0  # prompt tokens taken from the prefix cache instead of prefilled
 
     @property
     def reserved_tokens(self) -> int:
@@ -112,8 +125,9 @@ class Row:
 class PaddedBatch:
     """The running batch: a left-padded DynamicCache, its attention mask, and one Row per request, in cache order."""
 
-    def __init__(self, model: Any, clock: Callable[[], float]) -> None:
+    def __init__(self, model: Any, clock: Callable[[], float], prefix_cache: PrefixCache | None = None) -> None:
         self.model = model
+        self.prefix_cache = prefix_cache  # the worker's own: read and written between steps only
         self.device = next(model.parameters()).device
         self._clock = clock
         self.rows: list[Row] = []
@@ -131,24 +145,54 @@ class PaddedBatch:
     @torch.inference_mode()
     def join(self, rows: Sequence[Row]) -> float:
         """Prefill the newcomers on one forward pass and add them to the batch; their first token is chosen and
-        timed. Returns the time the prefill started."""
+        timed. A prompt beginning that the prefix cache holds is copied in, not run. Returns when it started."""
         started = self._clock()
-        length = max(len(row.prompt_ids) for row in rows)
+        reused, cache = self._reused_prefix(rows)
+        length = max(len(row.prompt_ids) for row in rows) - reused
         ids = torch.zeros((len(rows), length), dtype=torch.long, device=self.device)
-        mask = torch.zeros((len(rows), length), dtype=torch.long, device=self.device)
+        mask = torch.zeros((len(rows), reused + length), dtype=torch.long, device=self.device)
+        mask[:, :reused] = 1
         for i, row in enumerate(rows):
-            ids[i, length - len(row.prompt_ids):] = torch.tensor(row.prompt_ids, device=self.device)
-            mask[i, length - len(row.prompt_ids):] = 1
+            suffix = row.prompt_ids[reused:]
+            ids[i, length - len(suffix):] = torch.tensor(suffix, device=self.device)
+            mask[i, reused + length - len(suffix):] = 1
             row.seen_ids = torch.tensor(row.prompt_ids, dtype=torch.long, device=self.device)
-        cache = DynamicCache(config=self.model.config)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            row.reused_prompt_tokens = reused
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, reused:]
         logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                             use_cache=True, logits_to_keep=1).logits[:, -1, :]
         self._advance(list(rows), logits)  # before joining: a newcomer that fails here leaves the batch as it was
+        self._offer_prompts(rows, cache, mask)
         self._merge(cache, mask)
         self.rows.extend(rows)
         self._held()
         return started
+
+    def _reused_prefix(self, rows: Sequence[Row]) -> tuple[int, DynamicCache]:
+        """The prompt tokens every newcomer takes from the prefix cache (one length for all, so the group's cache
+        stays left-padded and as long as its longest prompt: the KV reservation holds), and a cache holding them."""
+        cache = DynamicCache(config=self.model.config)
+        if self.prefix_cache is None:
+            return 0, cache
+        hits = [self.prefix_cache.lookup(row.prompt_ids) for row in rows]
+        reused = min(hit.length if hit is not None else 0 for hit in hits)
+        if reused:
+            heads = [hit.prefix.head(reused) for hit in hits if hit is not None]
+            for index, layer in enumerate(zip(*heads, strict=True)):
+                cache.update(torch.cat([keys for keys, _ in layer]), torch.cat([values for _, values in layer]), index)
+        return reused, cache
+
+    def _offer_prompts(self, rows: Sequence[Row], cache: DynamicCache, mask: torch.Tensor) -> None:
+        """Copy each newcomer's prompt KV into the prefix cache, unless it holds that prompt already."""
+        if self.prefix_cache is None:
+            return
+        for i, row in enumerate(rows):
+            if self.prefix_cache.holds(row.prompt_ids):
+                continue
+            positions = mask[i].nonzero().squeeze(1)[:self.prefix_cache.max_tokens]
+            self.prefix_cache.offer(row.prompt_ids, [
+                (layer.keys[i:i + 1].index_select(2, positions), layer.values[i:i + 1].index_select(2, positions))
+                for layer in _layers(cache)])
 
     @torch.inference_mode()
     def step(self) -> list[Row]:

@@ -28,6 +28,7 @@ from healthmon.runtime.batching import batching_unsupported
 from healthmon.runtime.demo import is_demo_checkpoint
 from healthmon.runtime.generate import context_window_tokens, run_generation
 from healthmon.runtime.loader import LoadedModel, load_checkpoint
+from healthmon.runtime.prefix_cache import DEFAULT_PREFIX_CACHE_TOKENS
 from healthmon.runtime.scheduler import BatchScheduler, SchedulerCounters
 from healthmon.runtime.sources import (
     DownloadProgress,
@@ -59,6 +60,7 @@ class ModelRuntime:
     def __init__(self, spec: ModelSpec, *, demo_dir: Path, models_dir: Path, sink: RequestSink,
                  device: str = "auto", dtype: str = "auto", queue_max: int = 8, max_new_tokens_cap: int = 1024,
                  max_batch: int = 8, kv_cache_tokens: int | None = None,
+                 prefix_cache_tokens: int = DEFAULT_PREFIX_CACHE_TOKENS,
                  resolver: Callable[..., Path] = resolve_model_path,
                  loader: Callable[..., LoadedModel] = load_checkpoint,
                  clock: Callable[[], float] = time.perf_counter, wall_clock: Callable[[], float] = time.time,
@@ -72,6 +74,7 @@ class ModelRuntime:
         self.max_new_tokens_cap = max_new_tokens_cap
         self.max_batch = max_batch
         self._kv_cache_tokens = kv_cache_tokens  # None: room for max_batch requests of a whole context each
+        self.prefix_cache_tokens = prefix_cache_tokens  # prompt tokens whose KV is kept for reuse; 0: none
         self._scheduler: BatchScheduler | None = None  # the worker's; its figures are read under _state_lock
         self._counters = SchedulerCounters()
         self._resolver, self._loader = resolver, loader
@@ -190,6 +193,7 @@ class ModelRuntime:
             max_batch=self._batch_rows(), batching=not self._cannot_batch(),
             kv_cache_capacity_tokens=capacity, kv_cache_used_tokens=held,
             kv_cache_usage_ratio=round(min(1.0, held / capacity), 6) if capacity else None,
+            prefix_cache_capacity_tokens=self.prefix_cache_tokens if not self._cannot_batch() else 0,
             counters=dataclasses.replace(self._counters))  # a copy: the worker goes on counting
 
     def _cannot_batch(self) -> bool:
@@ -304,7 +308,8 @@ class ModelRuntime:
                     loaded.model, loaded.tokenizer, max_batch=self.max_batch,
                     kv_cache_tokens=self._kv_capacity() or 1 << 62, max_new_tokens_cap=self.max_new_tokens_cap,
                     clock=self._clock, counters=self._counters, figures=self._state_lock, finish=self._finish,
-                    on_admitted=self._on_admitted, on_left=self._on_left)
+                    on_admitted=self._on_admitted, on_left=self._on_left,
+                    prefix_cache_tokens=self.prefix_cache_tokens)
                 self._set_scheduler(scheduler)
             scheduler.waiting.extend(arrived)
             try:

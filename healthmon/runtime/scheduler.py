@@ -21,7 +21,7 @@ from typing import Any
 
 from healthmon.params import InvalidRequest, resolve_max_new_tokens
 from healthmon.records import GenerationOutcome
-from healthmon.runtime.batching import PaddedBatch, Row, Sampler
+from healthmon.runtime.batching import PaddedBatch, Row, Sampler, sampling_top_k
 from healthmon.runtime.generate import (
     _encode,
     context_window_tokens,
@@ -29,6 +29,7 @@ from healthmon.runtime.generate import (
     decode_whole_characters,
     eos_token_ids,
 )
+from healthmon.runtime.prefix_cache import PrefixCache
 
 
 @dataclass
@@ -40,6 +41,8 @@ class SchedulerCounters:
     prefill_passes_total: int = 0
     step_tokens_total: int = 0  # tokens through the model (prompts and new tokens), over all passes
     kv_cache_deferred_total: int = 0  # requests that waited for KV cache room with a batch row free
+    prefix_cache_queried_tokens_total: int = 0  # prompt tokens of joining requests (vLLM's prefix_cache_queries)
+    prefix_cache_hit_tokens_total: int = 0  # of them, taken from the prefix cache (vLLM's prefix_cache_hits)
 
 
 class BatchScheduler:
@@ -48,13 +51,15 @@ class BatchScheduler:
     def __init__(self, model: Any, tokenizer: Any, *, max_batch: int, kv_cache_tokens: int, max_new_tokens_cap: int,
                  clock: Callable[[], float], counters: SchedulerCounters, figures: threading.Lock,
                  finish: Callable[..., None],
-                 on_admitted: Callable[[int], None], on_left: Callable[[int], None]) -> None:
-        self.batch = PaddedBatch(model, clock)
+                 on_admitted: Callable[[int], None], on_left: Callable[[int], None],
+                 prefix_cache_tokens: int = 0) -> None:
+        self.batch = PaddedBatch(model, clock, PrefixCache(prefix_cache_tokens) if prefix_cache_tokens else None)
         self._tokenizer = tokenizer
         self.max_batch, self.kv_cache_tokens = max_batch, kv_cache_tokens
         self._cap = max_new_tokens_cap
         self._context = context_window_tokens(model)
         self._eos = eos_token_ids(model, tokenizer)
+        self._top_k = sampling_top_k(model)
         self._clock = clock
         self._figures = figures
         self._finish, self._on_admitted, self._on_left = finish, on_admitted, on_left
@@ -84,12 +89,17 @@ class BatchScheduler:
                     self._on_left(1)
                     self._finish(row.key, None, exc)
                 joining = []
+            prompt_tokens = sum(len(row.prompt_ids) for row in joining)
+            reused_tokens = sum(row.reused_prompt_tokens for row in joining)
             with self._figures:
                 self.counters.prefill_passes_total += 1
-                self.counters.step_tokens_total += sum(len(row.prompt_ids) for row in joining)
+                self.counters.step_tokens_total += prompt_tokens - reused_tokens
+                self.counters.prefix_cache_queried_tokens_total += prompt_tokens
+                self.counters.prefix_cache_hit_tokens_total += reused_tokens
             for row in joining:
                 row.key.generate_start_seconds = started
-                row.key.trace.add("prefill", started, row.token_times_seconds[0], batch_size=len(self.batch))
+                row.key.trace.add("prefill", started, row.token_times_seconds[0], batch_size=len(self.batch),
+                                  cached_prompt_tokens=row.reused_prompt_tokens)
             self._settle(joining)
         if len(self.batch):
             rows = len(self.batch)
@@ -163,7 +173,7 @@ class BatchScheduler:
         prompt_ids, stream.prompt_text = _encode(self._tokenizer, stream.params)
         max_new_tokens = resolve_max_new_tokens(stream.params, len(prompt_ids), self._context, self._cap)
         stream.tokenized = (started, stream.trace.now() - started)
-        row = Row(stream, prompt_ids, max_new_tokens, Sampler(stream.params, self.batch.device))
+        row = Row(stream, prompt_ids, max_new_tokens, Sampler(stream.params, self.batch.device, self._top_k))
         if row.reserved_tokens > self.kv_cache_tokens:
             raise InvalidRequest(f"the request may need {row.reserved_tokens} tokens of KV cache (prompt and "
                                  f"max_new_tokens); the cache holds {self.kv_cache_tokens} (HEALTHMON_KV_CACHE_TOKENS)")

@@ -27,25 +27,37 @@ def releasable_text(text: str, stops: tuple[str, ...]) -> str:
 
 
 class DeltaDecoder:
-    """The text deltas of a growing list of token ids. Decoding the whole output each time keeps multi-byte
-    characters intact, and text that may be the start of a stop string is held back until the next tokens say
-    whether it is one."""
+    """The text deltas of a growing list of token ids, at a cost per token that does not grow with the answer.
+
+    Each feed decodes only the last tokens: the ids from `prefix_offset` on, minus the text of those before
+    `read_offset` (vLLM's incremental detokenization). The few tokens before the new ones give the tokenizer its
+    context (a SentencePiece word's leading space, a character split over byte tokens), so the deltas add up to
+    the whole answer decoded at once. An incomplete UTF-8 sequence waits for the next token; text that may be the
+    start of a stop string is held back until the next tokens say whether it is one."""
 
     def __init__(self, tokenizer: Any, stops: tuple[str, ...]) -> None:
         self._tokenizer, self._stops = tokenizer, stops
         self._ids: list[int] = []
+        self._prefix_offset = self._read_offset = 0
+        self._text = ""  # everything decoded so far, stop strings not yet cut
         self.emitted = ""
 
     def feed(self, ids: list[int]) -> str:
         self._ids.extend(ids)
-        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):
-            return ""  # an incomplete UTF-8 sequence: wait for the next token
-        text = releasable_text(text, self._stops)
+        seen = self._decode(self._ids[self._prefix_offset:self._read_offset])
+        now = self._decode(self._ids[self._prefix_offset:])
+        if len(now) <= len(seen) or now.endswith("\ufffd"):
+            return ""  # nothing whole yet: wait for the next token
+        self._text += now[len(seen):]
+        self._prefix_offset, self._read_offset = self._read_offset, len(self._ids)
+        text = releasable_text(self._text, self._stops)
         if not text.startswith(self.emitted):
             return ""
         delta, self.emitted = text[len(self.emitted):], text
         return delta
+
+    def _decode(self, ids: list[int]) -> str:
+        return self._tokenizer.decode(ids, skip_special_tokens=True) if ids else ""
 
     def rest(self, final: str) -> str:
         """What the finished answer holds beyond what was emitted (text held back that was no stop after all)."""
