@@ -2,6 +2,7 @@
 
     python benchmarks/bench_batching.py [--model packaged] [--gguf-cache DIR] [--levels 1,2,4,8,16]
                                         [--rounds 2] [--max-tokens 48] [--unbatched-level 8]
+                                        [--no-prefix-cache-levels 1,8]
 
 Starts `streamlit run` with the model (the packaged SmolLM2 by default; HEALTHMON_MAX_BATCH = the highest level,
 probes and rate limit off), then for each level runs that many clients in a closed loop, each sending `--rounds`
@@ -10,7 +11,8 @@ to its budget: `ignore_eos` is not needed, the prompts ask for long answers, and
 Per level: aggregate output tokens/s over the level's wall time, each request's own decode rate, TTFT p50/p95 as
 the client saw it (to the first content delta) and the queue time the monitor recorded (arrival to the step that
 first carried the request). `--unbatched-level N` repeats level N on a second app with HEALTHMON_MAX_BATCH=1 (the
-one-at-a-time runtime of before) for the same figures side by side. Prints one JSON object.
+one-at-a-time runtime of before) for the same figures side by side; `--no-prefix-cache-levels` repeats levels with
+the prefix cache off (HEALTHMON_PREFIX_CACHE_TOKENS=0), to see what it brings. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -96,10 +98,10 @@ def run_level(url: str, clients: int, rounds: int, max_tokens: int) -> dict:
 
 
 def bench(model: str, gguf_cache: Path | None, levels: list[int], rounds: int, max_tokens: int,
-          max_batch: int) -> list[dict]:
+          max_batch: int, **env: str) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp, demo_app(
             Path(tmp), model, gguf_cache, HEALTHMON_MAX_BATCH=str(max_batch),
-            HEALTHMON_QUEUE_MAX=str(max(levels)), HEALTHMON_EMBEDDING_MODEL="off") as app:
+            HEALTHMON_QUEUE_MAX=str(max(levels)), HEALTHMON_EMBEDDING_MODEL="off", **env) as app:
         one_request(app.url, PROMPTS[0], 8)  # warm the model's first pass
         results = []
         for clients in levels:
@@ -116,6 +118,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--unbatched-level", type=int, default=8, help="0 skips the one-at-a-time comparison")
+    parser.add_argument("--no-prefix-cache-levels", default="1,8",
+                        help="levels repeated with HEALTHMON_PREFIX_CACHE_TOKENS=0; empty skips them")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
     batched = bench(args.model, args.gguf_cache, levels, args.rounds, args.max_tokens, max(levels))
@@ -126,6 +130,12 @@ def main() -> None:
         level["ttft_p50_vs_one_client"] = round(level["ttft_p50_seconds"] / one["ttft_p50_seconds"], 2)
     report = {"machine": machine(), "model": args.model, "max_tokens": args.max_tokens, "rounds": args.rounds,
               "batched": batched}
+    if args.no_prefix_cache_levels:
+        plain = bench(args.model, args.gguf_cache, [int(x) for x in args.no_prefix_cache_levels.split(",")],
+                      args.rounds, args.max_tokens, max(levels), HEALTHMON_PREFIX_CACHE_TOKENS="0")
+        for level in plain:
+            level["ttft_p50_vs_one_client"] = round(level["ttft_p50_seconds"] / plain[0]["ttft_p50_seconds"], 2)
+        report["batched_without_prefix_cache"] = plain
     if args.unbatched_level:
         report["unbatched"] = bench(args.model, args.gguf_cache, [1, args.unbatched_level], args.rounds,
                                     args.max_tokens, 1)
