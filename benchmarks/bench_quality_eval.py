@@ -35,7 +35,8 @@ LANGUAGES = ("en", "zh")
 BAD_CLASSES = ("degenerate", "off_topic", "wrong_language", "empty")
 FLAG_OF_CLASS = {"degenerate": "degenerate", "off_topic": "off_topic", "wrong_language": "language_mismatch",
                  "empty": "empty", "truncated": "truncated"}
-UNCERTAINTY = {"mean_token_entropy": 1.0, "min_token_logprob": -1.0, "mean_logprob": -1.0, "sequence_logprob": -1.0}
+UNCERTAINTY = {"lowest_token_nll": 1.0, "mean_token_entropy": 1.0, "min_token_logprob": -1.0, "mean_logprob": -1.0,
+               "sequence_logprob": -1.0}
 
 
 def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
@@ -129,6 +130,17 @@ def evaluate(rows: list[dict], with_model: bool) -> dict[str, Any]:
                          [sign * r["quality"][signal] for r in right if r["quality"].get(signal) is not None])
            for signal, sign in UNCERTAINTY.items()}}
     report["low_confidence_flag"] = precision_recall(factual, "low_confidence", lambda r: r["factual"] == "wrong")
+    # The flag before issue 26 (mean token entropy above 1.6 nats), on the same rows, for the before/after.
+    entropy_flagged = [r for r in factual if (r["quality"].get("mean_token_entropy") or 0.0) > 1.6]
+    report["low_confidence_flag_before"] = {
+        "precision": round(sum(r["factual"] == "wrong" for r in entropy_flagged) / len(entropy_flagged), 4)
+        if entropy_flagged else None,
+        "recall": round(sum(r["factual"] == "wrong" for r in entropy_flagged) / len(wrong), 4) if wrong else None}
+    # How often the flag fires on the model's good answers to open questions, where it has no label to be right on.
+    open_good = [r for r in rows if r["source"].startswith("smollm2") and r["label"] == "good" and not r.get("factual")]
+    report["low_confidence_on_open_good_answers"] = {
+        "answers": len(open_good), "now": sum("low_confidence" in r["quality"]["flags"] for r in open_good),
+        "before": sum((r["quality"].get("mean_token_entropy") or 0.0) > 1.6 for r in open_good)}
     return report
 
 

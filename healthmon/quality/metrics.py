@@ -10,8 +10,9 @@ and written cases; benchmarks/bench_quality_eval.py prints the AUROCs). What eac
   language      language.py: the language the prompt asks for, or is written in, against the answer's prose
                 (code and numbers carry none); flag `language_mismatch`
   completion    `truncated` when cut at max_new_tokens
-  confidence    uncertainty.py, from the generation's own logits: mean token entropy and the least likely
-                tokens (LM-Polygraph's unsupervised estimators); flag `low_confidence`, a hallucination risk
+  confidence    uncertainty.py, from the generation's own logits (LM-Polygraph's unsupervised estimators):
+                mean token entropy for the score; flag `low_confidence`, a hallucination risk, when the answer's
+                least likely tokens (lowest_token_nll) were unlikely
   empty         nothing but white space: score 0
 Perplexity is reported, and judged against the model's own learned baseline by the alert rules, never as
 "lower is better": a looping answer is the model's most confident one.
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
 from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
 from healthmon.quality.relevance import is_off_topic, relevance_part, short_answer_fits
-from healthmon.quality.uncertainty import CONFIDENCE_CURVE, LOW_CONFIDENCE_ABOVE, uncertainty
+from healthmon.quality.uncertainty import CONFIDENCE_CURVE, low_confidence, uncertainty
 
 if TYPE_CHECKING:
     from healthmon.records import GenerationOutcome
@@ -128,8 +129,7 @@ def flags(quality: Mapping[str, Any]) -> list[str]:
         "language_mismatch": quality.get("language_match") is False,
         "empty": bool(quality.get("empty")),
         "truncated": bool(quality.get("truncated")),
-        "low_confidence": (quality.get("mean_token_entropy") is not None
-                           and quality["mean_token_entropy"] > LOW_CONFIDENCE_ABOVE),
+        "low_confidence": low_confidence(quality),
     }
     return [name for name in FLAGS if found[name]]
 
