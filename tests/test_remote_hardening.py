@@ -415,6 +415,14 @@ def test_the_model_page_shows_llama_cpp_slots_and_a_server_loading_its_model(ser
                 ready.set()
             else:
                 assert shown["Busy slots"] == "4 / 4" and shown["Context used"] == "7%"
+                assert shown["Server latency"] == shown["Preemptions"] == "—"  # every server figure has a tile
+                at = AppTest.from_file("../streamlit_app.py", default_timeout=60)
+                at.session_state["lang"] = "zh"
+                at.switch_page("views/model.py")
+                at.run()
+                assert not at.exception, [e.message for e in at.exception]
+                shown = {m.label: m.value for m in at.metric}
+                assert shown["忙碌槽位"] == "4 / 4" and shown["服务器请求延迟"] == shown["抢占次数"] == "—"
     finally:
         release_monitor()
         st.cache_resource.clear()

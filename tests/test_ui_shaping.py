@@ -221,9 +221,11 @@ def test_a_remote_servers_figures_read_as_its_tiles_show_them():
                                            server_kv_cache_usage_ratio=0.425, server_ttft_seconds=0.0421,
                                            server_generation_tokens_per_second=1234.56))
     assert figures == {"server_requests_running": "3", "server_requests_waiting": "1.50 K",
-                       "server_kv_cache_usage_ratio": "42%", "server_ttft_seconds": "42 ms",
-                       "server_generation_tokens_per_second": "1,234.6"}
+                       "server_kv_cache_usage_ratio": "42%", "server_preemptions": "—", "server_ttft_seconds": "42 ms",
+                       "server_request_seconds": "—", "server_prompt_tokens_per_second": "—",
+                       "server_generation_tokens_per_second": "1,234.6"}  # every figure, none of /slots
     assert set(server_figures(ServerFigures()).values()) == {"—"}  # a server that exposes none of them
+    assert server_figures(ServerFigures(server_request_seconds=2.5))["server_request_seconds"] == "2.5 s"
     slots = server_figures(ServerFigures(server_slots_busy=3, server_slots_total=4, server_context_usage_ratio=0.075))
     assert (slots["server_slots_busy"], slots["server_context_usage_ratio"]) == ("3 / 4", "8%")  # llama.cpp's /slots
 

@@ -31,6 +31,7 @@ MODEL_COLUMNS = ("latency_seconds", "ttft_seconds", "tokens_per_second", "in_fli
 PROBE_COLUMNS = ["trace_id", "ts", "synthetic", "status", "latency_seconds", "ttft_seconds", "tokens_per_second",
                  "output_tokens"]
 RECENT_PROBES = 20
+SERVER_TILES_PER_ROW = 5
 
 m = monitor()
 st.title(t("Model"))
@@ -65,9 +66,11 @@ def remote_card(info: TargetInfo, remote: RemoteInfo) -> None:
             st.caption(t("The server exposes no metrics healthmon reads (vLLM, llama.cpp with --metrics and TGI do): "
                          "the figures below are measured from the streams alone."))
         else:
-            figures = server_figures(remote.server)
-            for col, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
-                col.metric(metric_label(key), value, help=metric_help(key))
+            figures = list(server_figures(remote.server).items())
+            for row in range(0, len(figures), SERVER_TILES_PER_ROW):
+                for col, (key, value) in zip(st.columns(SERVER_TILES_PER_ROW), figures[row:row + SERVER_TILES_PER_ROW],
+                                             strict=False):
+                    col.metric(metric_label(key), value, help=metric_help(key))
 
 
 def model_card(info: TargetInfo) -> None:
@@ -100,9 +103,9 @@ def model_card(info: TargetInfo) -> None:
             scheduler_tiles(info, info.scheduler)
         if info.status is ModelStatus.LOADING:
             progress = info.progress
-            st.progress(progress.fraction or 0.0 if progress else 0.0,
+            st.progress((progress.fraction if progress else None) or 0.0,
                         text=f"{t('Loading')} {escape_markdown(info.name)}: "
-                             f"{escape_markdown(progress.message if progress else t('starting'))}")
+                             f"{escape_markdown((progress.message if progress else None) or t('starting'))}")
         elif info.status is ModelStatus.ERROR:
             st.error(f"**{t('The model failed to load')}**: {escape_markdown(info.error or '')}  \n"
                      f"{t('System monitoring goes on. Retry from Settings or with POST /api/model/load.')}",

@@ -4,11 +4,12 @@ probes' figures and table."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from healthmon.catalog import spec
 from healthmon.quality.drift import REFERENCE_RECORDED
 from healthmon.quality.metrics import RELEVANCE_PENDING
 from healthmon.ui.format import NO_DATA, count_to_text, fmt_seconds
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from healthmon.remote.server_metrics import ServerFigures
     from healthmon.target_info import TargetInfo
 
+SLOT_FIGURES = ("server_slots_busy", "server_context_usage_ratio")  # from llama.cpp's /slots, where it has them
 USERS_TPS = "window_tokens_per_second"  # the service layer's: user requests over the stats window
 Drift = tuple[float | None, str]  # (similarity, how the table shows it)
 
@@ -44,22 +46,30 @@ def health_latency_text(info: TargetInfo) -> str:
 
 
 def server_figures(server: ServerFigures) -> dict[str, str]:
-    """A remote server's own metrics (target.info().remote.server), as its tiles show them, by catalog key."""
-    kv, rate = server.server_kv_cache_usage_ratio, server.server_generation_tokens_per_second
-    return {"server_requests_running": count_to_text(server.server_requests_running),
-            "server_requests_waiting": count_to_text(server.server_requests_waiting),
-            "server_kv_cache_usage_ratio": NO_DATA if kv is None else f"{kv:.0%}",
-            "server_ttft_seconds": fmt_seconds(server.server_ttft_seconds),
-            "server_generation_tokens_per_second": NO_DATA if rate is None else f"{rate:,.1f}"} | slot_figures(server)
+    """A remote server's own figures (target.info().remote.server) as its tiles show them, by catalog key: every
+    field of ServerFigures, which the catalog names (tests/test_server_metrics.py), formatted by its catalog unit;
+    the slots only where the server has /slots, busy and total on one tile."""
+    has_slots = server.server_slots_total is not None
+    shown: dict[str, str] = {}
+    for field in fields(server):
+        if field.name == "server_slots_total" or (field.name in SLOT_FIGURES and not has_slots):
+            continue
+        shown[field.name] = figure_text(field.name, getattr(server, field.name))
+    if "server_slots_busy" in shown:
+        shown["server_slots_busy"] += f" / {count_to_text(server.server_slots_total)}"
+    return shown
 
 
-def slot_figures(server: ServerFigures) -> dict[str, str]:
-    """llama.cpp's /slots, where the server offers it: busy of all slots, and the share of their context in use."""
-    total, used = server.server_slots_total, server.server_context_usage_ratio
-    if total is None:
-        return {}
-    return {"server_slots_busy": f"{count_to_text(server.server_slots_busy)} / {count_to_text(total)}",
-            "server_context_usage_ratio": NO_DATA if used is None else f"{used:.0%}"}
+def figure_text(key: str, value: float | None) -> str:
+    """One figure as a tile shows it, by its catalog unit: 0-1 ratios as percents, seconds as durations."""
+    unit = spec(key).unit
+    if value is None:
+        return NO_DATA
+    if key.endswith("_ratio"):
+        return f"{value:.0%}"
+    if unit == "s":
+        return fmt_seconds(value)
+    return f"{value:,.1f}" if unit == "tok/s" else count_to_text(value)
 
 
 def newest_probes(probes: pd.DataFrame, limit: int) -> pd.DataFrame:
