@@ -13,21 +13,15 @@ import concurrent.futures
 import queue
 import threading
 from collections.abc import AsyncGenerator, Generator
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from healthmon.target_info import ModelStatus as ModelStatus  # the leaf module declares it; kept importable here
 
 if TYPE_CHECKING:
     from healthmon.params import GenerationParams
     from healthmon.records import RequestRecord
     from healthmon.target_info import TargetInfo
     from healthmon.tracing import Trace
-
-
-class ModelStatus(str, Enum):  # noqa: UP042 - a StrEnum would change what str() and format() print
-    NOT_LOADED = "not_loaded"
-    LOADING = "loading"
-    LOADED = "loaded"
-    ERROR = "error"
 
 
 class ModelNotReady(RuntimeError):

@@ -3,19 +3,70 @@
 Both targets fill the common fields; the in-process runtime adds its scheduler's figures and, while a model is
 loaded, the model's facts; a remote target adds its health check and the server's own figures. `to_json()` is
 the one mapping to the names /api/model/info, /api/health/status and the catalog use.
+
+A leaf module: the plain records the targets fill (model status, download progress, scheduler counters, server
+figures) are declared here, not in runtime/ or remote/, so that target.py can name TargetInfo in its protocol
+without an import cycle (tests/test_imports.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from typing import Any
 
-from healthmon.target import ModelStatus
 
-if TYPE_CHECKING:
-    from healthmon.remote.server_metrics import ServerFigures
-    from healthmon.runtime.hub import DownloadProgress
-    from healthmon.runtime.scheduler import SchedulerCounters
+class ModelStatus(str, Enum):  # noqa: UP042 - a StrEnum would change what str() and format() print
+    NOT_LOADED = "not_loaded"
+    LOADING = "loading"
+    LOADED = "loaded"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """One progress report while a checkpoint is fetched or built; fraction and bytes are None when unknown."""
+
+    stage: str  # "build" (demo), "connect", "download", "hash", "convert" (GGUF), "ready"
+    fraction: float | None
+    bytes_done: int | None
+    bytes_total: int | None
+    message: str
+
+
+@dataclass
+class SchedulerCounters:
+    """Totals since the runtime started (across reloads); a cycle's means are the differences of two readings."""
+
+    decode_steps_total: int = 0
+    decode_step_requests_total: int = 0  # requests carried, summed over decode steps: their mean batch size
+    prefill_passes_total: int = 0
+    step_tokens_total: int = 0  # tokens through the model (prompts and new tokens), over all passes
+    kv_cache_deferred_total: int = 0  # requests that waited for KV cache room with a batch row free
+    prefix_cache_queried_tokens_total: int = 0  # prompt tokens of joining requests (vLLM's prefix_cache_queries)
+    prefix_cache_hit_tokens_total: int = 0  # of them, taken from the prefix cache (vLLM's prefix_cache_hits)
+
+
+@dataclass(frozen=True)
+class ServerFigures:
+    """What a remote server's own figures add to the model layer, each field named as healthmon/catalog.py
+    declares it (tests/test_catalog.py checks): the server's /metrics over the last poll interval and its /slots."""
+
+    server_requests_running: int | None = None
+    server_requests_waiting: int | None = None
+    server_kv_cache_usage_ratio: float | None = None
+    server_preemptions: int | None = None
+    server_ttft_seconds: float | None = None
+    server_request_seconds: float | None = None
+    server_prompt_tokens_per_second: float | None = None
+    server_generation_tokens_per_second: float | None = None
+    server_slots_busy: int | None = None
+    server_slots_total: int | None = None
+    server_context_usage_ratio: float | None = None
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
 
 REMOTE_SOURCE = "openai"  # the source a remote target reports
 

@@ -15,6 +15,7 @@ from healthmon.remote.server_metrics import (
     interval_figures,
     parse_server_metrics,
     parse_slots,
+    server_figures_of,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "server_metrics"
@@ -92,7 +93,7 @@ def test_server_figures_are_named_as_the_catalog_declares_them() -> None:
     before, after = fixture("vllm.txt"), fixture("vllm.txt")
     after = replace(after, server_request=LatencyTotals(after.server_request.seconds_sum + 3.0,
                                                         after.server_request.count + 2))
-    figures = ServerFigures.of(interval_figures(before, after, 5.0), None).as_dict()
+    figures = server_figures_of(interval_figures(before, after, 5.0), None).as_dict()
     assert figures["server_request_seconds"] == pytest.approx(1.5)  # parsed, and no longer dropped
     assert figures["server_slots_busy"] is None
 

@@ -8,10 +8,12 @@ llama.cpp's `/slots`; `ServerFigures` is what both add to the model layer, named
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from healthmon.target_info import ServerFigures
 
 _Samples = dict[str, list[float]]
 
@@ -266,39 +268,19 @@ def parse_slots(payload: object) -> SlotsSnapshot:
     return SlotsSnapshot(busy, len(payload), min(held, capacity), capacity)
 
 
-@dataclass(frozen=True)
-class ServerFigures:
-    """What a remote server's own figures add to the model layer, each field named as healthmon/catalog.py
-    declares it (tests/test_catalog.py checks): the server's /metrics over the last poll interval and its /slots."""
-
-    server_requests_running: int | None = None
-    server_requests_waiting: int | None = None
-    server_kv_cache_usage_ratio: float | None = None
-    server_preemptions: int | None = None
-    server_ttft_seconds: float | None = None
-    server_request_seconds: float | None = None
-    server_prompt_tokens_per_second: float | None = None
-    server_generation_tokens_per_second: float | None = None
-    server_slots_busy: int | None = None
-    server_slots_total: int | None = None
-    server_context_usage_ratio: float | None = None
-
-    @classmethod
-    def of(cls, interval: ServerMetricsInterval | None, slots: SlotsSnapshot | None) -> ServerFigures:
-        figures: dict[str, Any] = {}
-        if interval is not None:
-            figures = {"server_requests_running": interval.requests_running,
-                       "server_requests_waiting": interval.requests_waiting,
-                       "server_kv_cache_usage_ratio": interval.kv_cache_usage_ratio,
-                       "server_preemptions": interval.preemptions,
-                       "server_ttft_seconds": interval.server_ttft_seconds_mean,
-                       "server_request_seconds": interval.server_request_seconds_mean,
-                       "server_prompt_tokens_per_second": interval.prompt_tokens_per_second,
-                       "server_generation_tokens_per_second": interval.generation_tokens_per_second}
-        if slots is not None:
-            figures |= {"server_slots_busy": slots.busy, "server_slots_total": slots.total,
-                        "server_context_usage_ratio": slots.context_usage_ratio}
-        return cls(**figures)
-
-    def as_dict(self) -> dict[str, int | float | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+def server_figures_of(interval: ServerMetricsInterval | None, slots: SlotsSnapshot | None) -> ServerFigures:
+    """The model layer's server figures: the last poll interval's /metrics and the server's /slots."""
+    figures: dict[str, Any] = {}
+    if interval is not None:
+        figures = {"server_requests_running": interval.requests_running,
+                   "server_requests_waiting": interval.requests_waiting,
+                   "server_kv_cache_usage_ratio": interval.kv_cache_usage_ratio,
+                   "server_preemptions": interval.preemptions,
+                   "server_ttft_seconds": interval.server_ttft_seconds_mean,
+                   "server_request_seconds": interval.server_request_seconds_mean,
+                   "server_prompt_tokens_per_second": interval.prompt_tokens_per_second,
+                   "server_generation_tokens_per_second": interval.generation_tokens_per_second}
+    if slots is not None:
+        figures |= {"server_slots_busy": slots.busy, "server_slots_total": slots.total,
+                    "server_context_usage_ratio": slots.context_usage_ratio}
+    return ServerFigures(**figures)

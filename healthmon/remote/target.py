@@ -42,7 +42,6 @@ from healthmon.remote.client import (
     TextDelta,
 )
 from healthmon.remote.server_metrics import (
-    ServerFigures,
     ServerMetrics,
     ServerMetricsError,
     ServerMetricsInterval,
@@ -50,6 +49,7 @@ from healthmon.remote.server_metrics import (
     interval_figures,
     parse_server_metrics,
     parse_slots,
+    server_figures_of,
 )
 from healthmon.remote.tokens import TokenCounter
 from healthmon.runtime.sources import ModelSourceError
@@ -129,7 +129,7 @@ class RemoteTarget:
                 remote=RemoteInfo(
                     status_message=self.status_message, target_health_latency_seconds=self.health_latency_seconds,
                     architecture="remote (OpenAI-compatible)",
-                    server=ServerFigures.of(self._server_interval, self._slots),
+                    server=server_figures_of(self._server_interval, self._slots),
                     server_kind=self._last_metrics[1].server_kind if self._last_metrics else None))
 
     def is_idle(self) -> bool:

@@ -11,11 +11,12 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm.std import tqdm
+
+from healthmon.target_info import DownloadProgress as DownloadProgress  # declared in the leaf module
 
 _FIX_HINT = "Check the network, or point HEALTHMON_MODEL at a local checkpoint directory or .gguf file."
 # huggingface_hub opens a second byte bar that mirrors network traffic; we report the one counting bytes on disk.
@@ -24,17 +25,6 @@ _HF_NETWORK_BAR_DESC = "Downloading bytes"
 
 class ModelSourceError(ValueError):
     """The model setting is malformed or its checkpoint cannot be had; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class DownloadProgress:
-    """One progress report while a checkpoint is fetched or built; fraction and bytes are None when unknown."""
-
-    stage: str  # "build" (demo), "connect", "download", "hash", "convert" (GGUF), "ready"
-    fraction: float | None
-    bytes_done: int | None
-    bytes_total: int | None
-    message: str
 
 
 Progress = Callable[[DownloadProgress], None]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from healthmon.params import InvalidRequest, resolve_max_new_tokens
@@ -30,19 +29,7 @@ from healthmon.runtime.generate import (
     eos_token_ids,
 )
 from healthmon.runtime.prefix_cache import PrefixCache
-
-
-@dataclass
-class SchedulerCounters:
-    """Totals since the runtime started (across reloads); a cycle's means are the differences of two readings."""
-
-    decode_steps_total: int = 0
-    decode_step_requests_total: int = 0  # requests carried, summed over decode steps: their mean batch size
-    prefill_passes_total: int = 0
-    step_tokens_total: int = 0  # tokens through the model (prompts and new tokens), over all passes
-    kv_cache_deferred_total: int = 0  # requests that waited for KV cache room with a batch row free
-    prefix_cache_queried_tokens_total: int = 0  # prompt tokens of joining requests (vLLM's prefix_cache_queries)
-    prefix_cache_hit_tokens_total: int = 0  # of them, taken from the prefix cache (vLLM's prefix_cache_hits)
+from healthmon.target_info import SchedulerCounters as SchedulerCounters  # declared in the leaf module
 
 
 class BatchScheduler:
