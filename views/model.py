@@ -96,9 +96,13 @@ def model_card(info: TargetInfo) -> None:
         cols[3].metric(metric_label("load_seconds"), fmt_seconds(info.load_seconds),
                        help=metric_help("load_seconds") + when)
         context = facts.context_tokens if facts else None
+        scheduler = info.scheduler if info.loaded else None
         panels.facts({t("Source"): f"{info.source}: {info.ref}", t("Architecture"): info.architecture,
                       t("Data type"): facts.dtype if facts else None, t("Device"): facts.device if facts else None,
-                      t("Context window"): f"{context:,} {t('tokens')}" if context else None})
+                      t("Context window"): f"{context:,} {t('tokens')}" if context else None,
+                      # a fact, not a tile: "one at a time" in a metric's large type is cut off
+                      **({t("Batching"): t("continuous") if scheduler.batching else t("one at a time")}
+                         if scheduler is not None else {})})
         if info.loaded and info.scheduler is not None:
             scheduler_tiles(info, info.scheduler)
         if info.status is ModelStatus.LOADING:
@@ -117,7 +121,7 @@ def model_card(info: TargetInfo) -> None:
 
 def scheduler_tiles(info: TargetInfo, scheduler: SchedulerInfo) -> None:
     """The batch as the scheduler sees it now: who runs, who waits, and how full the KV cache is."""
-    cols = st.columns(5)
+    cols = st.columns(4)
     cols[0].metric(metric_label("in_flight"), f"{info.in_flight} / {scheduler.max_batch}",
                    help=metric_help("in_flight") + " " + metric_help("max_batch"))
     cols[1].metric(metric_label("queued"), f"{info.queued} / {info.queue_max}",
@@ -136,10 +140,8 @@ def scheduler_tiles(info: TargetInfo, scheduler: SchedulerInfo) -> None:
                    "prompt tokens.").format(hits=count_to_text(hits), queried=count_to_text(queried)) + " "
                    + metric_help("prefix_cache_capacity_tokens"))
     reason = info.facts.batching_unsupported_reason if info.facts else None
-    cols[4].metric(t("Batching"), t("continuous") if scheduler.batching else t("one at a time"),
-                   help=t("Requests join the running batch between decode steps and leave it when done.")
-                   if reason is None else t("This model cannot be batched: {reason}.").format(
-                       reason=escape_markdown(reason)))
+    if reason is not None:
+        st.caption(t("This model cannot be batched: {reason}.").format(reason=escape_markdown(reason)))
 
 
 def batch_trends(model: pd.DataFrame, max_batch: int) -> None:
