@@ -5,10 +5,10 @@
 Every question of factual_questions.py (English and Chinese) is answered greedily by the packaged
 SmolLM2-135M-Instruct (converted once through healthmon's GGUF cache), with its chat template and at most
 NEW_TOKENS new tokens, as the live path answers it; in left-padded batches (one at a time took 22 s a question
-on the busy 2-core VM), which moves the logits by float rounding only. Of each answer token it keeps what the live path can read
-from the raw logits (before any sampling setting): the token's log-probability and the distribution's entropy
-(nats), plus the token's text and the second-best token's log-probability for the benchmark's other
-candidates. The end-of-turn token is not part of the answer, as on the live path.
+on the busy 2-core VM), which moves the logits by float rounding only. Of each answer token it keeps what the
+live path can read from the raw logits (before any sampling setting): the token's log-probability and the
+distribution's entropy (nats), plus the token's text and the second-best token's log-probability for the
+benchmark's other candidates. The end-of-turn token is not part of the answer, as on the live path.
 
 Label: `right` when the answer states an accepted answer (numbers matched whole, so 12 is not found in 120),
 else `wrong`; then every answer was read (--show prints them) and OVERRIDES holds where reading disagreed with
