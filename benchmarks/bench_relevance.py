@@ -15,9 +15,10 @@ and the good, off-topic and wrong-language rows of quality_eval.jsonl (group `qu
   healthmon     mismatch_first, and a bare answer of the wrong kind off-topic (relevance.short_answer_fits):
                 what metrics.flags does
 Per group and decision: false alarms on good answers, recall and precision on off-topic ones, and how many
-on-topic wrong-language answers were also called off-topic. Then, for the healthmon decision, AUROC of
-relevance (the cosine it reads, minus its line) and of quality_score, good vs off-topic, and every flag's
-precision / recall against its class and false alarm rate on good answers.
+on-topic wrong-language answers, and on-topic wrong answers (SmolLM2's "17 * 23 = 381"), were called
+off-topic. Then, for the healthmon decision, AUROC of relevance (the cosine it reads, minus its line) and of
+quality_score, good vs off-topic, and every flag's precision / recall against its class and false alarm rate
+on good answers.
 No cross-encoder is measured: the rerankers on PyPI (FlashRank and the like) fetch their weights from the
 Hugging Face hub on first use, which this machine cannot reach, and none bundles them.
 """
@@ -62,7 +63,7 @@ def load_rows() -> list[dict]:
         if row["label"] in ("good", "off_topic", "wrong_language") and row["language"] in ("en", "zh"):
             prompt_language = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in row["prompt"]) else "en"
             rows.append(row | {"group": "questions", "prompt_language": prompt_language})
-    return [row for row in rows if row["label"] in ("good", "off_topic", "wrong_language")]
+    return [row for row in rows if row["label"] in ("good", "off_topic", "wrong_language", "wrong")]
 
 
 def measure(rows: list[dict]) -> None:
@@ -118,11 +119,13 @@ def decision_figures(rows: list[dict], decide: Callable[[dict], bool]) -> dict[s
     good = [decide(r) for r in rows if r["label"] == "good"]
     off = [decide(r) for r in rows if r["label"] == "off_topic"]
     wrong_language = [decide(r) for r in rows if r["label"] == "wrong_language"]
+    wrong = [decide(r) for r in rows if r["label"] == "wrong"]
     flagged = sum(good) + sum(off)
     return {"good": len(good), "false_alarms": sum(good), "false_alarm_rate": rate(sum(good), len(good)),
             "off_topic": len(off), "caught": sum(off), "recall": rate(sum(off), len(off)),
             "precision": rate(sum(off), flagged), "wrong_language": len(wrong_language),
-            "wrong_language_called_off_topic": sum(wrong_language),
+            "wrong_language_called_off_topic": sum(wrong_language), "wrong": len(wrong),
+            "wrong_called_off_topic": sum(wrong),
             "missed": [f"{r['prompt'][:40]} -> {r['response'][:40]}" for r in rows
                        if r["label"] == "off_topic" and not decide(r)],
             "false_alarm_rows": [f"{r['prompt'][:40]} -> {r['response'][:40]}" for r in rows
@@ -181,7 +184,8 @@ def main() -> None:
         for name, f in figures["decisions"].items():
             print(f"  {name:14s} false alarms {f['false_alarms']}/{f['good']} ({f['false_alarm_rate']}), off-topic "
                   f"caught {f['caught']}/{f['off_topic']} (precision {f['precision']}), wrong-language called "
-                  f"off-topic {f['wrong_language_called_off_topic']}/{f['wrong_language']}")
+                  f"off-topic {f['wrong_language_called_off_topic']}/{f['wrong_language']}, wrong answers called "
+                  f"off-topic {f['wrong_called_off_topic']}/{f['wrong']}")
         for key in ("by_prompt_language", "by_source"):
             for part, f in figures[key].items():
                 print(f"    healthmon {part:16s} false alarms {f['false_alarms']}/{f['good']}, caught "

@@ -12,7 +12,8 @@ Sources:
                    where another was asked for (wrong_language)
   paired           written right answers given to another prompt of the same group and language (off_topic); a
                    short answer goes only to a question of another kind (a number to a question about a capital)
-  smollm2-greedy, smollm2-sampled  the model's answers, labeled by reading them (LABELS; unlisted ones are good)
+  smollm2-greedy   the model's answers (make_relevance_generations.py), labeled by reading them (LABELS; an
+                   unlisted answer is good)
   smollm2-paired   the model's good answers given to another prompt of the group, as `paired`
 """
 
@@ -30,8 +31,25 @@ DATA = ROOT / "benchmarks" / "data"
 GENERATIONS = DATA / "smollm2_relevance_generations.jsonl"
 OUT = DATA / "relevance_eval.jsonl"
 
-# Read answer by answer (--show prints them): what is not good.
-LABELS: dict[str, str] = {}
+# Read answer by answer (--show prints them): what is not good. SmolLM2-135M rarely does these tasks: it
+# translates into nonsense characters, repeats the source, or answers a sum wrongly. An answer in the wrong
+# language is wrong_language whatever its topic, as in quality_eval.
+LABELS: dict[str, str] = {
+    "short-en-0:greedy": "wrong", "short-zh-0:greedy": "wrong_language", "translate-en-0:greedy": "incoherent",
+    "translate-zh-0:greedy": "incoherent", "cross-en-0:greedy": "degenerate", "cross-zh-0:greedy": "off_topic",
+    "short-zh-1:greedy": "degenerate", "translate-en-1:greedy": "incoherent", "translate-zh-1:greedy": "incoherent",
+    "cross-en-1:greedy": "degenerate", "cross-zh-1:greedy": "wrong", "short-en-2:greedy": "wrong",
+    "short-zh-2:greedy": "wrong_language", "translate-en-2:greedy": "wrong", "translate-zh-2:greedy": "wrong",
+    "cross-en-2:greedy": "wrong_language", "cross-zh-2:greedy": "off_topic", "short-en-3:greedy": "wrong",
+    "short-zh-3:greedy": "wrong_language", "translate-en-3:greedy": "incoherent",
+    "translate-zh-3:greedy": "wrong_language", "cross-en-3:greedy": "incoherent", "cross-zh-3:greedy": "off_topic",
+    "short-en-4:greedy": "wrong", "short-zh-4:greedy": "degenerate", "translate-en-4:greedy": "incoherent",
+    "translate-zh-4:greedy": "wrong", "cross-en-4:greedy": "wrong_language", "cross-zh-4:greedy": "degenerate",
+    "short-en-5:greedy": "wrong", "short-zh-5:greedy": "degenerate", "translate-en-5:greedy": "incoherent",
+    "translate-zh-5:greedy": "wrong_language", "cross-en-5:greedy": "incoherent", "short-zh-6:greedy": "degenerate",
+    "translate-en-6:greedy": "degenerate", "translate-zh-6:greedy": "incoherent", "cross-en-6:greedy": "wrong_language",
+    "cross-zh-6:greedy": "off_topic", "short-zh-7:greedy": "incoherent", "translate-en-7:greedy": "incoherent",
+}
 
 
 def off_topic_partner(items: list[dict], index: int) -> dict | None:
