@@ -83,6 +83,12 @@ def test_a_bare_answer_of_the_wrong_kind_does_not_fit(prompt, answer, fits):
 
 def test_a_longer_answer_is_left_to_the_embedding():
     assert short_answer_fits("What is 17 times 23?", "Tokyo is the capital of Japan.", units=6) is None
+    assert short_answer_fits("Who wrote Hamlet?", "1" + " " * 20_000 + "xyz", units=2) is None
+
+
+@pytest.mark.parametrize("answer", ["391", "8条", "3.14", "-5", "1,000", "25."])
+def test_numbers_read_as_bare_numbers(answer):
+    assert short_answer_fits("Who wrote Hamlet?", answer, units=1) is False
 
 
 @pytest.mark.parametrize(("prompt", "right", "unrelated"), [

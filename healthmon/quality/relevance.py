@@ -47,7 +47,7 @@ _QUOTED = re.compile(r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])|\"([^\"\n]+)\"|“([
 _AFTER_COLON = re.compile(r"[:：]\s*(.+)$", re.DOTALL)
 # What a bare answer is, and what the question asks for: a number ("391", "8条"), yes or no, a sum of numbers, a
 # wh-question. e5 cannot tell "391" from "Tokyo" under "What is 17 times 23?"; their kinds can.
-_BARE_NUMBER = re.compile(r"^\W*[-+]?\d[\d.,]*\s*[^\W\d]{0,2}\W*$")
+_BARE_NUMBER = re.compile(r"^\W*[-+]?\d+(?:[.,]\d+)*(?:\s?[^\W\d]{1,2})?\W*$")  # no two parts overlap: linear
 _YES_NO = re.compile(r"^\W*(?:yes|no|yeah|nope|是的?|不是|对|不对|会|不会|能|不能|可以|不可以)\W*$", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _ASKS_NUMBER = re.compile(r"\d|\bhow\s+(?:many|much|old|long|far)\b|多少|几", re.IGNORECASE)
@@ -83,6 +83,7 @@ def translation_source(prompt: str) -> str | None:
 
 QUESTION, TRANSLATION = "question", "translation"
 SHORT_ANSWER_UNITS = 4  # "Paris", "391", "是的。", "曹雪芹": too few words for an embedding to place
+BARE_ANSWER_MAX_CHARS = 64  # a few units padded with 20 kB of punctuation is no bare answer
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def short_answer_fits(prompt: str, answer: str, units: int) -> bool | None:
     """For a bare answer (at most SHORT_ANSWER_UNITS units): False when its kind cannot answer the question (a
     number to who, where or yes-or-no, no number for a sum, yes or no to a wh-question), True when it can; None
     for longer answers and where no kind is known."""
-    if units > SHORT_ANSWER_UNITS or not answer.strip():
+    if units > SHORT_ANSWER_UNITS or len(answer) > BARE_ANSWER_MAX_CHARS or not answer.strip():
         return None
     if _BARE_NUMBER.match(answer):
         if _ASKS_NUMBER.search(prompt):
