@@ -9,6 +9,7 @@ import math
 import pytest
 
 from healthmon.quality.metrics import text_quality
+from healthmon.quality.relevance import asks_for_fact
 from healthmon.quality.uncertainty import (
     HEAD_TOKENS,
     LOW_CONFIDENCE_ABOVE,
@@ -50,13 +51,15 @@ def test_one_mildly_unlikely_token_is_not_enough():
     # The mean of the lowest few, not the single lowest: one token at p = 0.05 among sure ones stays unflagged.
     logprobs = [SURE] * 6 + [math.log(0.05)]
     assert -math.log(0.05) > LOW_CONFIDENCE_ABOVE > lowest_token_nll(logprobs)
-    assert not low_confidence({"lowest_token_nll": lowest_token_nll(logprobs)})
+    assert not low_confidence({"asks_for_fact": True, "lowest_token_nll": lowest_token_nll(logprobs)})
 
 
 def test_only_the_head_of_a_long_answer_is_read():
     unsure = [math.log(0.05)] * 100
-    assert not low_confidence({"lowest_token_nll": lowest_token_nll([SURE] * HEAD_TOKENS + unsure)})
-    assert low_confidence({"lowest_token_nll": lowest_token_nll([SURE] * (HEAD_TOKENS - LOWEST_TOKENS) + unsure)})
+    assert not low_confidence({"asks_for_fact": True,
+                               "lowest_token_nll": lowest_token_nll([SURE] * HEAD_TOKENS + unsure)})
+    assert low_confidence({"asks_for_fact": True,
+                           "lowest_token_nll": lowest_token_nll([SURE] * (HEAD_TOKENS - LOWEST_TOKENS) + unsure)})
 
 
 def test_a_short_answer_is_read_whole():
@@ -77,3 +80,49 @@ def test_no_tokens_no_signal():
     assert lowest_token_nll(None) is None and lowest_token_nll([]) is None
     assert not low_confidence({"lowest_token_nll": None}) and not low_confidence({})
     assert text_quality("Hi?", "Hello.", "stop")["lowest_token_nll"] is None
+
+
+# Unsure tokens a free answer is full of: SmolLM2 sampled "Why is the sky blue?" at lowest_token_nll 4.5.
+FREE_WORDS = [SURE, math.log(0.02), SURE, math.log(0.03), math.log(0.01), SURE, math.log(0.05), math.log(0.02)]
+
+
+@pytest.mark.parametrize("prompt, answer", [
+    ("Why is the sky blue?", "The sky is a brilliant example of Rayleigh scattering at work."),
+    ("What is photosynthesis?", "Photosynthesis is how plants turn light into sugar."),
+    ("Give me three tips for sleeping better.", "Keep a schedule, skip late coffee, and dim the lights."),
+    ("天空为什么是蓝色的？", "阳光中的蓝光被空气散射得最多。"),
+    ("什么是光合作用？", "植物利用光能把二氧化碳和水变成糖。"),
+    ("写一首关于大海的短诗。", "海风轻拂，浪花低语。"),
+])
+def test_an_open_answer_with_unlikely_words_is_not_flagged(prompt: str, answer: str):
+    assert lowest_token_nll(FREE_WORDS) > LOW_CONFIDENCE_ABOVE
+    assert not asks_for_fact(prompt)
+    assert "low_confidence" not in _flags(prompt, answer, FREE_WORDS)
+
+
+@pytest.mark.parametrize("prompt, answer", [
+    ("How many continents are there?", "There are 126.125 Earths."),
+    ("Who wrote Pride and Prejudice?", "Pride and Prejudice was written by Charles Brontë."),
+    ("In what year did the Berlin Wall fall?", "The Berlin Wall fell in 1991."),
+    ("What is the chemical symbol for gold?", "The chemical symbol for gold is Ag."),
+    ("What is 100 − 37?", "100 − 37 = 73."),
+    ("Answer in Chinese: what is the capital of Italy?", "意大利的首都是米兰。"),
+    ("《红楼梦》的作者是谁？", "《红楼梦》的作者是鲁迅。"),
+    ("一小时有多少分钟？", "一小时有一百分钟。"),
+    ("水的化学式是什么？", "水的化学式是HO2。"),
+    ("意大利的首都是哪里？", "意大利的首都是米兰。"),
+])
+def test_a_factual_question_with_an_unsure_answer_is_flagged(prompt: str, answer: str):
+    assert asks_for_fact(prompt)
+    assert "low_confidence" in _flags(prompt, answer, EARTHS)
+
+
+def test_the_flag_needs_both_the_question_and_the_unsure_tokens():
+    assert not low_confidence({"asks_for_fact": False, "lowest_token_nll": 4.0})
+    assert not low_confidence({"asks_for_fact": True, "lowest_token_nll": 1.0})
+    assert low_confidence({"asks_for_fact": True, "lowest_token_nll": 4.0})
+
+
+def test_a_question_inside_a_long_instruction_is_not_a_factual_question():
+    assert not asks_for_fact("Write a short story for children in which a girl asks her grandmother who built the "
+                             "old lighthouse and why it still stands on the cliff above the sea.")

@@ -11,8 +11,9 @@ and written cases; benchmarks/bench_quality_eval.py prints the AUROCs). What eac
                 (code and numbers carry none); flag `language_mismatch`
   completion    `truncated` when cut at max_new_tokens
   confidence    uncertainty.py, from the generation's own logits (LM-Polygraph's unsupervised estimators):
-                mean token entropy for the score; flag `low_confidence`, a hallucination risk, when the answer's
-                least likely tokens (lowest_token_nll) were unlikely
+                mean token entropy for the score; flag `low_confidence`, a hallucination risk, when the prompt is a
+                short factual question (relevance.asks_for_fact) and the answer's least likely tokens
+                (lowest_token_nll) were unlikely
   empty         nothing but white space: score 0
 Perplexity is reported, and judged against the model's own learned baseline by the alert rules, never as
 "lower is better": a looping answer is the model's most confident one.
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
 from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
-from healthmon.quality.relevance import is_off_topic, relevance_part, short_answer_fits
+from healthmon.quality.relevance import asks_for_fact, is_off_topic, relevance_part, short_answer_fits
 from healthmon.quality.uncertainty import CONFIDENCE_CURVE, low_confidence, uncertainty
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
         "degeneration_score": degeneration_score(len(units), repetition, compression, loop.share),
         "response_units": len(units), "response_unread_chars": unread_chars,
         "short_answer_fits": short_answer_fits(prompt, response, len(units)),
+        "asks_for_fact": asks_for_fact(prompt),
         "prompt_language": detect(prompt, identify_language),
         "expected_language": expected, "language_asked": asked, "response_language": response_language,
         "language_match": None if mismatch is None else not mismatch,

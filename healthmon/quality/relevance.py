@@ -179,3 +179,28 @@ def relevance_part(quality: Mapping[str, Any]) -> float | None:
     curve = RELEVANCE_CURVES.get(model, RELEVANCE_CURVES[DEFAULT_RELEVANCE_MODEL])
     base = OFF_TOPIC_LINES.get(model, OFF_TOPIC_LINES[DEFAULT_RELEVANCE_MODEL]).question
     return curve(quality["relevance"] + base - off_topic_line(quality))
+
+
+# A question whose answer is one checkable fact: a sum, a count or amount, a who / where / when / which, a year,
+# "the X of Y" ("the capital of France", "the chemical symbol for gold"), "X的Y是什么". Definitions ("What is
+# photosynthesis?", "什么是光合作用？"), how and why, and "有什么好处" ask for an explanation: no one fact to be
+# wrong on.
+_ASKS_AMOUNT = re.compile(r"\bhow\s+(?:many|much|old|long|far)\b|多少|几[个条颗天年岁次]|有几|\d\s*−\s*\d",
+                          re.IGNORECASE)
+_ASKS_ENTITY = re.compile(r"(?:^|[:：])\W*(?:(?:in|at|on|from|by)\s+)?(?:who|whom|whose|where|when|which|"
+                          r"what\s+(?:year|temperature|date|day|country|city|planet|language))\b|谁|哪里|哪儿|哪一|哪[个颗座种国位年]",
+                          re.IGNORECASE)
+_ASKS_THE_X_OF = re.compile(r"(?:^|[:：])\W*what\s+(?:is|was|are|were)\s+the\s+"
+                            r"(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
+_ZH_WHAT_IS_IT = re.compile(r"的[^，。？?！!,]{1,12}是什么\W*$")
+FACT_QUESTION_UNITS = 16  # a longer prompt is an instruction with a question in it, not a question
+
+
+def asks_for_fact(prompt: str) -> bool:
+    """Whether the prompt (without its language request) is a short question with one checkable answer: the
+    questions on which a low-probability answer is a hallucination risk rather than a free choice of words."""
+    question = without_request(prompt) or prompt
+    if len(re.findall(r"\w+", question)) + len(re.findall(r"[\u4e00-\u9fff]", question)) // 2 > FACT_QUESTION_UNITS:
+        return False
+    return bool(_ARITHMETIC.search(question) or _ASKS_AMOUNT.search(question) or _ASKS_ENTITY.search(question)
+                or _ASKS_THE_X_OF.search(question) or _ZH_WHAT_IS_IT.search(question))
