@@ -251,3 +251,38 @@ def test_a_sampled_request_keeps_to_the_top_k_generate_would_use():
     top_two, every = Sampler(params, torch.device("cpu"), top_k=2), Sampler(params, torch.device("cpu"), top_k=0)
     assert {top_two.choose(logits) for _ in range(200)} == {0, 1}
     assert {0, 1, 2, 3} <= {every.choose(logits) for _ in range(200)}
+
+
+def test_newcomers_that_arrive_during_a_prefill_join_before_the_next_step_but_never_hold_two(runtime_and_records):
+    """A prefill that saw more requests arrive leaves its decode step for the next turn, so they join first (one
+    prefill to their first token, not a prefill and a step); the turn after always steps."""
+    import threading as _threading
+
+    from healthmon.runtime.scheduler import BatchScheduler, SchedulerCounters
+    from healthmon.runtime.stream import GenerationStream
+
+    runtime, _ = runtime_and_records
+    loaded = runtime._loaded
+    finished = []
+    scheduler = BatchScheduler(loaded.model, loaded.tokenizer, max_batch=4, kv_cache_tokens=1 << 20,
+                               max_new_tokens_cap=64, clock=runtime._clock, counters=SchedulerCounters(),
+                               figures=_threading.Lock(), finish=lambda stream, outcome, error, **_: finished.append(
+                                   (stream, outcome, error)), on_admitted=lambda n: None, on_left=lambda n: None)
+
+    def arrive(prompt):
+        stream = GenerationStream(loaded.tokenizer, GenerationParams(prompt, max_new_tokens=20, temperature=0),
+                                  Trace(), "api", False, False)
+        scheduler.waiting.append(stream)
+        return stream
+
+    arrive("Tell me about memory.")
+    scheduler.run_once(arrived_meanwhile=lambda: True)  # joined, and someone came: no step yet
+    assert [len(row.token_ids) for row in scheduler.batch.rows] == [1]
+    arrive("GPU")
+    scheduler.run_once(arrived_meanwhile=lambda: True)  # joins, then steps: never two turns without a step
+    assert sorted(len(row.token_ids) for row in scheduler.batch.rows) == [2, 2]
+    scheduler.run_once(arrived_meanwhile=lambda: True)  # nobody joined: a plain step
+    assert sorted(len(row.token_ids) for row in scheduler.batch.rows) == [3, 3]
+    arrive("Latency is")
+    scheduler.run_once(arrived_meanwhile=lambda: False)  # nobody came during the prefill: it steps at once
+    assert sorted(len(row.token_ids) for row in scheduler.batch.rows) == [2, 4, 4]

@@ -313,7 +313,7 @@ class ModelRuntime:
                 self._set_scheduler(scheduler)
             scheduler.waiting.extend(arrived)
             try:
-                scheduler.run_once()
+                scheduler.run_once(arrived_meanwhile=lambda: not self._jobs.empty())
             except Exception as exc:  # noqa: BLE001 - a failed step fails its batch, not the worker
                 self._log.warning("a batch step failed: %s", log_text(_friendly_error(exc)))
                 scheduler.fail_all(exc)

@@ -51,6 +51,7 @@ class BatchScheduler:
         self._figures = figures
         self._finish, self._on_admitted, self._on_left = finish, on_admitted, on_left
         self.waiting: deque[Any] = deque()
+        self._step_waited = False  # the last turn joined newcomers and left its step for this one
         self.counters = counters
 
     @property
@@ -65,8 +66,12 @@ class BatchScheduler:
         """KV positions the batch's cache holds now, padding included (a plain int: safe from any thread)."""
         return self.batch.held_positions
 
-    def run_once(self) -> None:
-        """Admit who can join, then one decode step for the batch; whoever ended leaves with its record."""
+    def run_once(self, arrived_meanwhile: Callable[[], bool] = lambda: False) -> None:
+        """Admit who can join, then one decode step for the batch; whoever ended leaves with its record.
+
+        When requests arrived during a prefill and a row is free, the step waits one turn so they join first:
+        their first token then costs one prefill, not a prefill and a decode step (vLLM, too, schedules prefills
+        first). Never two turns in a row, so running requests keep their pace under a stream of arrivals."""
         joining = self._admit()
         if joining:
             try:
@@ -88,6 +93,10 @@ class BatchScheduler:
                 row.key.trace.add("prefill", started, row.token_times_seconds[0], batch_size=len(self.batch),
                                   cached_prompt_tokens=row.reused_prompt_tokens)
             self._settle(joining)
+        if joining and not self._step_waited and len(self.batch) < self.max_batch and arrived_meanwhile():
+            self._step_waited = True
+            return
+        self._step_waited = False
         if len(self.batch):
             rows = len(self.batch)
             self._settle(list(self.batch.step()))
