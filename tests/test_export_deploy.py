@@ -19,6 +19,7 @@ from healthmon.export.prometheus import build_registry
 from healthmon.fleet import fleet_queries
 from healthmon.monitor import Monitor
 from healthmon.samples import Sample
+from tests.target_infos import loaded
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -176,8 +177,8 @@ def exposed_names(tmp_path_factory) -> set[str]:
                       "torch_cuda_reserved_mb": 1.0})]
     settings = load_settings(env={}, model="demo", data_dir=tmp_path_factory.mktemp("names"), probe_interval=0.0)
     monitor = Monitor(settings, collectors=collectors)
-    monitor.target.info = lambda: {"name": "m", "source": "demo", "status": "loaded", "in_flight": 0, "queued": 0,
-                                    "queue_max": 8, "parameters": 1, "memory_footprint_bytes": 1, "load_seconds": 1}
+    info = loaded(monitor.target.info())
+    monitor.target.info = lambda: info
     try:
         monitor.loop.collect_once()
         monitor.loop.rings["quality"].append(Sample("quality", monitor.clock(), {

@@ -16,6 +16,7 @@ from healthmon.export.prometheus import MonitorCollector, build_registry, metric
 from healthmon.monitor import Monitor
 from healthmon.params import GenerationParams
 from healthmon.records import RequestRecord
+from tests.target_infos import loaded
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package 'prometheus')")
@@ -203,8 +204,8 @@ def test_names_follow_prometheus_conventions(monitor):
 
 @needs_promtool
 def test_promtool_check_metrics_finds_nothing_to_say(monitor):
-    monitor.target.info = lambda: {"name": "demo", "source": "demo", "status": "loaded", "in_flight": 0,
-                                    "queued": 0, "queue_max": 8, "parameters": 10, "load_seconds": 0.5}
+    info = loaded(monitor.target.info())
+    monitor.target.info = lambda: info
     monitor.request_metrics.record(RequestRecord.from_row({
         "status": "ok", "synthetic": False, "latency_seconds": 0.2, "ttft_seconds": 0.01,
         "prompt_tokens": 3, "output_tokens": 2, "finish_reason": "stop"}))
