@@ -33,7 +33,8 @@ OUT = DATA / "relevance_eval.jsonl"
 
 # Read answer by answer (--show prints them): what is not good. SmolLM2-135M rarely does these tasks: it
 # translates into nonsense characters, repeats the source, or answers a sum wrongly. An answer in the wrong
-# language is wrong_language whatever its topic, as in quality_eval.
+# language is wrong_language whatever its topic, as in quality_eval; one that mixes the source copied out with
+# meaningless text in the other language is incoherent, one that loops is degenerate.
 LABELS: dict[str, str] = {
     "short-en-0:greedy": "wrong", "short-zh-0:greedy": "wrong_language", "translate-en-0:greedy": "incoherent",
     "translate-zh-0:greedy": "incoherent", "cross-en-0:greedy": "degenerate", "cross-zh-0:greedy": "off_topic",
@@ -49,6 +50,15 @@ LABELS: dict[str, str] = {
     "translate-zh-5:greedy": "wrong_language", "cross-en-5:greedy": "incoherent", "short-zh-6:greedy": "degenerate",
     "translate-en-6:greedy": "degenerate", "translate-zh-6:greedy": "incoherent", "cross-en-6:greedy": "wrong_language",
     "cross-zh-6:greedy": "off_topic", "short-zh-7:greedy": "incoherent", "translate-en-7:greedy": "incoherent",
+    "translate-zh-7:greedy": "wrong_language", "cross-en-7:greedy": "wrong_language", "cross-zh-7:greedy": "wrong",
+    "short-en-8:greedy": "wrong", "short-zh-8:greedy": "degenerate", "translate-en-8:greedy": "degenerate",
+    "translate-zh-8:greedy": "wrong_language", "cross-en-8:greedy": "wrong_language", "cross-zh-8:greedy": "degenerate",
+    "short-zh-9:greedy": "wrong_language", "translate-en-9:greedy": "incoherent",
+    "translate-zh-9:greedy": "incoherent", "cross-en-9:greedy": "degenerate", "cross-zh-9:greedy": "degenerate",
+    "short-en-10:greedy": "wrong", "short-zh-10:greedy": "wrong_language", "translate-en-10:greedy": "incoherent",
+    "translate-zh-10:greedy": "incoherent", "cross-en-10:greedy": "wrong_language", "short-en-11:greedy": "wrong",
+    "short-zh-11:greedy": "wrong_language", "translate-en-11:greedy": "degenerate",
+    "translate-zh-11:greedy": "incoherent", "cross-en-11:greedy": "degenerate", "cross-zh-11:greedy": "wrong_language",
 }
 
 
