@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from healthmon.quality import language, metrics
+from healthmon.quality import language, metrics, relevance
 from healthmon.quality.degeneration import tail_loop
 
 SIZE = 20_000
@@ -61,6 +61,15 @@ ADVERSARIAL = {
     "one_word_loop": lambda n: "la " * (n // 3),
     "cjk_loop": lambda n: "上海是" * (n // 3),
     "two_word_loop_cut": lambda n: ("la francine " * (n // 12)) + "la fr",
+    # the relevance and fact-question patterns: clauses after colons, questions, sums
+    "colons": lambda n: ":" * n,
+    "colons_spaced": lambda n: ": " * (n // 2),
+    "full_width_colons": lambda n: "：" * n,
+    "what_is_the_run": lambda n: ": what is the " * (n // 14),
+    "who_run": lambda n: "who " * (n // 4),
+    "digit_spaces": lambda n: "1 " * (n // 2),
+    "zh_de_run": lambda n: "的" * n,
+    "space_run": lambda n: "a" + " " * n + "b",
 }
 
 
@@ -78,6 +87,17 @@ def test_the_language_patterns_are_linear(name):
 def test_the_units_and_the_loop_detector_are_linear(name):
     make = ADVERSARIAL[name]
     assert _growth(lambda text: tail_loop(metrics.text_units(text)), make) < LINEAR_AT_MOST
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_the_relevance_and_fact_question_patterns_are_linear(name):
+    make = ADVERSARIAL[name]
+
+    def run(text: str) -> object:
+        return (relevance.asks_for_fact(text), relevance.short_answer_fits(text, text, 3),
+                relevance.without_request(text), relevance.translation_source(text))
+
+    assert _growth(run, make) < LINEAR_AT_MOST
 
 
 def test_the_old_code_line_pattern_is_what_these_tests_catch():
