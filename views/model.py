@@ -103,8 +103,8 @@ def model_card(info: TargetInfo) -> None:
                       # a fact, not a tile: "one at a time" in a metric's large type is cut off
                       **({t("Batching"): t("continuous") if scheduler.batching else t("one at a time")}
                          if scheduler is not None else {})})
-        if info.loaded and info.scheduler is not None:
-            scheduler_tiles(info, info.scheduler)
+        if scheduler is not None:
+            scheduler_tiles(info, scheduler)
         if info.status is ModelStatus.LOADING:
             progress = info.progress
             st.progress((progress.fraction if progress else None) or 0.0,
