@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from healthmon.quality.uncertainty import lowest_token_nll, uncertainty  # noqa: E402
+from healthmon.quality.uncertainty import first_sentence_tokens, lowest_token_nll, uncertainty  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "factual_answers.jsonl"
 TARGET_PRECISION = 0.8
@@ -43,6 +43,10 @@ def _lowest(values: Sequence[float], k: int) -> list[float]:
 
 def _head(row: dict, key: str, n: int) -> list[float]:
     return row[key][:n]
+
+
+def _first_sentence(row: dict, key: str) -> list[float]:
+    return row[key][:first_sentence_tokens(row["token_texts"])]
 
 
 # Every candidate reads a row and returns how unsure the answer is (higher = less sure).
@@ -72,6 +76,19 @@ CANDIDATES: dict[str, Callable[[dict], float]] = {
     "key tokens: mean NLL": lambda r: -_mean(_key(r, "token_logprobs")),
     "first key token: NLL": lambda r: -(_key(r, "token_logprobs") or [0.0])[0],
     "first key token: entropy": lambda r: (_key(r, "token_entropies") or [0.0])[0],
+    "first sentence: 5 lowest of the first 48 (-)": lambda r: lowest_token_nll(
+        r["token_logprobs"], first_sentence_tokens(r["token_texts"])) or 0.0,
+    "first sentence: -mean of 3 lowest logprobs": lambda r: -_mean(_lowest(_first_sentence(r, "token_logprobs"), 3)),
+    "first sentence: -sum logprob": lambda r: -math.fsum(_first_sentence(r, "token_logprobs")),
+}
+
+# Lines picked on factual_answers.jsonl (English, the lowest line at precision >= 0.8, in-sample) and written
+# down before benchmarks/data/factual_answers_heldout.jsonl existed: `--data` that file scores them held out.
+PREREGISTERED: dict[str, tuple[str, float]] = {
+    "shipped: lowest_token_nll > 1.6": ("lowest_token_nll (shipped: 5 lowest of first 48)", 1.6),
+    "first sentence, 5 lowest > 1.3202": ("first sentence: 5 lowest of the first 48 (-)", 1.3202),
+    "first sentence, 3 lowest > 1.4461": ("first sentence: -mean of 3 lowest logprobs", 1.4461),
+    "first sentence, -sum logprob > 9.8395": ("first sentence: -sum logprob", 9.8395),
 }
 
 _STOP = {"the", "a", "an", "is", "of", "in", "and", "to", "it", "was", "are", "by", "that", "this", "on", "as",
@@ -171,12 +188,29 @@ def shipped(rows: list[dict]) -> dict:
     return out
 
 
+def preregistered(rows: list[dict]) -> dict:
+    """Each PREREGISTERED line as it stands, per language: precision, recall of "wrong", answers flagged."""
+    out: dict = {}
+    for name, (signal_name, line) in PREREGISTERED.items():
+        signal = CANDIDATES[signal_name]
+        out[name] = {}
+        for group_name in ("en", "zh", "both"):
+            group = [r for r in rows if group_name in ("both", r["language"])]
+            flagged = [r["label"] == "wrong" for r in group if signal(r) > line]
+            wrong = sum(r["label"] == "wrong" for r in group)
+            out[name][group_name] = {"precision": round(sum(flagged) / len(flagged), 3) if flagged else None,
+                                     "recall": round(sum(flagged) / wrong, 3) if wrong else None,
+                                     "flagged": len(flagged)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA, help="answers as make_factual_answers.py writes them")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
-    result = report(rows) | {"shipped_low_confidence": shipped(rows),
+    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line]
+    result = report(rows) | {"shipped_low_confidence": shipped(rows), "preregistered": preregistered(rows),
                              "uncertainty_fields": sorted(uncertainty([-0.1], [0.1]))}
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -191,6 +225,10 @@ def main() -> None:
         print(f"{name:48} {aurocs:>17} {recalls:>27} {held['en']['recall']:>9.2f} / {held['en']['precision']:.2f} "
               f"{held['both']['recall']:>11.2f} / {held['both']['precision']:.2f}")
     print("shipped low_confidence:", result["shipped_low_confidence"])
+    print("lines fixed beforehand (precision / recall / flagged):")
+    for name, groups in result["preregistered"].items():
+        print(f"  {name:40}", "  ".join(f"{g} {v['precision']} / {v['recall']} / {v['flagged']}"
+                                         for g, v in groups.items()))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from healthmon.quality.uncertainty import (
     HEAD_TOKENS,
     LOW_CONFIDENCE_ABOVE,
     LOWEST_TOKENS,
+    first_sentence_tokens,
     low_confidence,
     lowest_token_nll,
 )
@@ -126,3 +127,24 @@ def test_the_flag_needs_both_the_question_and_the_unsure_tokens():
 def test_a_question_inside_a_long_instruction_is_not_a_factual_question():
     assert not asks_for_fact("Write a short story for children in which a girl asks her grandmother who built the "
                              "old lighthouse and why it still stands on the cliff above the sea.")
+
+
+# Token texts as SmolLM2's tokenizer decodes them one by one (benchmarks/data/factual_answers.jsonl).
+@pytest.mark.parametrize(("texts", "sentence"), [
+    (["The", " chemical", " symbol", " for", " gold", " is", " Au", ".", " It", " is", " a", " metal"], 8),
+    (["The", " value", " is", " 3", ".", "1", "4", ".", " It"], 8),  # a decimal point ends nothing
+    (["1", ".", " Paris", ".", "\n", "2"], 4),  # nor does a list's number
+    (["北", "京", "是", "首", "都", "。", "它"], 6),
+    (["法", "\ufffd", "\ufffd", "的", ":", "\n", "\n", "法"], 6),  # a loop's first line
+    (["Paris"], 1),
+    (["The", " answer", " is", " 42"], 4),  # no end: all of it
+    ([], 0),
+])
+def test_the_first_sentence_ends_where_the_claim_does(texts, sentence):
+    assert first_sentence_tokens(texts) == sentence
+
+
+def test_the_head_can_be_shorter_than_head_tokens_but_never_longer():
+    filler = [math.log(0.05)] * 20
+    assert lowest_token_nll(TOKYO + filler, len(TOKYO)) == lowest_token_nll(TOKYO)
+    assert lowest_token_nll([SURE] * HEAD_TOKENS + filler, 10_000) == pytest.approx(-SURE)

@@ -47,10 +47,33 @@ HEAD_TOKENS = 48
 CONFIDENCE_CURVE = Curve(good=0.6, bad=2.4)  # on mean token entropy, for the quality_score's confidence part
 
 
-def lowest_token_nll(token_logprobs: Sequence[float] | None) -> float | None:
-    """Mean -log p of the LOWEST_TOKENS least likely chosen tokens of the first HEAD_TOKENS (all, when fewer);
-    None without tokens."""
-    head = sorted(list(token_logprobs or [])[:HEAD_TOKENS])[:LOWEST_TOKENS]
+_CLOSING = ("\u3002", "\uff01", "\uff1f")  # 。！？: a CJK sentence ends there whatever follows
+_ENDING = (".", "!", "?")  # ends a sentence only before a space or the end: "3.14", "e.g" and "1." do not
+
+
+def first_sentence_tokens(token_texts: Sequence[str]) -> int:
+    """How many of the answer's first tokens make its first sentence: up to the first token, after two tokens
+    with content (letters, digits, a piece of a multi-byte character), that holds a line break, ends in a CJK
+    full stop, or ends in . ! ? before a token starting with a space (or the end). All of them when none does.
+
+    A factual answer states its claim in its first sentence; what follows is filler the claim's confidence
+    should not read ("The chemical symbol for gold is Au. It is a metal that is used to make coins...")."""
+    content = 0
+    for index, text in enumerate(token_texts):
+        content += any(char.isalnum() for char in text) or "\ufffd" in text
+        if content < 2:
+            continue
+        end = text.rstrip(" ")
+        following = token_texts[index + 1] if index + 1 < len(token_texts) else ""
+        if "\n" in text or end.endswith(_CLOSING) or (end.endswith(_ENDING) and following[:1] in ("", " ", "\n")):
+            return index + 1
+    return len(token_texts)
+
+
+def lowest_token_nll(token_logprobs: Sequence[float] | None, head_tokens: int = HEAD_TOKENS) -> float | None:
+    """Mean -log p of the LOWEST_TOKENS least likely chosen tokens of the first head_tokens (at most
+    HEAD_TOKENS; all, when fewer); None without tokens."""
+    head = sorted(list(token_logprobs or [])[:min(head_tokens, HEAD_TOKENS)])[:LOWEST_TOKENS]
     return -math.fsum(head) / len(head) if head else None
 
 
