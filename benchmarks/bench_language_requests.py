@@ -1,7 +1,7 @@
 """Answer-language requests: the parser on its tables, and the language_mismatch flag on the labeled set, before
 and after a change to healthmon/quality/language.py.
 
-    python benchmarks/bench_language_requests.py [--before REV] [--json]
+    python benchmarks/bench_language_requests.py [--before REV] [--json] [--data PATH]
 
 "Before" is language.py as it stood at git revision REV (default HEAD), loaded beside the working tree's. Two
 measures, both without a model (the flag needs only py3langid, which is packaged):
@@ -14,6 +14,9 @@ measures, both without a model (the flag needs only py3langid, which is packaged
   questions; the set has no such prompts of its own): a good answer in the prompt's language under a request
   for the other language is a wrong-language answer, and the other-language answer of a wrong-language row
   under a request for its language is a good one. The first measures recall, the second false alarms.
+--data reads another labeled file instead of quality_eval.jsonl (benchmarks/data/relevance_heldout.jsonl, the
+held-out set). Where its rows carry a group, the parser is also read on the file's own prompts: a
+cross-language or translation prompt asks for the row's language, a short or plain question asks for none.
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ def parser_figures(module: Any) -> dict[str, Any]:
             "recall": round(right / len(REQUESTS), 3), "not_requests": len(NOT_REQUESTS),
             "false_requests": len(false_requests), "false_request_prompts": false_requests,
             "missed": [prompt for got, (prompt, want) in zip(read, REQUESTS, strict=True) if got != want]}
+
+
+def data_parser_figures(module: Any, rows: list[dict]) -> dict[str, Any] | None:
+    """The parser on the data file's own prompts, where its rows say which group they are (relevance files)."""
+    prompts = {r["prompt"]: r for r in rows if "group" in r}
+    if not prompts:
+        return None
+    asking = [(p, r["language"]) for p, r in prompts.items() if r["group"] in ("cross_language", "translation")]
+    plain = [p for p, r in prompts.items() if r["group"] not in ("cross_language", "translation")]
+    missed = [(p, module.asked_language(p)) for p, want in asking if module.asked_language(p) != want]
+    false_requests = [p for p in plain if module.asked_language(p) is not None]
+    return {"requests": len(asking), "read_right": len(asking) - len(missed),
+            "recall": round((len(asking) - len(missed)) / len(asking), 3) if asking else None,
+            "missed": [f"{p} (read {got})" for p, got in missed], "not_requests": len(plain),
+            "false_requests": len(false_requests), "false_request_prompts": false_requests}
 
 
 def flag_figures(module: Any, rows: list[dict]) -> dict[str, Any]:
@@ -121,11 +139,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="HEAD", help="git revision of language.py to compare against")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--data", type=Path, default=EVAL_SET, help="labeled rows (default: quality_eval.jsonl)")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
     pairs = asked_pairs(rows)
     report = {name: {"parser": parser_figures(module), "language_mismatch": flag_figures(module, rows),
-                     "language_mismatch_asked": asked_figures(module, pairs)}
+                     "language_mismatch_asked": asked_figures(module, pairs),
+                     "parser_on_data": data_parser_figures(module, rows)}
               for name, module in (("before", language_module_at(args.before)), ("after", current))}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
@@ -143,6 +163,14 @@ def main() -> None:
             print(f"  language_mismatch {language}: precision {f['precision']} recall {f['recall']} "
                   f"({f['wrong_language']} wrong-language, {f['good']} good rows, {f['asked_in_prompt']} asking "
                   f"in the prompt), false alarms on good {f['false_alarms_on_good']}")
+        d = figures["parser_on_data"]
+        if d is not None:
+            print(f"  parser on {args.data.name}'s prompts: recall {d['read_right']}/{d['requests']} ({d['recall']}), "
+                  f"false requests {d['false_requests']}/{d['not_requests']}")
+            for prompt in d["missed"]:
+                print(f"    missed: {prompt}")
+            for prompt in d["false_request_prompts"]:
+                print(f"    false request: {prompt}")
         a = figures["language_mismatch_asked"]
         print(f"  language_mismatch under requests: precision {a['precision']} recall {a['recall']} "
               f"({a['wrong_language']} wrong-language, {a['good']} good), false alarms on good "

@@ -1,9 +1,11 @@
 """Relevance across languages and lengths: candidate off_topic decisions side by side, per group (issue 26).
 
-    python benchmarks/bench_relevance.py [--json]
+    python benchmarks/bench_relevance.py [--json] [--data PATH]
 
 Rows: benchmarks/data/relevance_eval.jsonl (groups cross_language, translation, short; make_relevance_eval.py)
-and the good, off-topic and wrong-language rows of quality_eval.jsonl (group `questions`). No logits are needed
+and the good, off-topic and wrong-language rows of quality_eval.jsonl (group `questions`). --data reads another
+file of the same shape instead (benchmarks/data/relevance_heldout.jsonl, the held-out set); one that has a
+`questions` group of its own is measured on it alone, without quality_eval's. No logits are needed
 (text_quality without them); relevance is multilingual-e5-small's. Decisions, each adding one thing:
   one_line      e5 cosine of the prompt (query) and the answer (passage) below 0.83: the decision before
   per_pair      the same cosine against a line per kind of pair (relevance.Lines: question, cross-language
@@ -56,8 +58,11 @@ GROUPS = ("cross_language", "translation", "short", "questions")
 ONE_LINE = 0.83
 
 
-def load_rows() -> list[dict]:
-    rows = [json.loads(line) for line in (DATA / "relevance_eval.jsonl").read_text(encoding="utf-8").splitlines()]
+def load_rows(data: Path = DATA / "relevance_eval.jsonl") -> list[dict]:
+    rows = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if any(row["group"] == "questions" for row in rows):
+        # a held-out file brings its own plain questions: quality_eval's were seen when the lines were set
+        return [row for row in rows if row["label"] in ("good", "off_topic", "wrong_language", "wrong")]
     for line in (DATA / "quality_eval.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["label"] in ("good", "off_topic", "wrong_language") and row["language"] in ("en", "zh"):
@@ -126,9 +131,9 @@ def decision_figures(rows: list[dict], decide: Callable[[dict], bool]) -> dict[s
             "precision": rate(sum(off), flagged), "wrong_language": len(wrong_language),
             "wrong_language_called_off_topic": sum(wrong_language), "wrong": len(wrong),
             "wrong_called_off_topic": sum(wrong),
-            "missed": [f"{r['prompt'][:40]} -> {r['response'][:40]}" for r in rows
+            "missed": [f"{r['id']}: {r['prompt'][:40]} -> {r['response'][:40]}" for r in rows
                        if r["label"] == "off_topic" and not decide(r)],
-            "false_alarm_rows": [f"{r['prompt'][:40]} -> {r['response'][:40]}" for r in rows
+            "false_alarm_rows": [f"{r['id']}: {r['prompt'][:40]} -> {r['response'][:40]}" for r in rows
                                  if r["label"] == "good" and decide(r)]}
 
 
@@ -146,7 +151,9 @@ def healthmon_figures(rows: list[dict]) -> dict[str, Any]:
         flagged = [r for r in mine if flag in r["quality"]["flags"]]
         positives = [r for r in mine if r["label"] == label]
         flags[flag] = {"precision": rate(sum(r["label"] == label for r in flagged), len(flagged)),
-                       "recall": rate(sum(flag in r["quality"]["flags"] for r in positives), len(positives))}
+                       "recall": rate(sum(flag in r["quality"]["flags"] for r in positives), len(positives)),
+                       "missed": [r["id"] for r in positives if flag not in r["quality"]["flags"]],
+                       "false_alarms": [r["id"] for r in flagged if r["label"] == "good"]}
     every = sorted({flag for r in rows for flag in r["quality"]["flags"]} | {"off_topic", "language_mismatch"})
     return {"relevance_auroc": auroc([margin(r) for r in good], [margin(r) for r in off]),
             "plain_cosine_auroc": auroc([r["plain"] for r in good], [r["plain"] for r in off]),
@@ -160,11 +167,13 @@ def healthmon_figures(rows: list[dict]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA / "relevance_eval.jsonl",
+                        help="labeled rows (default: relevance_eval.jsonl, with quality_eval's questions)")
     args = parser.parse_args()
     started = time.monotonic()
-    rows = load_rows()
+    rows = load_rows(args.data)
     measure(rows)
-    report: dict[str, Any] = {"rows": len(rows), "groups": {}}
+    report: dict[str, Any] = {"data": str(args.data), "rows": len(rows), "groups": {}}
     for group in GROUPS:
         mine = [r for r in rows if r["group"] == group]
         report["groups"][group] = {

@@ -2,6 +2,11 @@
 
     python benchmarks/make_relevance_generations.py   # the model's answers (minutes), then:
     python benchmarks/make_relevance_eval.py [--show]
+    python benchmarks/make_relevance_eval.py --heldout   # benchmarks/data/relevance_heldout.jsonl
+
+--heldout builds the held-out set instead, from relevance_heldout_prompts (written after the lines and rules
+were fixed; written and paired rows only, no model answers), with the same builders; its `questions` group
+gets good and paired off-topic rows like the others.
 
 Rows as in quality_eval.jsonl (id, prompt, response, finish_reason, language, label, source) plus group
 (cross_language, translation, short) and prompt_language. Labels: good, off_topic, wrong_language, degenerate,
@@ -25,11 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import relevance_heldout_prompts  # noqa: E402
 from relevance_eval_prompts import WRONG_LANGUAGE, prompts  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 GENERATIONS = DATA / "smollm2_relevance_generations.jsonl"
 OUT = DATA / "relevance_eval.jsonl"
+HELDOUT_OUT = DATA / "relevance_heldout.jsonl"
 
 # Read answer by answer (--show prints them): what is not good. SmolLM2-135M rarely does these tasks: it
 # translates into nonsense characters, repeats the source, or answers a sum wrongly. An answer in the wrong
@@ -79,10 +86,14 @@ def row(item: dict, row_id: str, response: str, label: str, source: str, finish_
             "source": source}
 
 
-def build(generations: list[dict]) -> list[dict]:
-    items = prompts()
+def build(generations: list[dict], items: list[dict] | None = None,
+          wrong_language: dict[str, list[str]] | None = None) -> list[dict]:
+    """The labeled rows of `items` (default: relevance_eval_prompts'), with `wrong_language` answers to their
+    cross-language prompts and `generations` (model answers to them, labeled by LABELS)."""
+    items = prompts() if items is None else items
+    wrong_language = WRONG_LANGUAGE if wrong_language is None else wrong_language
     rows = [row(item, f"{item['id']}:written", item["written"], "good", "written") for item in items]
-    for lang, answers in WRONG_LANGUAGE.items():
+    for lang, answers in wrong_language.items():
         cross = [item for item in items if item["group"] == "cross_language" and item["prompt_language"] == lang]
         rows += [row(item, f"{item['id']}:wrong-language", answer, "wrong_language", "written")
                  for item, answer in zip(cross, answers, strict=False)]
@@ -94,7 +105,7 @@ def build(generations: list[dict]) -> list[dict]:
                         g["finish_reason"]))
         if label == "good":
             real_good.setdefault(g["id"], []).append(g)
-    for group in ("cross_language", "translation", "short"):
+    for group in dict.fromkeys(item["group"] for item in items):  # in the order the prompts give them
         for lang in ("en", "zh"):
             mine = [item for item in items if item["group"] == group and item["prompt_language"] == lang]
             for index, item in enumerate(mine):
@@ -109,21 +120,27 @@ def build(generations: list[dict]) -> list[dict]:
 
 
 def main() -> None:
+    if "--heldout" in sys.argv:
+        write(build([], relevance_heldout_prompts.prompts(), relevance_heldout_prompts.WRONG_LANGUAGE), HELDOUT_OUT)
+        return
     generations = ([json.loads(line) for line in GENERATIONS.read_text(encoding="utf-8").splitlines() if line]
                    if GENERATIONS.exists() else [])
     if "--show" in sys.argv:
         for g in generations:
             print(f"--- {g['id']}:{g['mode']} [{g['finish_reason']}] {g['prompt']}\n{g['response']}")
         return
-    rows = build(generations)
-    with open(OUT, "w", encoding="utf-8") as handle:
+    write(build(generations), OUT)
+
+
+def write(rows: list[dict], out: Path) -> None:
+    with open(out, "w", encoding="utf-8") as handle:
         for r in rows:
             handle.write(json.dumps(r, ensure_ascii=False) + "\n")
     counts: dict[str, int] = {}
     for r in rows:
         key = f"{r['group']}/{r['label']}"
         counts[key] = counts.get(key, 0) + 1
-    print(f"{len(rows)} rows -> {OUT}: {json.dumps(counts, sort_keys=True)}")
+    print(f"{len(rows)} rows -> {out}: {json.dumps(counts, sort_keys=True)}")
 
 
 if __name__ == "__main__":
