@@ -92,6 +92,12 @@ def questions() -> list[dict]:
     pairs += [(f"date-{i}", "date", en, zh, [year]) for i, (en, zh, year) in enumerate(DATES)]
     pairs += [(f"unit-{i}", "unit", en, zh, [digits, chinese]) for i, (en, zh, digits, chinese) in enumerate(UNITS)]
     pairs += [(f"science-{i}", "science", en, zh, answers) for i, (en, zh, answers) in enumerate(SCIENCE)]
+    return both_languages(pairs)
+
+
+def both_languages(pairs: list[tuple[str, str, str, str, list[str]]]) -> list[dict]:
+    """(key, category, English, Chinese, answers) -> one row per language, English first; shared with the
+    held-out set (factual_questions_heldout.py) so both files' rows have one shape."""
     out = []
     for key, category, en, zh, answers in pairs:
         out.append({"id": f"{key}-en", "language": "en", "category": category, "prompt": en, "answers": answers})

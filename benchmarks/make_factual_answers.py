@@ -1,12 +1,13 @@
 """SmolLM2's own answers to short factual questions, with the token figures a confidence signal reads, labeled.
 
-    python benchmarks/make_factual_answers.py [--out benchmarks/data/factual_answers.jsonl] [--show]
+    python benchmarks/make_factual_answers.py [--questions main|heldout] [--out FILE] [--show | --relabel]
 
-Every question of factual_questions.py (English and Chinese) is answered greedily by the packaged
-SmolLM2-135M-Instruct (converted once through healthmon's GGUF cache), with its chat template and at most
-NEW_TOKENS new tokens, as the live path answers it; in left-padded batches (one at a time took 22 s a question
-on the busy 2-core VM), which moves the logits by float rounding only. Of each answer token it keeps what the
-live path can read from the raw logits (before any sampling setting): the token's log-probability and the
+Every question of factual_questions.py (English and Chinese; --questions heldout: factual_questions_heldout.py,
+written after the flag's signals were chosen on the main set, into factual_answers_heldout.jsonl) is answered
+greedily by the packaged SmolLM2-135M-Instruct (converted once through healthmon's GGUF cache), with its chat
+template and at most NEW_TOKENS new tokens, as the live path answers it; in left-padded batches (one at a time
+took 22 s a question on the busy 2-core VM), which moves the logits by float rounding only. Of each answer token it
+keeps what the live path can read from the raw logits (before any sampling setting): the token's log-probability and the
 distribution's entropy (nats), plus the token's text and the second-best token's log-probability for the
 benchmark's other candidates. The end-of-turn token is not part of the answer, as on the live path.
 
@@ -28,11 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from factual_questions import questions  # noqa: E402
+import factual_questions  # noqa: E402
+import factual_questions_heldout  # noqa: E402
 
-OUT = ROOT / "benchmarks" / "data" / "factual_answers.jsonl"
+# --questions: the question module and where its answers go by default.
+QUESTION_SETS = {
+    "main": (factual_questions.questions, ROOT / "benchmarks" / "data" / "factual_answers.jsonl"),
+    "heldout": (factual_questions_heldout.questions, ROOT / "benchmarks" / "data" / "factual_answers_heldout.jsonl"),
+}
 NEW_TOKENS = 48
-# Answers the check got wrong, found by reading them all: id -> (label, why).
+# Answers the check got wrong, found by reading them all: id -> (label, why). One dict for both sets (the
+# held-out ids start with "ho-"), so --relabel of either file reads the same rules.
 _MIXED = "states the accepted answer and a conflicting one"
 OVERRIDES: dict[str, tuple[str, str]] = {
     "math-11-en": ("wrong", "18 - 9 = 17 (the 9 found is the question's)"),
@@ -48,6 +55,10 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "math-7-zh": ("wrong", "144 - 12 = 13 (the 12 found is the question's)"),
     "math-11-zh": ("wrong", "a loop repeating the question"),
     "date-6-zh": ("wrong", "1949 as the founding year of an invented state"),
+    # Held-out set (factual_questions_heldout.py), read in full on 2026-12-07.
+    "ho-unit-0-en": ("wrong", "1 hour = 3600 seconds, then 1 * 3600 = 4800 seconds: " + _MIXED),
+    "ho-science-3-en": ("wrong", "carbon dioxide is the most abundant; nitrogen only listed in the mixture"),
+    "ho-science-4-en": ("wrong", "answers the circulatory system; the heart only listed among its parts"),
 }
 
 
@@ -71,7 +82,7 @@ def label(row: dict) -> tuple[str, str]:
         "wrong", "states no accepted answer")
 
 
-def generate(cache: Path, batch: int) -> list[dict]:
+def generate(items: list[dict], cache: Path, batch: int) -> list[dict]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -85,7 +96,7 @@ def generate(cache: Path, batch: int) -> list[dict]:
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    rows, started, items = [], time.monotonic(), questions()
+    rows, started = [], time.monotonic()
     for start in range(0, len(items), batch):
         chunk = items[start:start + batch]
         texts = [tokenizer.apply_chat_template([{"role": "user", "content": item["prompt"]}], tokenize=False,
@@ -116,17 +127,21 @@ def generate(cache: Path, batch: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--questions", choices=sorted(QUESTION_SETS), default="main",
+                        help="main: factual_questions.py; heldout: factual_questions_heldout.py")
+    parser.add_argument("--out", type=Path, help="default: factual_answers.jsonl or factual_answers_heldout.jsonl")
     parser.add_argument("--cache", type=Path, default=ROOT / ".pytest_cache" / "healthmon-gguf")
     parser.add_argument("--batch", type=int, default=27,
                         help="questions per generate call (left-padded): 1 took 22 s a question on a busy 2-core VM")
     parser.add_argument("--show", action="store_true", help="print the stored answers with their labels")
     parser.add_argument("--relabel", action="store_true", help="label the stored answers again (no model)")
     args = parser.parse_args()
+    questions, default_out = QUESTION_SETS[args.questions]
+    args.out = args.out or default_out
     if args.show or args.relabel:
         rows = [json.loads(line) for line in args.out.read_text(encoding="utf-8").splitlines() if line]
     else:
-        rows = generate(args.cache, args.batch)
+        rows = generate(questions(), args.cache, args.batch)
     for row in rows:
         row["label"], row["label_reason"] = label(row)
     if args.show:
