@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from healthmon.quality.language import asked_language, detect, expected_language, language_mismatch
+from healthmon.quality.language import asked_language, detect, expected_language, language_mismatch, without_echo
+from healthmon.quality.metrics import text_quality
 
 REQUESTS = [
     # English, the language named in English
@@ -189,3 +190,23 @@ def test_an_unsure_identifier_still_leaves_the_script():
     assert language_mismatch(asked_language("Answer in French: capital of Canada?"), unsure) is None
     assert detect("加拿大的首都是渥太华。", lambda text: ("ja", 0.3)) == "cjk"
     assert detect("Ottawa 是首都 and so on", lambda text: ("en", 0.3)) is None  # mixed scripts: no verdict
+
+
+# SmolLM2's own answers (benchmarks/data/relevance_eval.jsonl) that passed before as the language asked for.
+def test_a_quoted_word_is_not_the_language_of_the_answer():
+    """An English sentence quoting Chinese words is English: the quotations and asides are mentions, not prose
+    (before, the quote marks made the line look like code and nothing was judged)."""
+    quoting = 'In Chinese, the Internet is called "草药" (草药) or "草药草" (草药草).'
+    assert detect(quoting) == "en"
+    assert language_mismatch(asked_language("In Chinese, what is the Internet?"), detect(quoting)) is True
+    assert detect("北京（Beijing）是中国的首都，“Beijing”是它的英文名字。") == "zh"
+    assert detect('"猫是一种小型的家养哺乳动物。"') == "zh"  # all of it quoted: the quotation is the answer
+    assert detect("x = foo(a, b)\ny = bar(c)", _identifier("en")) is None  # code stays code
+
+
+def test_an_echoed_question_does_not_decide_the_answer_language():
+    echoed = "12 加 30 等于几？\n\nThe answer is 12."
+    assert without_echo("12 加 30 等于几？", echoed).strip() == "The answer is 12."
+    assert "language_mismatch" in text_quality("12 加 30 等于几？", echoed, "stop")["flags"]
+    assert without_echo("法国的首都是哪里？", "法国的首都是哪里？") == "法国的首都是哪里？"  # a bare echo stays
+    assert without_echo("What is 2 + 2?", "4") == "4"

@@ -83,6 +83,10 @@ _CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import|return\b|fo
                         r"#include|"
                         r"SELECT |INSERT |UPDATE |DELETE |CREATE |function |const |let |var |public |private |"
                         r"\}|\{|//|</?\w[^>]*>$)", re.IGNORECASE)  # \w+[^>]* would overlap: quadratic on "<aaaa…"
+# A quotation or an aside names words of another language ('the Internet is called "互联网"', "北京（Beijing）"):
+# they are not what the text is written in. Bounded, so a stray quote mark costs at most 40 characters' look.
+_MENTIONED = re.compile(r"\"[^\"\n]{1,40}\"|“[^”\n]{1,40}”|「[^」\n]{1,40}」|『[^』\n]{1,40}』|\([^()\n]{1,40}\)|"
+                        r"（[^（）\n]{1,40}）")
 _SYMBOLS = set("(){}[];=<>+-*/\\_|&^%$#@~`:\"'")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -180,8 +184,11 @@ def detect(text: str, identify: Identify = identify) -> str | None:
 
     Short texts fool identifiers ("Il Coriobella, Italy." reads Italian), but not scripts: an answer in Latin
     letters to a Chinese prompt is not Chinese, however short."""
-    body = prose(text)
+    body = prose(_MENTIONED.sub(" ", text))
     cjk, words = len(_CJK.findall(body)), len(_WORD.findall(body))
+    if not cjk and not words:  # all of it quoted: judge the quotation
+        body = prose(text)
+        cjk, words = len(_CJK.findall(body)), len(_WORD.findall(body))
     if cjk >= MIN_PROSE_CJK or words >= MIN_PROSE_WORDS:
         found = identify(body)
         if found is not None and found[1] >= MIN_CONFIDENCE:
@@ -191,6 +198,16 @@ def detect(text: str, identify: Identify = identify) -> str | None:
     if cjk > words:
         return CJK_SCRIPT
     return LATIN_SCRIPT if words >= MIN_SCRIPT_WORDS and not cjk else None
+
+
+def without_echo(prompt: str, response: str) -> str:
+    """The answer without a copy of the prompt it starts with: a small model often repeats the question, in the
+    question's language, before answering in another ("12 加 30 等于几？\n\nThe answer is 12."). A bare echo
+    stays as it is."""
+    question, body = prompt.strip(), response.lstrip()
+    if question and body.startswith(question) and body[len(question):].strip():
+        return body[len(question):]
+    return response
 
 
 def script_of(language: str) -> str:

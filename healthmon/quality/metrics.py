@@ -33,7 +33,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
-from healthmon.quality.language import Identify, detect, expected_language, identify, language_mismatch
+from healthmon.quality.language import (
+    Identify,
+    detect,
+    expected_language,
+    identify,
+    language_mismatch,
+    without_echo,
+)
 from healthmon.quality.relevance import asks_for_fact, is_off_topic, relevance_part, short_answer_fits
 from healthmon.quality.uncertainty import CONFIDENCE_CURVE, low_confidence, uncertainty
 
@@ -101,7 +108,7 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
     units = text_units(response)
     repetition, compression, loop = repetition_rate(units), compression_ratio(response), tail_loop(units)
     expected, asked = expected_language(prompt, identify_language)
-    response_language = detect(response, identify_language)
+    response_language = detect(without_echo(prompt, response), identify_language)
     mismatch = language_mismatch(expected, response_language)
     quality: dict[str, Any] = {
         **uncertainty(token_logprobs, token_entropies),
