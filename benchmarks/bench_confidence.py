@@ -26,7 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from healthmon.quality.uncertainty import first_sentence_tokens, lowest_token_nll, uncertainty  # noqa: E402
+from healthmon.quality.uncertainty import (  # noqa: E402
+    first_sentence_nll,
+    first_sentence_tokens,
+    lowest_token_nll,
+    uncertainty,
+)
 
 DATA = ROOT / "benchmarks" / "data" / "factual_answers.jsonl"
 TARGET_PRECISION = 0.8
@@ -51,7 +56,7 @@ def _first_sentence(row: dict, key: str) -> list[float]:
 
 # Every candidate reads a row and returns how unsure the answer is (higher = less sure).
 CANDIDATES: dict[str, Callable[[dict], float]] = {
-    "lowest_token_nll (shipped: 5 lowest of first 48)": lambda r: lowest_token_nll(r["token_logprobs"]) or 0.0,
+    "lowest_token_nll (5 lowest of first 48; the flag before)": lambda r: lowest_token_nll(r["token_logprobs"]) or 0.0,
     "mean token entropy (the old flag)": lambda r: _mean(r["token_entropies"]),
     "max token entropy": lambda r: max(r["token_entropies"], default=0.0),
     "maximum sequence probability (-sum logprob)": lambda r: -math.fsum(r["token_logprobs"]),
@@ -79,16 +84,18 @@ CANDIDATES: dict[str, Callable[[dict], float]] = {
     "first sentence: 5 lowest of the first 48 (-)": lambda r: lowest_token_nll(
         r["token_logprobs"], first_sentence_tokens(r["token_texts"])) or 0.0,
     "first sentence: -mean of 3 lowest logprobs": lambda r: -_mean(_lowest(_first_sentence(r, "token_logprobs"), 3)),
-    "first sentence: -sum logprob": lambda r: -math.fsum(_first_sentence(r, "token_logprobs")),
+    "first_sentence_nll (-sum logprob of the first sentence, shipped)": lambda r: first_sentence_nll(
+        r["token_logprobs"], first_sentence_tokens(r["token_texts"])) or 0.0,
 }
 
 # Lines picked on factual_answers.jsonl (English, the lowest line at precision >= 0.8, in-sample) and written
 # down before benchmarks/data/factual_answers_heldout.jsonl existed: `--data` that file scores them held out.
 PREREGISTERED: dict[str, tuple[str, float]] = {
-    "shipped: lowest_token_nll > 1.6": ("lowest_token_nll (shipped: 5 lowest of first 48)", 1.6),
+    "before: lowest_token_nll > 1.6": ("lowest_token_nll (5 lowest of first 48; the flag before)", 1.6),
     "first sentence, 5 lowest > 1.3202": ("first sentence: 5 lowest of the first 48 (-)", 1.3202),
     "first sentence, 3 lowest > 1.4461": ("first sentence: -mean of 3 lowest logprobs", 1.4461),
-    "first sentence, -sum logprob > 9.8395": ("first sentence: -sum logprob", 9.8395),
+    "first sentence, -sum logprob > 9.8395 (shipped)": (
+        "first_sentence_nll (-sum logprob of the first sentence, shipped)", 9.8395),
 }
 
 _STOP = {"the", "a", "an", "is", "of", "in", "and", "to", "it", "was", "are", "by", "that", "this", "on", "as",
@@ -180,7 +187,8 @@ def shipped(rows: list[dict]) -> dict:
     for group_name in ("en", "zh", "both"):
         group = [r for r in rows if group_name in ("both", r["language"])]
         flagged = [r for r in group if "low_confidence" in text_quality(
-            r["prompt"], r["response"], r["finish_reason"], r["token_logprobs"], r["token_entropies"])["flags"]]
+            r["prompt"], r["response"], r["finish_reason"], r["token_logprobs"], r["token_entropies"],
+            first_sentence_tokens=first_sentence_tokens(r["token_texts"]))["flags"]]
         wrong = sum(r["label"] == "wrong" for r in group)
         hits = sum(r["label"] == "wrong" for r in flagged)
         out[group_name] = {"precision": round(hits / len(flagged), 3) if flagged else None,

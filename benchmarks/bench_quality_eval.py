@@ -35,8 +35,8 @@ LANGUAGES = ("en", "zh")
 BAD_CLASSES = ("degenerate", "off_topic", "wrong_language", "empty")
 FLAG_OF_CLASS = {"degenerate": "degenerate", "off_topic": "off_topic", "wrong_language": "language_mismatch",
                  "empty": "empty", "truncated": "truncated"}
-UNCERTAINTY = {"lowest_token_nll": 1.0, "mean_token_entropy": 1.0, "min_token_logprob": -1.0, "mean_logprob": -1.0,
-               "sequence_logprob": -1.0}
+UNCERTAINTY = {"first_sentence_nll": 1.0, "lowest_token_nll": 1.0, "mean_token_entropy": 1.0,
+               "min_token_logprob": -1.0, "mean_logprob": -1.0, "sequence_logprob": -1.0}
 
 
 def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
@@ -56,41 +56,43 @@ def precision_recall(rows: list[dict], flag: str, is_positive: Callable[[dict], 
             "flagged": len(flagged)}
 
 
-def token_statistics(rows: list[dict]) -> Callable[[dict], tuple[list[float], list[float]]]:
+def token_statistics(rows: list[dict]) -> Callable[[dict], tuple[list[float], list[float], int | None]]:
     """Log-probability and entropy of each answer token under SmolLM2, as the generation would have seen them."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from healthmon.runtime.generate import first_sentence_length
     from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf
 
     checkpoint = cached_checkpoint(packaged_gguf(), ROOT / ".pytest_cache" / "healthmon-gguf")
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
 
-    def score(row: dict) -> tuple[list[float], list[float]]:
+    def score(row: dict) -> tuple[list[float], list[float], int | None]:
         prompt = tokenizer.apply_chat_template([{"role": "user", "content": row["prompt"]}], tokenize=False,
                                                add_generation_prompt=True)
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(row["response"], add_special_tokens=False)["input_ids"]
         if not answer_ids:
-            return [], []
+            return [], [], None
         with torch.inference_mode():
             logits = model(torch.tensor([prompt_ids + answer_ids])).logits[0, len(prompt_ids) - 1:-1]
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         chosen = logprobs[torch.arange(len(answer_ids)), torch.tensor(answer_ids)]
         entropies = torch.special.entr(logprobs.exp()).sum(-1)
-        return chosen.tolist(), entropies.tolist()
+        return chosen.tolist(), entropies.tolist(), first_sentence_length(tokenizer, answer_ids)
 
     return score
 
 
 def evaluate(rows: list[dict], with_model: bool) -> dict[str, Any]:
     started = time.monotonic()
-    statistics = token_statistics(rows) if with_model else (lambda row: (None, None))
+    statistics = token_statistics(rows) if with_model else (lambda row: (None, None, None))
     e5, minilm = load_embedder("multilingual-e5-small"), load_embedder("all-MiniLM-L6-v2")
     for row in rows:
-        logprobs, entropies = statistics(row)
-        quality = text_quality(row["prompt"], row["response"], row["finish_reason"], logprobs, entropies)
+        logprobs, entropies, sentence_tokens = statistics(row)
+        quality = text_quality(row["prompt"], row["response"], row["finish_reason"], logprobs, entropies,
+                               first_sentence_tokens=sentence_tokens)
         measured = relevance(e5, row["prompt"], row["response"])
         row["quality"] = with_relevance(quality, measured.value, measured.reason, e5.name, measured.method)
         row["minilm_relevance"] = relevance(minilm, row["prompt"], row["response"]).value
@@ -129,18 +131,25 @@ def evaluate(rows: list[dict], with_model: bool) -> dict[str, Any]:
         **{signal: auroc([sign * r["quality"][signal] for r in wrong if r["quality"].get(signal) is not None],
                          [sign * r["quality"][signal] for r in right if r["quality"].get(signal) is not None])
            for signal, sign in UNCERTAINTY.items()}}
-    report["low_confidence_flag"] = precision_recall(factual, "low_confidence", lambda r: r["factual"] == "wrong")
-    # The flag before issue 26 (mean token entropy above 1.6 nats), on the same rows, for the before/after.
-    entropy_flagged = [r for r in factual if (r["quality"].get("mean_token_entropy") or 0.0) > 1.6]
-    report["low_confidence_flag_before"] = {
-        "precision": round(sum(r["factual"] == "wrong" for r in entropy_flagged) / len(entropy_flagged), 4)
-        if entropy_flagged else None,
-        "recall": round(sum(r["factual"] == "wrong" for r in entropy_flagged) / len(wrong), 4) if wrong else None}
+    # The flag before its first-sentence signal (the 5 least likely of the first 48 tokens above 1.6 nats, on
+    # factual questions), on the same rows, for the before/after; per language too.
+    def before(row: dict) -> bool:
+        return bool(row["quality"]["asks_for_fact"]) and (row["quality"].get("lowest_token_nll") or 0.0) > 1.6
+
+    for group, mine in (("both", factual), *((language, [r for r in factual if r["language"] == language])
+                                             for language in LANGUAGES)):
+        flagged = [r for r in mine if before(r)]
+        hits, wrong_here = sum(r["factual"] == "wrong" for r in flagged), sum(r["factual"] == "wrong" for r in mine)
+        report[f"low_confidence_flag_before_{group}"] = {
+            "precision": round(hits / len(flagged), 4) if flagged else None,
+            "recall": round(hits / wrong_here, 4) if wrong_here else None}
+        report[f"low_confidence_flag_{group}"] = precision_recall(mine, "low_confidence",
+                                                                  lambda r: r["factual"] == "wrong")
     # How often the flag fires on the model's good answers to open questions, where it has no label to be right on.
     open_good = [r for r in rows if r["source"].startswith("smollm2") and r["label"] == "good" and not r.get("factual")]
     report["low_confidence_on_open_good_answers"] = {
         "answers": len(open_good), "now": sum("low_confidence" in r["quality"]["flags"] for r in open_good),
-        "before": sum((r["quality"].get("mean_token_entropy") or 0.0) > 1.6 for r in open_good)}
+        "before": sum(before(r) for r in open_good)}
     return report
 
 

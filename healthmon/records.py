@@ -45,6 +45,9 @@ class GenerationOutcome:
     token_logprobs: list[float] | None = None  # under the model's raw distribution; None when not measured
     prompt_text: str = ""  # exactly what the model was given, chat template and its default system prompt included
     token_entropies: list[float] | None = None  # entropy (nats) of each step's raw distribution
+    # how many of the answer's first tokens make its first sentence (quality.uncertainty.first_sentence_tokens);
+    # None where token figures were not measured
+    first_sentence_tokens: int | None = None
 
     @property
     def first_token_seconds(self) -> float | None:

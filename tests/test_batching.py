@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from healthmon.params import GenerationParams
+from healthmon.quality.metrics import answer_quality
 from healthmon.runtime.engine import ModelRuntime
 from healthmon.runtime.generate import run_generation
 from healthmon.runtime.sources import ModelSpec
@@ -74,8 +75,12 @@ def test_greedy_answers_equal_transformers_generate(runtime_and_records, alone):
     loaded = runtime._loaded
     for params, record in zip(REQUESTS, alone, strict=True):
         if params.greedy:
-            outcome = run_generation(loaded.model, loaded.tokenizer, params, Trace(), max_new_tokens_cap=1024)
+            outcome = run_generation(loaded.model, loaded.tokenizer, params, Trace(), max_new_tokens_cap=1024,
+                                     measure_logprobs=True)
             assert outcome.text == record.response
+            # the one-request path finds the same first sentence, and reads the same claim
+            claim = answer_quality(params.prompt, outcome)["first_sentence_nll"]
+            assert claim == pytest.approx(record.quality["first_sentence_nll"], rel=1e-3)
 
 
 def test_log_probabilities_are_each_requests_own(runtime_and_records, alone):
@@ -84,6 +89,10 @@ def test_log_probabilities_are_each_requests_own(runtime_and_records, alone):
     for batched, single in zip(together, alone, strict=True):
         assert batched.quality["perplexity"] == pytest.approx(single.quality["perplexity"], rel=1e-3)
         assert batched.quality["mean_token_entropy"] == pytest.approx(single.quality["mean_token_entropy"], rel=1e-3)
+        # the low_confidence signal: the same first sentence found in the same tokens, on both paths
+        claim = batched.quality["first_sentence_nll"]
+        assert claim == pytest.approx(single.quality["first_sentence_nll"], rel=1e-3)
+        assert 0 < claim <= -batched.quality["sequence_logprob"] + 1e-3
 
 
 def test_a_stop_string_ends_one_request_and_not_its_batch_mates(runtime_and_records, alone):

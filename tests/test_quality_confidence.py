@@ -1,4 +1,4 @@
-"""The hallucination-risk flag `low_confidence`: the mean -log p of the answer's least likely tokens, on known inputs.
+"""The hallucination-risk flag `low_confidence`: -sum log p of the answer's first sentence, its claim, on known inputs.
 
 Token figures below are SmolLM2-135M's own (benchmarks/data/factual_answers.jsonl) where they say so."""
 
@@ -13,7 +13,7 @@ from healthmon.quality.relevance import asks_for_fact
 from healthmon.quality.uncertainty import (
     HEAD_TOKENS,
     LOW_CONFIDENCE_ABOVE,
-    LOWEST_TOKENS,
+    first_sentence_nll,
     first_sentence_tokens,
     low_confidence,
     lowest_token_nll,
@@ -27,44 +27,52 @@ TOKYO = [-0.32, -0.02, -0.03, -0.0, -0.05, -0.07, -0.33]
 EARTHS = [-1.25, -0.07, -1.17, -0.49, -0.57, -1.95, -2.0, -1.53, -1.86, -1.37, -1.96, -0.14, -1.06]
 
 
-def _flags(prompt: str, answer: str, logprobs: list[float]) -> list[str]:
-    return text_quality(prompt, answer, "stop", logprobs, [0.5] * len(logprobs))["flags"]
+def _flags(prompt: str, answer: str, logprobs: list[float], sentence_tokens: int | None = None) -> list[str]:
+    return text_quality(prompt, answer, "stop", logprobs, [0.5] * len(logprobs),
+                        first_sentence_tokens=sentence_tokens)["flags"]
 
 
 def test_a_confident_right_answer_is_not_flagged():
-    assert lowest_token_nll(TOKYO) == pytest.approx((0.33 + 0.32 + 0.07 + 0.05 + 0.03) / 5)
-    assert "low_confidence" not in _flags("What is the capital of Japan?", "The capital of Japan is Tokyo.", TOKYO)
+    assert first_sentence_nll(TOKYO, 7) == pytest.approx(0.32 + 0.02 + 0.03 + 0.0 + 0.05 + 0.07 + 0.33)
+    assert "low_confidence" not in _flags("What is the capital of Japan?", "The capital of Japan is Tokyo.", TOKYO, 7)
 
 
 def test_an_unsure_wrong_answer_is_flagged():
-    assert lowest_token_nll(EARTHS) == pytest.approx((2.0 + 1.96 + 1.95 + 1.86 + 1.53) / 5)
-    assert "low_confidence" in _flags("How many continents are there?", "There are 126.125 Earths.", EARTHS)
+    assert first_sentence_nll(EARTHS, 13) == pytest.approx(-math.fsum(EARTHS))
+    assert "low_confidence" in _flags("How many continents are there?", "There are 126.125 Earths.", EARTHS, 13)
 
 
 def test_one_very_unlikely_key_token_in_a_fluent_answer_is_flagged():
-    # "The capital of Turkey is <a city the model gave 1 in 10,000>." Mean token entropy would not see it.
-    logprobs = [SURE] * 5 + [math.log(1e-4)] + [SURE]
-    assert lowest_token_nll(logprobs) > LOW_CONFIDENCE_ABOVE
+    # "The capital of Turkey is <a city the model gave 1 in 100,000>." Mean token entropy would not see it.
+    logprobs = [SURE] * 5 + [math.log(1e-5)] + [SURE]
+    assert first_sentence_nll(logprobs, 7) > LOW_CONFIDENCE_ABOVE
     assert "low_confidence" in _flags("What is the capital of Turkey?", "The capital of Turkey is Smyrna.", logprobs)
 
 
 def test_one_mildly_unlikely_token_is_not_enough():
-    # The mean of the lowest few, not the single lowest: one token at p = 0.05 among sure ones stays unflagged.
-    logprobs = [SURE] * 6 + [math.log(0.05)]
-    assert -math.log(0.05) > LOW_CONFIDENCE_ABOVE > lowest_token_nll(logprobs)
-    assert not low_confidence({"asks_for_fact": True, "lowest_token_nll": lowest_token_nll(logprobs)})
+    # A claim of ten tokens the model was fairly sure of, one of them at p = 0.05, stays unflagged.
+    logprobs = [math.log(0.8)] * 9 + [math.log(0.05)]
+    assert LOW_CONFIDENCE_ABOVE > first_sentence_nll(logprobs, 10)
+    assert not low_confidence({"asks_for_fact": True, "first_sentence_nll": first_sentence_nll(logprobs, 10)})
+
+
+def test_filler_after_the_claim_is_not_read():
+    # "The chemical symbol for gold is Au." then filler of unlikely words: the claim was sure.
+    claim, filler = [SURE] * 8, [math.log(0.05)] * 20
+    prompt, answer = "What is the chemical symbol for gold?", "The chemical symbol for gold is Au. It is a metal ..."
+    assert "low_confidence" not in _flags(prompt, answer, claim + filler, 8)
+    assert "low_confidence" in _flags(prompt, answer, claim + filler)  # no sentence known: the whole head
 
 
 def test_only_the_head_of_a_long_answer_is_read():
     unsure = [math.log(0.05)] * 100
-    assert not low_confidence({"asks_for_fact": True,
-                               "lowest_token_nll": lowest_token_nll([SURE] * HEAD_TOKENS + unsure)})
-    assert low_confidence({"asks_for_fact": True,
-                           "lowest_token_nll": lowest_token_nll([SURE] * (HEAD_TOKENS - LOWEST_TOKENS) + unsure)})
+    assert first_sentence_nll([SURE] * HEAD_TOKENS + unsure, None) == pytest.approx(-SURE * HEAD_TOKENS)
+    assert first_sentence_nll([SURE] * HEAD_TOKENS + unsure, 500) == pytest.approx(-SURE * HEAD_TOKENS)
 
 
 def test_a_short_answer_is_read_whole():
     assert lowest_token_nll([math.log(0.5), math.log(0.25)]) == pytest.approx((math.log(2) + math.log(4)) / 2)
+    assert first_sentence_nll([math.log(0.5), math.log(0.25)], None) == pytest.approx(math.log(8))
 
 
 def test_chinese_answers_are_read_by_their_token_figures():
@@ -73,14 +81,15 @@ def test_chinese_answers_are_read_by_their_token_figures():
     prompt = "日本的首都是哪里？"
     sure_answer = [SURE] * 9  # 日本的首都是东京。
     unsure_city = [SURE] * 6 + [math.log(0.002), SURE, SURE, math.log(0.01), SURE]  # 日本的首都是大阪。
-    assert "low_confidence" not in _flags(prompt, "日本的首都是东京。", sure_answer)
-    assert "low_confidence" in _flags(prompt, "日本的首都是大阪。", unsure_city)
+    assert "low_confidence" not in _flags(prompt, "日本的首都是东京。", sure_answer, 9)
+    assert "low_confidence" in _flags(prompt, "日本的首都是大阪。", unsure_city, 11)
 
 
 def test_no_tokens_no_signal():
     assert lowest_token_nll(None) is None and lowest_token_nll([]) is None
-    assert not low_confidence({"lowest_token_nll": None}) and not low_confidence({})
-    assert text_quality("Hi?", "Hello.", "stop")["lowest_token_nll"] is None
+    assert first_sentence_nll(None, None) is None and first_sentence_nll([], 3) is None
+    assert not low_confidence({"first_sentence_nll": None}) and not low_confidence({})
+    assert text_quality("Hi?", "Hello.", "stop")["first_sentence_nll"] is None
 
 
 # Unsure tokens a free answer is full of: SmolLM2 sampled "Why is the sky blue?" at lowest_token_nll 4.5.
@@ -96,7 +105,7 @@ FREE_WORDS = [SURE, math.log(0.02), SURE, math.log(0.03), math.log(0.01), SURE, 
     ("写一首关于大海的短诗。", "海风轻拂，浪花低语。"),
 ])
 def test_an_open_answer_with_unlikely_words_is_not_flagged(prompt: str, answer: str):
-    assert lowest_token_nll(FREE_WORDS) > LOW_CONFIDENCE_ABOVE
+    assert first_sentence_nll(FREE_WORDS, None) > LOW_CONFIDENCE_ABOVE
     assert not asks_for_fact(prompt)
     assert "low_confidence" not in _flags(prompt, answer, FREE_WORDS)
 
@@ -119,9 +128,9 @@ def test_a_factual_question_with_an_unsure_answer_is_flagged(prompt: str, answer
 
 
 def test_the_flag_needs_both_the_question_and_the_unsure_tokens():
-    assert not low_confidence({"asks_for_fact": False, "lowest_token_nll": 4.0})
-    assert not low_confidence({"asks_for_fact": True, "lowest_token_nll": 1.0})
-    assert low_confidence({"asks_for_fact": True, "lowest_token_nll": 4.0})
+    assert not low_confidence({"asks_for_fact": False, "first_sentence_nll": 20.0})
+    assert not low_confidence({"asks_for_fact": True, "first_sentence_nll": 1.0})
+    assert low_confidence({"asks_for_fact": True, "first_sentence_nll": 20.0})
 
 
 def test_a_question_inside_a_long_instruction_is_not_a_factual_question():

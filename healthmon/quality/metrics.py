@@ -12,8 +12,8 @@ and written cases; benchmarks/bench_quality_eval.py prints the AUROCs). What eac
   completion    `truncated` when cut at max_new_tokens
   confidence    uncertainty.py, from the generation's own logits (LM-Polygraph's unsupervised estimators):
                 mean token entropy for the score; flag `low_confidence`, a hallucination risk, when the prompt is a
-                short factual question (relevance.asks_for_fact) and the answer's least likely tokens
-                (lowest_token_nll) were unlikely
+                short factual question (relevance.asks_for_fact) and the answer's first sentence, its claim,
+                was unlikely (first_sentence_nll)
   empty         nothing but white space: score 0
 Perplexity is reported, and judged against the model's own learned baseline by the alert rules, never as
 "lower is better": a looping answer is the model's most confident one.
@@ -87,7 +87,8 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
 
 def answer_quality(prompt: str, outcome: GenerationOutcome) -> dict[str, Any]:
     """`text_quality` of a finished generation: the `records.AnswerQuality` the targets hand to build_record."""
-    return text_quality(prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs, outcome.token_entropies)
+    return text_quality(prompt, outcome.text, outcome.finish_reason, outcome.token_logprobs, outcome.token_entropies,
+                        first_sentence_tokens=outcome.first_sentence_tokens)
 
 
 def bounded_text(text: str, max_chars: int = SCORED_TEXT_MAX_CHARS) -> str:
@@ -100,7 +101,7 @@ def bounded_text(text: str, max_chars: int = SCORED_TEXT_MAX_CHARS) -> str:
 
 def text_quality(prompt: str, response: str, finish_reason: str | None,
                  token_logprobs: Sequence[float] | None = None, token_entropies: Sequence[float] | None = None, *,
-                 identify_language: Identify = identify) -> dict[str, Any]:
+                 first_sentence_tokens: int | None = None, identify_language: Identify = identify) -> dict[str, Any]:
     """Everything measurable at answer time, on at most SCORED_TEXT_MAX_CHARS of prompt and of answer; relevance
     is left pending for the background scorer."""
     unread_chars = max(0, len(response) - SCORED_TEXT_MAX_CHARS)
@@ -111,7 +112,7 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
     response_language = detect(without_echo(prompt, response), identify_language)
     mismatch = language_mismatch(expected, response_language)
     quality: dict[str, Any] = {
-        **uncertainty(token_logprobs, token_entropies),
+        **uncertainty(token_logprobs, token_entropies, first_sentence_tokens),
         "repetition_rate": _rounded(repetition), "distinct_1": _rounded(distinct_n(units, 1)),
         "distinct_2": _rounded(distinct_n(units, 2)), "compression_ratio": _rounded(compression, 3),
         "loop_share": round(loop.share, 3), "loop_period_units": loop.period_units,

@@ -1,36 +1,32 @@
 """How sure the model was of its own answer, from the generation's own logits: a hallucination-risk signal.
 
-The unsupervised estimators LM-Polygraph benchmarks, computed from what fluency.TokenLogprobRecorder keeps
-(each generated token's log-probability and the entropy of the distribution it was drawn from, under the raw
-logits):
-  lowest_token_nll     mean negative log-probability of the LOWEST_TOKENS least likely tokens the model chose
-                       among the answer's first HEAD_TOKENS: the `low_confidence` signal
+The unsupervised estimators LM-Polygraph benchmarks, computed from what the generation keeps (each generated
+token's log-probability and the entropy of the distribution it was drawn from, under the raw logits):
+  first_sentence_nll   -sum log p of the tokens of the answer's first sentence (at most HEAD_TOKENS): Maximum
+                       Sequence Probability of its claim, LM-Polygraph's claim-level idea; the `low_confidence`
+                       signal. The runtime finds the sentence in the tokens it decoded (first_sentence_tokens)
+  lowest_token_nll     mean -log p of the LOWEST_TOKENS least likely chosen tokens of the first HEAD_TOKENS
   mean_token_entropy   mean entropy (nats) of the per-token distributions (LM-Polygraph MeanTokenEntropy)
   min_token_logprob    the least likely token the model chose
   sequence_logprob     sum of the token log-probabilities; minus it is Maximum Sequence Probability
   mean_logprob         the length-normalized form; perplexity = exp(-mean_logprob)
 
-Why lowest_token_nll. A wrong factual answer is decided at a few tokens (the name, the number, the year); the
-rest of the answer is fluent filler the model is sure of, which dilutes a mean over every token. Measured on
-162 greedy SmolLM2-135M answers to short factual questions (benchmarks/data/factual_answers.jsonl,
-bench_confidence.py): in English (41 wrong, 40 right) its AUROC for wrong vs right is 0.82 against 0.77 for
-mean token entropy, 0.79 for Maximum Sequence Probability, 0.74 for the single lowest token and 0.74 for max
-token entropy. Flagged above LOW_CONFIDENCE_ABOVE it catches 24 of the 41 wrong English answers (0.59) at
-precision 0.77, where the previous flag (mean entropy above 1.6 nats) caught 0.49 at 0.71. The line was picked
-on this set (in-sample); cross-validated it holds 0.54 at 0.76, and BENCHMARKS.md adds the developers' own
-labeled set as a second check. The mean of a few lowest is steadier than the single lowest, which one odd
-token decides. Reading only the head keeps a long answer from being flagged for its length alone: the set's
-answers are at most 48 tokens, within which a short factual answer states its claim. In Chinese SmolLM2
-answered 79 of 81 questions wrongly (loops, echoes of the question, invented words): the flag catches 76 of
-them, and flags both right ones, too few to give a false-alarm rate. Many wrong answers are confident (sums,
-"Istanbul"): no logit signal of this model sees them.
+Why the first sentence. A short factual answer states its claim first ("The chemical symbol for gold is Au."), and
+what follows is filler ("It is a metal that is used to make coins…") whose unlikely words made the previous
+signal (lowest_token_nll, the 5 least likely of the first 48) flag right answers. Decided on a held-out set:
+three first-sentence candidates and their lines were committed (a2cf590) before 60 new questions were written,
+answered by SmolLM2-135M and labeled by reading (benchmarks/data/factual_answers_heldout.jsonl), and the rule
+fixed beforehand picked this one. English, precision / recall of "wrong", line alone (bench_confidence.py):
+  in-sample (factual_answers.jsonl, 41 wrong / 40 right)   0.80 / 0.68   (lowest_token_nll > 1.6: 0.77 / 0.59)
+  held out (36 wrong / 24 right)                           0.76 / 0.69   (lowest_token_nll > 1.6: 0.75 / 0.50)
+In Chinese SmolLM2 answered 79 of 81 and 60 of 60 questions wrongly; there this signal catches fewer (recall 0.68
+and 0.67, against 0.96 and 0.95), because its loops start with a confident echo of the question and the first
+sentence is that echo; those answers are flagged `degenerate` as well. Many wrong answers are confident ("11 × 12
+= 122.", "The capital of Turkey is Istanbul."): no logit signal of this model sees them.
 The flag is raised only where the prompt asks for one checkable fact (relevance.asks_for_fact: a sum, a count,
 who / where / when / which, "the X of Y", short): a free answer chooses among many right words, so its unlikely
-tokens flag nothing wrong. On SmolLM2's good answers to open prompts in quality_eval.jsonl it fired on 24 of 37
-(27 open-en, 10 translations, code and language requests) and now on 1 of 37 ("What are the benefits of
-drinking water?", read as "the X of Y"); every factual prompt of both sets is recognized (196 of 196), so
-precision and recall on them do not move (benchmarks/bench_confidence_scope.py, offline, in-sample). The quality_score's
-confidence part still reads mean token entropy, as before, so the score and the other flags do not move.
+tokens flag nothing wrong (on SmolLM2's good answers to open prompts in quality_eval.jsonl the ungated flag fired
+on 24 of 37). The quality_score's confidence part reads mean token entropy, so the score does not move with it.
 """
 
 from __future__ import annotations
@@ -41,7 +37,8 @@ from typing import Any
 
 from healthmon.curve import Curve
 
-LOW_CONFIDENCE_ABOVE = 1.6  # nats of lowest_token_nll (the 5 least likely tokens at a mean p of about 0.2)
+# nats of first_sentence_nll: a claim of ten tokens at a mean p of about 0.37 each, or one token at p = 5e-5
+LOW_CONFIDENCE_ABOVE = 9.84
 LOWEST_TOKENS = 5
 HEAD_TOKENS = 48
 CONFIDENCE_CURVE = Curve(good=0.6, bad=2.4)  # on mean token entropy, for the quality_score's confidence part
@@ -77,12 +74,22 @@ def lowest_token_nll(token_logprobs: Sequence[float] | None, head_tokens: int = 
     return -math.fsum(head) / len(head) if head else None
 
 
-def uncertainty(token_logprobs: Sequence[float] | None, token_entropies: Sequence[float] | None) -> dict[str, Any]:
-    """The estimators above, None where the generation did not measure them (or produced no token)."""
+def first_sentence_nll(token_logprobs: Sequence[float] | None, sentence_tokens: int | None) -> float | None:
+    """-sum log p of the first sentence's tokens, at most HEAD_TOKENS of them (the whole head when the sentence's
+    length is unknown): Maximum Sequence Probability of the answer's claim. None without tokens."""
+    head = list(token_logprobs or [])[:min(HEAD_TOKENS if sentence_tokens is None else sentence_tokens, HEAD_TOKENS)]
+    return -math.fsum(head) if head else None
+
+
+def uncertainty(token_logprobs: Sequence[float] | None, token_entropies: Sequence[float] | None,
+                sentence_tokens: int | None = None) -> dict[str, Any]:
+    """The estimators above, None where the generation did not measure them (or produced no token);
+    sentence_tokens: first_sentence_tokens of the answer's token texts, where they were decoded."""
     logprobs = list(token_logprobs or [])
     entropies = list(token_entropies or [])
     mean = math.fsum(logprobs) / len(logprobs) if logprobs else None
     lowest = lowest_token_nll(logprobs)
+    claim = first_sentence_nll(logprobs, sentence_tokens)
     return {
         "mean_logprob": None if mean is None else round(mean, 4),
         "perplexity": None if mean is None else round(math.exp(-mean), 4),
@@ -90,12 +97,13 @@ def uncertainty(token_logprobs: Sequence[float] | None, token_entropies: Sequenc
         "min_token_logprob": round(min(logprobs), 4) if logprobs else None,
         "mean_token_entropy": round(math.fsum(entropies) / len(entropies), 4) if entropies else None,
         "lowest_token_nll": None if lowest is None else round(lowest, 4),
+        "first_sentence_nll": None if claim is None else round(claim, 4),
     }
 
 
 def low_confidence(quality: Mapping[str, Any]) -> bool:
-    """The hallucination-risk flag: the prompt asks for one checkable fact (asks_for_fact) and the answer's least
-    likely tokens were below what a sure answer has. An open answer chooses among many right words, so its
-    unlikely tokens say nothing about being wrong."""
-    return (bool(quality.get("asks_for_fact")) and quality.get("lowest_token_nll") is not None
-            and quality["lowest_token_nll"] > LOW_CONFIDENCE_ABOVE)
+    """The hallucination-risk flag: the prompt asks for one checkable fact (asks_for_fact) and the answer's first
+    sentence, its claim, was less likely than a sure answer's. An open answer chooses among many right words, so
+    its unlikely tokens say nothing about being wrong."""
+    return (bool(quality.get("asks_for_fact")) and quality.get("first_sentence_nll") is not None
+            and quality["first_sentence_nll"] > LOW_CONFIDENCE_ABOVE)

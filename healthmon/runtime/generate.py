@@ -17,6 +17,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from healthmon.params import GenerationParams, InvalidRequest, resolve_max_new_tokens
 from healthmon.quality.fluency import TokenLogprobRecorder
+from healthmon.quality.uncertainty import HEAD_TOKENS, first_sentence_tokens
 from healthmon.records import GenerationOutcome
 from healthmon.tracing import Trace
 
@@ -124,6 +125,12 @@ def decode_whole_characters(tokenizer: Any, ids: list[int]) -> str:
     return text
 
 
+def first_sentence_length(tokenizer: Any, token_ids: list[int]) -> int:
+    """uncertainty.first_sentence_tokens of the answer's head, each token decoded alone (a piece of a multi-byte
+    character decodes to U+FFFD, which counts as content): one batch decode of at most HEAD_TOKENS ids."""
+    return first_sentence_tokens(tokenizer.batch_decode([[token_id] for token_id in token_ids[:HEAD_TOKENS]]))
+
+
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     """The text before the first stop string in it (the stop string itself is not part of the answer)."""
     found = [index for index in (text.find(stop) for stop in stops) if index >= 0]
@@ -193,4 +200,6 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
                              generate_start_seconds=generate_start, token_times_seconds=times,
                              token_logprobs=recorder.token_logprobs() if recorder is not None else None,
                              prompt_text=prompt_text,
-                             token_entropies=recorder.token_entropies() if recorder is not None else None)
+                             token_entropies=recorder.token_entropies() if recorder is not None else None,
+                             first_sentence_tokens=first_sentence_length(tokenizer, ids) if recorder is not None
+                             else None)

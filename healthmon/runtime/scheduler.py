@@ -27,6 +27,7 @@ from healthmon.runtime.generate import (
     cut_at_stop,
     decode_whole_characters,
     eos_token_ids,
+    first_sentence_length,
 )
 from healthmon.runtime.prefix_cache import PrefixCache
 from healthmon.target_info import SchedulerCounters as SchedulerCounters  # declared in the leaf module
@@ -224,4 +225,5 @@ class BatchScheduler:
         return GenerationOutcome(text=text, prompt_tokens=len(row.prompt_ids), output_tokens=len(ids),
                                  max_new_tokens=row.max_new_tokens, finish_reason=finish_reason,
                                  generate_start_seconds=stream.generate_start_seconds, token_times_seconds=times,
-                                 token_logprobs=logprobs, prompt_text=stream.prompt_text, token_entropies=entropies)
+                                 token_logprobs=logprobs, prompt_text=stream.prompt_text, token_entropies=entropies,
+                                 first_sentence_tokens=first_sentence_length(self._tokenizer, ids))
