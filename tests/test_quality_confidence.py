@@ -157,3 +157,25 @@ def test_the_head_can_be_shorter_than_head_tokens_but_never_longer():
     filler = [math.log(0.05)] * 20
     assert lowest_token_nll(TOKYO + filler, len(TOKYO)) == lowest_token_nll(TOKYO)
     assert lowest_token_nll([SURE] * HEAD_TOKENS + filler, 10_000) == pytest.approx(-SURE)
+
+
+# Phrasings a first held-out set found unread (benchmarks/factual_questions_heldout.py), in wordings of their own.
+@pytest.mark.parametrize("prompt", [
+    "Name the capital of Peru.", "Tell me the author of Don Quixote.", "Please give me the boiling point of water.",
+    "What is Kenya's capital?", "What was Edison's birthplace?",
+    "What is nine times six?", "What is forty plus twelve?", "三乘以九等于几？",
+    "What gas makes up most of the air?", "What metal is liquid at room temperature?", "是什么气体让面包发起来？",
+    "请说出日本的首都。", "告诉我秘鲁的首都", "葡萄牙的首都叫什么？", "意大利的首都是什么城市？",
+    "化学符号 O 代表什么元素？",
+])
+def test_a_fact_asked_as_a_command_a_possessive_or_in_number_words_is_factual(prompt: str):
+    assert asks_for_fact(prompt)
+
+
+@pytest.mark.parametrize("prompt", [
+    "Name three benefits of exercise.", "Tell me about the history of Rome.", "Tell me the difference between a virus "
+    "and a bacterium.", "What is Python's approach to memory management?", "What is one thing you would change?",
+    "请说出你的想法。", "告诉我一个笑话", "你叫什么名字？", "请说出你的理由。",
+])
+def test_open_requests_in_those_forms_are_not(prompt: str):
+    assert not asks_for_fact(prompt)

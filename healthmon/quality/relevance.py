@@ -56,7 +56,11 @@ _ASKS_NUMBER = re.compile(r"\d|\bhow\s+(?:many|much|old|long|far)\b|多少|几",
 # questions no number answers: who, where, yes or no ("What year…", "Which floor…" may well want one)
 _ASKS_NO_NUMBER = re.compile(r"^\W*(?:who|whom|whose|where|is|are|was|were|can|could|does|do|did|will|would|has|"
                              r"have|should)\b|谁|哪里|哪儿|什么颜色|吗\W*$", re.IGNORECASE)
-_ARITHMETIC = re.compile(r"\d\s*(?:[-+*/×÷]|times|plus|minus|divided|multiplied|乘|加|减|除)", re.IGNORECASE)
+_NUMBER_WORD = (r"(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+                r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+                r"hundred|thousand)|[一二两三四五六七八九十百千万零])")
+_ARITHMETIC = re.compile(rf"{_NUMBER_WORD}\s*(?:[-+*/×÷]|times|plus|minus|divided|multiplied|乘|加|减|除)",
+                         re.IGNORECASE)
 _WH_QUESTION = re.compile(r"^\W*(?:what|which|who|whom|whose|where|when|how|why)\b|什么|哪|谁|多少|几|怎么|为什么",
                           re.IGNORECASE)
 
@@ -194,18 +198,30 @@ def relevance_part(quality: Mapping[str, Any]) -> float | None:
 # "the X of Y" ("the capital of France", "the chemical symbol for gold"), "X的Y是什么". Definitions ("What is
 # photosynthesis?", "什么是光合作用？"), how and why, and "有什么好处" ask for an explanation: no one fact to be
 # wrong on.
-_ASKS_AMOUNT = re.compile(r"\bhow\s+(?:many|much|old|long|far)\b|多少|几[个条颗天年岁次]|有几|\d\s*−\s*\d",
+_ASKS_AMOUNT = re.compile(r"\bhow\s+(?:many|much|old|long|far)\b|多少|几[个条颗天年岁次]|有几|等于几|\d\s*−\s*\d",
                           re.IGNORECASE)
 # The English ones are matched at the start of each clause (the question's start, or after a colon: "Question:
 # who ..."), one anchored match per clause: searched for after every colon, `\W*` re-read each run of colons and
 # took 9 s on 16,000 of them (tests/test_quality_linear_time.py).
 _ASKS_ENTITY = re.compile(r"\W*(?:(?:in|at|on|from|by)\s+)?(?:who|whom|whose|where|when|which|"
-                          r"what\s+(?:year|temperature|date|day|country|city|planet|language))\b", re.IGNORECASE)
-_ZH_ASKS_ENTITY = re.compile(r"谁|哪里|哪儿|哪一|哪[个颗座种国位年]")
-_ASKS_THE_X_OF = re.compile(r"\W*what\s+(?:is|was|are|were)\s+the\s+"
-                            r"(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
+                          r"what\s+(?:year|temperature|date|day|country|city|planet|language|force|gas|element|organ|"
+                          r"metal|continent|ocean|river|mountain|currency))\b", re.IGNORECASE)
+_ZH_ASKS_ENTITY = re.compile(r"谁|哪里|哪儿|哪一|哪[个颗座种国位年]|"
+                             r"什么(?:力|气体|元素|器官|金属|城市|国家|星球|行星|海洋)")
+# "what is the X of Y", and the same asked as a command: "Name the capital of Vietnam.", "Tell me the ..."
+_ASKS_THE_X_OF = re.compile(r"\W*(?:what\s+(?:is|was|are|were)|(?:please\s+)?(?:name|tell\s+me|give\s+me|state))"
+                            r"\s+the\s+(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
+# "What is Nigeria's capital?": a possessive with one of the attributes a fact is asked of
+_ASKS_POSSESSIVE = re.compile(r"\W*what\s+(?:is|was|are|were)\s+[\w\s]{1,40}?['’]s\s+(?:capital|population|currency|"
+                              r"area|height|length|founder|author|inventor|birthday|birthplace|symbol|formula|"
+                              r"official\s+language|largest\s+city|highest\s+mountain|longest\s+river)\W*$",
+                              re.IGNORECASE)
+# "请说出越南的首都。", "告诉我智利的首都": the Chinese command form of "the X of Y"
+# (not "请说出你的想法": an opinion)
+_ZH_NAME_THE_X_OF = re.compile(r"\W*(?:请你?)?(?:说出|告诉我|写出|指出)(?!你|我|他|她|自己)"
+                               r"[^，。？?！!,]{1,16}的[^，。？?！!,]{1,8}\W*$")
 _CLAUSE_BREAK = re.compile(r"[:：]")
-_ZH_WHAT_IS_IT = re.compile(r"的[^，。？?！!,]{1,12}是什么\W*$")
+_ZH_WHAT_IS_IT = re.compile(r"的[^，。？?！!,]{1,12}(?:是|叫)什么(?:城市|名字|地方|国家)?\W*$")
 FACT_QUESTION_UNITS = 16  # a longer prompt is an instruction with a question in it, not a question
 
 
@@ -217,5 +233,6 @@ def asks_for_fact(prompt: str) -> bool:
         return False
     clauses = _CLAUSE_BREAK.split(question)
     return bool(_ARITHMETIC.search(question) or _ASKS_AMOUNT.search(question) or _ZH_ASKS_ENTITY.search(question)
-                or any(_ASKS_ENTITY.match(clause) or _ASKS_THE_X_OF.match(clause) for clause in clauses)
+                or any(_ASKS_ENTITY.match(clause) or _ASKS_THE_X_OF.match(clause) or _ASKS_POSSESSIVE.match(clause)
+                       or _ZH_NAME_THE_X_OF.match(clause) for clause in clauses)
                 or _ZH_WHAT_IS_IT.search(question))
