@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from healthmon.quality.language import asked_language, detect, expected_language, language_mismatch, without_echo
+from healthmon.quality.language import (
+    asked_language,
+    asks_how_to_say,
+    detect,
+    expected_language,
+    language_mismatch,
+    without_echo,
+)
 from healthmon.quality.metrics import text_quality
+from healthmon.quality.relevance import translation_source
 
 REQUESTS = [
     # English, the language named in English
@@ -95,6 +103,39 @@ REQUESTS = [
     ("Give your answer in Portuguese.", "pt"),
     ("用英语写一段自我介绍。", "en"),
     ("Translate the word 'dog' into French.", "fr"),
+    # classes the held-out set found unread (issue 26), in new wordings: misspelt request verbs
+    ("anwser in Japanese please: what is sushi?", "ja"),
+    ("respnd in French: why do leaves fall?", "fr"),
+    ("repyl in Spanish", "es"),
+    ("translte to German: the train is late.", "de"),
+    ("tranlsate into English: 我饿了", "en"),
+    ("explian in korean plz why the sky is blue", "ko"),
+    # the language named as its script or a variety
+    ("Describe the moon landing, and write it in Chinese characters.", "zh"),
+    ("Answer in simplified Chinese characters: what is tea?", "zh"),
+    ("In traditional Chinese characters, what is a dragon?", "zh"),
+    ("Explain tides in Mandarin.", "zh"),
+    # "X translation" as a command
+    ("Japanese translation please: see you tomorrow.", "ja"),
+    ("German translation: where is the station?", "de"),
+    ("Give me the Korean translation of this line: I miss you.", "ko"),
+    ("Can you give me the French translation? The shop opens at nine.", "fr"),
+    ("Put the following into Spanish: I am tired.", "es"),
+    ("Render this in French: the cat sleeps.", "fr"),
+    # the request after the question, 用X after 回答
+    ("怎么做红烧肉？回答用英文就可以。", "en"),
+    ("地球为什么是圆的？用法语回答就行。", "fr"),
+    ("解释一下光合作用，回答请用日语。", "ja"),
+    ("月亮为什么有阴晴圆缺？回答用英文吧。", "en"),
+    # 中译英 and the like, "X翻译一下", 翻成X
+    ("英译中：The weather is nice today.", "zh"),
+    ("汉译英：我很想你。", "en"),
+    ("英翻中：Good night.", "zh"),
+    ("中翻英：明天见。", "en"),
+    ("日译中：ありがとう", "zh"),
+    ("德文翻译一下：我爱你。", "de"),
+    ("中文翻译：See you soon.", "zh"),
+    ("把这段话翻成日语：我们明天出发。", "ja"),
 ]
 
 NOT_REQUESTS = [
@@ -136,6 +177,39 @@ NOT_REQUESTS = [
     "What does hola mean in English?",
     "Why did the French revolution happen?",
     "Name a famous Japanese car brand.",
+    # near misses of the classes above (issue 26): a translation as a topic, no language, a real word near a verb
+    "The Chinese translation of the Bible was published in 1823.",
+    "Who did the first English translation of the Analects?",
+    "I like the Chinese translation of this poem better.",
+    "translation please: hello",
+    "replay in English",
+    "英译中的技巧有哪些？",
+    "中英翻译软件哪个好？",
+    "这本书的英译本很好。",
+    "英文翻译工作很辛苦。",
+    "他的中文是什么水平？",
+    # questions how a phrase is said: either language answers them (HOW_TO_SAY below)
+    "How do you say 'cheers' in German?",
+    "How would I say good night in Japanese?",
+    "How do I translate 'see you later' into Spanish?",
+    "What's the Spanish translation of 'good luck'?",
+    "“加油”用英语怎么说？",
+    "这个词用日语怎么说：谢谢。",
+    "“谢谢”的法语是什么？",
+]
+
+# Questions how a phrase is said in a language, and the phrase: "Bonjour" and 'In French you say "Bonjour"' both
+# answer "How do you say hello in French?", so neither language is expected (no language_mismatch verdict), and
+# relevance compares the phrase with the answer as it does a translation's source.
+HOW_TO_SAY = [
+    ("How do you say 'cheers' in German?", "cheers"),
+    ("How would I say good night in Japanese?", "good night"),
+    ("How do I translate 'see you later' into Spanish?", "see you later"),
+    ("What's the Spanish translation of 'good luck'?", "good luck"),
+    ("What is the Japanese translation of \"thank you very much\"?", "thank you very much"),
+    ("“加油”用英语怎么说？", "加油"),
+    ("这个词用日语怎么说：谢谢。", "谢谢。"),
+    ("“谢谢”的法语是什么？", "谢谢"),
 ]
 
 
@@ -148,6 +222,31 @@ def test_a_request_for_a_language_is_read_however_phrased(prompt, language):
 @pytest.mark.parametrize("prompt", NOT_REQUESTS)
 def test_a_language_named_without_asking_for_it_is_not_a_request(prompt):
     assert asked_language(prompt) is None
+
+
+@pytest.mark.parametrize("prompt, phrase", HOW_TO_SAY)
+def test_a_question_how_a_phrase_is_said_expects_no_language_and_compares_the_phrase(prompt, phrase):
+    assert asks_how_to_say(prompt)
+    assert expected_language(prompt, lambda text: ("en", 1.0)) == (None, False)
+    assert language_mismatch(expected_language(prompt)[0], detect("In French you say it like this, friend.")) is None
+    assert translation_source(prompt) == phrase
+
+
+def test_a_question_about_a_word_still_expects_the_prompt_language():
+    """'What does X mean in Y?' asks for a meaning, told in the prompt's language: it stays as it was."""
+    assert not asks_how_to_say("What does 'danke' mean in English?")
+    assert expected_language("What does 'danke' mean in English?", lambda text: ("en", 1.0)) == ("en", False)
+    assert asked_language("Answer in English: how do you say hello in French?") == "en"  # a request wins
+
+
+@pytest.mark.parametrize("prompt, source", [
+    ("中译英：我的钱包丢了。", "我的钱包丢了。"),
+    ("Could you put this into German? The door is locked.", "The door is locked."),
+    ("Korean translation please: where is the toilet?", "where is the toilet?"),
+    ("tranlsate into French: it is raining.", "it is raining."),
+])
+def test_translation_requests_give_their_source(prompt, source):
+    assert translation_source(prompt) == source
 
 
 def test_the_tables_are_large_enough_and_bilingual():

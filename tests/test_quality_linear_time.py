@@ -79,6 +79,18 @@ ADVERSARIAL = {
     "quote_run": lambda n: '"' * n,
     "unclosed_quotes": lambda n: '"a' * (n // 2),
     "open_parens": lambda n: "（(" * (n // 2),
+    # the request classes of the held-out set (issue 26): typos, "X translation", how-to-say questions, 中译英
+    "misspelt_verbs": lambda n: "answr trnaslate " * (n // 16),
+    "long_words": lambda n: ("a" * 11 + " ") * (n // 12),
+    "translation_please_run": lambda n: "chinese translation please: " * (n // 28),
+    "whats_the_translation_run": lambda n: "what's the french translation of " * (n // 33),
+    "how_do_you_say_run": lambda n: "how do you say " * (n // 15),
+    "say_in_run": lambda n: "say it in " * (n // 10) + "a" * (n // 2),
+    "chinese_characters_run": lambda n: "in chinese characters " * (n // 22),
+    "zh_pairs": lambda n: "中译英" * (n // 3),
+    "zh_how_to_say_run": lambda n: "用英文怎么说" * (n // 6),
+    "zh_after_answer_run": lambda n: "回答用英语就行" * (n // 7),
+    "question_marks_spaces": lambda n: "translate into french ?" + " ?" * (n // 2),
 }
 
 

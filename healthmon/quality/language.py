@@ -2,8 +2,10 @@
 
 Expected: what the prompt asks for in so many words, however phrased ("answer in English", "In Japanese,
 describe…", "(in German)", "Use French.", "translate into French", "用英文回答", "请用英文", "翻译成中文", the
-language named in either script), else the language the prompt is written in. A language named as a topic
-("Chinese food", "in French cuisine", "how do you say hello in French?") is not a request. Detected: the
+language named in either script; misspelt verbs, "中译英", "Chinese translation please:", "回答用英语就行"), else
+the language the prompt is written in. A language named as a topic ("Chinese food", "in French cuisine") is not a
+request; a question how a phrase is said in one ("how do you say hello in French?", "“谢谢”用英语怎么说？") expects
+no language, as either answers it. Detected: the
 answer's prose, with code (fenced blocks, inline code, lines that read as code), URLs and numbers set aside
 first, because code and numbers carry no language; an answer with too little prose left is judged by its script
 (Latin letters are not Chinese), and one too short even for that (a lone name) gets no verdict.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 Identify = Callable[[str], "tuple[str, float] | None"]
 
@@ -59,7 +61,7 @@ _ABOUT_WORDS = re.compile(r"\b(?:how\s+(?:do|would|can|could|should)\s+(?:you|i|
                           r"word|words|phrase|phrases|term|terms|called|mean|means|meaning|spell|spelled|spelt|"
                           r"pronounce|pronounced|pronunciation|letter|letters|grammar)\b", re.IGNORECASE)
 # after the name: the request ends, or goes on to its question; a noun ("in Chinese cuisine") makes it a topic
-_ENDS = re.compile(rf"^\s*(?:$|[^\w\s]|(?:please|only|instead|too|for|to|with|so|and|or|from|about|if|using|"
+_ENDS = re.compile(rf"^\s*(?:$|[^\w\s]|(?:please|pls|plz|only|instead|too|for|to|with|so|and|or|from|about|if|using|"
                    rf"without|but|as|when|while|because|not|the\s+following|this|that|here|then|what|why|how|who|"
                    rf"where|which|{_REQUEST_VERB})\b)", re.IGNORECASE)
 _USE = re.compile(rf"(?:^[^\w]*|\b(?:and|then|just|always|{_REQUEST_VERB})\s+)(?:use|using)\s+{_MODIFIER}$",
@@ -70,11 +72,45 @@ _TRANSLATE = re.compile(rf"\b(?:translat(?:e|ed|ing|ion)|convert|render|put)\b.*
 # 用X / 以X / 使用X / 改用X, followed by what to do with it (回答, 写, 介绍…) or by nothing ("请用英文")
 _ZH_WITH = re.compile(r"(?:用|以|使用|采用|改用|拿)\s*(?:纯正的|标准的|简单的|地道的|繁体|简体|正式的)?\s*$")
 _ZH_DOING = re.compile(r"^\s*(?:$|[^\w\s]|回答|作答|答复|回复|答|写|说|讲|解释|介绍|描述|表达|输出|总结|概括|"
-                       r"翻译|来|给|进行|撰写|书写|复述|重写|叙述|说明|谈|聊|跟|和我|交流|对话|作|做|回|表述)")
+                       r"翻译|来|给|进行|撰写|书写|复述|重写|叙述|说明|谈|聊|跟|和我|交流|对话|作|做|回|表述|就行|就好|就可以|"
+                       r"即可|就成|便可|吧|好了)")
 _ZH_TRANSLATE = re.compile(r"(?:翻译|译|翻)\s*(?:成|为|到|作)\s*$")
 _ZH_ALONE = re.compile(r"^[^\w]*(?:请|请你|麻烦|务必|必须)?\s*$")
 _ZH_ANSWER = re.compile(r"^\s*(?:回答|作答|回复|答复|作文|写作|输出)")
 _JA_DOING = re.compile(r"^\s*で\s*(?:答|回答|書|説明|返|教|お願い|話|記述|述べ)")
+# A language named as a script: "answer in Chinese characters", "in simplified Chinese script" ask for Chinese
+_SCRIPT_NOUN = re.compile(r"^\s+(?:characters?|script|letters)\b", re.IGNORECASE)
+# "X translation": asked for as a command ("Chinese translation please: …", "give me the French translation"),
+# asked about as a question ("What's the Chinese translation of '…'?"), or a topic ("the Chinese translation of
+# the Bible was published in…")
+_TRANSLATION_NOUN = re.compile(r"^\s+translation\b", re.IGNORECASE)
+_TRANSLATION_NOUN_ENDS = re.compile(r"^\s+translation\s*(?:$|[:：(\-–—,]|(?:please|pls|plz)\b)",
+                                    re.IGNORECASE)
+_GIVE_ME = re.compile(r"\b(?:give|provide|send|write|need|want)\b(?:\s+\w+){0,3}\s+$",
+                      re.IGNORECASE)
+_WHATS_THE = re.compile(r"\bwhat(?:'s|’s|\s+is|\s+would\s+be|\s+are)\s+(?:the\s+)?(?:\w+\s+)?$", re.IGNORECASE)
+# Questions about how a phrase is said in a language: "How do I say 'happy birthday' in Chinese?", "How do you
+# translate 'cheers' into German?", "“生日快乐”用英文怎么说？", "这句话用法语怎么说：…", "“谢谢”的日语是什么？".
+# The answer is the phrase, given bare or in a sentence of either language ("Bonjour" or 'In French you say "Bonjour"'),
+# so neither language is demanded: no language verdict (expected_language), the phrase compared by relevance.
+_HOW_TO_SAY = re.compile(r"\bhow\s+(?:(?:do|would|can|could|should|might)\s+(?:you|i|we|one)|to|is|are|does|"
+                         r"do)\s+(?:\S+\s+){0,4}?(?:say|said|translate|translated|express|expressed)\b", re.IGNORECASE)
+_ZH_HOW_TO_SAY = re.compile(r"^\s*(?:里|中|里面|里头)?\s*(?:要|该|应该)?\s*(?:怎么|如何|咋|怎样)\s*"
+                            r"(?:说|讲|写|表达|表述|翻译|念|读)\s*(?:$|[^\w\s]|呢|呀|啊|好|比较|才|地道)")
+_ZH_WHAT_IS_IT = re.compile(r"^\s*(?:翻译|译文|单词|说法|名字)?\s*(?:是|叫|叫做)\s*(?:什么|啥)\s*"
+                            r"(?:$|[^\w\s]|呢|呀|啊)")
+# "英文翻译一下：…", "中文翻译：…": the name, then a command to translate
+_ZH_NAME_TRANSLATE = re.compile(r"^\s*(?:翻译|翻|译)\s*(?:一下|下)?\s*(?:$|[^\w\s]|这|下面|以下|吧)")
+# 中译英, 英译中, 汉译英, 英翻中…: the second language is the target; "英译中的技巧" is a topic
+_PAIR_NAMES = {"中": "zh", "汉": "zh", "英": "en", "日": "ja", "法": "fr", "德": "de", "韩": "ko", "俄": "ru"}
+_PAIR = re.compile(r"([中汉英日法德韩俄])\s*[译翻]\s*([中汉英日法德韩俄])(?=\s*(?:$|[^\w\s]|一下|下面|以下|这|吧))")
+# Misspelt request verbs ("answr", "anwser", "trnaslate", "translte", "repyl"): a word one edit (or one swap of
+# neighbours) from one of these reads as it. Real words that near ("replay", "pleased") are kept as they are.
+_TYPO_TARGETS = ("answer", "reply", "respond", "response", "translate", "translation", "explain", "please")
+_REAL_NEAR_TARGETS = frozenset({"replay", "pleased", "pleases", "explains", "answers", "replies", "responds",
+                                "translates", "translated", "lease", "plead", "reapply"})
+_WORD_TO_FIX = re.compile(r"[A-Za-z]{5,12}")
+_ABBREVIATIONS = re.compile(r"\b(?:pls|plz|pleez)\b", re.IGNORECASE)
 
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -124,37 +160,110 @@ def _clause(before: str) -> str:
     return before[ends[-1]:] if ends else before
 
 
-def _is_request(prompt: str, start: int, end: int) -> bool:
-    """Whether the language named at prompt[start:end] is asked for, read from the words around it."""
-    before, after = prompt[max(0, start - _WINDOW):start], prompt[end:end + _AFTER]
+ASKED, TRANSLATION, HOW_TO_SAY = "asked", "translation", "how_to_say"
+
+
+class Mention(NamedTuple):
+    """A language named in a prompt and what the prompt does with it: ASKED (the answer is to be in it),
+    TRANSLATION (a text is to be translated into it), HOW_TO_SAY (a question how a phrase is said in it)."""
+
+    language: str
+    start: int
+    end: int
+    kind: str
+
+
+def _one_edit(word: str, target: str) -> bool:
+    """Whether word is one insertion, deletion, substitution or swap of neighbours from target."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    head = 0
+    while head < min(len(word), len(target)) and word[head] == target[head]:
+        head += 1
+    if len(word) == len(target):
+        return (word[head + 1:] == target[head + 1:]
+                or (word[head + 2:] == target[head + 2:] and word[head:head + 2] == target[head:head + 2][::-1]))
+    shorter, longer = sorted((word, target), key=len)
+    return shorter[head:] == longer[head + 1:]
+
+
+def _fixed_word(match: re.Match[str]) -> str:
+    word = match.group()
+    lower = word.lower()
+    if lower in _REAL_NEAR_TARGETS:
+        return word
+    return next((target for target in _TYPO_TARGETS if _one_edit(lower, target)), word)
+
+
+def fix_typos(text: str) -> str:
+    """text with misspelt request verbs written right ("answr" -> "answer") and "pls" as "please"; each word is
+    compared with a few short targets, so the cost is linear in the text."""
+    return _ABBREVIATIONS.sub("please", _WORD_TO_FIX.sub(_fixed_word, text))
+
+
+def _read(prompt: str, start: int, end: int) -> str | None:
+    """What the prompt does with the language named at prompt[start:end] (a Mention kind), or None when it is
+    only named (a topic, a speaker, a question about its words), read from the words around it."""
+    before = fix_typos(prompt[max(0, start - _WINDOW):start])
+    after = fix_typos(prompt[end:end + _AFTER])
     line, clause = before.rsplit("\n", 1)[-1], _clause(before)
-    if _ZH_TRANSLATE.search(clause):
-        return True
+    if _ZH_HOW_TO_SAY.match(after) or (clause.endswith("的") and _ZH_WHAT_IS_IT.match(after)):
+        return HOW_TO_SAY  # "“生日快乐”用英文怎么说？", "“谢谢”的日语是什么？"
+    if _ZH_TRANSLATE.search(clause) or _ZH_NAME_TRANSLATE.match(after):
+        return TRANSLATION
     if _ZH_WITH.search(clause):
-        return bool(_ZH_DOING.match(after))
+        return ASKED if _ZH_DOING.match(after) else None
     if (_ZH_ALONE.match(clause) and _ZH_ANSWER.match(after)) or _JA_DOING.match(after):
-        return True
-    if not _ENDS.match(after):  # "in Chinese cuisine", "translated in English class": a topic
-        return False
+        return ASKED
+    if _TRANSLATION_NOUN.match(after):  # "Chinese translation please: …", "What's the Chinese translation of …?"
+        if _WHATS_THE.search(clause):
+            return HOW_TO_SAY
+        return TRANSLATION if _TRANSLATION_NOUN_ENDS.match(after) or _GIVE_ME.search(clause) else None
+    script = _SCRIPT_NOUN.match(after)  # "in Chinese characters": the rest is read after the noun
+    if not _ENDS.match(after[script.end():] if script else after):  # "in Chinese cuisine": a topic
+        return None
+    if _HOW_TO_SAY.search(clause):  # before _TRANSLATE: "how do I translate 'cheers' into German?" is a question
+        return HOW_TO_SAY
     if _TRANSLATE.search(line):  # before _ABOUT_WORDS: "translate the word 'dog' into French" asks for French
-        return True
+        return TRANSLATION
     if _ABOUT_WORDS.search(clause):
-        return False
+        return None
     if not clause.strip(" \t([\"'“‘") and _ALONE_THEN_PLEASE.match(after):
-        return True
+        return ASKED
     if _IN.search(clause):
-        return bool(_ASKING.search(clause) or _ALONE.match(clause))
-    return bool(_USE.search(clause))
+        return ASKED if _ASKING.search(clause) or _ALONE.match(clause) else None
+    return ASKED if _USE.search(clause) else None
+
+
+def mentions(prompt: str) -> list[Mention]:
+    """Every language the prompt asks for, asks a translation into, or asks how a phrase is said in, in order."""
+    found = []
+    for mention in _MENTION.finditer(prompt):
+        kind = _read(prompt, mention.start(), mention.end())
+        if kind is not None:
+            name = mention.group()
+            found.append(Mention(LANGUAGE_NAMES[name.lower() if name.isascii() else name], mention.start(),
+                                 mention.end(), kind))
+    for pair in _PAIR.finditer(prompt):  # 中译英: the second language is the one asked for
+        found.append(Mention(_PAIR_NAMES[pair.group(2)], pair.start(), pair.end(), TRANSLATION))
+    return sorted(found, key=lambda mention: mention.start)
 
 
 def requests(prompt: str) -> list[tuple[str, int, int]]:
     """Every language the prompt asks the answer to be in: (ISO 639-1 code, start, end of its name in the prompt)."""
-    found = []
-    for mention in _MENTION.finditer(prompt):
-        if _is_request(prompt, mention.start(), mention.end()):
-            name = mention.group()
-            found.append((LANGUAGE_NAMES[name.lower() if name.isascii() else name], mention.start(), mention.end()))
-    return found
+    return [(m.language, m.start, m.end) for m in mentions(prompt) if m.kind != HOW_TO_SAY]
+
+
+def asks_how_to_say(prompt: str) -> bool:
+    """Whether the prompt asks how a phrase is said in a language, and asks for no answer language besides:
+    'How do I say "thank you" in Japanese?', "“加油”用英语怎么说？". Either language answers it."""
+    found = mentions(prompt)
+    return bool(found) and all(m.kind == HOW_TO_SAY for m in found)
+
+
+def asks_translation(prompt: str) -> bool:
+    """Whether the prompt asks for a text in another language: a translation, or how a phrase is said."""
+    return any(m.kind in (TRANSLATION, HOW_TO_SAY) for m in mentions(prompt))
 
 
 def asked_language(prompt: str) -> str | None:
@@ -215,9 +324,14 @@ def script_of(language: str) -> str:
 
 
 def expected_language(prompt: str, identify: Identify = identify) -> tuple[str | None, bool]:
-    """(language, asked): the language asked for in the prompt, else the prompt's own (asked False)."""
+    """(language, asked): the language asked for in the prompt, else the prompt's own (asked False); None for
+    a question how a phrase is said in a language, which an answer in either language may answer."""
     asked = asked_language(prompt)
-    return (asked, True) if asked is not None else (detect(prompt, identify), False)
+    if asked is not None:
+        return asked, True
+    if asks_how_to_say(prompt):  # the phrase may come bare or in a sentence of either language: no verdict
+        return None, False
+    return detect(prompt, identify), False
 
 
 def language_mismatch(expected: str | None, detected: str | None) -> bool | None:

@@ -35,7 +35,7 @@ import numpy as np
 
 from healthmon.curve import Curve
 from healthmon.quality.embedder import Embedder
-from healthmon.quality.language import requests, script_of
+from healthmon.quality.language import asks_translation, fix_typos, requests, script_of
 
 # the words that carry a language request, just before the language's name: "answer in X", "use X", "请用X"
 _EN_LEAD = re.compile(r"(?:\b(?:in|into|to|using|use)\s+(?:(?:plain|simple|traditional|simplified|standard|"
@@ -47,6 +47,10 @@ _TRANSLATE = re.compile(r"translat|翻译|译成|译为", re.IGNORECASE)
 # what to translate: a quoted text, else what follows the instruction's colon
 _QUOTED = re.compile(r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])|\"([^\"\n]+)\"|“([^”\n]+)”|「([^」\n]+)」|‘([^’\n]+)’")
 _AFTER_COLON = re.compile(r"[:：]\s*(.+)$", re.DOTALL)
+# "How do you say hello in French?": the words between "say" and the language (bounded: linear)
+_SAY_WHAT = re.compile(r"\b(?:say|translate|express)\s+([^\n?？]{1,60}?)\s+(?:in|into)\s+\S+\W*$", re.IGNORECASE)
+# "Could you render this sentence in Chinese? The museum is closed on Mondays.": the sentence after the request
+_NEXT_SENTENCE = re.compile(r"[?？.。!！]\s*(\S.*)$", re.DOTALL)
 # What a bare answer is, and what the question asks for: a number ("391", "8条"), yes or no, a sum of numbers, a
 # wh-question. e5 cannot tell "391" from "Tokyo" under "What is 17 times 23?"; their kinds can.
 _BARE_NUMBER = re.compile(r"^\W*[-+]?\d+(?:[.,]\d+)*(?:\s?[^\W\d]{1,2})?\W*$")  # no two parts overlap: linear
@@ -83,15 +87,23 @@ def without_request(prompt: str) -> str:
 
 
 def translation_source(prompt: str) -> str | None:
-    """The text a prompt asks to have translated ("Translate 'good morning' into Chinese.", "翻译成英文：今天很冷。"),
-    or None when it asks for no translation or the text cannot be told from the instruction."""
-    if not requests(prompt) or not _TRANSLATE.search(prompt):
+    """The text a prompt asks to have translated ("Translate 'good morning' into Chinese.", "翻译成英文：今天很冷。",
+    "中译英：…", "How do I say 'happy birthday' in Chinese?"), or None when it asks for no translation or the text
+    cannot be told from the instruction."""
+    if not asks_translation(prompt) and not (requests(prompt) and _TRANSLATE.search(fix_typos(prompt))):
         return None
     quoted = _QUOTED.search(prompt)
     if quoted:
         return next(group for group in quoted.groups() if group).strip() or None
     after = _AFTER_COLON.search(prompt)
-    return after.group(1).strip() or None if after else None
+    if after:
+        return after.group(1).strip() or None
+    said = _SAY_WHAT.search(prompt)
+    if said:
+        return said.group(1).strip() or None
+    last = requests(prompt)[-1:] if requests(prompt) else []
+    following = _NEXT_SENTENCE.search(prompt, last[0][2]) if last else None
+    return following.group(1).strip() or None if following else None
 
 
 QUESTION, TRANSLATION = "question", "translation"
