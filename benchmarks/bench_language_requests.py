@@ -49,12 +49,20 @@ TEMPLATES = {
 NAMES = {"en": {"en": "English", "zh": "英文"}, "zh": {"en": "Chinese", "zh": "中文"}}  # asked -> template -> name
 
 
-def language_module_at(revision: str) -> types.ModuleType:
-    source = subprocess.run(["git", "show", f"{revision}:healthmon/quality/language.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    module = types.ModuleType(f"language_at_{revision}")
-    exec(compile(source, f"language.py@{revision}", "exec"), module.__dict__)
+def module_at(revision: str, path: str = "healthmon/quality/language.py") -> types.ModuleType:
+    """The module at `path` as it stood at git revision `revision`, beside the working tree's (its own imports
+    resolve as usual; bench_fact_questions.py loads relevance.py this way too)."""
+    source = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout
+    name = Path(path).stem
+    module = types.ModuleType(f"{name}_at_{revision}")
+    sys.modules[module.__name__] = module  # dataclasses look their class's module up there
+    exec(compile(source, f"{Path(path).name}@{revision}", "exec"), module.__dict__)
     return module
+
+
+def language_module_at(revision: str) -> types.ModuleType:
+    return module_at(revision, "healthmon/quality/language.py")
 
 
 def parser_figures(module: Any) -> dict[str, Any]:
