@@ -179,3 +179,9 @@ def test_a_fact_asked_as_a_command_a_possessive_or_in_number_words_is_factual(pr
 ])
 def test_open_requests_in_those_forms_are_not(prompt: str):
     assert not asks_for_fact(prompt)
+
+
+def test_a_sign_between_a_number_and_a_word_is_no_sum():
+    assert not asks_for_fact("What do you think about a five-day school week?")
+    assert not asks_for_fact("Can you plan a 2-day visit to Rome for me?")
+    assert asks_for_fact("What's nine minus four?") and asks_for_fact("What's the longest river in Asia?")

@@ -309,3 +309,16 @@ def test_an_echoed_question_does_not_decide_the_answer_language():
     assert "language_mismatch" in text_quality("12 加 30 等于几？", echoed, "stop")["flags"]
     assert without_echo("法国的首都是哪里？", "法国的首都是哪里？") == "法国的首都是哪里？"  # a bare echo stays
     assert without_echo("What is 2 + 2?", "4") == "4"
+
+
+def test_a_prompt_naming_the_other_language_gets_no_verdict_when_no_request_is_read():
+    """A request the parser cannot read ("Chinese would be nice") must not turn a right answer into a false alarm;
+    a prompt in one script that names the other script's language gives no verdict, one that names only its own
+    ("What is the history of the English language?") keeps it."""
+    assert expected_language("Tell me about dragons; Chinese would be nice.", _identifier("en")) == (None, False)
+    assert expected_language("Describe dragons for my grandma, who reads only Chinese.", _identifier("en")) == (
+        None, False)
+    assert expected_language("中文和日语哪个更难？", _identifier("zh")) == ("zh", False)  # same script
+    assert expected_language("英语的语法难吗？", _identifier("zh")) == (None, False)
+    assert expected_language("What is the history of the English language?", _identifier("en")) == ("en", False)
+    assert expected_language("What is the history of the Chinese language?", _identifier("en")) == (None, False)

@@ -63,8 +63,9 @@ _ASKS_NO_NUMBER = re.compile(r"^\W*(?:who|whom|whose|where|is|are|was|were|can|c
 _NUMBER_WORD = (r"(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
                 r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
                 r"hundred|thousand)|[一二两三四五六七八九十百千万零])")
-_ARITHMETIC = re.compile(rf"{_NUMBER_WORD}\s*(?:[-+*/×÷]|times|plus|minus|divided|multiplied|乘|加|减|除)",
-                         re.IGNORECASE)
+# a sign needs a number after it: "a four-day week", "a 3-day trip" are no sums
+_ARITHMETIC = re.compile(rf"{_NUMBER_WORD}\s*(?:[-+*/×÷]\s*{_NUMBER_WORD}|times|plus|minus|divided|multiplied|乘|加|减|"
+                         rf"除)", re.IGNORECASE)
 _WH_QUESTION = re.compile(r"^\W*(?:what|which|who|whom|whose|where|when|how|why)\b|什么|哪|谁|多少|几|怎么|为什么",
                           re.IGNORECASE)
 
@@ -221,11 +222,11 @@ _ASKS_ENTITY = re.compile(r"\W*(?:(?:in|at|on|from|by)\s+)?(?:who|whom|whose|whe
 _ZH_ASKS_ENTITY = re.compile(r"谁|哪里|哪儿|哪一|哪[个颗座种国位年]|"
                              r"什么(?:力|气体|元素|器官|金属|城市|国家|星球|行星|海洋)")
 # "what is the X of Y", and the same asked as a command: "Name the capital of Vietnam.", "Tell me the ..."
-_ASKS_THE_X_OF = re.compile(r"\W*(?:what\s+(?:is|was|are|were)|(?:please\s+)?(?:name|tell\s+me|give\s+me|state))"
-                            r"\s+the\s+(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
+_ASKS_THE_X_OF = re.compile(r"\W*(?:what(?:\s+(?:is|was|are|were)|['’]s)|(?:please\s+)?(?:name|tell\s+me|give\s+me|"
+                            r"state))\s+the\s+(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
 # "What is Nigeria's capital?": a possessive with one of the attributes a fact is asked of
-_ASKS_POSSESSIVE = re.compile(r"\W*what\s+(?:is|was|are|were)\s+[\w\s]{1,40}?['’]s\s+(?:capital|population|currency|"
-                              r"area|height|length|founder|author|inventor|birthday|birthplace|symbol|formula|"
+_ASKS_POSSESSIVE = re.compile(r"\W*what(?:\s+(?:is|was|are|were)|['’]s)\s+[\w\s]{1,40}?['’]s\s+"
+                              r"(?:capital|population|currency|area|height|length|founder|author|inventor|birthday|birthplace|symbol|formula|"
                               r"official\s+language|largest\s+city|highest\s+mountain|longest\s+river)\W*$",
                               re.IGNORECASE)
 # "请说出越南的首都。", "告诉我智利的首都": the Chinese command form of "the X of Y"
