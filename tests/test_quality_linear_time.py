@@ -91,6 +91,14 @@ ADVERSARIAL = {
     "zh_how_to_say_run": lambda n: "用英文怎么说" * (n // 6),
     "zh_after_answer_run": lambda n: "回答用英语就行" * (n // 7),
     "question_marks_spaces": lambda n: "translate into french ?" + " ?" * (n // 2),
+    # translation_source's "say X in <language>" and quotes on a translation request (issue 26 review): a run of
+    # punctuation before a failing end, and a line of quotes that never close
+    "say_in_then_exclamations": lambda n: "Translate into French. say x in " + "!" * n + " a",
+    "say_in_then_mixed_punctuation": lambda n: "Translate into French. express x into " + ",;!." * (n // 4) + " a b",
+    "say_in_runs": lambda n: "Translate into French. " + "say x in !!!! " * (n // 14) + "a",
+    "unclosed_curly_quotes": lambda n: "Translate into French " + "“" * n,
+    "unclosed_corner_quotes": lambda n: "翻译成英文" + "「" * n,
+    "unclosed_single_curly_quotes": lambda n: "Translate into French " + "‘a" * (n // 2),
 }
 
 
