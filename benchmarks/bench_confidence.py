@@ -84,8 +84,10 @@ CANDIDATES: dict[str, Callable[[dict], float]] = {
     "first sentence: 5 lowest of the first 48 (-)": lambda r: lowest_token_nll(
         r["token_logprobs"], first_sentence_tokens(r["token_texts"])) or 0.0,
     "first sentence: -mean of 3 lowest logprobs": lambda r: -_mean(_lowest(_first_sentence(r, "token_logprobs"), 3)),
-    "first_sentence_nll (-sum logprob of the first sentence, shipped)": lambda r: first_sentence_nll(
+    "first sentence: -sum logprob (preregistered)": lambda r: first_sentence_nll(
         r["token_logprobs"], first_sentence_tokens(r["token_texts"])) or 0.0,
+    "first_sentence_nll (-sum logprob of the first sentence past an echo, shipped)": lambda r: first_sentence_nll(
+        r["token_logprobs"], first_sentence_tokens(r["token_texts"], r["prompt"])) or 0.0,
 }
 
 # Lines picked on factual_answers.jsonl (English, the lowest line at precision >= 0.8, in-sample) and written
@@ -94,8 +96,9 @@ PREREGISTERED: dict[str, tuple[str, float]] = {
     "before: lowest_token_nll > 1.6": ("lowest_token_nll (5 lowest of first 48; the flag before)", 1.6),
     "first sentence, 5 lowest > 1.3202": ("first sentence: 5 lowest of the first 48 (-)", 1.3202),
     "first sentence, 3 lowest > 1.4461": ("first sentence: -mean of 3 lowest logprobs", 1.4461),
-    "first sentence, -sum logprob > 9.8395 (shipped)": (
-        "first_sentence_nll (-sum logprob of the first sentence, shipped)", 9.8395),
+    "first sentence, -sum logprob > 9.8395 (chosen)": ("first sentence: -sum logprob (preregistered)", 9.8395),
+    "the same past an echo of the question (shipped)": (
+        "first_sentence_nll (-sum logprob of the first sentence past an echo, shipped)", 9.8395),
 }
 
 _STOP = {"the", "a", "an", "is", "of", "in", "and", "to", "it", "was", "are", "by", "that", "this", "on", "as",
@@ -188,7 +191,7 @@ def shipped(rows: list[dict]) -> dict:
         group = [r for r in rows if group_name in ("both", r["language"])]
         flagged = [r for r in group if "low_confidence" in text_quality(
             r["prompt"], r["response"], r["finish_reason"], r["token_logprobs"], r["token_entropies"],
-            first_sentence_tokens=first_sentence_tokens(r["token_texts"]))["flags"]]
+            first_sentence_tokens=first_sentence_tokens(r["token_texts"], r["prompt"]))["flags"]]
         wrong = sum(r["label"] == "wrong" for r in group)
         hits = sum(r["label"] == "wrong" for r in flagged)
         out[group_name] = {"precision": round(hits / len(flagged), 3) if flagged else None,

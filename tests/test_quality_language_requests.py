@@ -312,13 +312,24 @@ def test_an_echoed_question_does_not_decide_the_answer_language():
 
 
 def test_a_prompt_naming_the_other_language_gets_no_verdict_when_no_request_is_read():
-    """A request the parser cannot read ("Chinese would be nice") must not turn a right answer into a false alarm;
-    a prompt in one script that names the other script's language gives no verdict, one that names only its own
-    ("What is the history of the English language?") keeps it."""
-    assert expected_language("Tell me about dragons; Chinese would be nice.", _identifier("en")) == (None, False)
+    """A request the parser cannot read ("…, who reads only Chinese.") must not turn a right answer into a false
+    alarm: a prompt in one script that names the other script's language gives no verdict. One that names only
+    its own script's languages, a language as an adjective before a noun ("the first Chinese emperor"), or a
+    name inside another word (精英文化) keeps it."""
     assert expected_language("Describe dragons for my grandma, who reads only Chinese.", _identifier("en")) == (
         None, False)
-    assert expected_language("中文和日语哪个更难？", _identifier("zh")) == ("zh", False)  # same script
     assert expected_language("英语的语法难吗？", _identifier("zh")) == (None, False)
+    assert expected_language("中文和日语哪个更难？", _identifier("zh")) == ("zh", False)  # same script
     assert expected_language("What is the history of the English language?", _identifier("en")) == ("en", False)
-    assert expected_language("What is the history of the Chinese language?", _identifier("en")) == (None, False)
+    assert expected_language("Who was the first Chinese emperor?", _identifier("en")) == ("en", False)
+    assert expected_language("Why is Korean food spicy?", _identifier("en")) == ("en", False)
+    assert expected_language("请谈谈精英文化对社会的影响。", _identifier("zh")) == ("zh", False)
+    assert expected_language("这个方法文档写得怎么样？", _identifier("zh")) == ("zh", False)
+
+
+def test_a_translation_is_judged_with_its_quotations():
+    """Asked for a translation, the quoted text is the answer ('The Chinese translation is "早上好".')."""
+    quoted = text_quality("翻译成英文：今天很冷。", "翻译：“It is very cold today.”", "stop")
+    assert "language_mismatch" not in quoted["flags"]
+    assert "language_mismatch" not in text_quality("Translate into Chinese: good morning",
+                                                   'The Chinese translation is "早上好".', "stop")["flags"]

@@ -286,16 +286,18 @@ def prose(text: str) -> str:
     return re.sub(r"\d+(?:[.,]\d+)*", " ", "\n".join(kept))
 
 
-def detect(text: str, identify: Identify = identify) -> str | None:
+def detect(text: str, identify: Identify = identify, *, quotations_are_prose: bool = False) -> str | None:
     """The language of the text's prose; its script alone ("latin", "cjk") when there is too little prose for an
     identifier to tell languages of one script apart, or the identifier is unsure; None when there is no prose,
     or too little to tell even the script (a lone name), or the scripts are mixed.
 
     Short texts fool identifiers ("Il Coriobella, Italy." reads Italian), but not scripts: an answer in Latin
-    letters to a Chinese prompt is not Chinese, however short."""
-    body = prose(_MENTIONED.sub(" ", text))
+    letters to a Chinese prompt is not Chinese, however short. Quotations and asides are set aside unless
+    quotations_are_prose (an answer to a translation request: 'The Chinese is "早上好".' quotes the answer) or too
+    little is left without them to tell a script ('答案是："The capital is Beijing."')."""
+    body = prose(text if quotations_are_prose else _MENTIONED.sub(" ", text))
     cjk, words = len(_CJK.findall(body)), len(_WORD.findall(body))
-    if not cjk and not words:  # all of it quoted: judge the quotation
+    if cjk < MIN_PROSE_CJK and words < MIN_SCRIPT_WORDS:
         body = prose(text)
         cjk, words = len(_CJK.findall(body)), len(_WORD.findall(body))
     if cjk >= MIN_PROSE_CJK or words >= MIN_PROSE_WORDS:
@@ -344,7 +346,22 @@ def names_another_language(prompt: str, own: str) -> bool:
     blind: 10 of 60 good answers); where the prompt names the other language at all, no verdict is the honest one.
     An answer in the other language to a prompt that only mentions it ("Is Mandarin tonal?") then passes."""
     return any(script_of(LANGUAGE_NAMES[m.group().lower() if m.group().isascii() else m.group()])
-               != script_of(own) for m in _MENTION.finditer(prompt))
+               != script_of(own) and not _names_a_topic(prompt, m) for m in _MENTION.finditer(prompt))
+
+
+# nouns after a name that still mean the language: "in the Chinese language", "Chinese translation of: …"
+_LANGUAGE_ITSELF = re.compile(r"\s*(?:language|translation|characters|version|text|words)\b", re.IGNORECASE)
+# characters that make a CJK language name part of another word: 精英文化, 宪法文本, 方法文档
+_COMPOUND_BEFORE = frozenset("精群宪方办语说做司立想看")
+
+
+def _names_a_topic(prompt: str, mention: re.Match[str]) -> bool:
+    """Whether the mention is no language at all (a CJK name inside another word) or an adjective before a noun
+    ("the first Chinese emperor", "Korean food"): neither hints at a request the parser missed."""
+    if not mention.group().isascii():
+        return mention.start() > 0 and prompt[mention.start() - 1] in _COMPOUND_BEFORE
+    after = prompt[mention.end():mention.end() + _AFTER]
+    return not _ENDS.match(after) and not _LANGUAGE_ITSELF.match(after)
 
 
 def language_mismatch(expected: str | None, detected: str | None) -> bool | None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
 from healthmon.quality.language import (
     Identify,
+    asks_translation,
     detect,
     expected_language,
     identify,
@@ -109,7 +110,8 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
     units = text_units(response)
     repetition, compression, loop = repetition_rate(units), compression_ratio(response), tail_loop(units)
     expected, asked = expected_language(prompt, identify_language)
-    response_language = detect(without_echo(prompt, response), identify_language)
+    response_language = detect(without_echo(prompt, response), identify_language,
+                               quotations_are_prose=asks_translation(prompt))
     mismatch = language_mismatch(expected, response_language)
     quality: dict[str, Any] = {
         **uncertainty(token_logprobs, token_entropies, first_sentence_tokens),

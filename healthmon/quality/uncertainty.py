@@ -32,6 +32,7 @@ on 24 of 37). The quality_score's confidence part reads mean token entropy, so t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,25 +47,54 @@ CONFIDENCE_CURVE = Curve(good=0.6, bad=2.4)  # on mean token entropy, for the qu
 
 _CLOSING = ("\u3002", "\uff01", "\uff1f")  # 。！？: a CJK sentence ends there whatever follows
 _ENDING = (".", "!", "?")  # ends a sentence only before a space or the end: "3.14", "e.g" and "1." do not
+_QUOTES_AFTER = "\"”'’)]」』"  # 'He said "Paris." Then…': the sentence ends inside the quotation
+# a period after one of these ends no sentence: "Mt. Everest", "by Dr. Seuss", "of the U.S. was"
+_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Mt|No|vs|etc|approx|Jr|Sr|Prof|Inc|Ltd|Co|U\.S|"
+                           r"e\.g|i\.e)\.$")
 
 
-def first_sentence_tokens(token_texts: Sequence[str]) -> int:
-    """How many of the answer's first tokens make its first sentence: up to the first token, after two tokens
-    with content (letters, digits, a piece of a multi-byte character), that holds a line break, ends in a CJK
-    full stop, or ends in . ! ? before a token starting with a space (or the end). All of them when none does.
+def first_sentence_tokens(token_texts: Sequence[str], prompt: str = "") -> int:
+    """How many of the answer's first tokens make its first sentence: up to the first token, after some content
+    (letters, digits, a piece of a multi-byte character), that holds a line break, or after two tokens of it,
+    ends in a CJK full stop, or in . ! ? before a token starting with a space (or the end) and after no
+    abbreviation. A sentence the prompt holds word for word is an echo of the question, not a claim: the claim
+    is the first sentence after it ("法国的首都是哪里？" then the answer). All of them when none ends. token_texts:
+    what each token adds to the decoded text (token_texts_of).
 
     A factual answer states its claim in its first sentence; what follows is filler the claim's confidence
     should not read ("The chemical symbol for gold is Au. It is a metal that is used to make coins...")."""
-    content = 0
+    content, text_so_far, sentence_start = 0, "", 0
     for index, text in enumerate(token_texts):
         content += any(char.isalnum() for char in text) or "\ufffd" in text
-        if content < 2:
-            continue
-        end = text.rstrip(" ")
+        text_so_far += text
         following = token_texts[index + 1] if index + 1 < len(token_texts) else ""
-        if "\n" in text or end.endswith(_CLOSING) or (end.endswith(_ENDING) and following[:1] in ("", " ", "\n")):
-            return index + 1
+        end = text.rstrip(" ").rstrip(_QUOTES_AFTER)
+        if (content and "\n" in text) or (content >= 2 and (end.endswith(_CLOSING) or (
+                end.endswith(_ENDING) and following[:1] in ("", " ", "\n")
+                and not _ABBREVIATION.search(text_so_far.rstrip(" ").rstrip(_QUOTES_AFTER))))):
+            # a character split over tokens left a U+FFFD before its whole self in the concatenation
+            sentence = text_so_far[sentence_start:].replace("\ufffd", "").strip(" \n:：")
+            if not (prompt and sentence and sentence in prompt):
+                return index + 1
+            content, sentence_start = 0, len(text_so_far)  # an echo: the claim comes after it
     return len(token_texts)
+
+
+def token_texts_of(prefix_texts: Sequence[str]) -> list[str]:
+    """What each token adds to the decoded text, from the decoded text of the answer's first 1, 2, … tokens.
+    Decoding tokens one by one is wrong for tokenizers that drop a token's leading space alone (Llama's
+    SentencePiece: "Au." "It") and for a character split over tokens (SmolLM2's "！" decodes to two U+FFFD);
+    the difference of successive prefixes is what a reader sees, the U+FFFD replaced once the character is whole."""
+    texts, previous = [], ""
+    for prefix in prefix_texts:
+        common = 0
+        for mine, theirs in zip(previous, prefix, strict=False):
+            if mine != theirs:
+                break
+            common += 1
+        texts.append(prefix[common:])
+        previous = prefix
+    return texts
 
 
 def lowest_token_nll(token_logprobs: Sequence[float] | None, head_tokens: int = HEAD_TOKENS) -> float | None:
@@ -105,5 +135,5 @@ def low_confidence(quality: Mapping[str, Any]) -> bool:
     """The hallucination-risk flag: the prompt asks for one checkable fact (asks_for_fact) and the answer's first
     sentence, its claim, was less likely than a sure answer's. An open answer chooses among many right words, so
     its unlikely tokens say nothing about being wrong."""
-    return (bool(quality.get("asks_for_fact")) and quality.get("first_sentence_nll") is not None
-            and quality["first_sentence_nll"] > LOW_CONFIDENCE_ABOVE)
+    return (bool(quality.get("asks_for_fact")) and not quality.get("empty")
+            and quality.get("first_sentence_nll") is not None and quality["first_sentence_nll"] > LOW_CONFIDENCE_ABOVE)

@@ -17,7 +17,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from healthmon.params import GenerationParams, InvalidRequest, resolve_max_new_tokens
 from healthmon.quality.fluency import TokenLogprobRecorder
-from healthmon.quality.uncertainty import HEAD_TOKENS, first_sentence_tokens
+from healthmon.quality.uncertainty import HEAD_TOKENS, first_sentence_tokens, token_texts_of
 from healthmon.records import GenerationOutcome
 from healthmon.tracing import Trace
 
@@ -125,10 +125,13 @@ def decode_whole_characters(tokenizer: Any, ids: list[int]) -> str:
     return text
 
 
-def first_sentence_length(tokenizer: Any, token_ids: list[int]) -> int:
-    """uncertainty.first_sentence_tokens of the answer's head, each token decoded alone (a piece of a multi-byte
-    character decodes to U+FFFD, which counts as content): one batch decode of at most HEAD_TOKENS ids."""
-    return first_sentence_tokens(tokenizer.batch_decode([[token_id] for token_id in token_ids[:HEAD_TOKENS]]))
+def first_sentence_length(tokenizer: Any, token_ids: list[int], prompt: str) -> int:
+    """uncertainty.first_sentence_tokens of the answer's head (past an echo of `prompt`, the text answered): its
+    first 1, 2, … HEAD_TOKENS tokens decoded in one batch call (about 1,200 token decodes, 0.4 ms on SmolLM2's
+    tokenizer), each token's text the difference of two (token_texts_of)."""
+    head = token_ids[:HEAD_TOKENS]
+    prefixes = tokenizer.batch_decode([head[:count] for count in range(1, len(head) + 1)], skip_special_tokens=True)
+    return first_sentence_tokens(token_texts_of(prefixes), prompt)
 
 
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
@@ -201,5 +204,5 @@ def run_generation(model: Any, tokenizer: Any, params: GenerationParams, trace: 
                              token_logprobs=recorder.token_logprobs() if recorder is not None else None,
                              prompt_text=prompt_text,
                              token_entropies=recorder.token_entropies() if recorder is not None else None,
-                             first_sentence_tokens=first_sentence_length(tokenizer, ids) if recorder is not None
-                             else None)
+                             first_sentence_tokens=None if recorder is None
+                             else first_sentence_length(tokenizer, ids, params.prompt))

@@ -226,4 +226,5 @@ class BatchScheduler:
                                  max_new_tokens=row.max_new_tokens, finish_reason=finish_reason,
                                  generate_start_seconds=stream.generate_start_seconds, token_times_seconds=times,
                                  token_logprobs=logprobs, prompt_text=stream.prompt_text, token_entropies=entropies,
-                                 first_sentence_tokens=first_sentence_length(self._tokenizer, ids))
+                                 first_sentence_tokens=first_sentence_length(self._tokenizer, ids,
+                                                                             stream.params.prompt))
