@@ -168,6 +168,10 @@ def test_the_head_can_be_shorter_than_head_tokens_but_never_longer():
     "What gas makes up most of the air?", "What metal is liquid at room temperature?", "是什么气体让面包发起来？",
     "请说出日本的首都。", "告诉我秘鲁的首都", "葡萄牙的首都叫什么？", "意大利的首都是什么城市？",
     "化学符号 O 代表什么元素？",
+    # the same forms kept beside the review's open prompts (issue 26)
+    "State the chemical symbol for gold.", "Name the longest river in Africa.", "What's the theme of Hamlet?",
+    "What is twelve divided by three?", "What is 7 multiplied by 6?", "What is nine - four?", "十除以二等于几？",
+    "是什么力使苹果落地？", "智利的首都是什么城市？", "他的名字叫什么？", "请告诉我食盐的化学式。",
 ])
 def test_a_fact_asked_as_a_command_a_possessive_or_in_number_words_is_factual(prompt: str):
     assert asks_for_fact(prompt)
@@ -177,6 +181,18 @@ def test_a_fact_asked_as_a_command_a_possessive_or_in_number_words_is_factual(pr
     "Name three benefits of exercise.", "Tell me about the history of Rome.", "Tell me the difference between a virus "
     "and a bacterium.", "What is Python's approach to memory management?", "What is one thing you would change?",
     "请说出你的想法。", "告诉我一个笑话", "你叫什么名字？", "请说出你的理由。",
+    # found in review (issue 26): a command of a text, not of an attribute
+    "Tell me the story of Cinderella.", "Tell me the history of Rome.", "Give me the recipe for pancakes.",
+    "Give me the pros and cons of remote work.", "Name the benefits of exercise.",
+    "Give me the best tips for studying.", "Tell me the latest news.",
+    # number words that are no sum: how often, an age, a half, a brand
+    "I exercise three times a week, is that enough?", "Is it OK to eat eggs two times a day?",
+    "I'm thirty-five, should I change careers?", "fifty-fifty", "Should I buy a OnePlus or a Pixel?",
+    "千万加油啊，你觉得呢？",
+    "告诉我一个有趣的故事。", "请写出一首关于春天的诗。", "请指出这篇文章的优点和缺点。", "告诉我今天的新闻。",
+    "请写出这段代码的注释。",
+    "是什么力量让你坚持下去？", "你最喜欢什么城市？为什么？", "你想去什么国家旅游？", "这首歌有什么元素？",
+    "你的名字叫什么？",
 ])
 def test_open_requests_in_those_forms_are_not(prompt: str):
     assert not asks_for_fact(prompt)

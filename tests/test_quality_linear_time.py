@@ -99,6 +99,9 @@ ADVERSARIAL = {
     "unclosed_curly_quotes": lambda n: "Translate into French " + "“" * n,
     "unclosed_corner_quotes": lambda n: "翻译成英文" + "「" * n,
     "unclosed_single_curly_quotes": lambda n: "Translate into French " + "‘a" * (n // 2),
+    # a sum needs a number after its operator: long runs between the two
+    "number_word_operator_runs": lambda n: "three" + " " * (n // 2) + "-" + " " * (n // 2) + "x",
+    "zh_numeral_operator_spaces": lambda n: "一" + " " * (n // 2) + "加" + " " * (n // 2),
 }
 
 

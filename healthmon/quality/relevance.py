@@ -64,12 +64,17 @@ _ASKS_NUMBER = re.compile(r"\d|\bhow\s+(?:many|much|old|long|far)\b|多少|几",
 # questions no number answers: who, where, yes or no ("What year…", "Which floor…" may well want one)
 _ASKS_NO_NUMBER = re.compile(r"^\W*(?:who|whom|whose|where|is|are|was|were|can|could|does|do|did|will|would|has|"
                              r"have|should)\b|谁|哪里|哪儿|什么颜色|吗\W*$", re.IGNORECASE)
-_NUMBER_WORD = (r"(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
-                r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-                r"hundred|thousand)|[一二两三四五六七八九十百千万零])")
-# a sign needs a number after it: "a four-day week", "a 3-day trip" are no sums
-_ARITHMETIC = re.compile(rf"{_NUMBER_WORD}\s*(?:[-+*/×÷]\s*{_NUMBER_WORD}|times|plus|minus|divided|multiplied|乘|加|减|"
-                         rf"除)", re.IGNORECASE)
+# a number word is a whole word: "OnePlus", "someone", "often" hold none
+_EN_NUMBER = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+              r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)\b")
+_NUMBER = rf"(?:\d|{_EN_NUMBER})"
+_ZH_NUMBER = r"[\d一二两三四五六七八九十百千万零]"
+# A sum is a number, an operator and a number. A sign needs a number after it ("a four-day week", "a 3-day trip"),
+# and between number words spaces around a hyphen ("thirty-five", "fifty-fifty" are one number); a word operator
+# too ("three times a week", "two times a day" are how often); so does a Chinese one ("千万加油" is no sum).
+_ARITHMETIC = re.compile(rf"\d\s*[-+*/×÷]\s*{_NUMBER}|{_EN_NUMBER}(?:\s*[+*/×÷]\s*|\s+-\s+){_NUMBER}|"
+                         rf"{_NUMBER}\s*(?:times|plus|minus|multiplied\s+by|divided\s+by)\s+{_NUMBER}|"
+                         rf"{_ZH_NUMBER}\s*(?:乘以|乘|加上|加|减去|减|除以)\s*{_ZH_NUMBER}", re.IGNORECASE)
 _WH_QUESTION = re.compile(r"^\W*(?:what|which|who|whom|whose|where|when|how|why)\b|什么|哪|谁|多少|几|怎么|为什么",
                           re.IGNORECASE)
 
@@ -223,22 +228,40 @@ _ASKS_AMOUNT = re.compile(r"\bhow\s+(?:many|much|old|long|far)\b|多少|几[个�
 _ASKS_ENTITY = re.compile(r"\W*(?:(?:in|at|on|from|by)\s+)?(?:who|whom|whose|where|when|which|"
                           r"what\s+(?:year|temperature|date|day|country|city|planet|language|force|gas|element|organ|"
                           r"metal|continent|ocean|river|mountain|currency))\b", re.IGNORECASE)
+# Not 什么力量 / 什么力气 ("是什么力量让你坚持下去？"), not "有什么元素" (a song's), and no bare 什么城市 / 什么国家:
+# "你想去什么国家旅游？" asks a wish ("X的首都是什么城市" is _ZH_WHAT_IS_IT's)
 _ZH_ASKS_ENTITY = re.compile(r"谁|哪里|哪儿|哪一|哪[个颗座种国位年]|"
-                             r"什么(?:力|气体|元素|器官|金属|城市|国家|星球|行星|海洋)")
-# "what is the X of Y", and the same asked as a command: "Name the capital of Vietnam.", "Tell me the ..."
-_ASKS_THE_X_OF = re.compile(r"\W*(?:what(?:\s+(?:is|was|are|were)|['’]s)|(?:please\s+)?(?:name|tell\s+me|give\s+me|"
-                            r"state))\s+the\s+(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
+                             r"什么(?:力(?!量|气)|气体|器官|金属|星球|行星|海洋)|(?<!有)什么元素")
+# "what is the X of Y", any X, as it was read before the command forms came (and "what's")
+_ASKS_THE_X_OF = re.compile(r"\W*what(?:\s+(?:is|was|are|were)|['’]s)\s+the\s+"
+                            r"(?:\w+est\b|[\w\s]{1,40}?\b(?:of|for|in|on)\b)", re.IGNORECASE)
+# The same asked as a command ("Name the capital of Vietnam.", "Tell me the boiling point of water."), only of an
+# attribute a fact is asked of: "Tell me the story of ...", "Give me the recipe for ...", "Give me the best tips"
+# ask for a text. A superlative only of a thing that has one ("Name the largest planet ..."), not "the latest news".
+_ATTRIBUTE = (r"(?:capital(?:\s+city)?|author|writer|inventor|founder|creator|discoverer|composer|painter|architect|"
+              r"(?:chemical\s+|atomic\s+)?symbol|(?:chemical\s+|molecular\s+)?formula|population|currency|area|height|"
+              r"length|depth|diameter|distance|(?:boiling|melting|freezing)\s+point|year|date|speed\s+of\s+(?:light|sound)|"
+              r"(?:square|cube)\s+root|atomic\s+(?:number|weight|mass)|official\s+language|national\s+(?:animal|flower)|"
+              r"\w+est\s+(?:planet|star|moon|city|country|state|ocean|sea|lake|river|mountain|volcano|desert|island|"
+              r"continent|animal|mammal|bird|fish|organ|bone|muscle|element|metal|building|waterfall|bridge))\b")
+_NAME_THE_X = re.compile(rf"\W*(?:please\s+)?(?:name|tell\s+me|give\s+me|state)\s+the\s+"
+                         rf"(?:(?:official|current|approximate|exact)\s+)?{_ATTRIBUTE}", re.IGNORECASE)
 # "What is Nigeria's capital?": a possessive with one of the attributes a fact is asked of
 _ASKS_POSSESSIVE = re.compile(r"\W*what(?:\s+(?:is|was|are|were)|['’]s)\s+[\w\s]{1,40}?['’]s\s+"
                               r"(?:capital|population|currency|area|height|length|founder|author|inventor|birthday|birthplace|symbol|formula|"
                               r"official\s+language|largest\s+city|highest\s+mountain|longest\s+river)\W*$",
                               re.IGNORECASE)
-# "请说出越南的首都。", "告诉我智利的首都": the Chinese command form of "the X of Y"
-# (not "请说出你的想法": an opinion)
-_ZH_NAME_THE_X_OF = re.compile(r"\W*(?:请你?)?(?:说出|告诉我|写出|指出)(?!你|我|他|她|自己)"
-                               r"[^，。？?！!,]{1,16}的[^，。？?！!,]{1,8}\W*$")
+# "请说出越南的首都。", "告诉我智利的首都": the Chinese command form of "the X of Y", of an attribute a fact is
+# asked of only (not "请说出你的想法", "告诉我一个有趣的故事", "请指出这篇文章的优点和缺点", "告诉我今天的新闻")
+_ZH_ATTRIBUTE = (r"(?:首都|首府|省会|作者|发明者|发明人|创始人|创立者|发现者|面积|人口|货币|官方语言|"
+                 r"化学符号|元素符号|化学式|分子式|沸点|熔点|生日|出生地|出生年份|高度|海拔|长度|深度|"
+                 r"最高峰|原名|原子序数)")
+_ZH_NAME_THE_X_OF = re.compile(rf"\W*(?:请你?)?(?:说出|告诉我|写出|指出)(?!你|我|他|她|自己|一[个首篇段]|这|那)"
+                               rf"[^，。？?！!,]{{1,16}}的{_ZH_ATTRIBUTE}\W*$")
 _CLAUSE_BREAK = re.compile(r"[:：]")
-_ZH_WHAT_IS_IT = re.compile(r"的[^，。？?！!,]{1,12}(?:是|叫)什么(?:城市|名字|地方|国家)?\W*$")
+# not of "你的" / "我的": "你的名字叫什么？" asks the assistant, no fact of the world
+_ZH_WHAT_IS_IT = re.compile(r"(?<!你)(?<!我)(?<!您)(?<!你们)(?<!我们)的[^，。？?！!,]{1,12}(?:是|叫)什么"
+                            r"(?:城市|名字|地方|国家)?\W*$")
 FACT_QUESTION_UNITS = 16  # a longer prompt is an instruction with a question in it, not a question
 
 
@@ -250,6 +273,7 @@ def asks_for_fact(prompt: str) -> bool:
         return False
     clauses = _CLAUSE_BREAK.split(question)
     return bool(_ARITHMETIC.search(question) or _ASKS_AMOUNT.search(question) or _ZH_ASKS_ENTITY.search(question)
-                or any(_ASKS_ENTITY.match(clause) or _ASKS_THE_X_OF.match(clause) or _ASKS_POSSESSIVE.match(clause)
+                or any(_ASKS_ENTITY.match(clause) or _ASKS_THE_X_OF.match(clause) or _NAME_THE_X.match(clause)
+                       or _ASKS_POSSESSIVE.match(clause)
                        or _ZH_NAME_THE_X_OF.match(clause) for clause in clauses)
                 or _ZH_WHAT_IS_IT.search(question))
