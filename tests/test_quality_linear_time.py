@@ -17,7 +17,7 @@ import pytest
 from healthmon.quality import language, metrics, relevance
 from healthmon.quality.degeneration import tail_loop
 
-SIZE = 20_000
+SIZE = 10_000
 GROWTH = 4
 LINEAR_AT_MOST = 8.0  # linear: ~4; quadratic: ~16
 
