@@ -6,6 +6,9 @@ any earlier prompt set or its data (relevance_eval_prompts, relevance_heldout_pr
 factual_questions*, benchmarks/data/*.jsonl), after the parser and asks_for_fact had been tuned on both earlier
 held-out sets; so these are the final figures' out-of-sample data. Cases are what users write, not what the rules
 read; none is to be edited after the first measurement, and no rule is to be changed on its misses.
+After the first commit (85b74b9) and before any measurement, tests/test_heldout3.py found 19 prompts and 2 short
+translation answers already in earlier sets (common questions: capitals, authors, stock phrases); they were
+replaced by new ones, and one wrong-language answer's English author names were written in Chinese.
 
     python benchmarks/heldout3_prompts.py   # writes data/heldout3_language.jsonl and data/heldout3_factual.jsonl
 
@@ -65,12 +68,12 @@ CROSS_EN: list[tuple[str, str, str]] = [
 ]
 
 TRANSLATE_EN: list[tuple[str, str, str]] = [
-    ("Translate into Chinese: The meeting has been moved to Thursday afternoon.",
-     "会议已改到星期四下午。",
-     "The meeting has been moved to Thursday afternoon."),
-    ("How do you say \"Where is the nearest subway station?\" in Mandarin?",
-     "最近的地铁站在哪里？",
-     "Where is the nearest subway station?"),
+    ("Translate into Chinese: The dentist appointment is at 9:30 on Friday morning.",
+     "牙医预约在星期五上午九点半。",
+     "The dentist appointment is at 9:30 on Friday morning."),
+    ("How do you say \"Is there a pharmacy around here that's open late?\" in Mandarin?",
+     "这附近有开到很晚的药店吗？",
+     "Is there a pharmacy around here that's open late?"),
     ("can you translate this to simplified chinese for me: I'm allergic to peanuts.",
      "我对花生过敏。",
      "I'm allergic to peanuts."),
@@ -109,7 +112,7 @@ CROSS_ZH: list[tuple[str, str, str]] = [
      "咖啡因会阻断让人感到疲倦的腺苷，所以能让人保持清醒、提高注意力。摄入过多会引起心跳加快、焦虑、胃不舒服和失眠，一般成年人每天最好不超过400毫克左右。"),
     ("请以英文回复：推荐几本适合初学者的编程书。",
      "Good books for beginners: \"Automate the Boring Stuff with Python\" by Al Sweigart, \"Python Crash Course\" by Eric Matthes, and \"Eloquent JavaScript\" by Marijn Haverbeke if you want to build for the web. \"Code\" by Charles Petzold is a great read on how computers work.",
-     "适合初学者的书有：Al Sweigart 的《Python编程快速上手》，Eric Matthes 的《Python编程：从入门到实践》；想做网页的话可以看 Marijn Haverbeke 的《JavaScript编程精解》。Charles Petzold 的《编码》很适合了解计算机是怎么工作的。"),
+     "适合初学者的书有：斯维加特的《Python编程快速上手》，马瑟斯的《Python编程：从入门到实践》；想做网页的话可以看哈弗贝克的《JavaScript编程精解》。佩措尔德的《编码》很适合了解计算机是怎么工作的。"),
     ("帮我用英语写一段话介绍春节的习俗，我要发给外国同事",
      "Spring Festival, or Chinese New Year, is the most important holiday in China. Families travel home for a big reunion dinner on New Year's Eve, put up red couplets on their doors, set off fireworks, and give children red envelopes with money for good luck.",
      "春节也就是中国新年，是中国最重要的节日。人们会赶回家，在除夕夜吃一顿丰盛的团圆饭，在门上贴红色的春联，放鞭炮，还会给孩子们发装着钱的红包，图个吉利。"),
@@ -122,12 +125,12 @@ TRANSLATE_ZH: list[tuple[str, str, str]] = [
     ("帮我翻译成英语：这家餐厅的菜太咸了",
      "The food at this restaurant is too salty.",
      "这家餐厅的菜太咸了。"),
-    ("“加油”用英语怎么说？",
-     "You can say \"Come on!\" or \"You can do it!\"; to cheer on a team, \"Go, go, go!\"",
-     "可以说“加油！”或者“你能行！”；给球队加油时可以喊“冲啊！”"),
-    ("请将下面的句子译成英文：我已经在这个城市住了五年。",
-     "I have lived in this city for five years.",
-     "我已经在这个城市住了五年。"),
+    ("“随便”用英文怎么表达？",
+     "You can say \"Whatever you like\" or \"I don't mind\"; if someone asks what you want to eat, \"Anything is fine.\"",
+     "可以说“随你”或者“我都行”；别人问你想吃什么的时候，可以说“吃什么都行”。"),
+    ("请将下面的句子译成英文：我搬到这个城市已经快八年了。",
+     "It's been almost eight years since I moved to this city.",
+     "我搬到这个城市已经快八年了。"),
     ("我想退掉这双鞋，尺码太小了。——这句英文怎么讲？",
      "I'd like to return these shoes; they're too small.",
      "我想退掉这双鞋，尺码太小了。"),
@@ -151,7 +154,7 @@ QUESTIONS_EN: list[tuple[str, str]] = [
      "Common signs are thirst, dark yellow urine or urinating less, a dry mouth, tiredness, dizziness and headaches. Severe dehydration can cause a fast heartbeat, confusion and fainting, and needs medical care."),
     ("Should I use a credit card or debit card when traveling abroad?",
      "A credit card is usually the better choice: it has stronger fraud protection, and a problem doesn't drain your bank account. Pick one without foreign transaction fees, and keep a debit card only for withdrawing cash from ATMs."),
-    ("Why does bread go stale?",
+    ("Why does my bread get hard after a couple of days?",
      "Mostly because of starch retrogradation: after baking, the starch molecules slowly recrystallise and push out water, which makes the crumb firm and dry. That's why stale bread softens again for a while when you warm it."),
     ("can you suggest a name for my new golden retriever puppy?",
      "How about Sunny, Maple or Biscuit? For a golden coat, Honey, Ginger or Goldie also fit, and if you want something a bit funny, try Waffles."),
@@ -183,31 +186,31 @@ QUESTIONS_ZH: list[tuple[str, str]] = [
 # One checkable fact each
 FACTUAL_EN = [
     "What's the capital city of Australia?",
-    "who wrote pride and prejudice",
+    "who's the author of wuthering heights",
     "How many bones does an adult human have?",
     "When did the Berlin Wall come down?",
-    "What is the chemical symbol for gold?",
+    "What's the atomic number of carbon?",
     "Tell me the boiling point of water in Fahrenheit.",
-    "Which planet is closest to the sun?",
+    "What is the smallest country in the world by area?",
     "How tall is Mount Everest in meters?",
-    "Name the longest river in Africa.",
-    "Who painted the Mona Lisa?",
-    "In what year did the Titanic sink?",
+    "Name the tallest waterfall in the world.",
+    "Which artist painted The Night Watch?",
+    "What year did the first iPhone come out?",
     "What's 17 times 23?",
     "Do you know who invented the telephone?",
 ]
 
 FACTUAL_ZH = [
-    "日本的首都是哪里？",
-    "《红楼梦》的作者是谁",
+    "加拿大的首都是哪座城市？",
+    "《狂人日记》是谁写的",
     "平年有多少天？",
     "光在真空中的速度是多少？",
     "地球上最大的海洋叫什么名字？",
     "鲁迅原名叫什么？",
-    "第一次世界大战是哪一年爆发的？",
-    "水的化学式是什么",
+    "唐朝是哪一年建立的？",
+    "食盐的化学成分是什么",
     "中国一共有多少个省级行政区？",
-    "珠穆朗玛峰有多高？",
+    "长江全长多少公里？",
     "请问月球绕地球转一圈要多少天？",
     "156除以12等于几？",
 ]
@@ -217,11 +220,11 @@ OPEN_EN = [
     "Why do people procrastinate, and how can I stop?",
     "Explain how a neural network learns, in simple terms.",
     "What do you think about working from home?",
-    "Write a short poem about autumn rain.",
+    "Write a limerick about a cat who hates Mondays.",
     "How should I prepare for a job interview at a startup?",
     "Give me some ideas for a cheap date night.",
-    "What are the pros and cons of electric cars?",
-    "How does compound interest work?",
+    "What are the pros and cons of living in a big city?",
+    "How do vaccines train the immune system?",
     "Tell me a bedtime story about a brave little turtle.",
     "Is it worth learning to code at 40?",
     "why do cats knock things off tables",
