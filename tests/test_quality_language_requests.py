@@ -333,3 +333,11 @@ def test_a_translation_is_judged_with_its_quotations():
     assert "language_mismatch" not in quoted["flags"]
     assert "language_mismatch" not in text_quality("Translate into Chinese: good morning",
                                                    'The Chinese translation is "早上好".', "stop")["flags"]
+
+
+def test_a_sentence_with_a_colon_is_prose_and_a_python_block_opener_is_code():
+    # "For …:" read as a for loop dropped a whole English answer from judgment (a third held-out set, written blind)
+    assert detect("For a three-day hike, bring: water, food, a map and a rain jacket.") == "en"
+    assert detect("If you want tea: boil the water first, then let it cool a little.") == "en"
+    for code in ("for x in range(3):", "    if x > 2:", "for k, v in d.items(): print(k)", "while True:"):
+        assert detect(code, _identifier("en")) is None

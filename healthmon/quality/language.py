@@ -115,7 +115,9 @@ _ABBREVIATIONS = re.compile(r"\b(?:pls|plz|pleez)\b", re.IGNORECASE)
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
-_CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import|return\b|for .+:|if .+:|while .+:|print\(|"
+# Python's block openers end their line with the colon and are lower case: "For a three-day hike, bring: …" is prose
+_CODE_LINE = re.compile(r"^\s*(?:def |class |import |from \S+ import|return\b|print\(|"
+                        r"(?-i:for \w+(?:, ?\w+)* in .+:|(?:for|if|while|elif) .+:\s*$)|"
                         r"#include|"
                         r"SELECT |INSERT |UPDATE |DELETE |CREATE |function |const |let |var |public |private |"
                         r"\}|\{|//|</?\w[^>]*>$)", re.IGNORECASE)  # \w+[^>]* would overlap: quadratic on "<aaaa…"
