@@ -199,6 +199,40 @@ def test_generate_from_the_page_takes_from_the_same_rate_limit(open_page, monito
     assert monitor.request_stats.snapshot(monitor.clock())["rejected_requests"] == 1
 
 
+def test_a_question_sent_as_relevance_lands_is_not_lost(open_page, monitor):
+    """The scorer finishing between the page's read of the newest answer and its pending fragment's made the
+    fragment rerun the page before it read the chat input: the question was dropped (a loaded machine's race,
+    made certain here by answering the two reads differently)."""
+    from healthmon.quality.metrics import RELEVANCE_PENDING
+    from healthmon.ratelimit import RateLimiter
+
+    monitor.generate.rate_limiter = RateLimiter(rate_per_minute=0.01, burst=1)
+    at = generate(open_page("views/generate.py"), "Hello", max_new_tokens=2)
+    trace_id = turns(at)[-1].trace_id
+    stored, read = monitor.store.get_request, monitor.store.get_request
+
+    def pending_then_scored(asked: str):
+        record = read(asked)
+        if asked != trace_id or record is None:
+            return record
+        state["reads"] += 1
+        quality = dict(record.get("quality") or {})
+        if state["reads"] % 2:  # the page's read: still pending
+            quality |= {"relevance": None, "relevance_reason": RELEVANCE_PENDING}
+        else:  # the fragment's: scored meanwhile
+            quality |= {"relevance": 0.9, "relevance_reason": "scored"}
+        return record | {"status": "ok", "quality": quality}
+
+    state = {"reads": 0}
+    monitor.store.get_request = pending_then_scored
+    try:
+        generate(at, "Hello again", max_new_tokens=2)
+    finally:
+        monitor.store.get_request = stored
+    assert state["reads"] >= 2  # both reads happened
+    assert turns(at)[-1].role == "user" and "Rate limit" in turns(at)[-1].error  # the question was asked
+
+
 # ---- Traces -------------------------------------------------------------------------------------------------
 def test_traces_empty_state_links_to_generate(open_page):
     at = open_page("views/traces.py")

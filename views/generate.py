@@ -134,11 +134,17 @@ def answer_details(record: dict[str, Any] | None) -> None:
         show_request(record, key=f"generate-request-{record['trace_id']}")
 
 
+# True while the whole page draws the pending fragment inline. Its rerun then would stop this run before it reads
+# the chat input, and a question sent in that run was lost (the scorer finishing between show_turn's read and the
+# fragment's; seen on a loaded machine). Only the fragment's own timed runs hand over to a rerun.
+_DRAWING_PAGE = {"inline": False}
+
+
 @st.fragment(run_every=PENDING_REFRESH_SECONDS)
 def pending_answer_details(trace_id: str) -> None:
     """Refreshes until the background scorer has added relevance, then hands over to a plain rerun."""
     record = m.store.get_request(trace_id)
-    if not relevance_pending(record):
+    if not relevance_pending(record) and not _DRAWING_PAGE["inline"]:
         st.rerun()
     answer_details(record)
 
@@ -152,7 +158,11 @@ def show_turn(turn: Turn, newest: bool) -> None:
         if turn.role == "assistant" and turn.trace_id:
             record = m.store.get_request(turn.trace_id)
             if newest and relevance_pending(record):
-                pending_answer_details(turn.trace_id)
+                _DRAWING_PAGE["inline"] = True
+                try:
+                    pending_answer_details(turn.trace_id)
+                finally:
+                    _DRAWING_PAGE["inline"] = False
             else:
                 answer_details(record)
 
