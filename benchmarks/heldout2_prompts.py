@@ -274,22 +274,29 @@ OPEN_ZH = [
 ]
 
 
-def language_items() -> list[dict]:
-    """Every language prompt as make_relevance_eval's builders take it (id, group, prompt_language, prompt,
-    written, language: the asked language, or the prompt's where none is asked) plus `wrong` for a request."""
+def items_of(prefix: str, requests: dict[str, list[tuple[str, str, str]]],
+             unrequested: dict[str, list[tuple[str, str]]]) -> list[dict]:
+    """Every language prompt of a held-out set as make_relevance_eval's builders take it (id, group,
+    prompt_language, prompt, written, language: the asked language, or the prompt's where none is asked) plus
+    `wrong` for a request. requests: CROSS_EN, CROSS_ZH, TRANSLATE_EN, TRANSLATE_ZH by key; unrequested: the
+    prompts without a request by language."""
     items: list[dict] = []
-    for key, group, prompt_language, asked, cases in (
-            ("cross-en", "cross_language", "en", "zh", CROSS_EN), ("cross-zh", "cross_language", "zh", "en", CROSS_ZH),
-            ("translate-en", "translation", "en", "zh", TRANSLATE_EN),
-            ("translate-zh", "translation", "zh", "en", TRANSLATE_ZH)):
-        items += [{"id": f"h2-{key}-{i}", "group": group, "prompt_language": prompt_language, "prompt": prompt,
+    for key, group, prompt_language, asked in (
+            ("cross-en", "cross_language", "en", "zh"), ("cross-zh", "cross_language", "zh", "en"),
+            ("translate-en", "translation", "en", "zh"), ("translate-zh", "translation", "zh", "en")):
+        items += [{"id": f"{prefix}-{key}-{i}", "group": group, "prompt_language": prompt_language, "prompt": prompt,
                    "written": right, "language": asked, "wrong": wrong}
-                  for i, (prompt, right, wrong) in enumerate(cases)]
-    for prompt_language, naming in (("en", NAMING_EN), ("zh", NAMING_ZH)):
-        items += [{"id": f"h2-question-{prompt_language}-{i}", "group": "questions", "prompt_language": prompt_language,
-                   "prompt": prompt, "written": right, "language": prompt_language}
-                  for i, (prompt, right) in enumerate(naming)]
+                  for i, (prompt, right, wrong) in enumerate(requests[key])]
+    for prompt_language, cases in unrequested.items():
+        items += [{"id": f"{prefix}-question-{prompt_language}-{i}", "group": "questions",
+                   "prompt_language": prompt_language, "prompt": prompt, "written": right, "language": prompt_language}
+                  for i, (prompt, right) in enumerate(cases)]
     return items
+
+
+def language_items() -> list[dict]:
+    return items_of("h2", {"cross-en": CROSS_EN, "cross-zh": CROSS_ZH, "translate-en": TRANSLATE_EN,
+                           "translate-zh": TRANSLATE_ZH}, {"en": NAMING_EN, "zh": NAMING_ZH})
 
 
 def language_rows() -> list[dict]:
@@ -305,14 +312,18 @@ def language_rows() -> list[dict]:
     return rows
 
 
-def factual_rows() -> list[dict]:
+def factual_rows_of(prefix: str, factual: dict[str, list[str]], open_prompts: dict[str, list[str]]) -> list[dict]:
+    """{id, language, prompt, factual} of a held-out set's factual and open prompts, each by language."""
     rows = []
-    for language, prompts, factual in (("en", FACTUAL_EN, True), ("zh", FACTUAL_ZH, True),
-                                       ("en", OPEN_EN, False), ("zh", OPEN_ZH, False)):
-        kind = "fact" if factual else "open"
-        rows += [{"id": f"h2-{kind}-{language}-{i}", "language": language, "prompt": prompt, "factual": factual}
-                 for i, prompt in enumerate(prompts)]
+    for kind, is_factual, by_language in (("fact", True, factual), ("open", False, open_prompts)):
+        for language in ("en", "zh"):
+            rows += [{"id": f"{prefix}-{kind}-{language}-{i}", "language": language, "prompt": prompt,
+                      "factual": is_factual} for i, prompt in enumerate(by_language[language])]
     return rows
+
+
+def factual_rows() -> list[dict]:
+    return factual_rows_of("h2", {"en": FACTUAL_EN, "zh": FACTUAL_ZH}, {"en": OPEN_EN, "zh": OPEN_ZH})
 
 
 def write(rows: list[dict], out: Path) -> None:

@@ -249,21 +249,11 @@ OPEN_ZH = [
 
 
 def language_items() -> list[dict]:
-    """Every language prompt as make_relevance_eval.row takes it (id, group, prompt_language, prompt, written,
-    language: the asked language, or the prompt's where none is asked) plus `wrong` for a request."""
-    items: list[dict] = []
-    for key, group, prompt_language, asked, cases in (
-            ("cross-en", "cross_language", "en", "zh", CROSS_EN), ("cross-zh", "cross_language", "zh", "en", CROSS_ZH),
-            ("translate-en", "translation", "en", "zh", TRANSLATE_EN),
-            ("translate-zh", "translation", "zh", "en", TRANSLATE_ZH)):
-        items += [{"id": f"h3-{key}-{i}", "group": group, "prompt_language": prompt_language, "prompt": prompt,
-                   "written": right, "language": asked, "wrong": wrong}
-                  for i, (prompt, right, wrong) in enumerate(cases)]
-    for prompt_language, questions in (("en", QUESTIONS_EN), ("zh", QUESTIONS_ZH)):
-        items += [{"id": f"h3-question-{prompt_language}-{i}", "group": "questions", "prompt_language": prompt_language,
-                   "prompt": prompt, "written": right, "language": prompt_language}
-                  for i, (prompt, right) in enumerate(questions)]
-    return items
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from heldout2_prompts import items_of
+
+    return items_of("h3", {"cross-en": CROSS_EN, "cross-zh": CROSS_ZH, "translate-en": TRANSLATE_EN,
+                           "translate-zh": TRANSLATE_ZH}, {"en": QUESTIONS_EN, "zh": QUESTIONS_ZH})
 
 
 def language_rows() -> list[dict]:
@@ -281,13 +271,10 @@ def language_rows() -> list[dict]:
 
 
 def factual_rows() -> list[dict]:
-    rows = []
-    for language, prompts, factual in (("en", FACTUAL_EN, True), ("zh", FACTUAL_ZH, True),
-                                       ("en", OPEN_EN, False), ("zh", OPEN_ZH, False)):
-        kind = "fact" if factual else "open"
-        rows += [{"id": f"h3-{kind}-{language}-{i}", "language": language, "prompt": prompt, "factual": factual}
-                 for i, prompt in enumerate(prompts)]
-    return rows
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from heldout2_prompts import factual_rows_of
+
+    return factual_rows_of("h3", {"en": FACTUAL_EN, "zh": FACTUAL_ZH}, {"en": OPEN_EN, "zh": OPEN_ZH})
 
 
 if __name__ == "__main__":
