@@ -128,6 +128,23 @@ def encode_sse(payload: dict[str, Any]) -> bytes:
                                   separators=(",", ":")).encode() + b"\n\n"
 
 
+def split_before_done(data: bytes) -> tuple[bytes, bytes]:
+    """The bytes of a piece that completed the stream's `[DONE]`, cut where that event's line starts: what a relay
+    sends at once, and the end it holds until the request is recorded. When the event began in an earlier piece,
+    the whole piece is its end.
+
+    >>> split_before_done(b'data: {"choices": []}\\n\\ndata: [DONE]\\n\\n')
+    (b'data: {"choices": []}\\n\\n', b'data: [DONE]\\n\\n')
+    >>> split_before_done(b"NE]\\n\\n")
+    (b'', b'NE]\\n\\n')
+    """
+    at = data.rfind(b"[DONE]")
+    if at < 0:
+        return b"", data
+    start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+    return data[:start], data[start:]
+
+
 class Done:
     """The `data: [DONE]` event (one instance, DONE)."""
 

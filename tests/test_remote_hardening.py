@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -343,6 +344,35 @@ def test_a_tool_call_stream_is_relayed_as_sent_and_recorded_without_text(serve, 
         assert record.status == "ok" and record.finish_reason == "tool_calls" and record.response == ""
         assert record.output_tokens == 7 and record.quality["answer_kind"] == "tool_calls"
         assert record.quality["quality_score"] is None and "tools" in record.quality["unscored_reason"]
+
+
+def test_a_client_that_has_read_its_streams_end_finds_its_record(serve, tmp_path):
+    """The relay holds the server's `[DONE]` until the request is recorded, as the in-process model holds its
+    last chunk: the official client stops reading at `[DONE]`, and a client reading /api/requests right after its
+    answer must find it. A store taking 0.2 s to write makes the order certain; `[DONE]` and the usage chunk come
+    in one piece, as llama-server sends them."""
+    wire = b"".join([sse(CHUNK), sse(CHUNK | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                                              "usage": {"prompt_tokens": 3, "completion_tokens": 1}})])
+
+    def handle(conn: Conn) -> None:
+        conn.start_stream()
+        conn.send(wire[:len(wire) // 2])
+        conn.send(wire[len(wire) // 2:] + sse("[DONE]"))
+        conn.wait_closed()  # a server keeping its connection open after [DONE]
+
+    class SlowStore:
+        def record(self, record: object) -> None:
+            time.sleep(0.2)
+
+    openai = pytest.importorskip("openai")
+    server = serve(handle)
+    with ProxyApp(server.base_url, tmp_path) as app:
+        app.monitor.pipeline.sinks.insert(0, SlowStore())
+        client = openai.OpenAI(base_url=f"{app.url}/v1", api_key="none", max_retries=0, timeout=60)
+        chunks = list(client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}],
+                                                     stream=True, stream_options={"include_usage": True}))
+        assert [c.choices[0].delta.content for c in chunks] == ["hi", None] and chunks[-1].usage.completion_tokens == 1
+        assert len(app.records) == 1 and app.records[0].status == "ok" and app.records[0].output_tokens == 1
 
 
 def test_the_sse_reader_scans_each_byte_once_however_an_event_is_cut(monkeypatch):

@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import UTC, datetime
 from typing import Any
 
+from healthmon.openai_stream import split_before_done
 from healthmon.params import DEFAULT_MAX_NEW_TOKENS, GenerationParams
 from healthmon.pipeline import RequestSink
 from healthmon.proxy_wire import ProxiedRequest
@@ -423,6 +424,9 @@ class RemoteStream(StreamState):
         self._deltas: asyncio.Queue[Any] | None = None
         self._head_ready: asyncio.Future[AnswerHead | None] | None = None
         self.relaying = False  # the task is reading the server's answer, where a cancel stops it
+        # A relayed stream's `[DONE]`, sent once the request is recorded: a client that has read the end of its
+        # stream finds its record (in /api/requests, the metrics, the store), as with the in-process model.
+        self._held_end = b""
 
     def run_on(self, loop: asyncio.AbstractEventLoop, work: Any) -> None:
         """Run the request as a task on `loop` (the caller's, which is running): pieces go to `aiter()`/`araw()`."""
@@ -447,9 +451,12 @@ class RemoteStream(StreamState):
                     else:
                         self.tokens.put(event.text)
         elif self.relay_stream and self.head is not None and self.head.ok:
-            if piece.data:
+            data = bytes(piece.data)
+            if any(isinstance(event, StreamEnd) for event in piece.events):
+                data, self._held_end = split_before_done(data)
+            if data:
                 assert self._deltas is not None
-                await self._deltas.put(bytes(piece.data))
+                await self._deltas.put(data)
         else:
             self.body += piece.data
 
@@ -488,6 +495,8 @@ class RemoteStream(StreamState):
                 if (item := await self._deltas.get()) is END:
                     break
                 yield item
+            if self._held_end:
+                yield self._held_end
         finally:
             if not self.done.is_set():
                 self.cancel()  # the client went away: stop the server's generation too
