@@ -136,6 +136,19 @@ REQUESTS = [
     ("德文翻译一下：我爱你。", "de"),
     ("中文翻译：See you soon.", "zh"),
     ("把这段话翻成日语：我们明天出发。", "ja"),
+    # misspelt names, a name followed by "language:", verbless and adverbial Chinese requests (written after the
+    # second and third blind sets missed their like)
+    ("Summarize the plot of Hamlet, respond in chineese.", "zh"),
+    ("answer in engish please: 为什么天空是蓝色的？", "en"),
+    ("Write it in japaneese: a haiku about rain.", "ja"),
+    ("Reply in Portugese: what is the best beach?", "pt"),
+    ("用应文回答：地球有多大？", "en"),
+    ("Please give your answer in the French language: what is a croissant?", "fr"),
+    ("German translation of: 'The train is late.'", "de"),
+    ("推荐几本书，英文回答就行。", "en"),
+    ("能不能用英文简单介绍一下长城？", "en"),
+    ("帮我写一段英文的生日祝福，给我的同事。", "en"),
+    ("帮我写封感谢信，英文的，谢谢。", "en"),
 ]
 
 NOT_REQUESTS = [
@@ -188,6 +201,15 @@ NOT_REQUESTS = [
     "这本书的英译本很好。",
     "英文翻译工作很辛苦。",
     "他的中文是什么水平？",
+    # real words one edit from a name, a translation as a topic, a name inside another word, a name before a noun
+    "Tell me about the economy in Germany.",
+    "Explain what Prussian kings built.",
+    "Describe daily life in Korea.",
+    "英文翻译成中文的时候要注意什么？",
+    "请按相应文件的要求回答。",
+    "Explain the role of tones in the Chinese language.",
+    "写一篇关于英文的文章。",
+    "这是英文的。",
     # questions how a phrase is said: either language answers them (HOW_TO_SAY below)
     "How do you say 'cheers' in German?",
     "How would I say good night in Japanese?",
@@ -210,6 +232,7 @@ HOW_TO_SAY = [
     ("“加油”用英语怎么说？", "加油"),
     ("这个词用日语怎么说：谢谢。", "谢谢。"),
     ("“谢谢”的法语是什么？", "谢谢"),
+    ("What's 'good night' in Japanese?", "good night"),
 ]
 
 
@@ -341,3 +364,26 @@ def test_a_sentence_with_a_colon_is_prose_and_a_python_block_opener_is_code():
     assert detect("If you want tea: boil the water first, then let it cool a little.") == "en"
     for code in ("for x in range(3):", "    if x > 2:", "for k, v in d.items(): print(k)", "while True:"):
         assert detect(code, _identifier("en")) is None
+
+
+@pytest.mark.parametrize("prompt, answer, missing", [
+    ('How do I say "good luck" in Chinese?', "Good luck!", "zh"),  # the phrase echoed, untranslated
+    ('How do I say "good luck" in Chinese?', "Good luck is a wish for someone's success.", "zh"),
+    ('How do I say "good luck" in Chinese?', "祝你好运！", None),
+    ('How do I say "good luck" in Chinese?', 'In Chinese you say "祝你好运" (zhù nǐ hǎo yùn).', None),
+    ('How do I say "good luck" in Chinese?', "You say zhù nǐ hǎo yùn.", None),  # pinyin says it too
+    ("“加油”用英语怎么说？", "加油就是鼓励别人的意思。", "en"),
+    ("“加油”用英语怎么说？", 'You can say "Come on!" or "You can do it!"', None),
+    ('How do I say "good luck" in French?', "Good luck!", None),  # one script: no verdict from it
+    ("How should I reply in Chinese when someone thanks me?", "Just smile and nod.", None),  # no phrase
+])
+def test_a_question_how_a_phrase_is_said_is_a_mismatch_when_the_answer_has_none_of_the_asked_script(
+        prompt, answer, missing):
+    """Either language may carry the answer, but not neither: an answer with nothing in the asked script (the
+    phrase echoed, or only explained) is language_mismatch, with the asked language as the expected one."""
+    quality = text_quality(prompt, answer, "stop")
+    assert ("language_mismatch" in quality["flags"]) is (missing is not None)
+    if missing:
+        assert (quality["expected_language"], quality["language_asked"]) == (missing, True)
+    else:
+        assert quality["expected_language"] is None

@@ -40,9 +40,16 @@ from healthmon.quality.language import (
     expected_language,
     identify,
     language_mismatch,
+    phrase_missing,
     without_echo,
 )
-from healthmon.quality.relevance import asks_for_fact, is_off_topic, relevance_part, short_answer_fits
+from healthmon.quality.relevance import (
+    asks_for_fact,
+    is_off_topic,
+    relevance_part,
+    short_answer_fits,
+    translation_source,
+)
 from healthmon.quality.uncertainty import CONFIDENCE_CURVE, low_confidence, uncertainty
 
 if TYPE_CHECKING:
@@ -113,6 +120,8 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
     response_language = detect(without_echo(prompt, response), identify_language,
                                quotations_are_prose=asks_translation(prompt))
     mismatch = language_mismatch(expected, response_language)
+    if expected is None and (missing := phrase_missing(prompt, translation_source(prompt), response)) is not None:
+        expected, asked, mismatch = missing, True, True  # asked how a phrase is said; the answer has none of it
     quality: dict[str, Any] = {
         **uncertainty(token_logprobs, token_entropies, first_sentence_tokens),
         "repetition_rate": _rounded(repetition), "distinct_1": _rounded(distinct_n(units, 1)),
