@@ -7,8 +7,9 @@ and after a change to healthmon/quality/language.py.
 measures, both without a model (the flag needs only py3langid, which is packaged):
 - the request parser on tests/test_quality_language_requests.py's tables: recall (the asked language read, and
   the right one) over prompts that ask for a language, and false requests over prompts that only name one;
-- language_mismatch on benchmarks/data/quality_eval.jsonl, computed as the live path does (expected_language of
-  the prompt, detect of the answer, both bounded as text_quality bounds them): per language, precision / recall
+- language_mismatch on benchmarks/data/quality_eval.jsonl, computed as the live path does (language.judge, on
+  prompt and answer bounded as text_quality bounds them; a revision older than judge gets the path of its day:
+  expected_language of the prompt, detect of the answer without its echo): per language, precision / recall
   against the wrong-language rows among good + wrong-language rows, and its false alarms on good rows;
 - language_mismatch on the same real answers under prompts that ask for a language (TEMPLATES wrap the labeled
   questions; the set has no such prompts of its own): a good answer in the prompt's language under a request
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from healthmon.quality import language as current  # noqa: E402
 from healthmon.quality.metrics import bounded_text  # noqa: E402
+from healthmon.quality.relevance import translation_source  # noqa: E402
 from tests.test_quality_language_requests import NOT_REQUESTS, REQUESTS  # noqa: E402
 
 EVAL_SET = ROOT / "benchmarks" / "data" / "quality_eval.jsonl"
@@ -91,16 +93,22 @@ def data_parser_figures(module: Any, rows: list[dict]) -> dict[str, Any] | None:
             "false_requests": len(false_requests), "false_request_prompts": false_requests}
 
 
-def flag_figures(module: Any, rows: list[dict]) -> dict[str, Any]:
-    def flagged(row: dict) -> bool:
-        expected, _ = module.expected_language(bounded_text(row["prompt"]), current.identify)
-        answered = module.detect(bounded_text(row["response"]), current.identify)
-        return module.language_mismatch(expected, answered) is True
+def flagged(module: Any, prompt: str, answer: str) -> bool:
+    """language_mismatch as text_quality finds it with `module`'s rules."""
+    prompt, answer = bounded_text(prompt), bounded_text(answer)
+    if hasattr(module, "judge"):
+        return module.judge(prompt, answer, translation_source(prompt), current.identify).mismatch is True
+    expected, _ = module.expected_language(prompt, current.identify)
+    answered = module.detect(module.without_echo(prompt, answer), current.identify,
+                             quotations_are_prose=module.asks_translation(prompt))
+    return module.language_mismatch(expected, answered) is True
 
+
+def flag_figures(module: Any, rows: list[dict]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for language in ("en", "zh"):
         mine = [r for r in rows if r["language"] == language and r["label"] in ("good", "wrong_language")]
-        hits = [flagged(r) for r in mine]
+        hits = [flagged(module, r["prompt"], r["response"]) for r in mine]
         wrong = [hit for hit, r in zip(hits, mine, strict=True) if r["label"] == "wrong_language"]
         good = [hit for hit, r in zip(hits, mine, strict=True) if r["label"] == "good"]
         figures[language] = {
@@ -131,10 +139,7 @@ def asked_pairs(rows: list[dict]) -> list[tuple[str, str, bool]]:
 
 
 def asked_figures(module: Any, pairs: list[tuple[str, str, bool]]) -> dict[str, Any]:
-    flags = []
-    for prompt, answer, _ in pairs:
-        expected, _asked = module.expected_language(bounded_text(prompt), current.identify)
-        flags.append(module.language_mismatch(expected, module.detect(bounded_text(answer), current.identify)) is True)
+    flags = [flagged(module, prompt, answer) for prompt, answer, _ in pairs]
     wrong = [flag for flag, (_, _, is_wrong) in zip(flags, pairs, strict=True) if is_wrong]
     good = [flag for flag, (_, _, is_wrong) in zip(flags, pairs, strict=True) if not is_wrong]
     return {"wrong_language": len(wrong), "good": len(good),

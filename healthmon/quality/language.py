@@ -433,6 +433,28 @@ def phrase_missing(prompt: str, phrase: str | None, response: str) -> str | None
     return said[-1] if body.strip() and not present else None
 
 
+class LanguageVerdict(NamedTuple):
+    """An answer's language against its prompt: the language expected (None: no verdict), whether the prompt asked
+    for it, the answer's language (or script), and whether they differ (None: not known)."""
+
+    expected: str | None
+    asked: bool
+    detected: str | None
+    mismatch: bool | None
+
+
+def judge(prompt: str, response: str, phrase: str | None, identify: Identify = identify) -> LanguageVerdict:
+    """The language verdict on an answer: what the prompt expects, what the answer's prose is in (an echo of the
+    question set aside; quotations kept when a translation is asked for), and, for a question how a phrase is
+    said (phrase: relevance.translation_source of the prompt), whether the answer has any of the asked script."""
+    expected, asked = expected_language(prompt, identify)
+    detected = detect(without_echo(prompt, response), identify, quotations_are_prose=asks_translation(prompt))
+    mismatch = language_mismatch(expected, detected)
+    if expected is None and (missing := phrase_missing(prompt, phrase, response)) is not None:
+        return LanguageVerdict(missing, True, detected, True)
+    return LanguageVerdict(expected, asked, detected, mismatch)
+
+
 def language_mismatch(expected: str | None, detected: str | None) -> bool | None:
     """Whether the answer is in another language than expected; None when either is unknown, or when one side
     is known only by its script and the scripts agree."""

@@ -33,16 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from healthmon.quality.degeneration import DEGENERATE_BELOW, compression_ratio, degeneration_score, tail_loop
-from healthmon.quality.language import (
-    Identify,
-    asks_translation,
-    detect,
-    expected_language,
-    identify,
-    language_mismatch,
-    phrase_missing,
-    without_echo,
-)
+from healthmon.quality.language import Identify, detect, identify, judge
 from healthmon.quality.relevance import (
     asks_for_fact,
     is_off_topic,
@@ -116,12 +107,7 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
     prompt, response = bounded_text(prompt), bounded_text(response)
     units = text_units(response)
     repetition, compression, loop = repetition_rate(units), compression_ratio(response), tail_loop(units)
-    expected, asked = expected_language(prompt, identify_language)
-    response_language = detect(without_echo(prompt, response), identify_language,
-                               quotations_are_prose=asks_translation(prompt))
-    mismatch = language_mismatch(expected, response_language)
-    if expected is None and (missing := phrase_missing(prompt, translation_source(prompt), response)) is not None:
-        expected, asked, mismatch = missing, True, True  # asked how a phrase is said; the answer has none of it
+    verdict = judge(prompt, response, translation_source(prompt), identify_language)
     quality: dict[str, Any] = {
         **uncertainty(token_logprobs, token_entropies, first_sentence_tokens),
         "repetition_rate": _rounded(repetition), "distinct_1": _rounded(distinct_n(units, 1)),
@@ -132,8 +118,9 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
         "short_answer_fits": short_answer_fits(prompt, response, len(units)),
         "asks_for_fact": asks_for_fact(prompt),
         "prompt_language": detect(prompt, identify_language),
-        "expected_language": expected, "language_asked": asked, "response_language": response_language,
-        "language_match": None if mismatch is None else not mismatch,
+        "expected_language": verdict.expected, "language_asked": verdict.asked,
+        "response_language": verdict.detected,
+        "language_match": None if verdict.mismatch is None else not verdict.mismatch,
         "empty": not response.strip(),
         "truncated": {"length": True, "stop": False}.get(finish_reason or ""),
         "relevance": None, "relevance_reason": RELEVANCE_PENDING,
