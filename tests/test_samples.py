@@ -52,12 +52,12 @@ def test_undeclared_keys_know_the_catalog_and_its_derived_families() -> None:
     assert undeclared_keys("my_layer", ["anything"]) == {"anything"}
 
 
-def test_every_layer_of_a_real_cycle_is_a_declared_sample(tmp_path) -> None:
+def test_every_layer_of_a_real_cycle_is_a_declared_sample(data_dir) -> None:
     """Real system and process collectors, a GPU collector over a fake NVML, the demo model loaded and answering."""
     from healthmon.collectors.process import ProcessCollector
     from healthmon.collectors.system import SystemCollector
 
-    settings = load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0)
+    settings = load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0)  # the session's build
     monitor = Monitor(settings, collectors=[SystemCollector(), ProcessCollector(), make_collector(FakeNvml())])
     try:
         assert monitor.target.load() is True

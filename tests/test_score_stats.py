@@ -32,14 +32,14 @@ def test_a_first_load_under_way_is_starting_not_critical():
     assert status_from(100, ["critical"], starting=True) == "critical"
 
 
-def test_the_monitor_says_starting_until_the_model_first_loads(tmp_path):
+def test_the_monitor_says_starting_until_the_model_first_loads(data_dir):
     from prometheus_client import generate_latest
 
     from healthmon.config import load_settings
     from healthmon.export.prometheus import build_registry
     from healthmon.monitor import Monitor
 
-    monitor = Monitor(load_settings(env={}, model="demo", data_dir=tmp_path, probe_interval=0.0), collectors=[])
+    monitor = Monitor(load_settings(env={}, model="demo", data_dir=data_dir, probe_interval=0.0), collectors=[])
     try:
         monitor.loop.collect_once()
         assert monitor.loop.health()["status"] == "starting"
