@@ -97,7 +97,7 @@ def flagged(module: Any, prompt: str, answer: str) -> bool:
     """language_mismatch as text_quality finds it with `module`'s rules."""
     prompt, answer = bounded_text(prompt), bounded_text(answer)
     if hasattr(module, "judge"):
-        return module.judge(prompt, answer, translation_source(prompt), current.identify).mismatch is True
+        return module.judge(prompt, answer, translation_source, current.identify).mismatch is True
     expected, _ = module.expected_language(prompt, current.identify)
     answered = module.detect(module.without_echo(prompt, answer), current.identify,
                              quotations_are_prose=module.asks_translation(prompt))

@@ -443,14 +443,16 @@ class LanguageVerdict(NamedTuple):
     mismatch: bool | None
 
 
-def judge(prompt: str, response: str, phrase: str | None, identify: Identify = identify) -> LanguageVerdict:
+def judge(prompt: str, response: str, phrase_of: Callable[[str], str | None],
+          identify: Identify = identify) -> LanguageVerdict:
     """The language verdict on an answer: what the prompt expects, what the answer's prose is in (an echo of the
     question set aside; quotations kept when a translation is asked for), and, for a question how a phrase is
-    said (phrase: relevance.translation_source of the prompt), whether the answer has any of the asked script."""
+    said, whether the answer has any of the asked script (phrase_of: relevance.translation_source, asked only
+    then)."""
     expected, asked = expected_language(prompt, identify)
     detected = detect(without_echo(prompt, response), identify, quotations_are_prose=asks_translation(prompt))
     mismatch = language_mismatch(expected, detected)
-    if expected is None and (missing := phrase_missing(prompt, phrase, response)) is not None:
+    if expected is None and (missing := phrase_missing(prompt, phrase_of(prompt), response)) is not None:
         return LanguageVerdict(missing, True, detected, True)
     return LanguageVerdict(expected, asked, detected, mismatch)
 

@@ -107,7 +107,7 @@ def text_quality(prompt: str, response: str, finish_reason: str | None,
     prompt, response = bounded_text(prompt), bounded_text(response)
     units = text_units(response)
     repetition, compression, loop = repetition_rate(units), compression_ratio(response), tail_loop(units)
-    verdict = judge(prompt, response, translation_source(prompt), identify_language)
+    verdict = judge(prompt, response, translation_source, identify_language)
     quality: dict[str, Any] = {
         **uncertainty(token_logprobs, token_entropies, first_sentence_tokens),
         "repetition_rate": _rounded(repetition), "distinct_1": _rounded(distinct_n(units, 1)),
