@@ -149,6 +149,12 @@ REQUESTS = [
     ("能不能用英文简单介绍一下长城？", "en"),
     ("帮我写一段英文的生日祝福，给我的同事。", "en"),
     ("帮我写封感谢信，英文的，谢谢。", "en"),
+    # the fourth blind set's misses, in forms of their own
+    ("英译：明天的会议改到下午三点。", "en"),
+    ("French answer only: what do bakers put in a baguette?", "fr"),
+    ("English response please: 为什么猫喜欢晒太阳？", "en"),
+    ("帮我起草一条请假短信，要英文的，简短一点", "en"),
+    ("介绍一下故宫的历史，english please", "en"),
 ]
 
 NOT_REQUESTS = [
@@ -210,6 +216,8 @@ NOT_REQUESTS = [
     "Explain the role of tones in the Chinese language.",
     "写一篇关于英文的文章。",
     "这是英文的。",
+    "这本书的英译本很好看。",
+    "The English answer key is at the back of the book.",
     # questions how a phrase is said: either language answers them (HOW_TO_SAY below)
     "How do you say 'cheers' in German?",
     "How would I say good night in Japanese?",
@@ -233,6 +241,8 @@ HOW_TO_SAY = [
     ("这个词用日语怎么说：谢谢。", "谢谢。"),
     ("“谢谢”的法语是什么？", "谢谢"),
     ("What's 'good night' in Japanese?", "good night"),
+    ("What's the Korean for 'see you tomorrow'?", "see you tomorrow"),
+    ("How do I say 'I'm lost' in German?", "I'm lost"),
 ]
 
 

@@ -99,6 +99,11 @@ ADVERSARIAL = {
     "unclosed_curly_quotes": lambda n: "Translate into French " + "“" * n,
     "unclosed_corner_quotes": lambda n: "翻译成英文" + "「" * n,
     "unclosed_single_curly_quotes": lambda n: "Translate into French " + "‘a" * (n // 2),
+    # misspelt names, quoted phrases with apostrophes, "what's the X for '…'", 英译： (issue 26, fourth blind set)
+    "misspelt_names": lambda n: "respond in chineese " * (n // 20),
+    "apostrophes_in_open_quotes": lambda n: "Translate into French " + " 'a'a" * (n // 5),
+    "whats_the_name_for_quote_run": lambda n: "what's the chinese for '" * (n // 24),
+    "zh_into_one_run": lambda n: "英译：" * (n // 3),
     # a sum needs a number after its operator: long runs between the two
     "number_word_operator_runs": lambda n: "three" + " " * (n // 2) + "-" + " " * (n // 2) + "x",
     "zh_numeral_operator_spaces": lambda n: "一" + " " * (n // 2) + "加" + " " * (n // 2),
@@ -111,7 +116,8 @@ def test_the_language_patterns_are_linear(name):
 
     def run(text: str) -> object:
         return (language.asked_language(text), language.prose(text), language.detect(text, lambda _: None),
-                language.without_echo(text[: len(text) // 2], text))
+                language.without_echo(text[: len(text) // 2], text),
+                language.judge(text, text, relevance.translation_source, lambda _: None))
 
     assert _growth(run, make) < LINEAR_AT_MOST
 

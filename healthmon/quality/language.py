@@ -69,6 +69,11 @@ _ENDS = re.compile(rf"^\s*(?:$|[^\w\s]|(?:please|pls|plz|only|instead|too|for|to
 _USE = re.compile(rf"(?:^[^\w]*|\b(?:and|then|just|always|{_REQUEST_VERB})\s+)(?:use|using)\s+{_MODIFIER}$",
                   re.IGNORECASE)
 _ALONE_THEN_PLEASE = re.compile(r"^\s*(?:please|only)\b", re.IGNORECASE)  # "French please: what is bread?"
+# "Chinese answer only: …", "English response please:": the name, then the answer it is to be
+_ALONE_THEN_ANSWER = re.compile(r"^\s+(?:answers?|reply|replies|response|responses|output)\b(?:\s+only)?\s*"
+                                r"(?:$|[:：,，.\-–—]|please\b)", re.IGNORECASE)
+# "What's the Chinese for 'happy new year'?": how a quoted phrase is said
+_FOR_QUOTED = re.compile(r"^\s+for\s+[\"'“‘「]")
 _TRANSLATE = re.compile(rf"\b(?:translat(?:e|ed|ing|ion)|convert|render|put)\b.*\b(?:into|to|in|as)\s+{_MODIFIER}$",
                         re.IGNORECASE)
 # 用X / 以X / 使用X / 改用X, followed by what to do with it (回答, 写, 介绍…) or by nothing ("请用英文")
@@ -83,6 +88,7 @@ _ZH_WHEN = re.compile(r"^\s*的?\s*(?:时候|时|过程|方法|技巧|问题|难
 _ZH_WRITE_A = re.compile(r"(?:写|来|出)\s*(?:一|几|两|三)?\s*[段篇封份句个首条则]?\s*$")
 _ZH_OF = re.compile(r"^\s*的")
 _ZH_OF_ALONE = re.compile(r"^\s*的\s*(?:$|[^\w\s])")
+_ZH_WANT = re.compile(r"^\s*(?:要|需要|得是|必须是|最好是|请用|用)?\s*$")  # "…，要英文的，…"
 _ZH_COMMA = re.compile(r"[，,、]")
 _ZH_ALONE = re.compile(r"^[^\w]*(?:请|请你|麻烦|务必|必须)?\s*$")
 _ZH_ANSWER = re.compile(r"^\s*(?:回答|作答|回复|答复|作文|写作|输出)")
@@ -117,6 +123,7 @@ _ZH_NAME_TRANSLATE = re.compile(r"^\s*(?:翻译|翻|译)\s*(?:一下|下)?\s*(?:
 # 中译英, 英译中, 汉译英, 英翻中…: the second language is the target; "英译中的技巧" is a topic
 _PAIR_NAMES = {"中": "zh", "汉": "zh", "英": "en", "日": "ja", "法": "fr", "德": "de", "韩": "ko", "俄": "ru"}
 _PAIR = re.compile(r"([中汉英日法德韩俄])\s*[译翻]\s*([中汉英日法德韩俄])(?=\s*(?:$|[^\w\s]|一下|下面|以下|这|吧))")
+_INTO_ONE = re.compile(r"(?<![中汉英日法德韩俄])([中汉英日法德韩俄])\s*译\s*(?=[:：])")  # "英译：…", into that language
 # Misspelt request verbs ("answr", "anwser", "trnaslate", "translte", "repyl"): a word one edit (or one swap of
 # neighbours) from one of these reads as it. Real words that near ("replay", "pleased") are kept as they are.
 _TYPO_TARGETS = ("answer", "reply", "respond", "response", "translate", "translation", "explain", "please")
@@ -246,12 +253,14 @@ def _read(prompt: str, start: int, end: int) -> str | None:
     if _ZH_TRANSLATE.search(clause) or _ZH_NAME_TRANSLATE.match(after):
         return None if _ZH_WHEN.match(after) else TRANSLATION
     phrase = _ZH_COMMA.split(clause)[-1]  # "…生活习性，英文回答就好": the request is its own phrase
-    if _ZH_OF.match(after) and (_ZH_WRITE_A.search(phrase) or (not phrase.strip() and _ZH_OF_ALONE.match(after))):
+    if _ZH_OF.match(after) and (_ZH_WRITE_A.search(phrase) or (_ZH_WANT.match(phrase) and _ZH_OF_ALONE.match(after))):
         return ASKED
     if _ZH_WITH.search(clause):
         return ASKED if _ZH_DOING.match(after) else None
     if (_ZH_ALONE.match(phrase) and _ZH_ANSWER.match(after)) or _JA_DOING.match(after):
         return ASKED
+    if _WHATS_THE.search(clause) and _FOR_QUOTED.match(after):
+        return HOW_TO_SAY
     if _TRANSLATION_NOUN.match(after):  # "Chinese translation please: …", "What's the Chinese translation of …?"
         if _WHATS_THE.search(clause):
             return HOW_TO_SAY
@@ -266,8 +275,8 @@ def _read(prompt: str, start: int, end: int) -> str | None:
         return TRANSLATION
     if _ABOUT_WORDS.search(clause):
         return None
-    if not clause.strip(" \t([\"'“‘") and _ALONE_THEN_PLEASE.match(after):
-        return ASKED
+    if not phrase.strip(" \t([\"'“‘") and (_ALONE_THEN_PLEASE.match(after) or _ALONE_THEN_ANSWER.match(after)):
+        return ASKED  # "English please: …", "…，english please", "Chinese answer only: …"
     if _IN.search(clause):
         return ASKED if _ASKING.search(clause) or _ALONE.match(clause) else None
     return ASKED if _USE.search(clause) else None
@@ -290,6 +299,8 @@ def mentions(prompt: str) -> list[Mention]:
             found.append(Mention("en", slip.start(), slip.end(), kind))
     for pair in _PAIR.finditer(prompt):  # 中译英: the second language is the one asked for
         found.append(Mention(_PAIR_NAMES[pair.group(2)], pair.start(), pair.end(), TRANSLATION))
+    for one in _INTO_ONE.finditer(prompt):
+        found.append(Mention(_PAIR_NAMES[one.group(1)], one.start(), one.end(), TRANSLATION))
     return sorted(found, key=lambda mention: mention.start)
 
 

@@ -46,7 +46,10 @@ _SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<!\s)\s+([,.:;?!，。：；？！])"
 _TRANSLATE = re.compile(r"translat|翻译|译成|译为", re.IGNORECASE)
 # what to translate: a quoted text, else what follows the instruction's colon. A paired quote's text excludes its
 # opening mark too: else each of a line of unclosed "“" read to the line's end (quadratic: 0.5 s at 8,000)
-_QUOTED = re.compile(r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])|\"([^\"\n]+)\"|“([^“”\n]+)”|「([^「」\n]+)」|"
+# 'I'm allergic to peanuts': an apostrophe between letters is inside the quotation (bounded: from each opening
+# quote the first alternative reads at most 200 characters, so a line of "'a'a'a…" stays linear)
+_QUOTED = re.compile(r"(?<![A-Za-z])'((?:[^'\n]|(?<=[A-Za-z])'(?=[A-Za-z])){1,200})'(?![A-Za-z])|"
+                     r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])|\"([^\"\n]+)\"|“([^“”\n]+)”|「([^「」\n]+)」|"
                      r"‘([^‘’\n]+)’")
 _AFTER_COLON = re.compile(r"[:：]\s*(.+)$", re.DOTALL)
 # "How do you say hello in French?": the words between "say" and the language (bounded). The language is \w+, not
