@@ -155,6 +155,11 @@ REQUESTS = [
     ("English response please: 为什么猫喜欢晒太阳？", "en"),
     ("帮我起草一条请假短信，要英文的，简短一点", "en"),
     ("介绍一下故宫的历史，english please", "en"),
+    # the fifth blind set's misses, in forms of their own
+    ("what's the best way to learn to swim, in chinese thx", "zh"),
+    ("Could u list 3 healthy snacks, in spanish?", "es"),
+    ("Write a short card for my aunt in Chinese saying happy birthday.", "zh"),
+    ("能不能用英文告诉我怎么点咖啡？", "en"),
 ]
 
 NOT_REQUESTS = [
@@ -218,6 +223,7 @@ NOT_REQUESTS = [
     "这是英文的。",
     "这本书的英译本很好看。",
     "The English answer key is at the back of the book.",
+    "中英文混着说是一种什么现象？",
     # questions how a phrase is said: either language answers them (HOW_TO_SAY below)
     "How do you say 'cheers' in German?",
     "How would I say good night in Japanese?",
@@ -243,6 +249,7 @@ HOW_TO_SAY = [
     ("What's 'good night' in Japanese?", "good night"),
     ("What's the Korean for 'see you tomorrow'?", "see you tomorrow"),
     ("How do I say 'I'm lost' in German?", "I'm lost"),
+    ("日语里“谢谢”怎么说？", "谢谢"),
 ]
 
 

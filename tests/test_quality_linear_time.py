@@ -104,6 +104,8 @@ ADVERSARIAL = {
     "apostrophes_in_open_quotes": lambda n: "Translate into French " + " 'a'a" * (n // 5),
     "whats_the_name_for_quote_run": lambda n: "what's the chinese for '" * (n // 24),
     "zh_into_one_run": lambda n: "英译：" * (n // 3),
+    "zh_quoted_how_to_say_run": lambda n: "英文里“" * (n // 4),
+    "comma_in_language_run": lambda n: ", in chinese thx" * (n // 16),
     # a sum needs a number after its operator: long runs between the two
     "number_word_operator_runs": lambda n: "three" + " " * (n // 2) + "-" + " " * (n // 2) + "x",
     "zh_numeral_operator_spaces": lambda n: "一" + " " * (n // 2) + "加" + " " * (n // 2),

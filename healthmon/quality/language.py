@@ -65,7 +65,8 @@ _ABOUT_WORDS = re.compile(r"\b(?:how\s+(?:do|would|can|could|should)\s+(?:you|i|
 # after the name: the request ends, or goes on to its question; a noun ("in Chinese cuisine") makes it a topic
 _ENDS = re.compile(rf"^\s*(?:$|[^\w\s]|(?:please|pls|plz|only|instead|too|for|to|with|so|and|or|from|about|if|using|"
                    rf"without|but|as|when|while|because|not|the\s+following|this|that|here|then|what|why|how|who|"
-                   rf"where|which|{_REQUEST_VERB})\b)", re.IGNORECASE)
+                   rf"where|which|thx|thanks|thank|ty|saying|telling|explaining|describing|asking|{_REQUEST_VERB})\b)",
+                   re.IGNORECASE)  # "…, in chinese thx", "a note in Chinese saying …"
 _USE = re.compile(rf"(?:^[^\w]*|\b(?:and|then|just|always|{_REQUEST_VERB})\s+)(?:use|using)\s+{_MODIFIER}$",
                   re.IGNORECASE)
 _ALONE_THEN_PLEASE = re.compile(r"^\s*(?:please|only)\b", re.IGNORECASE)  # "French please: what is bread?"
@@ -81,7 +82,7 @@ _ZH_WITH = re.compile(r"(?:用|以|使用|采用|改用|拿)\s*(?:纯正的|标�
 _ZH_DOING = re.compile(r"^\s*(?:简单|简要|简短|大概|大致|详细|具体|好好|直接|重新|再)?\s*地?\s*"  # "用英文简单说一下"
                        r"(?:$|[^\w\s]|回答|作答|答复|回复|答|写|说|讲|解释|介绍|描述|表达|输出|总结|概括|"
                        r"翻译|来|给|进行|撰写|书写|复述|重写|叙述|说明|谈|聊|跟|和我|交流|对话|作|做|回|表述|就行|就好|就可以|"
-                       r"即可|就成|便可|吧|好了)")
+                       r"即可|就成|便可|吧|好了|告诉|教|推荐|列出|列举)")
 _ZH_TRANSLATE = re.compile(r"(?:翻译|译|翻)\s*(?:成|为|到|作)\s*$")
 _ZH_WHEN = re.compile(r"^\s*的?\s*(?:时候|时|过程|方法|技巧|问题|难点)")  # "翻译成英文的时候…": translating as a topic
 # "写一段英文的自我介绍", "给我写一封请假邮件，英文的，…": the name as an adjective of what is to be written
@@ -114,7 +115,8 @@ _HOW_TO_SAY = re.compile(r"\bhow\s+(?:(?:do|would|can|could|should|might)\s+(?:y
 # "What's 'happy birthday' in Chinese?": the quoted phrase, asked how it is said
 _WHATS_QUOTED = re.compile(rf"\bwhat(?:'s|’s|\s+is|\s+are)\s+[\"'“‘][^\"“”‘’\n]{{1,80}}[\"'”’]\s+in\s+{_MODIFIER}$",
                            re.IGNORECASE)
-_ZH_HOW_TO_SAY = re.compile(r"^\s*(?:里|中|里面|里头)?\s*(?:要|该|应该)?\s*(?:怎么|如何|咋|怎样)\s*"
+_ZH_HOW_TO_SAY = re.compile(r"^\s*(?:里|中|里面|里头)?\s*(?:“[^“”\n]{1,40}”|\"[^\"\n]{1,40}\"|「[^「」\n]{1,40}」)?\s*"
+                            r"(?:要|该|应该)?\s*(?:怎么|如何|咋|怎样)\s*"  # "英文里“堵车”怎么讲？": the phrase between
                             r"(?:说|讲|写|表达|表述|翻译|念|读)\s*(?:$|[^\w\s]|呢|呀|啊|好|比较|才|地道)")
 _ZH_WHAT_IS_IT = re.compile(r"^\s*(?:翻译|译文|单词|说法|名字)?\s*(?:是|叫|叫做)\s*(?:什么|啥)\s*"
                             r"(?:$|[^\w\s]|呢|呀|啊)")
@@ -248,6 +250,8 @@ def _read(prompt: str, start: int, end: int) -> str | None:
     before = fix_typos(prompt[max(0, start - _WINDOW):start])
     after = fix_typos(prompt[end:end + _AFTER])
     line, clause = before.rsplit("\n", 1)[-1], _clause(before)
+    if not prompt[start:end].isascii() and before.endswith(tuple(_PAIR_NAMES)):
+        return None  # 中英文, 英汉: a pair of languages ("做中英文翻译这一行"), not one asked for
     if _ZH_HOW_TO_SAY.match(after) or (clause.endswith("的") and _ZH_WHAT_IS_IT.match(after)):
         return HOW_TO_SAY  # "“生日快乐”用英文怎么说？", "“谢谢”的日语是什么？"
     if _ZH_TRANSLATE.search(clause) or _ZH_NAME_TRANSLATE.match(after):
@@ -278,7 +282,7 @@ def _read(prompt: str, start: int, end: int) -> str | None:
     if not phrase.strip(" \t([\"'“‘") and (_ALONE_THEN_PLEASE.match(after) or _ALONE_THEN_ANSWER.match(after)):
         return ASKED  # "English please: …", "…，english please", "Chinese answer only: …"
     if _IN.search(clause):
-        return ASKED if _ASKING.search(clause) or _ALONE.match(clause) else None
+        return ASKED if _ASKING.search(clause) or _ALONE.match(clause) or _ALONE.match(phrase) else None
     return ASKED if _USE.search(clause) else None
 
 
