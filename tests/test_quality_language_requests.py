@@ -160,6 +160,13 @@ REQUESTS = [
     ("Could u list 3 healthy snacks, in spanish?", "es"),
     ("Write a short card for my aunt in Chinese saying happy birthday.", "zh"),
     ("能不能用英文告诉我怎么点咖啡？", "en"),
+    # the sixth blind set's misses, in forms of their own
+    ("天空为什么是蓝的？（用英问回答）", "en"),
+    ("summarize the news for me but spanish only pls", "es"),
+    ("What is a black hole? Chinese characters please, no pinyin", "zh"),
+    ("可以全程英文跟我聊吗？想练习口语。", "en"),
+    ("帮我写个请假条，老板是英国人，所以要英文的。", "en"),
+    ("介绍一下熊猫，英文版的吧", "en"),
 ]
 
 NOT_REQUESTS = [
@@ -224,6 +231,9 @@ NOT_REQUESTS = [
     "这本书的英译本很好看。",
     "The English answer key is at the back of the book.",
     "中英文混着说是一种什么现象？",
+    "英文翻译这行工资高吗？",
+    "全程英文翻译的费用是多少？",
+    "英文交流能力怎么提高？",
     # questions how a phrase is said: either language answers them (HOW_TO_SAY below)
     "How do you say 'cheers' in German?",
     "How would I say good night in Japanese?",
@@ -250,6 +260,7 @@ HOW_TO_SAY = [
     ("What's the Korean for 'see you tomorrow'?", "see you tomorrow"),
     ("How do I say 'I'm lost' in German?", "I'm lost"),
     ("日语里“谢谢”怎么说？", "谢谢"),
+    ("英文里“没关系”一般怎么说？", "没关系"),
 ]
 
 

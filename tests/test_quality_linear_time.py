@@ -106,6 +106,8 @@ ADVERSARIAL = {
     "zh_into_one_run": lambda n: "英译：" * (n // 3),
     "zh_quoted_how_to_say_run": lambda n: "英文里“" * (n // 4),
     "comma_in_language_run": lambda n: ", in chinese thx" * (n // 16),
+    "zh_modal_runs": lambda n: "可以全程英文版的" * (n // 8),
+    "but_name_only_run": lambda n: "but chinese only " * (n // 17),
     # a sum needs a number after its operator: long runs between the two
     "number_word_operator_runs": lambda n: "three" + " " * (n // 2) + "-" + " " * (n // 2) + "x",
     "zh_numeral_operator_spaces": lambda n: "一" + " " * (n // 2) + "加" + " " * (n // 2),

@@ -73,6 +73,7 @@ _ALONE_THEN_PLEASE = re.compile(r"^\s*(?:please|only)\b", re.IGNORECASE)  # "Fre
 # "Chinese answer only: …", "English response please:": the name, then the answer it is to be
 _ALONE_THEN_ANSWER = re.compile(r"^\s+(?:answers?|reply|replies|response|responses|output)\b(?:\s+only)?\s*"
                                 r"(?:$|[:：,，.\-–—]|please\b)", re.IGNORECASE)
+_JOINED = re.compile(r"\b(?:but|and|just)\s*$", re.IGNORECASE)  # "explain recursion but chinese only plz"
 # "What's the Chinese for 'happy new year'?": how a quoted phrase is said
 _FOR_QUOTED = re.compile(r"^\s+for\s+[\"'“‘「]")
 _TRANSLATE = re.compile(rf"\b(?:translat(?:e|ed|ing|ion)|convert|render|put)\b.*\b(?:into|to|in|as)\s+{_MODIFIER}$",
@@ -89,9 +90,14 @@ _ZH_WHEN = re.compile(r"^\s*的?\s*(?:时候|时|过程|方法|技巧|问题|难
 _ZH_WRITE_A = re.compile(r"(?:写|来|出)\s*(?:一|几|两|三)?\s*[段篇封份句个首条则]?\s*$")
 _ZH_OF = re.compile(r"^\s*的")
 _ZH_OF_ALONE = re.compile(r"^\s*的\s*(?:$|[^\w\s])")
-_ZH_WANT = re.compile(r"^\s*(?:要|需要|得是|必须是|最好是|请用|用)?\s*$")  # "…，要英文的，…"
+# "…，要英文的，…", "…，所以要英文的。"
+_ZH_WANT = re.compile(r"^\s*(?:所以|因此|但是|但|而且|记得|一定)?\s*(?:要|需要|得是|必须是|最好是|请用|用)?\s*$")
 _ZH_COMMA = re.compile(r"[，,、]")
-_ZH_ALONE = re.compile(r"^[^\w]*(?:请|请你|麻烦|务必|必须)?\s*$")
+# the request opens its phrase, after at most a modal or "throughout": "请英文回答", "能不能全程英文回复我？"
+_ZH_ALONE = re.compile(r"^[^\w]*(?:请|请你|麻烦|务必|必须|能不能|能否|可不可以|可以|全程|全部|一律|统一|只|只能)*\s*$")
+# ...and with a modal before the name, any verb of doing after it: "可以全程英文跟我聊吗？" (but "英文交流很重要")
+_ZH_MODAL = re.compile(r"(?:请|请你|麻烦|务必|必须|能不能|能否|可不可以|可以|只能)\s*(?:全程|一律|全部)?\s*$")
+_ZH_VERSION = re.compile(r"^\s*版(?:本)?\s*的?\s*(?:$|[^\w\s]|哈|吧|呀|啊|哦)")  # "…，英文版的哈"
 _ZH_ANSWER = re.compile(r"^\s*(?:回答|作答|回复|答复|作文|写作|输出)")
 _JA_DOING = re.compile(r"^\s*で\s*(?:答|回答|書|説明|返|教|お願い|話|記述|述べ)")
 # A language named as a script: "answer in Chinese characters", "in simplified Chinese script" ask for Chinese
@@ -116,12 +122,14 @@ _HOW_TO_SAY = re.compile(r"\bhow\s+(?:(?:do|would|can|could|should|might)\s+(?:y
 _WHATS_QUOTED = re.compile(rf"\bwhat(?:'s|’s|\s+is|\s+are)\s+[\"'“‘][^\"“”‘’\n]{{1,80}}[\"'”’]\s+in\s+{_MODIFIER}$",
                            re.IGNORECASE)
 _ZH_HOW_TO_SAY = re.compile(r"^\s*(?:里|中|里面|里头)?\s*(?:“[^“”\n]{1,40}”|\"[^\"\n]{1,40}\"|「[^「」\n]{1,40}」)?\s*"
-                            r"(?:要|该|应该)?\s*(?:怎么|如何|咋|怎样)\s*"  # "英文里“堵车”怎么讲？": the phrase between
+                            r"(?:一般|通常|平时|要|该|应该)?\s*(?:怎么|如何|咋|怎样)\s*"  # "英文里“堵车”怎么讲？"
                             r"(?:说|讲|写|表达|表述|翻译|念|读)\s*(?:$|[^\w\s]|呢|呀|啊|好|比较|才|地道)")
 _ZH_WHAT_IS_IT = re.compile(r"^\s*(?:翻译|译文|单词|说法|名字)?\s*(?:是|叫|叫做)\s*(?:什么|啥)\s*"
                             r"(?:$|[^\w\s]|呢|呀|啊)")
 # "英文翻译一下：…", "中文翻译：…": the name, then a command to translate
-_ZH_NAME_TRANSLATE = re.compile(r"^\s*(?:翻译|翻|译)\s*(?:一下|下)?\s*(?:$|[^\w\s]|这|下面|以下|吧)")
+# ("英文翻译这行…" is the trade: 这 is a text only before a unit of one)
+_ZH_NAME_TRANSLATE = re.compile(r"^\s*(?:翻译|翻|译)\s*(?:一下|下)?\s*"
+                                r"(?:$|[^\w\s]|这\s*[句段个些篇条封首几]|下面|以下|吧)")
 # 中译英, 英译中, 汉译英, 英翻中…: the second language is the target; "英译中的技巧" is a topic
 _PAIR_NAMES = {"中": "zh", "汉": "zh", "英": "en", "日": "ja", "法": "fr", "德": "de", "韩": "ko", "俄": "ru"}
 _PAIR = re.compile(r"([中汉英日法德韩俄])\s*[译翻]\s*([中汉英日法德韩俄])(?=\s*(?:$|[^\w\s]|一下|下面|以下|这|吧))")
@@ -140,9 +148,9 @@ _REAL_NEAR_NAMES = frozenset({"korea", "koreas", "koreans", "russia", "russians"
                               "arabia", "arabica", "arabics", "germany", "germans", "germane", "germain", "herman",
                               "trench", "wrench", "drench", "frenchy", "mandarins", "mandarine", "spaniel"})
 _NAME_LIKE = re.compile(r"(?<![A-Za-z])[A-Za-z]{5,11}(?![A-Za-z])")
-# 应文/应语 for 英文/英语: the pinyin input method's slip (yìng for yīng); as for the Latin slips above, only a
-# request around it reads it as one ("用应文回答"; "相应文件" is not)
-_MISSPELT_CJK = re.compile(r"应文|应语")
+# 应文/应语/英问 for 英文/英语: the pinyin input method's slips (yìng for yīng, wèn for wén); as for the Latin
+# slips, only a request around it reads it as one ("用应文回答"; "相应文件" is not)
+_MISSPELT_CJK = re.compile(r"应文|应语|英问")
 _ABBREVIATIONS = re.compile(r"\b(?:pls|plz|pleez)\b", re.IGNORECASE)
 
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
@@ -259,9 +267,13 @@ def _read(prompt: str, start: int, end: int) -> str | None:
     phrase = _ZH_COMMA.split(clause)[-1]  # "…生活习性，英文回答就好": the request is its own phrase
     if _ZH_OF.match(after) and (_ZH_WRITE_A.search(phrase) or (_ZH_WANT.match(phrase) and _ZH_OF_ALONE.match(after))):
         return ASKED
+    if _ZH_VERSION.match(after) and _ZH_WANT.match(phrase):
+        return ASKED
     if _ZH_WITH.search(clause):
         return ASKED if _ZH_DOING.match(after) else None
-    if (_ZH_ALONE.match(phrase) and _ZH_ANSWER.match(after)) or _JA_DOING.match(after):
+    if _ZH_ALONE.match(phrase) and (_ZH_ANSWER.match(after) or (_ZH_MODAL.search(phrase) and _ZH_DOING.match(after))):
+        return ASKED
+    if _JA_DOING.match(after):
         return ASKED
     if _WHATS_THE.search(clause) and _FOR_QUOTED.match(after):
         return HOW_TO_SAY
@@ -270,7 +282,8 @@ def _read(prompt: str, start: int, end: int) -> str | None:
             return HOW_TO_SAY
         return TRANSLATION if _TRANSLATION_NOUN_ENDS.match(after) or _GIVE_ME.search(clause) else None
     script = _SCRIPT_NOUN.match(after)  # "in Chinese characters": the rest is read after the noun
-    if not _ENDS.match(after[script.end():] if script else after):  # "in Chinese cuisine": a topic
+    rest = after[script.end():] if script else after
+    if not _ENDS.match(rest):  # "in Chinese cuisine": a topic
         return None
     # before _TRANSLATE: "how do I translate 'cheers' into German?" is a question
     if _HOW_TO_SAY.search(clause) or _WHATS_QUOTED.search(clause):
@@ -279,8 +292,9 @@ def _read(prompt: str, start: int, end: int) -> str | None:
         return TRANSLATION
     if _ABOUT_WORDS.search(clause):
         return None
-    if not phrase.strip(" \t([\"'“‘") and (_ALONE_THEN_PLEASE.match(after) or _ALONE_THEN_ANSWER.match(after)):
-        return ASKED  # "English please: …", "…，english please", "Chinese answer only: …"
+    alone = not phrase.strip(" \t([\"'“‘") or _JOINED.search(phrase)
+    if alone and (_ALONE_THEN_PLEASE.match(rest) or _ALONE_THEN_ANSWER.match(rest)):
+        return ASKED  # "English please: …", "…，english please", "Chinese answer only: …", "… but chinese only plz"
     if _IN.search(clause):
         return ASKED if _ASKING.search(clause) or _ALONE.match(clause) or _ALONE.match(phrase) else None
     return ASKED if _USE.search(clause) else None
