@@ -306,10 +306,27 @@ def language_rows() -> list[dict]:
     import make_relevance_eval
 
     items = language_items()
-    rows = make_relevance_eval.build([], items, {})
-    rows += [make_relevance_eval.row(item, f"{item['id']}:wrong-language", item["wrong"], "wrong_language", "written")
-             for item in items if "wrong" in item]
-    return rows
+    return make_relevance_eval.build([], items, {}) + wrong_language_rows(items)
+
+
+def wrong_language_rows(items: list[dict]) -> list[dict]:
+    """A wrong_language row for every request among items, in make_relevance_eval.row's shape."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import make_relevance_eval
+
+    return [make_relevance_eval.row(item, f"{item['id']}:wrong-language", item["wrong"], "wrong_language", "written")
+            for item in items if "wrong" in item]
+
+
+def written_rows_of(items: list[dict]) -> list[dict]:
+    """The later held-out sets' rows: a good row for every prompt and a wrong_language row for every request. No
+    paired off_topic rows: those sets measure the language rules only."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import make_relevance_eval
+
+    good = [make_relevance_eval.row(item, f"{item['id']}:written", item["written"], "good", "written")
+            for item in items]
+    return good + wrong_language_rows(items)
 
 
 def factual_rows_of(prefix: str, factual: dict[str, list[str]], open_prompts: dict[str, list[str]]) -> list[dict]:

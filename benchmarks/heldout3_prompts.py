@@ -257,17 +257,10 @@ def language_items() -> list[dict]:
 
 
 def language_rows() -> list[dict]:
-    """A good row for every prompt and a wrong_language row for every request, in make_relevance_eval.row's shape.
-    No paired off_topic rows: this set measures the language rules only."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import make_relevance_eval
+    from heldout2_prompts import written_rows_of
 
-    items = language_items()
-    rows = [make_relevance_eval.row(item, f"{item['id']}:written", item["written"], "good", "written")
-            for item in items]
-    rows += [make_relevance_eval.row(item, f"{item['id']}:wrong-language", item["wrong"], "wrong_language", "written")
-             for item in items if "wrong" in item]
-    return rows
+    return written_rows_of(language_items())
 
 
 def factual_rows() -> list[dict]:

@@ -15,8 +15,8 @@ one as their topic) and are answered in their own. No factual part.
 
 Ids and rows come from heldout2_prompts.items_of (prefix "h4") and the same row builder as heldout3's: a good row for
 every prompt, a wrong_language row for every request. `python benchmarks/heldout4_prompts.py` writes LANGUAGE_OUT.
-tests/test_heldout4.py checked that no prompt (and no longer answer) was in an earlier set; it found no collision,
-so none was replaced.
+Its overlap test (now tests/test_heldout_language_sets.py) checked that no prompt (and no longer answer) was in an
+earlier set; it found no collision, so none was replaced.
 """
 
 from __future__ import annotations
@@ -191,17 +191,10 @@ def language_items() -> list[dict]:
 
 
 def language_rows() -> list[dict]:
-    """A good row for every prompt and a wrong_language row for every request, in make_relevance_eval.row's shape.
-    No paired off_topic rows: this set measures the language rules only."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import make_relevance_eval
+    from heldout2_prompts import written_rows_of
 
-    items = language_items()
-    rows = [make_relevance_eval.row(item, f"{item['id']}:written", item["written"], "good", "written")
-            for item in items]
-    rows += [make_relevance_eval.row(item, f"{item['id']}:wrong-language", item["wrong"], "wrong_language", "written")
-             for item in items if "wrong" in item]
-    return rows
+    return written_rows_of(language_items())
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ language_items/language_rows, and tests/test_heldout2.py and test_heldout3.py, w
 
 One slip, disclosed: after every prompt and answer below had been drafted, and before they went into this file, a
 `ruff format --check` run on benchmarks/heldout3_prompts.py printed its prompt lists as a reformatting diff.
-Nothing was rewritten after that but one prompt the overlap test (tests/test_heldout5.py) found in an earlier set:
-a Chinese how-to-say-it-in-English prompt, replaced by the one about the water heater. Several share a topic (not
-a prompt) with that third set: sleep tips, the Great Wall, photosynthesis, a note for a grandmother, inflation,
+Nothing was rewritten after that but one prompt the overlap test (now tests/test_heldout_language_sets.py) found
+in an earlier set: a Chinese how-to-say-it-in-English prompt, replaced by the one about the water heater. Several
+share a topic (not a prompt) with that third set: sleep tips, the Great Wall, photosynthesis, a note for a grandmother, inflation,
 pandas and bamboo, a meeting at 3 pm, a peanut allergy, a pharmacy nearby, cats kneading, Cantonese and Mandarin,
 Mandarin tones, Japanese and Korean, English grammar. The measurer may want to read those apart.
 
@@ -301,21 +301,10 @@ def language_items() -> list[dict]:
 
 
 def language_rows() -> list[dict]:
-    """A good row for every prompt and a wrong_language row for every request, in make_relevance_eval.row's shape.
-    No paired off_topic rows: this set measures the language rules only."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import make_relevance_eval
+    from heldout2_prompts import written_rows_of
 
-    items = language_items()
-    rows = [
-        make_relevance_eval.row(item, f"{item['id']}:written", item["written"], "good", "written") for item in items
-    ]
-    rows += [
-        make_relevance_eval.row(item, f"{item['id']}:wrong-language", item["wrong"], "wrong_language", "written")
-        for item in items
-        if "wrong" in item
-    ]
-    return rows
+    return written_rows_of(language_items())
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ changed again. The writer did not open healthmon/quality/ (any file), tests/test
 tests/test_relevance_heldout.py, benchmarks/data/*.jsonl, the prompt lists of heldout2..heldout5_prompts.py (only
 their docstrings' first lines and the builder functions at their ends: items_of, write, heldout3's
 language_items/language_rows), benchmarks/relevance_*prompts.py, benchmarks/quality_eval_*.py, BENCHMARKS.md, nor
-the history of any of those. No forbidden content was seen. tests/test_heldout6.py checks that no prompt here is in
-an earlier set or the parser's test tables (it compares keys and names only this set's colliding prompts). Its
-first run found 3 of the first 50 prompts already seen (a cross-language request about a mortgage escrow account,
+the history of any of those. No forbidden content was seen. Its overlap test (now
+tests/test_heldout_language_sets.py) checks that no prompt here is in an earlier set or the parser's test tables
+(it compares keys and names only this set's colliding prompts). Its first run found 3 of the first 50 prompts already seen (a cross-language request about a mortgage escrow account,
 an English question about Spanish's two verbs for 'to be', a Chinese one about when English uses the present
 perfect); they were replaced by new prompts on other topics (a HELOC, German noun genders, Korean honorifics)
 before the data was committed.
@@ -196,17 +196,10 @@ def language_items() -> list[dict]:
 
 
 def language_rows() -> list[dict]:
-    """A good row for every prompt and a wrong_language row for every request, in make_relevance_eval.row's shape.
-    No paired off_topic rows: this set measures the language rules only."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import make_relevance_eval
+    from heldout2_prompts import written_rows_of
 
-    items = language_items()
-    rows = [make_relevance_eval.row(item, f"{item['id']}:written", item["written"], "good", "written")
-            for item in items]
-    rows += [make_relevance_eval.row(item, f"{item['id']}:wrong-language", item["wrong"], "wrong_language", "written")
-             for item in items if "wrong" in item]
-    return rows
+    return written_rows_of(language_items())
 
 
 if __name__ == "__main__":

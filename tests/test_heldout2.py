@@ -32,6 +32,56 @@ def _key(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
+def check_written_language_set(rows: list[dict]) -> None:
+    """A later held-out set's language file as its brief says (heldout3 on): 15 requests per prompt language, 5 of
+    them translations, each with a good and a wrong-language answer; 10 prompts per language with no request."""
+    assert all(set(row) == KEYS for row in rows)
+    assert len({row["id"] for row in rows}) == len(rows) == 80
+    assert all(row["finish_reason"] == "stop" and row["source"] == "written" for row in rows)
+    counts = Counter((row["group"] in REQUEST_GROUPS, row["prompt_language"], row["label"]) for row in rows)
+    for lang in ("en", "zh"):
+        assert counts[True, lang, "good"] == counts[True, lang, "wrong_language"] == 15
+        good_groups = Counter(row["group"] for row in rows if row["prompt_language"] == lang and row["label"] == "good")
+        assert good_groups["translation"] == 5 and good_groups["cross_language"] == 10
+        assert counts[False, lang, "good"] == 10
+        assert counts[False, lang, "wrong_language"] == 0
+    assert {row["label"] for row in rows} == {"good", "wrong_language"}
+    assert {row["group"] for row in rows} == {"cross_language", "translation", "questions"}
+
+
+def check_answer_languages(rows: list[dict]) -> None:
+    """A request's good answer is in the asked language and its wrong-language twin in the prompt's own; a
+    prompt with no request is answered in its own."""
+    for row in rows:
+        asks = row["group"] in REQUEST_GROUPS
+        assert (row["language"] != row["prompt_language"]) is asks, row["id"]
+        assert _said(row["prompt"]) == row["prompt_language"], row["id"]
+        expected = row["prompt_language"] if row["label"] == "wrong_language" else row["language"]
+        assert _said(row["response"]) == expected, row["id"]
+
+
+def check_nothing_seen_before(rows: list[dict], earlier: list[Path], distinct_prompts: int) -> None:
+    """distinct_prompts prompts, no two the same, none of them in the earlier files, the tuning data, or the
+    parser's and asks_for_fact's test tables; no longer answer (over 30 characters: a stock phrase's translation has
+    one right answer) among their answers. A failure names only rows' own prompts and answers, never the earlier
+    sets'."""
+    from tests import test_quality_confidence
+    from tests.test_quality_language_requests import NOT_REQUESTS, REQUESTS
+
+    paths = [DATA / f"{name}.jsonl" for name in ("relevance_eval", "relevance_heldout", "quality_eval",
+                                                 "factual_answers", "factual_answers_heldout")] + earlier
+    seen_rows = [row for path in paths for row in _rows(path)]
+    seen = {_key(row["prompt"]) for row in seen_rows}
+    seen |= {_key(prompt) for prompt, _ in REQUESTS} | {_key(prompt) for prompt in NOT_REQUESTS}
+    seen |= {_key(text) for text in _parametrized_strings(test_quality_confidence)}
+    assert len({_key(row["prompt"]) for row in rows}) == distinct_prompts
+    colliding = sorted({row["prompt"] for row in rows if _key(row["prompt"]) in seen})
+    assert not colliding, colliding
+    answers = {row["response"].strip() for row in rows if len(row.get("response", "")) > 30}
+    repeated = sorted(answers & {row["response"].strip() for row in seen_rows if "response" in row})
+    assert not repeated, repeated
+
+
 def test_the_files_are_what_the_builders_make_of_the_prompts():
     """Edited prompts without a rebuild, or a hand-edited file, would make the figures describe another set."""
     assert _rows(heldout2_prompts.LANGUAGE_OUT) == heldout2_prompts.language_rows()

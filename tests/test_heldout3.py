@@ -2,14 +2,20 @@
 BENCHMARKS.md measured: both data files are what its builders make, shaped like relevance_eval.jsonl (language,
 good and wrong_language rows only) and {id, language, prompt, factual} (factual), labeled consistently, and held
 out: none of its prompts is in the second held-out set, the first ones, the tuning data, or the tables the parser
-and asks_for_fact were written against. No model. Helpers are test_heldout2's."""
+and asks_for_fact were written against. No model. Checks are test_heldout2's, shared with the later sets."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from benchmarks import heldout2_prompts, heldout3_prompts
-from tests.test_heldout2 import DATA, KEYS, REQUEST_GROUPS, _key, _parametrized_strings, _rows, _said
+from tests.test_heldout2 import (
+    _rows,
+    _said,
+    check_answer_languages,
+    check_nothing_seen_before,
+    check_written_language_set,
+)
 
 
 def test_the_files_are_what_the_builders_make_of_the_prompts():
@@ -19,32 +25,11 @@ def test_the_files_are_what_the_builders_make_of_the_prompts():
 
 
 def test_language_rows_are_shaped_and_counted_as_the_brief_says():
-    rows = _rows(heldout3_prompts.LANGUAGE_OUT)
-    assert all(set(row) == KEYS for row in rows)
-    assert len({row["id"] for row in rows}) == len(rows)
-    assert all(row["finish_reason"] == "stop" and row["source"] == "written" for row in rows)
-    counts = Counter((row["group"] in REQUEST_GROUPS, row["prompt_language"], row["label"]) for row in rows)
-    for lang in ("en", "zh"):
-        # 15 requests per prompt language (5 of them translations), each with a good and a wrong-language answer
-        assert counts[True, lang, "good"] == counts[True, lang, "wrong_language"] == 15
-        assert Counter(row["group"] for row in rows if row["prompt_language"] == lang
-                       and row["label"] == "good")["translation"] == 5
-        # 10 prompts per language with no request, answered in their own language
-        assert counts[False, lang, "good"] == 10
-        assert counts[False, lang, "wrong_language"] == 0
-    assert {row["label"] for row in rows} == {"good", "wrong_language"}
-    assert {row["group"] for row in rows} == {"cross_language", "translation", "questions"}
+    check_written_language_set(_rows(heldout3_prompts.LANGUAGE_OUT))
 
 
 def test_answers_are_in_the_language_their_label_says():
-    """A request's good answer is in the asked language and its wrong-language twin in the prompt's own; a
-    prompt with no request is answered in its own."""
-    for row in _rows(heldout3_prompts.LANGUAGE_OUT):
-        asks = row["group"] in REQUEST_GROUPS
-        assert (row["language"] != row["prompt_language"]) is asks, row["id"]
-        assert _said(row["prompt"]) == row["prompt_language"], row["id"]
-        expected = row["prompt_language"] if row["label"] == "wrong_language" else row["language"]
-        assert _said(row["response"]) == expected, row["id"]
+    check_answer_languages(_rows(heldout3_prompts.LANGUAGE_OUT))
 
 
 def test_factual_rows_are_shaped_and_counted():
@@ -58,25 +43,7 @@ def test_factual_rows_are_shaped_and_counted():
 
 def test_no_prompt_was_seen_before():
     """Not in the second held-out set, the first ones (relevance and factual), the tuning data, nor the parser's
-    and asks_for_fact's test tables: the set measures rules tuned on all of those, so it must be new to them."""
-    from tests import test_quality_confidence
-    from tests.test_quality_language_requests import NOT_REQUESTS, REQUESTS
-
-    mine = {_key(row["prompt"]) for path in (heldout3_prompts.LANGUAGE_OUT, heldout3_prompts.FACTUAL_OUT)
-            for row in _rows(path)}
-    assert len(mine) == 100  # 50 language prompts and 50 factual ones, no two the same
-    seen = {_key(row["prompt"]) for name in ("relevance_eval", "relevance_heldout", "quality_eval",
-                                             "factual_answers", "factual_answers_heldout")
-            for row in _rows(DATA / f"{name}.jsonl")}
-    seen |= {_key(row["prompt"]) for path in (heldout2_prompts.LANGUAGE_OUT, heldout2_prompts.FACTUAL_OUT)
-             for row in _rows(path)}
-    seen |= {_key(prompt) for prompt, _ in REQUESTS} | {_key(prompt) for prompt in NOT_REQUESTS}
-    seen |= {_key(text) for text in _parametrized_strings(test_quality_confidence)}
-    assert not mine & seen
-
-    # Answers: only the longer ones (a translation of a stock phrase has one right answer; the prompt must be new)
-    answers = {row["response"].strip() for row in _rows(heldout3_prompts.LANGUAGE_OUT) if len(row["response"]) > 30}
-    seen_answers = {row["response"].strip() for name in ("relevance_eval", "relevance_heldout", "quality_eval")
-                    for row in _rows(DATA / f"{name}.jsonl")}
-    seen_answers |= {row["response"].strip() for row in _rows(heldout2_prompts.LANGUAGE_OUT)}
-    assert not answers & seen_answers
+    and asks_for_fact's test tables: the set measures rules tuned on all of those, so it must be new to them. 50
+    language prompts and 50 factual ones, no two the same."""
+    rows = _rows(heldout3_prompts.LANGUAGE_OUT) + _rows(heldout3_prompts.FACTUAL_OUT)
+    check_nothing_seen_before(rows, [heldout2_prompts.LANGUAGE_OUT, heldout2_prompts.FACTUAL_OUT], 100)
